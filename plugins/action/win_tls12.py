@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""TLS 1.2 for Microsoft 365 activation (article: "Windows 8.1 and earlier").
+
+Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
+- Windows 8.1 / Server 2012 R2 and later negotiate TLS 1.2 by default, so only values that
+  switch it off (a hardening script, an old GPO) are repaired; absent values stay absent.
+- Windows 7 SP1 / Server 2008 R2 SP1 / Server 2012 ship TLS 1.2 off for clients, so the
+  enabling values are written. WinHTTP honours DefaultSecureProtocols there only with update
+  KB3140245 installed (the update does not write the value itself).
+Protocol bits are only ever added: SSL 2/3 are never turned on, and TLS 1.0/1.1 are never
+re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpose).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+
+SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
+WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
+WININET = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings"
+# "Turn off encryption support" GPO; the exact policy key is unconfirmed, so it is only reported.
+WININET_POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"
+DOTNET_FRAMEWORKS = (r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727", r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319")
+DOTNET_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
+
+TLS1_0 = 0x80
+TLS1_2 = 0x800
+# Written where the value is absent on Windows 7/2008 R2/2012: TLS 1.2 added to the TLS 1.0 those
+# releases use by default (0xA0 = SSL 3.0 + TLS 1.0); SSL 3.0 is left off.
+LEGACY_PROTOCOLS_WHEN_ABSENT = TLS1_0 | TLS1_2
+KB3140245 = "KB3140245"
+
+LEGACY = "legacy"      # 6.1 SP1, 6.2: TLS 1.2 must be switched on
+MODERN = "modern"      # 6.3 and later: TLS 1.2 is on unless something switched it off
+
+
+def release_class(state: HostState) -> tuple[str | None, str | None]:
+    """Return (class, None) or (None, the reason the release is not supported)."""
+    windows = state.windows
+    if windows.version < (6, 1):
+        return None, (f"{windows.name} cannot use TLS 1.2 for Microsoft 365 activation; "
+                      "Windows 7 SP1 / Server 2008 R2 SP1 is the oldest release this module supports")
+    if windows.version == (6, 1) and windows.service_pack < 1:
+        return None, (f"{windows.name} has no Service Pack 1; install SP1 first (article step 1: "
+                      "'make sure Service Pack 1 is installed'), then run this module again")
+    return (LEGACY if windows.version < (6, 3) else MODERN), None
+
+
+def _dword(value: RegistryValue | None) -> int | None:
+    return value.value if value is not None and value.type == "dword" else None
+
+
+def schannel_refs(side: str) -> tuple[RegistryRef, RegistryRef]:
+    key = RegistryKey(f"{SCHANNEL_TLS12}\\{side}")
+    return RegistryRef(key, "Enabled"), RegistryRef(key, "DisabledByDefault")
+
+
+def _views(state: HostState) -> tuple[str, ...]:
+    return ("64", "32") if state.windows.has_wow64 else ("64",)
+
+
+def plan_schannel(plan: Plan, state: HostState, cls: str, side: str) -> None:
+    enabled_ref, disabled_ref = schannel_refs(side)
+    enabled = state.registry.get(enabled_ref)
+    disabled = state.registry.get(disabled_ref)
+    # Any non-zero Enabled counts as on: some guides write 0xFFFFFFFF.
+    if (enabled is None and cls == LEGACY) or (enabled is not None and not _dword(enabled)):
+        why = "absent, and this release ships TLS 1.2 off" if enabled is None else "set to 0, so TLS 1.2 is never negotiated"
+        plan.set_value(state, enabled_ref, RegistryValue.dword(1), f"SCHANNEL TLS 1.2 {side} Enabled is {why}", True)
+    if (disabled is None and cls == LEGACY) or (disabled is not None and _dword(disabled) != 0):
+        why = "absent, and this release defaults it to on" if disabled is None else "non-zero, so TLS 1.2 is off unless an app asks for it"
+        plan.set_value(state, disabled_ref, RegistryValue.dword(0), f"SCHANNEL TLS 1.2 {side} DisabledByDefault is {why}", True)
+
+
+def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRef, label: str, reboot: bool) -> None:
+    """Add the TLS 1.2 bit to a protocol bitmap (WinHTTP DefaultSecureProtocols, WinINet SecureProtocols)."""
+    current = state.registry.get(ref)
+    bits = _dword(current)
+    if current is None:
+        if cls == LEGACY:
+            plan.set_value(state, ref, RegistryValue.dword(LEGACY_PROTOCOLS_WHEN_ABSENT),
+                           f"{label} is absent, so this release offers no TLS 1.2", reboot)
+        return
+    if bits is None:
+        plan.set_value(state, ref, RegistryValue.dword(LEGACY_PROTOCOLS_WHEN_ABSENT if cls == LEGACY else TLS1_2),
+                       f"{label} is a {current.type}, not a DWORD bitmap", reboot)
+    elif not bits & TLS1_2:
+        plan.set_value(state, ref, RegistryValue.dword(bits | TLS1_2),
+                       f"{label} is {bits:#x}, which lacks TLS 1.2 (0x800)", reboot)
+
+
+class ActionModule(RegistryConcernAction):
+    FACTS_KEY = "tls12"
+    ARGUMENT_SPEC = {
+        "server": {"type": "bool", "default": False},
+        "winhttp": {"type": "bool", "default": True},
+        "wininet": {"type": "bool", "default": True},
+        "dotnet": {"type": "bool", "default": False},
+        "require_kb3140245": {"type": "bool", "default": False},
+    }
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        yield from schannel_refs("Client")
+        if args["server"]:
+            yield from schannel_refs("Server")
+        for view in ("64", "32"):
+            if args["winhttp"]:
+                yield RegistryRef(RegistryKey(WINHTTP, view), "DefaultSecureProtocols")
+            if args["dotnet"]:
+                for framework in DOTNET_FRAMEWORKS:
+                    for name in DOTNET_VALUES:
+                        yield RegistryRef(RegistryKey(framework, view), name)
+        if args["wininet"]:
+            yield RegistryRef(RegistryKey(WININET), "SecureProtocols")
+            yield RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_tls12(args, state)
+
+
+def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
+    plan = Plan()
+    windows = state.windows
+    cls, unsupported = release_class(state)
+    kb_status = "not_applicable"
+    if cls == LEGACY:
+        kb_status = "installed" if windows.has_hotfix(KB3140245) else "missing"
+    plan.facts = {"os": windows.name, "release_class": cls or "unsupported", "kb3140245": kb_status}
+    if unsupported:
+        plan.failure = unsupported
+        return plan
+    if kb_status == "missing":
+        message = (f"{KB3140245} is not installed on {windows.name}: WinHTTP ignores DefaultSecureProtocols until it is, "
+                   "so Office keeps failing with 0xCAA70007/0xCAA80000. Install it (ansible.windows.win_updates or the .msu) and reboot.")
+        if args["require_kb3140245"]:
+            plan.failure = message
+            return plan
+        plan.warnings.append(message)
+
+    plan_schannel(plan, state, cls, "Client")
+    if args["server"]:
+        plan_schannel(plan, state, cls, "Server")
+    if args["winhttp"]:
+        for view in _views(state):
+            label = "WinHTTP DefaultSecureProtocols" + ("" if view == "64" else " (32-bit view)")
+            plan_protocol_bitmap(plan, state, cls, RegistryRef(RegistryKey(WINHTTP, view), "DefaultSecureProtocols"), label, True)
+    if args["wininet"]:
+        plan_protocol_bitmap(plan, state, cls, RegistryRef(RegistryKey(WININET), "SecureProtocols"),
+                             "WinINet SecureProtocols (Internet Options 'Use TLS 1.2')", False)
+        policy = _dword(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
+        plan.facts["wininet_policy_secure_protocols"] = policy
+        if policy is not None and not policy & TLS1_2:
+            plan.warnings.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
+                                 "policy wins over the value this module sets. Change the GPO 'Turn off encryption support'.")
+    if args["dotnet"]:
+        skipped = []
+        for view in _views(state):
+            for framework in DOTNET_FRAMEWORKS:
+                key = RegistryKey(framework, view)
+                if not state.registry.key_exists(key):
+                    skipped.append(str(key))
+                    continue
+                for name in DOTNET_VALUES:
+                    plan.set_value(state, RegistryRef(key, name), RegistryValue.dword(1),
+                                   f".NET Framework {name} is not 1 under {key}; .NET apps would not use TLS 1.2 by default")
+        plan.facts["dotnet_frameworks_not_installed"] = skipped
+    return plan

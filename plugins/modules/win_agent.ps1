@@ -1,0 +1,457 @@
+#!powershell
+
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+
+# The host side of m365ops.activation. It executes a list of primitive ops and returns one
+# result per op. It holds no policy: what to read and what to change is decided by the
+# action plugins on the controller. Results never carry localized text parsed for meaning.
+
+$spec = @{
+    options = @{
+        ops = @{ type = 'list'; elements = 'dict'; required = $true }
+    }
+    supports_check_mode = $true
+}
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+
+$ProtocolVersion = 1
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key')
+$Hives = @{
+    HKLM = [Microsoft.Win32.RegistryHive]::LocalMachine
+    HKCU = [Microsoft.Win32.RegistryHive]::CurrentUser
+    HKU = [Microsoft.Win32.RegistryHive]::Users
+    HKCR = [Microsoft.Win32.RegistryHive]::ClassesRoot
+    HKCC = [Microsoft.Win32.RegistryHive]::CurrentConfig
+}
+$Kinds = @{
+    string = [Microsoft.Win32.RegistryValueKind]::String
+    expand_string = [Microsoft.Win32.RegistryValueKind]::ExpandString
+    multi_string = [Microsoft.Win32.RegistryValueKind]::MultiString
+    dword = [Microsoft.Win32.RegistryValueKind]::DWord
+    qword = [Microsoft.Win32.RegistryValueKind]::QWord
+    binary = [Microsoft.Win32.RegistryValueKind]::Binary
+    none = [Microsoft.Win32.RegistryValueKind]::None
+}
+
+Function New-AgentError {
+    # An exception that carries the protocol's error class in its Data.
+    param([string]$Class, [string]$Message)
+    $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message
+    $exception.Data['AgentErrorClass'] = $Class
+    return $exception
+}
+
+Function Get-OpArg {
+    param([System.Collections.IDictionary]$Op, [string]$Name, [switch]$Optional)
+    if ($Op.Contains($Name) -and $null -ne $Op[$Name]) {
+        return $Op[$Name]
+    }
+    if ($Optional) {
+        return $null
+    }
+    throw (New-AgentError -Class 'invalid_argument' -Message "op '$($Op['op'])' needs '$Name'")
+}
+
+Function Get-OpView {
+    param([System.Collections.IDictionary]$Op)
+    $view = Get-OpArg -Op $Op -Name 'view' -Optional
+    if ($null -eq $view) {
+        return '64'
+    }
+    return [string]$view
+}
+
+Function Open-RegistryKey {
+    param([string]$Key, [string]$View, [bool]$Writable, [bool]$Create)
+    $normalized = $Key.Replace('/', '\')
+    $separator = $normalized.IndexOf('\')
+    if ($separator -lt 0) {
+        $hiveName = $normalized
+        $subPath = ''
+    }
+    else {
+        $hiveName = $normalized.Substring(0, $separator)
+        $subPath = $normalized.Substring($separator + 1).Trim('\')
+    }
+    $hiveName = $hiveName.TrimEnd(':').ToUpperInvariant()
+    if (-not $Hives.ContainsKey($hiveName)) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "unknown hive '$hiveName' in key '$Key'; use HKLM, HKCU, HKU, HKCR or HKCC")
+    }
+    if ($View -eq '32') {
+        $registryView = [Microsoft.Win32.RegistryView]::Registry32
+    }
+    elseif ($View -eq '64') {
+        $registryView = [Microsoft.Win32.RegistryView]::Registry64
+    }
+    else {
+        throw (New-AgentError -Class 'invalid_argument' -Message "view must be '64' or '32', not '$View'")
+    }
+    try {
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey($Hives[$hiveName], $registryView)
+        if (-not $subPath) {
+            return $base
+        }
+        if ($Create) {
+            return $base.CreateSubKey($subPath)
+        }
+        return $base.OpenSubKey($subPath, $Writable)
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied to $Key")
+    }
+}
+
+Function Find-ValueName {
+    # Registry value names are case-insensitive; return the stored spelling or $null.
+    param([Microsoft.Win32.RegistryKey]$RegKey, [string]$Name)
+    foreach ($candidate in $RegKey.GetValueNames()) {
+        if ([string]::Equals($candidate, $Name, [StringComparison]::OrdinalIgnoreCase)) {
+            return $candidate
+        }
+    }
+    return $null
+}
+
+Function ConvertTo-AgentValue {
+    param([Microsoft.Win32.RegistryKey]$RegKey, [string]$Name)
+    $kind = $RegKey.GetValueKind($Name)
+    $raw = $RegKey.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::DWord) {
+        return @{ type = 'dword'; value = [BitConverter]::ToUInt32([BitConverter]::GetBytes([Int32]$raw), 0) }
+    }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::QWord) {
+        return @{ type = 'qword'; value = [BitConverter]::ToUInt64([BitConverter]::GetBytes([Int64]$raw), 0) }
+    }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::String) {
+        return @{ type = 'string'; value = [string]$raw }
+    }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::ExpandString) {
+        return @{ type = 'expand_string'; value = [string]$raw }
+    }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::MultiString) {
+        return @{ type = 'multi_string'; value = @($raw) }
+    }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::Binary) {
+        return @{ type = 'binary'; value = [Convert]::ToBase64String([byte[]]$raw) }
+    }
+    return @{ type = 'none'; value = $null }
+}
+
+Function ConvertFrom-AgentValue {
+    # Returns the .NET object RegistryKey.SetValue needs for the protocol's type and value.
+    param([string]$Type, $Value)
+    if (-not $Kinds.ContainsKey($Type)) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "type must be one of $($Kinds.Keys -join ', '), not '$Type'")
+    }
+    $integerTypes = @('System.Int32', 'System.Int64', 'System.UInt32', 'System.UInt64', 'System.Decimal')
+    if ($Type -eq 'dword' -or $Type -eq 'qword') {
+        $limit = [UInt64]4294967295
+        if ($Type -eq 'qword') {
+            $limit = [UInt64]::MaxValue
+        }
+        if ($null -eq $Value -or $integerTypes -notcontains $Value.GetType().FullName -or $Value -lt 0 -or $Value -gt $limit) {
+            throw (New-AgentError -Class 'invalid_argument' -Message "a $Type value must be an integer from 0 to $limit, not '$Value'")
+        }
+        if ($Type -eq 'dword') {
+            return [BitConverter]::ToInt32([BitConverter]::GetBytes([UInt32]$Value), 0)
+        }
+        return [BitConverter]::ToInt64([BitConverter]::GetBytes([UInt64]$Value), 0)
+    }
+    if ($Type -eq 'string' -or $Type -eq 'expand_string') {
+        if ($Value -isnot [string]) {
+            throw (New-AgentError -Class 'invalid_argument' -Message "a $Type value must be a string, not '$Value'")
+        }
+        return $Value
+    }
+    if ($Type -eq 'multi_string') {
+        foreach ($item in @($Value)) {
+            if ($item -isnot [string]) {
+                throw (New-AgentError -Class 'invalid_argument' -Message 'a multi_string value must be a list of strings')
+            }
+        }
+        return [string[]]@($Value)
+    }
+    if ($Type -eq 'binary') {
+        try {
+            return [Convert]::FromBase64String([string]$Value)
+        }
+        catch {
+            throw (New-AgentError -Class 'invalid_argument' -Message "a binary value must be base64 text: $($_.Exception.Message)")
+        }
+    }
+    return [byte[]]@()
+}
+
+Function Invoke-RegistryRead {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
+    $result = @{ exists = $null -ne $regKey; values = @{} }
+    if ($null -eq $regKey) {
+        return $result
+    }
+    try {
+        $names = Get-OpArg -Op $Op -Name 'names' -Optional
+        if ($null -eq $names) {
+            $names = $regKey.GetValueNames()
+        }
+        foreach ($name in $names) {
+            $stored = Find-ValueName -RegKey $regKey -Name $name
+            if ($null -ne $stored) {
+                $result.values[$name] = ConvertTo-AgentValue -RegKey $regKey -Name $stored
+            }
+        }
+    }
+    finally {
+        $regKey.Dispose()
+    }
+    return $result
+}
+
+Function Invoke-RegistryEnum {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return @{ exists = $false; subkeys = @(); value_names = @() }
+    }
+    try {
+        return @{
+            exists = $true
+            subkeys = @($regKey.GetSubKeyNames() | Sort-Object)
+            value_names = @($regKey.GetValueNames() | Sort-Object)
+        }
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
+Function Invoke-RegistryWrite {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $key = Get-OpArg $Op 'key'
+    $view = Get-OpView $Op
+    $name = [string](Get-OpArg $Op 'name')
+    $type = [string](Get-OpArg $Op 'type')
+    $data = ConvertFrom-AgentValue -Type $type -Value (Get-OpArg -Op $Op -Name 'value' -Optional)
+    $after = @{ type = $type; value = $Op['value'] }
+    if ($type -eq 'none') {
+        $after.value = $null
+    }
+    $before = $null
+    $regKey = Open-RegistryKey -Key $key -View $view -Writable $false -Create $false
+    $createdKey = $null -eq $regKey
+    if ($null -ne $regKey) {
+        $stored = Find-ValueName -RegKey $regKey -Name $name
+        if ($null -ne $stored) {
+            $before = ConvertTo-AgentValue -RegKey $regKey -Name $stored
+        }
+        $regKey.Dispose()
+    }
+    $changed = $true
+    if ($null -ne $before -and $before.type -eq $type) {
+        $changed = ((ConvertTo-Json -InputObject $before.value -Compress) -ne (ConvertTo-Json -InputObject $after.value -Compress))
+    }
+    if ($changed -and $Apply) {
+        $regKey = Open-RegistryKey -Key $key -View $view -Writable $true -Create $true
+        try {
+            $regKey.SetValue($name, $data, $Kinds[$type])
+        }
+        catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+            throw (New-AgentError -Class 'access_denied' -Message "access is denied writing $name in $key")
+        }
+        finally {
+            $regKey.Dispose()
+        }
+    }
+    return @{ changed = $changed; created_key = $createdKey; before = $before }
+}
+
+Function Invoke-RegistryDeleteValue {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $key = Get-OpArg $Op 'key'
+    $name = [string](Get-OpArg $Op 'name')
+    $regKey = Open-RegistryKey -Key $key -View (Get-OpView $Op) -Writable $Apply -Create $false
+    if ($null -eq $regKey) {
+        return @{ changed = $false; before = $null }
+    }
+    try {
+        $stored = Find-ValueName -RegKey $regKey -Name $name
+        if ($null -eq $stored) {
+            return @{ changed = $false; before = $null }
+        }
+        $before = ConvertTo-AgentValue -RegKey $regKey -Name $stored
+        if ($Apply) {
+            $regKey.DeleteValue($stored)
+        }
+        return @{ changed = $true; before = $before }
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied deleting $name in $key")
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
+Function Invoke-RegistryDeleteKey {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $key = ([string](Get-OpArg $Op 'key')).Replace('/', '\').TrimEnd('\')
+    $separator = $key.LastIndexOf('\')
+    if ($separator -lt 0) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "refusing to delete the hive root '$key'")
+    }
+    $parent = Open-RegistryKey -Key $key.Substring(0, $separator) -View (Get-OpView $Op) -Writable $Apply -Create $false
+    if ($null -eq $parent) {
+        return @{ changed = $false }
+    }
+    try {
+        $leaf = $key.Substring($separator + 1)
+        $child = $parent.OpenSubKey($leaf, $false)
+        if ($null -eq $child) {
+            return @{ changed = $false }
+        }
+        $child.Dispose()
+        if ($Apply) {
+            $parent.DeleteSubKeyTree($leaf)
+        }
+        return @{ changed = $true }
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied deleting $key")
+    }
+    finally {
+        $parent.Dispose()
+    }
+}
+
+Function Get-RegistryValueData {
+    param([string]$Key, [string]$Name)
+    $regKey = Open-RegistryKey -Key $Key -View '64' -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return $null
+    }
+    try {
+        $stored = Find-ValueName -RegKey $regKey -Name $Name
+        if ($null -eq $stored) {
+            return $null
+        }
+        return (ConvertTo-AgentValue -RegKey $regKey -Name $stored).value
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
+Function Test-RegistryKey {
+    param([string]$Key)
+    $regKey = Open-RegistryKey -Key $Key -View '64' -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return $false
+    }
+    $regKey.Dispose()
+    return $true
+}
+
+Function Invoke-SystemInfo {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    # CIM and the registry only: both answer the same on every display language.
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem
+    $parts = ([string]$os.Version).Split('.')
+    $current = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    $pending = New-Object -TypeName System.Collections.Generic.List[string]
+    if (Test-RegistryKey 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
+        $pending.Add('component_based_servicing')
+    }
+    if (Test-RegistryKey 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
+        $pending.Add('windows_update')
+    }
+    if ($null -ne (Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager' 'PendingFileRenameOperations')) {
+        $pending.Add('pending_file_rename')
+    }
+    $active = Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ActiveComputerName' 'ComputerName'
+    $configured = Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' 'ComputerName'
+    if ($active -and $configured -and -not [string]::Equals($active, $configured, [StringComparison]::OrdinalIgnoreCase)) {
+        $pending.Add('computer_rename')
+    }
+    $hotfixes = @(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { ([string]$_.HotFixID).ToUpperInvariant() } | Sort-Object -Unique)
+    return @{
+        os = @{
+            version = [string]$os.Version
+            major = [int]$parts[0]
+            minor = [int]$parts[1]
+            build = [int]$parts[2]
+            ubr = Get-RegistryValueData $current 'UBR'
+            service_pack = [int]$os.ServicePackMajorVersion
+            product_type = [int]$os.ProductType
+            edition = Get-RegistryValueData $current 'EditionID'
+            installation_type = Get-RegistryValueData $current 'InstallationType'
+            display_version = Get-RegistryValueData $current 'DisplayVersion'
+            architecture = Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment' 'PROCESSOR_ARCHITECTURE'
+            language = [int]$os.OSLanguage
+        }
+        hotfixes = $hotfixes
+        pending_reboot = @($pending)
+        boot_time = $os.LastBootUpTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+    }
+}
+
+$Handlers = @{
+    registry_read = ${function:Invoke-RegistryRead}
+    registry_enum = ${function:Invoke-RegistryEnum}
+    registry_write = ${function:Invoke-RegistryWrite}
+    registry_delete_value = ${function:Invoke-RegistryDeleteValue}
+    registry_delete_key = ${function:Invoke-RegistryDeleteKey}
+    system_info = ${function:Invoke-SystemInfo}
+}
+
+$results = New-Object -TypeName System.Collections.Generic.List[object]
+$failedWrite = $null
+$anyChanged = $false
+$index = 0
+foreach ($op in $module.Params.ops) {
+    $name = $op['op']
+    $isWrite = $WriteOps -contains $name
+    if ($isWrite -and $null -ne $failedWrite) {
+        $results.Add(@{ ok = $false; op = $name; error = 'skipped'; message = "not run: write op $failedWrite failed earlier in this batch" })
+        $index++
+        continue
+    }
+    try {
+        if (-not $name -or -not $Handlers.ContainsKey([string]$name)) {
+            if (-not $name) {
+                throw (New-AgentError -Class 'invalid_argument' -Message "op #$index must be a mapping with an 'op' name")
+            }
+            throw (New-AgentError -Class 'unknown_op' -Message "op '$name' is not known to agent protocol $ProtocolVersion")
+        }
+        $data = & $Handlers[[string]$name] -Op $op -Apply (-not $module.CheckMode)
+        $entry = @{ ok = $true; op = $name }
+        foreach ($field in $data.Keys) {
+            $entry[$field] = $data[$field]
+        }
+        if ($isWrite -and $data.changed) {
+            $anyChanged = $true
+            if ($module.CheckMode) {
+                $entry.check_mode = $true
+            }
+        }
+        $results.Add($entry)
+    }
+    catch {
+        $errorClass = $_.Exception.Data['AgentErrorClass']
+        if (-not $errorClass) {
+            $errorClass = 'host_error'
+        }
+        $results.Add(@{ ok = $false; op = $name; error = $errorClass; message = $_.Exception.Message })
+        if ($isWrite) {
+            $failedWrite = "#$index ($name)"
+        }
+    }
+    $index++
+}
+
+$module.Result.protocol = $ProtocolVersion
+$module.Result.results = @($results)
+$module.Result.changed = $anyChanged
+$module.ExitJson()

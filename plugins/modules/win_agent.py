@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_agent
+short_description: Internal host-side executor of m365ops.activation (do not call directly)
+version_added: 0.1.0
+description:
+  - The PowerShell half of every module in this collection. The action plugins on the controller
+    decide what to read and what to change; this module only executes a list of primitive
+    operations (ops) on the Windows host and returns one result per op.
+  - Internal. Its op vocabulary is versioned by O(ops) protocol number and may change between
+    releases; playbooks should use the concern modules such as M(m365ops.activation.win_tls12).
+  - Ops that change the host are not carried out in check mode; they report what they would change.
+  - "Batch rules: a failed read op does not stop later ops; the first failed write op skips the
+    write ops after it (their result has C(error=skipped))."
+  - "Op vocabulary of protocol 1: C(registry_read) (C(key), C(view), optional C(names)),
+    C(registry_enum) (C(key), C(view)), C(registry_write) (C(key), C(view), C(name), C(type), C(value)),
+    C(registry_delete_value) (C(key), C(view), C(name)), C(registry_delete_key) (C(key), C(view)),
+    C(system_info)."
+  - "Registry value types: C(string), C(expand_string), C(multi_string) (list), C(dword), C(qword)
+    (integers), C(binary) (base64 text), C(none). C(view) is C(64) (default) or C(32) (WOW64)."
+options:
+  ops:
+    description:
+      - The operations to execute, in order. Each is a mapping with an C(op) name and its arguments.
+    type: list
+    elements: dict
+    required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+author:
+  - m365ops.activation contributors
+notes:
+  - Registry, CIM and Win32 APIs only; no localized command output is parsed.
+  - This module has been exercised against the collection's simulated Windows fleet only, not yet
+    against a real Windows host. See the collection's docs for the contract suite to run on one.
+"""
+
+EXAMPLES = r"""
+- name: Read the SCHANNEL TLS 1.2 client values (internal use; shown for the contract suite)
+  m365ops.activation.win_agent:
+    ops:
+      - op: system_info
+      - op: registry_read
+        key: HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client
+        names: [Enabled, DisabledByDefault]
+"""
+
+RETURN = r"""
+protocol:
+  description: The agent protocol version; the controller refuses an agent with another version.
+  returned: always
+  type: int
+  sample: 1
+results:
+  description:
+    - One entry per op, in order. C(ok=true) entries carry the op's data (for example C(exists) and
+      C(values) for C(registry_read)); C(ok=false) entries carry C(error) (C(invalid_argument),
+      C(access_denied), C(unknown_op), C(skipped), C(host_error)) and C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - ok: true
+      op: registry_read
+      exists: true
+      values:
+        Enabled:
+          type: dword
+          value: 1
+"""

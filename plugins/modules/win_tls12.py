@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_tls12
+short_description: Make TLS 1.2 available to Microsoft 365 activation on Windows
+version_added: 0.1.0
+description:
+  - Fixes the "Windows 8.1 and earlier" step of the Microsoft article on activation errors 0xCAA70007 and 0xCAA80000
+    (the Easy Fix and the Internet Options "Use TLS 1.2" checkbox), on any supported Windows release.
+  - "On Windows 8.1 / Server 2012 R2 and later TLS 1.2 is on by default: the module only repairs values that turn it off
+    (SCHANNEL C(Enabled=0) or C(DisabledByDefault=1), a C(DefaultSecureProtocols) or C(SecureProtocols) bitmap without
+    the TLS 1.2 bit C(0x800)). Values that are absent stay absent."
+  - "On Windows 7 SP1 / Server 2008 R2 SP1 / Server 2012 it writes the enabling values: SCHANNEL TLS 1.2 client
+    C(Enabled=1) and C(DisabledByDefault=0), and C(DefaultSecureProtocols) in both registry views. An absent bitmap
+    becomes C(0x880) (TLS 1.0 as the release already used, plus TLS 1.2; SSL 3.0 off); an existing one gets the
+    C(0x800) bit added and keeps its other bits."
+  - It never turns on SSL 2.0/3.0 and never re-enables TLS 1.0/1.1 that were turned off.
+  - "WinHTTP honours C(DefaultSecureProtocols) on Windows 7 SP1 / 2008 R2 SP1 / 2012 only when update KB3140245 is
+    installed. When it is missing the module warns, or fails before changing anything with O(require_kb3140245=true)."
+  - Windows Vista / Server 2008 and Windows 7 without Service Pack 1 fail with a message that names the prerequisite.
+options:
+  server:
+    description:
+      - Also repair the SCHANNEL TLS 1.2 C(Server) key. Office needs only the client side.
+    type: bool
+    default: false
+  winhttp:
+    description:
+      - Manage WinHTTP C(DefaultSecureProtocols) under C(HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp),
+        in the 64-bit and, on 64-bit Windows, the 32-bit (Wow6432Node) registry view.
+    type: bool
+    default: true
+  wininet:
+    description:
+      - Manage the machine-wide WinINet C(SecureProtocols) value (the Internet Options "Use TLS 1.2" checkbox).
+      - Also reports a Group Policy C(SecureProtocols) that leaves TLS 1.2 out; policy values are never changed.
+    type: bool
+    default: true
+  dotnet:
+    description:
+      - Set C(SchUseStrongCrypto=1) and C(SystemDefaultTlsVersions=1) for .NET Framework 2.0/3.5 and 4.x, in both
+        registry views, for each framework that is installed. Office does not need this; .NET applications do.
+    type: bool
+    default: false
+  require_kb3140245:
+    description:
+      - Fail, before changing anything, on Windows 7 SP1 / 2008 R2 SP1 / 2012 when update KB3140245 is not installed.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_agent
+  - name: Microsoft 365 Apps activation error codes 0xCAA70007 and 0xCAA80000
+    description: The article whose steps this collection automates.
+    link: https://learn.microsoft.com/office/troubleshoot/activation/error-codes-0xcaa70007-0xcaa80000
+author:
+  - m365ops.activation contributors
+"""
+
+EXAMPLES = r"""
+- name: Make TLS 1.2 available to Office activation
+  m365ops.activation.win_tls12:
+  register: tls12
+
+- name: Reboot when SCHANNEL or WinHTTP values changed
+  ansible.windows.win_reboot:
+  when: tls12.reboot_required
+
+- name: Audit only (no changes), showing before/after per value
+  m365ops.activation.win_tls12:
+  check_mode: true
+  diff: true
+
+- name: Also .NET and the SCHANNEL server side, refuse Windows 7 hosts without KB3140245, keep backups
+  m365ops.activation.win_tls12:
+    server: true
+    dotnet: true
+    require_kb3140245: true
+    backup_dir: "{{ playbook_dir }}/backups"
+"""
+
+RETURN = r"""
+tls12:
+  description: What the module found about the host's release.
+  returned: always
+  type: dict
+  contains:
+    os:
+      description: Windows release name.
+      type: str
+      sample: Windows 7 SP1
+    release_class:
+      description: C(modern) (8.1 / 2012 R2 and later), C(legacy) (7 SP1, 2008 R2 SP1, 2012) or C(unsupported).
+      type: str
+    kb3140245:
+      description: C(installed), C(missing) or C(not_applicable).
+      type: str
+    wininet_policy_secure_protocols:
+      description: The Group Policy WinINet C(SecureProtocols) value, or null when no policy sets it.
+      type: int
+      returned: when O(wininet=true)
+    dotnet_frameworks_not_installed:
+      description: .NET Framework keys that do not exist, so nothing was written there.
+      type: list
+      elements: str
+      returned: when O(dotnet=true)
+"""

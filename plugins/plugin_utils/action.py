@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one action shape every concern module shares: probe, model, desired, diff, apply, result.
+
+A concern subclasses :class:`RegistryConcernAction` and describes only its own settings:
+``registry_refs`` (what to read) and ``plan`` (what must change, and why). This class owns
+argument validation, the two agent executions (one probe, one apply only when something must
+change and the task is not in check mode), diff, backup records and error mapping.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    RegistryRef, RegistrySnapshot, ValueChange, read_ops, render_diff, snapshot,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
+
+COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "backup_dir": {"type": "path"},
+}
+
+
+@dataclass(frozen=True)
+class HostState:
+    """Everything the probe learned: the Windows release and the registry values asked for."""
+
+    windows: WindowsHost
+    registry: RegistrySnapshot
+
+
+@dataclass
+class Plan:
+    """A concern's decision: the changes to make, what to tell the user, and its own report."""
+
+    changes: list[ValueChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    facts: dict[str, t.Any] = field(default_factory=dict)
+    failure: str | None = None
+
+    def set_value(self, state: HostState, ref: RegistryRef, after: t.Any, reason: str, reboot_required: bool = False) -> None:
+        """Record a change to ``after`` (a RegistryValue) unless the host already has exactly that."""
+        before = state.registry.get(ref)
+        if before != after:
+            self.changes.append(ValueChange(ref, before, after, reason, reboot_required))
+
+
+def applied_records(changes: t.Sequence[ValueChange], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+    """Backup records for the changes the agent actually made, with the value it found before writing."""
+    records = []
+    for change, result in zip(changes, results):
+        if not result.ok or not result.data.get("changed"):
+            continue
+        record = change.as_result()
+        record.pop("reason")
+        record["before"] = result.data.get("before")
+        record["created_key"] = bool(result.data.get("created_key"))
+        records.append({"kind": "registry", **record})
+    return records
+
+
+class RegistryConcernAction(ActionBase):
+    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC and FACTS_KEY."""
+
+    TRANSFERS_FILES = False
+    ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
+    FACTS_KEY: t.ClassVar[str] = ""
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        raise NotImplementedError
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        raise NotImplementedError
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+
+        _, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
+        self.check_arguments(args)
+
+        agent = AgentClient(self._execute_module, task_vars)
+        try:
+            state = self._probe(agent, args)
+            plan = self.plan(args, state)
+            result.update(self._report(plan))
+            if plan.failure:
+                result.update(failed=True, msg=plan.failure)
+                return result
+            if plan.changes and not self._task.check_mode:
+                self._apply(agent, plan.changes, args, result, task_vars)
+        except AgentError as error:
+            result.update(failed=True, msg=str(error))
+        result["agent_executions"] = agent.executions
+        return result
+
+    def _probe(self, agent: AgentClient, args: dict[str, t.Any]) -> HostState:
+        refs = list(self.registry_refs(args))
+        keys, reads = read_ops(refs)
+        system, *read_results = agent.run([{"op": "system_info"}, *reads])
+        if not system.ok:
+            raise AgentOpError(system, "reading the Windows release")
+        return HostState(WindowsHost.from_system_info(system.data), snapshot(refs, keys, read_results))
+
+    def _report(self, plan: Plan) -> dict[str, t.Any]:
+        report: dict[str, t.Any] = {
+            "changed": bool(plan.changes),
+            "reboot_required": any(change.reboot_required for change in plan.changes),
+            "changes": [change.as_result() for change in plan.changes],
+            self.FACTS_KEY: plan.facts,
+        }
+        if plan.warnings:
+            report["warnings"] = list(plan.warnings)
+        if plan.changes and self._task.diff:
+            report["diff"] = render_diff(plan.changes)
+        return report
+
+    def _apply(self, agent: AgentClient, changes: list[ValueChange], args: dict[str, t.Any],
+               result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
+        results = agent.run([change.to_op() for change in changes])
+        records = applied_records(changes, results)
+        result["backup"] = records
+        backup_dir = args.get("backup_dir")
+        if records and backup_dir:
+            host = str(task_vars.get("inventory_hostname", "unknown"))
+            module = self._task.resolved_action or self._task.action
+            try:
+                result["backup_file"] = write_backup(backup_dir, backup_document(host, module, records))
+            except OSError as error:
+                raise AgentError(f"backup_dir: the changes were made but their backup record could not be written "
+                                 f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
+        failed = next(((change, outcome) for change, outcome in zip(changes, results) if not outcome.ok), None)
+        if failed is not None:
+            change, outcome = failed
+            done = len(records)
+            raise AgentOpError(outcome, f"writing {change.ref} ({done} of {len(changes)} changes were made and are in 'backup')")

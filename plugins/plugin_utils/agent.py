@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller's side of the agent protocol: send ops, check the envelope, map errors."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible.errors import AnsibleError
+
+AGENT_MODULE = "m365ops.activation.win_agent"
+PROTOCOL = 1
+
+# What a person can do about each error class the agent reports.
+_ERROR_ADVICE = {
+    "access_denied": "the connecting account was refused by the key's ACL; connect as a member of the local "
+                     "Administrators group or use become (become_method runas, become_user SYSTEM)",
+    "invalid_argument": "the agent rejected the op's arguments; this is a bug in m365ops.activation, please report it",
+    "unknown_op": "the agent on the host does not know this op; the collection and its agent are out of step",
+    "host_error": "Windows reported an error",
+    "skipped": "not run because an earlier change in the same batch failed",
+}
+
+
+class AgentError(AnsibleError):
+    """The agent could not run or returned something the controller cannot trust."""
+
+
+class AgentOpError(AgentError):
+    """One op failed on the host."""
+
+    def __init__(self, result: "OpResult", target: str) -> None:
+        advice = _ERROR_ADVICE.get(result.error or "", "")
+        super().__init__(f"{result.op} {target}: {result.message} ({result.error}{': ' + advice if advice else ''})")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class OpResult:
+    op: str
+    ok: bool
+    data: dict[str, t.Any] = field(default_factory=dict)
+    error: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def from_agent(cls, op: dict[str, t.Any], entry: t.Any) -> "OpResult":
+        if not isinstance(entry, dict) or "ok" not in entry:
+            raise AgentError(f"the agent returned a malformed result for op {op.get('op')}: {entry!r}")
+        data = {key: value for key, value in entry.items() if key not in ("ok", "op", "error", "message")}
+        return cls(op=str(op.get("op")), ok=bool(entry["ok"]), data=data,
+                   error=entry.get("error"), message=entry.get("message"))
+
+
+class AgentClient:
+    """Runs op batches through ``_execute_module`` so become, async and every Windows connection work.
+
+    ``executions`` counts the agent runs of this task: the design budget is one probe and at most
+    one apply per host and task.
+    """
+
+    def __init__(self, execute_module: t.Callable[..., dict[str, t.Any]], task_vars: dict[str, t.Any]) -> None:
+        self._execute_module = execute_module
+        self._task_vars = task_vars
+        self.executions = 0
+
+    def run(self, ops: list[dict[str, t.Any]]) -> list[OpResult]:
+        self.executions += 1
+        answer = self._execute_module(module_name=AGENT_MODULE, module_args={"ops": ops}, task_vars=self._task_vars)
+        if answer.get("failed"):
+            raise AgentError(f"the m365ops.activation agent failed on the host: {answer.get('msg', 'no message')}")
+        protocol = answer.get("protocol")
+        if protocol != PROTOCOL:
+            raise AgentError(f"the host's agent speaks protocol {protocol!r}, this controller needs {PROTOCOL}; "
+                             "install matching versions of the collection")
+        entries = answer.get("results")
+        if not isinstance(entries, list) or len(entries) != len(ops):
+            raise AgentError(f"the agent returned {len(entries) if isinstance(entries, list) else 'no'} results for {len(ops)} ops")
+        return [OpResult.from_agent(op, entry) for op, entry in zip(ops, entries)]

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Registry values as data: references, typed values, desired changes, ops, diff text and backup records."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
+
+
+@dataclass(frozen=True, order=True)
+class RegistryKey:
+    """A key as the agent addresses it: ``HKLM\\...`` plus the registry view (``64`` or ``32``)."""
+
+    path: str
+    view: str = "64"
+
+    def __str__(self) -> str:
+        return self.path if self.view == "64" else f"{self.path} (32-bit view)"
+
+
+@dataclass(frozen=True, order=True)
+class RegistryRef:
+    """One named value in one key and view."""
+
+    key: RegistryKey
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.key.path}\\{self.name}" + ("" if self.key.view == "64" else " (32-bit view)")
+
+
+@dataclass(frozen=True)
+class RegistryValue:
+    type: str
+    value: t.Any
+
+    @classmethod
+    def from_agent(cls, document: dict[str, t.Any] | None) -> "RegistryValue | None":
+        return None if document is None else cls(type=document["type"], value=document["value"])
+
+    @classmethod
+    def dword(cls, value: int) -> "RegistryValue":
+        return cls("dword", value)
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {"type": self.type, "value": self.value}
+
+    def render(self) -> str:
+        """The value as a .reg file would spell it."""
+        if self.type == "dword":
+            return f"dword:{self.value:08x}"
+        if self.type == "qword":
+            return f"hex(b):{self.value:016x}"
+        if self.type in ("string", "expand_string"):
+            return ("" if self.type == "string" else "expand:") + '"' + str(self.value).replace('"', '\\"') + '"'
+        if self.type == "multi_string":
+            return "multi:" + ",".join(f'"{item}"' for item in self.value)
+        return f"{self.type}:{self.value}"
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A value to set (``after``) or remove (``after`` is None), and why."""
+
+    ref: RegistryRef
+    before: RegistryValue | None
+    after: RegistryValue | None
+    reason: str
+    reboot_required: bool = False
+
+    def to_op(self) -> dict[str, t.Any]:
+        target = {"key": self.ref.key.path, "view": self.ref.key.view, "name": self.ref.name}
+        if self.after is None:
+            return {"op": "registry_delete_value", **target}
+        return {"op": "registry_write", **target, "type": self.after.type, "value": self.after.value}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {
+            "key": self.ref.key.path, "view": self.ref.key.view, "name": self.ref.name,
+            "before": None if self.before is None else self.before.as_dict(),
+            "after": None if self.after is None else self.after.as_dict(),
+            "reason": self.reason,
+        }
+
+
+class RegistrySnapshot:
+    """The probed values, and which keys exist, of the refs a concern reads."""
+
+    def __init__(self, values: dict[RegistryRef, RegistryValue | None], existing_keys: set[RegistryKey]) -> None:
+        self._values = values
+        self._existing_keys = existing_keys
+
+    def get(self, ref: RegistryRef) -> RegistryValue | None:
+        if ref not in self._values:
+            raise KeyError(f"{ref} was not probed; add it to the concern's registry_refs()")
+        return self._values[ref]
+
+    def key_exists(self, key: RegistryKey) -> bool:
+        return key in self._existing_keys
+
+
+def read_ops(refs: t.Iterable[RegistryRef]) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
+    """One ``registry_read`` op per key and view, naming only the values the concern needs."""
+    names: dict[RegistryKey, list[str]] = {}
+    for ref in refs:
+        names.setdefault(ref.key, [])
+        if ref.name not in names[ref.key]:
+            names[ref.key].append(ref.name)
+    keys = sorted(names)
+    return keys, [{"op": "registry_read", "key": key.path, "view": key.view, "names": names[key]} for key in keys]
+
+
+def snapshot(refs: t.Iterable[RegistryRef], keys: list[RegistryKey], results: list[OpResult]) -> RegistrySnapshot:
+    by_key: dict[RegistryKey, OpResult] = {}
+    for key, result in zip(keys, results):
+        if not result.ok:
+            raise AgentOpError(result, f"reading {key}")
+        by_key[key] = result
+    values = {ref: RegistryValue.from_agent(by_key[ref.key].data["values"].get(ref.name)) for ref in refs}
+    existing = {key for key, result in by_key.items() if result.data.get("exists")}
+    return RegistrySnapshot(values, existing)
+
+
+def render_diff(changes: t.Sequence[ValueChange]) -> dict[str, str]:
+    """Before/after text in .reg notation, one section per key, absent values shown as such."""
+    before_lines: list[str] = []
+    after_lines: list[str] = []
+    current_key: RegistryKey | None = None
+    for change in sorted(changes, key=lambda item: item.ref):
+        if change.ref.key != current_key:
+            current_key = change.ref.key
+            for lines in (before_lines, after_lines):
+                lines.append(f"[{current_key}]")
+        name = f'"{change.ref.name}"'
+        before_lines.append(f"{name}={change.before.render()}" if change.before else f"{name}=(absent)")
+        after_lines.append(f"{name}={change.after.render()}" if change.after else f"{name}=(absent)")
+    return {"before": "\n".join(before_lines) + "\n", "after": "\n".join(after_lines) + "\n"}

@@ -1,0 +1,145 @@
+"""The agent's op contract, implemented against simulated host state.
+
+This is the Python twin of plugins/modules/win_agent.ps1. Both are held to the same
+contract cases in tests/contract/cases. Result envelope: ``{"protocol": 1, "changed": bool,
+"results": [...]}``, one result per op, ``{"ok": true, ...}`` or ``{"ok": false, "error":
+class, "message": text}``. A failed read does not stop later ops; the first failed write
+skips the writes after it.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from winsim.host import SimHost
+from winsim.registry import RegistryError
+
+PROTOCOL = 1
+WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key"})
+
+CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+PENDING_REBOOT_PROBES = (
+    ("component_based_servicing", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending", None),
+    ("windows_update", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired", None),
+    ("pending_file_rename", "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations"),
+)
+COMPUTER_NAME_KEYS = (
+    "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ActiveComputerName",
+    "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName",
+)
+
+
+class OpError(Exception):
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _require(op: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = op.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise OpError("invalid_argument", f"op '{op.get('op')}' needs '{name}' ({getattr(kind, '__name__', kind)})")
+    return value
+
+
+def _view(op: dict[str, Any]) -> str:
+    return str(op.get("view", "64"))
+
+
+def _registry_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    names = op.get("names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise OpError("invalid_argument", "op 'registry_read' takes 'names' as a list of value names")
+    return host.registry.read(_require(op, "key", str), _view(op), names)
+
+
+def _registry_enum(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return host.registry.enumerate(_require(op, "key", str), _view(op))
+
+
+def _registry_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return host.registry.write(_require(op, "key", str), _view(op), _require(op, "name", str),
+                               _require(op, "type", str), op.get("value"), apply)
+
+
+def _registry_delete_value(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return host.registry.delete_value(_require(op, "key", str), _view(op), _require(op, "name", str), apply)
+
+
+def _registry_delete_key(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return host.registry.delete_key(_require(op, "key", str), _view(op), apply)
+
+
+def _key_exists(host: SimHost, key: str) -> bool:
+    return host.registry.read(key, "64", [])["exists"]
+
+
+def _system_info(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    cim_os = host.state["cim"]["Win32_OperatingSystem"]
+    version = cim_os["Version"]
+    major, minor, build = (int(part) for part in version.split("."))
+    current = host.registry.read(CURRENT_VERSION_KEY, "64", ["EditionID", "InstallationType", "UBR", "DisplayVersion"])["values"]
+    pending = [source for source, key, name in PENDING_REBOOT_PROBES
+               if (_key_exists(host, key) if name is None else bool(host.registry.read(key, "64", [name])["values"]))]
+    names = [host.registry.read(key, "64", ["ComputerName"])["values"].get("ComputerName", {}).get("value") for key in COMPUTER_NAME_KEYS]
+    if names[0] and names[1] and names[0].lower() != names[1].lower():
+        pending.append("computer_rename")
+    return {
+        "os": {
+            "version": version, "major": major, "minor": minor, "build": build,
+            "ubr": current.get("UBR", {}).get("value"),
+            "service_pack": cim_os["ServicePackMajorVersion"],
+            "product_type": cim_os["ProductType"],
+            "edition": current.get("EditionID", {}).get("value"),
+            "installation_type": current.get("InstallationType", {}).get("value"),
+            "display_version": current.get("DisplayVersion", {}).get("value"),
+            "architecture": host.architecture,
+            "language": cim_os["OSLanguage"],
+        },
+        "hotfixes": sorted(fix["HotFixID"].upper() for fix in host.state["cim"]["Win32_QuickFixEngineering"]),
+        "pending_reboot": pending,
+        "boot_time": cim_os["LastBootUpTime"],
+    }
+
+
+OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
+    "registry_read": _registry_read,
+    "registry_enum": _registry_enum,
+    "registry_write": _registry_write,
+    "registry_delete_value": _registry_delete_value,
+    "registry_delete_key": _registry_delete_key,
+    "system_info": _system_info,
+}
+
+
+def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
+    """Execute ``ops`` in order against ``host`` and return the agent envelope."""
+    results: list[dict[str, Any]] = []
+    changed = False
+    failed_write: str | None = None
+    with host.lock:
+        for index, op in enumerate(ops):
+            name = op.get("op") if isinstance(op, dict) else None
+            if name in WRITE_OPS and failed_write is not None:
+                results.append({"ok": False, "op": name, "error": "skipped",
+                                "message": f"not run: write op {failed_write} failed earlier in this batch"})
+                continue
+            try:
+                if not isinstance(op, dict) or not isinstance(name, str):
+                    raise OpError("invalid_argument", f"op #{index} must be a mapping with an 'op' name")
+                handler = OPS.get(name)
+                if handler is None:
+                    raise OpError("unknown_op", f"op '{name}' is not known to agent protocol {PROTOCOL}")
+                data = handler(host, op, not check_mode)
+            except (OpError, RegistryError) as exc:
+                results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc)})
+                if name in WRITE_OPS:
+                    failed_write = f"#{index} ({name})"
+                continue
+            if name in WRITE_OPS and data.get("changed"):
+                changed = True
+                if check_mode:
+                    data["check_mode"] = True
+            results.append({"ok": True, "op": name, **data})
+        if changed and not check_mode:
+            host.save()
+    return {"protocol": PROTOCOL, "changed": changed, "results": results}

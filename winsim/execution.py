@@ -1,0 +1,174 @@
+"""What a simulated host does with a WinRM command line and its stdin.
+
+ansible-core runs a PowerShell module as ``PowerShell ... -EncodedCommand <bootstrap_wrapper>``
+with stdin = bootstrap manifest JSON, a line of four NUL bytes, then the exec manifest JSON.
+The exec manifest's last action is ``module_wrapper.ps1`` whose ``Script`` names the module
+and whose ``Variables`` carry ``complex_args``. This module decodes exactly that shape (as
+written by ansible-core 2.19) and runs the named module's simulated semantics. Anything it
+does not recognise fails loudly; it never reports a success it did not simulate.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import shlex
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from winsim import agent
+from winsim.host import SimHost
+
+MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
+BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
+AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+HELPER_ACTIONS = {"powershell_mkdtemp.ps1", "powershell_expand_user.ps1"}
+
+
+@dataclass
+class CommandResult:
+    rc: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+class ManifestError(Exception):
+    """The exec manifest is not the shape this simulator understands."""
+
+
+def _json_output(document: dict[str, Any], rc: int) -> CommandResult:
+    return CommandResult(rc=rc, stdout=json.dumps(document).encode("utf-8") + b"\r\n")
+
+
+def _failure(message: str) -> CommandResult:
+    return _json_output({"failed": True, "msg": f"winsim: {message}"}, rc=1)
+
+
+@dataclass
+class ModuleCall:
+    host: SimHost
+    module: str
+    args: dict[str, Any]
+    become_user: str | None
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self.args.get("_ansible_check_mode"))
+
+    @property
+    def user_args(self) -> dict[str, Any]:
+        return {key: value for key, value in self.args.items() if not key.startswith("_ansible_")}
+
+
+def _run_win_agent(call: ModuleCall) -> CommandResult:
+    user_args = call.user_args
+    unsupported = sorted(set(user_args) - {"ops"})
+    if unsupported:
+        return _json_output({"failed": True, "msg": f"Unsupported parameters for (win_agent) module: {', '.join(unsupported)}. "
+                             "Supported parameters include: ops"}, rc=1)
+    ops = user_args.get("ops")
+    if not isinstance(ops, list):
+        return _json_output({"failed": True, "msg": "missing required arguments: ops" if ops is None
+                             else "argument for ops is of type %s and we were unable to convert to list" % type(ops).__name__}, rc=1)
+    envelope = agent.run_ops(call.host, ops, call.check_mode)
+    envelope["invocation"] = {"module_args": user_args}
+    return _json_output(envelope, rc=0)
+
+
+MODULES: dict[str, Callable[[ModuleCall], CommandResult]] = {
+    AGENT_MODULE: _run_win_agent,
+}
+
+
+def _parse_manifest(stdin: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    parts = stdin.split(MANIFEST_SEPARATOR)
+    if len(parts) < 2:
+        raise ManifestError("stdin has no bootstrap/exec manifest separator")
+    try:
+        bootstrap = json.loads(parts[0])
+        exec_manifest = json.loads(parts[1])
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"manifest is not JSON: {exc}") from exc
+    if bootstrap.get("name") != "exec_wrapper" or "script" not in bootstrap:
+        raise ManifestError("bootstrap manifest does not name exec_wrapper")
+    if not isinstance(exec_manifest.get("actions"), list) or not isinstance(exec_manifest.get("scripts"), dict):
+        raise ManifestError("exec manifest lacks 'actions'/'scripts'")
+    return bootstrap, exec_manifest
+
+
+def _module_call(host: SimHost, actions: list[dict[str, Any]]) -> ModuleCall:
+    become_user = None
+    for action in actions[:-1]:
+        if action.get("name") == "become_wrapper.ps1":
+            become_user = action.get("params", {}).get("BecomeUser")
+        else:
+            raise ManifestError(f"exec manifest action '{action.get('name')}' is not simulated")
+    wrapper = actions[-1]
+    params = wrapper.get("params", {})
+    if wrapper.get("name") != "module_wrapper.ps1" or not params.get("ForModule"):
+        raise ManifestError(f"exec manifest action '{wrapper.get('name')}' is not simulated")
+    script = params.get("Script", "")
+    complex_args = next((var.get("Value") for var in params.get("Variables", []) if var.get("Name") == "complex_args"), None)
+    if not script.endswith(".ps1") or not isinstance(complex_args, dict):
+        raise ManifestError("module_wrapper.ps1 params lack Script or complex_args")
+    return ModuleCall(host=host, module=script[: -len(".ps1")], args=complex_args, become_user=become_user)
+
+
+def _run_helper(name: str, params: dict[str, Any]) -> CommandResult:
+    if name == "powershell_mkdtemp.ps1":
+        return CommandResult(rc=0, stdout=f"{params.get('Directory', '')}\\{params.get('Name', '')}\r\n".encode())
+    return CommandResult(rc=0, stdout=f"{params.get('Path', '')}\r\n".encode())
+
+
+def _run_bootstrap(host: SimHost, stdin: bytes) -> CommandResult:
+    try:
+        _, exec_manifest = _parse_manifest(stdin)
+        actions = exec_manifest["actions"]
+        if len(actions) == 1 and actions[0].get("name") in HELPER_ACTIONS:
+            return _run_helper(actions[0]["name"], actions[0].get("params", {}))
+        call = _module_call(host, actions)
+    except ManifestError as exc:
+        return _failure(f"unrecognised exec manifest ({exc}); winsim understands the ansible-core 2.19 shape")
+    handler = MODULES.get(call.module)
+    if handler is None:
+        return _failure(f"module '{call.module}' is not simulated")
+    latency = float(host.faults.get("execution_latency_seconds", 0))
+    if latency:
+        time.sleep(latency)
+    host.count_execution(call.module)
+    return handler(call)
+
+
+def _decode_encoded_command(arguments: list[str]) -> str | None:
+    lowered = [argument.lower() for argument in arguments]
+    for flag in ("-encodedcommand", "-enc", "-e"):
+        if flag in lowered:
+            index = lowered.index(flag)
+            try:
+                return base64.b64decode(arguments[index + 1]).decode("utf-16-le")
+            except (IndexError, binascii.Error, UnicodeDecodeError):
+                return None
+    return None
+
+
+def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> CommandResult:
+    """Run one WinRS command on ``host``: PowerShell module execution, or a few cmd built-ins."""
+    argv = shlex.split(f"{command} {arguments}", posix=False)
+    program = argv[0].lower().removesuffix(".exe") if argv else ""
+    if program == "powershell":
+        script = _decode_encoded_command(argv[1:])
+        if script is None:
+            return CommandResult(rc=1, stderr=b"winsim: only -EncodedCommand PowerShell invocations are simulated\r\n")
+        if BOOTSTRAP_MARKER in script:
+            return _run_bootstrap(host, stdin)
+        if script.lstrip().startswith("Remove-Item"):
+            return CommandResult(rc=0)
+        first_line = script.strip().splitlines()[0][:120] if script.strip() else ""
+        return CommandResult(rc=1, stderr=f"winsim: PowerShell script not simulated: {first_line}\r\n".encode())
+    if program == "cmd" and len(argv) >= 4 and argv[1].lower() == "/c" and argv[2].lower() == "exit":
+        code = argv[-1]
+        return CommandResult(rc=int(code)) if code.lstrip("-").isdigit() else CommandResult(rc=1)
+    if program == "more":
+        return CommandResult(rc=0, stdout=stdin)
+    return CommandResult(rc=9009, stderr=f"'{argv[0] if argv else ''}' is not recognized as an internal or external command\r\n".encode())

@@ -1,0 +1,146 @@
+"""Named starting states for simulated hosts.
+
+Each profile is the registry and CIM view of a Windows release as far as this collection
+reads it, plus the drift that makes it interesting (a hardening script, a missing update).
+Values follow reference/WINDOWS_FACTS.md in the shared design folder.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
+WINHTTP = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
+WINHTTP_WOW = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
+INTERNET_SETTINGS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+
+
+def _set(tree: dict[str, Any], key: str, name: str | None = None, value_type: str = "dword", value: Any = None) -> dict[str, Any]:
+    """Create ``key`` (physical path) in ``tree`` and optionally store one value in it."""
+    hive, *parts = key.split("\\")
+    node = tree.setdefault(hive, {"keys": {}, "values": {}})
+    for part in parts:
+        node = node.setdefault("keys", {}).setdefault(part, {"keys": {}, "values": {}})
+    if name is not None:
+        node["values"][name] = {"type": value_type, "value": value}
+    return node
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    product_type: int
+    edition: str
+    installation_type: str
+    service_pack: int = 0
+    display_version: str | None = None
+    ubr: int | None = None
+    architecture: str = "AMD64"
+    hotfixes: tuple[str, ...] = ()
+
+
+def base_state(name: str, release: Release, language: int = 1033) -> dict[str, Any]:
+    major, minor, build = release.version.split(".")
+    registry: dict[str, Any] = {}
+    current = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+    _set(registry, current, "CurrentVersion", "string", "6.3" if int(major) >= 10 else f"{major}.{minor}")
+    _set(registry, current, "CurrentBuildNumber", "string", build)
+    _set(registry, current, "EditionID", "string", release.edition)
+    _set(registry, current, "InstallationType", "string", release.installation_type)
+    if int(major) >= 10:
+        _set(registry, current, "CurrentMajorVersionNumber", "dword", int(major))
+        _set(registry, current, "CurrentMinorVersionNumber", "dword", int(minor))
+    if release.ubr is not None:
+        _set(registry, current, "UBR", "dword", release.ubr)
+    if release.display_version:
+        _set(registry, current, "DisplayVersion", "string", release.display_version)
+    _set(registry, "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment",
+         "PROCESSOR_ARCHITECTURE", "string", release.architecture)
+    _set(registry, "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "BootExecute", "multi_string", ["autocheck autochk *"])
+    for key in ("ActiveComputerName", "ComputerName"):
+        _set(registry, f"HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\{key}", "ComputerName", "string", name.upper())
+    _set(registry, SCHANNEL)
+    _set(registry, WINHTTP)
+    _set(registry, INTERNET_SETTINGS, "MigrateProxy", "dword", 1)
+    for framework in ("v2.0.50727", "v4.0.30319"):
+        _set(registry, f"HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\{framework}")
+    if release.architecture != "x86":
+        _set(registry, WINHTTP_WOW)
+        for framework in ("v2.0.50727", "v4.0.30319"):
+            _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
+    # HKLM\SECURITY is readable by SYSTEM only; an administrator's WinRM session is denied.
+    _set(registry, "HKLM\\SECURITY\\Policy")["deny"] = ["read", "write"]
+    registry["HKLM"]["keys"]["SECURITY"]["deny"] = ["read", "write"]
+    return {
+        "name": name,
+        "registry": registry,
+        "cim": {
+            "Win32_OperatingSystem": {
+                "Version": release.version, "ProductType": release.product_type,
+                "ServicePackMajorVersion": release.service_pack, "OSLanguage": language,
+                "LastBootUpTime": "2026-11-20T07:55:00Z",
+            },
+            "Win32_QuickFixEngineering": [{"HotFixID": kb} for kb in release.hotfixes],
+        },
+        "faults": {},
+    }
+
+
+WIN11 = Release("10.0.22631", 1, "Enterprise", "Client", display_version="23H2", ubr=4460, hotfixes=("KB5046633", "KB5044033"))
+WIN10 = Release("10.0.19045", 1, "Enterprise", "Client", display_version="22H2", ubr=5131, hotfixes=("KB5046613", "KB5045594"))
+WIN81 = Release("6.3.9600", 1, "Professional", "Client", hotfixes=("KB2919355",))
+WIN7_SP1 = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369", "KB3140245"))
+WIN7_SP1_NO_KB = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369"))
+WIN7_RTM = Release("6.1.7600", 1, "Professional", "Client", service_pack=0)
+WS2012 = Release("6.2.9200", 3, "ServerStandard", "Server", hotfixes=("KB2919355", "KB3140245"))
+WS2022 = Release("10.0.20348", 3, "ServerStandard", "Server", ubr=2849, hotfixes=("KB5046616",))
+
+
+def _hardened(state: dict[str, Any]) -> None:
+    """A hardening script that switched TLS 1.2 off in SCHANNEL and WinHTTP by mistake."""
+    registry = state["registry"]
+    for side in ("Client", "Server"):
+        _set(registry, f"{SCHANNEL}\\TLS 1.2\\{side}", "Enabled", "dword", 0)
+        _set(registry, f"{SCHANNEL}\\TLS 1.2\\{side}", "DisabledByDefault", "dword", 1)
+    _set(registry, WINHTTP, "DefaultSecureProtocols", "dword", 0x280)
+    _set(registry, WINHTTP_WOW, "DefaultSecureProtocols", "dword", 0x280)
+    _set(registry, INTERNET_SETTINGS, "SecureProtocols", "dword", 0x280)
+
+
+def _win7_defaults(state: dict[str, Any]) -> None:
+    """Windows 7 ships SSL 2.0 client off and no TLS 1.1/1.2 client keys at all."""
+    _set(state["registry"], f"{SCHANNEL}\\SSL 2.0\\Client", "DisabledByDefault", "dword", 1)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    release: Release
+    language: int = 1033
+    drift: tuple[Callable[[dict[str, Any]], None], ...] = ()
+
+    def build(self, host_name: str) -> dict[str, Any]:
+        state = base_state(host_name, self.release, self.language)
+        for change in self.drift:
+            change(state)
+        state["profile"] = self.name
+        return copy.deepcopy(state)
+
+
+PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
+    Profile("win11", "Windows 11 23H2, healthy", WIN11),
+    Profile("win10", "Windows 10 22H2, healthy", WIN10),
+    Profile("win10-ja", "Windows 10 22H2, Japanese display language (LCID 1041)", WIN10, language=1041),
+    Profile("win10-tls-hardened", "Windows 10 where a hardening script set TLS 1.2 Enabled=0", WIN10, drift=(_hardened,)),
+    Profile("win81", "Windows 8.1, defaults", WIN81),
+    Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
+    Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
+    Profile("win7-rtm", "Windows 7 without Service Pack 1 (unsupported)", WIN7_RTM, drift=(_win7_defaults,)),
+    Profile("ws2012", "Windows Server 2012 with KB3140245, TLS 1.2 not yet enabled", WS2012),
+    Profile("ws2022", "Windows Server 2022, healthy", WS2022),
+)}
+
+DEMO_FLEET = ("win11", "win11", "win10", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
+              "win81", "win7sp1", "win7sp1-nokb", "ws2012")
