@@ -140,7 +140,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
         if args["require_kb3140245"]:
             plan.failure = message
             return plan
-        plan.warnings.append(message)
+        plan.blockers.append(message)
 
     plan_schannel(plan, state, cls, "Client")
     if args["server"]:
@@ -155,7 +155,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
         policy = _dword(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
         plan.facts["wininet_policy_secure_protocols"] = policy
         if policy is not None and not policy & TLS1_2:
-            plan.warnings.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
+            plan.blockers.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
                                  "policy wins over the value this module sets. Change the GPO 'Turn off encryption support'.")
     if args["dotnet"]:
         skipped = []

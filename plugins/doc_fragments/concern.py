@@ -66,6 +66,17 @@ backup_file:
   description: Path of the backup record written on the controller.
   returned: when O(backup_dir) is set and something changed
   type: str
+blockers:
+  description:
+    - Conditions that keep the host non-compliant and that this module cannot fix, such as a missing Windows update
+      or a Group Policy value. Also raised as warnings. The fleet report marks such hosts C(blocked).
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
 reboot_required:
   description: Whether Windows must restart before a changed value takes effect. The module never reboots.
   returned: always

@@ -38,10 +38,15 @@ class HostState:
 
 @dataclass
 class Plan:
-    """A concern's decision: the changes to make, what to tell the user, and its own report."""
+    """A concern's decision: the changes to make, what to tell the user, and its own report.
+
+    ``blockers`` are conditions that keep the host non-compliant and that this module cannot
+    fix (a missing update, a Group Policy); they are returned and also raised as warnings.
+    """
 
     changes: list[ValueChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
     facts: dict[str, t.Any] = field(default_factory=dict)
     failure: str | None = None
 
@@ -117,12 +122,14 @@ class RegistryConcernAction(ActionBase):
     def _report(self, plan: Plan) -> dict[str, t.Any]:
         report: dict[str, t.Any] = {
             "changed": bool(plan.changes),
+            "check_mode": bool(self._task.check_mode),
             "reboot_required": any(change.reboot_required for change in plan.changes),
             "changes": [change.as_result() for change in plan.changes],
+            "blockers": list(plan.blockers),
             self.FACTS_KEY: plan.facts,
         }
-        if plan.warnings:
-            report["warnings"] = list(plan.warnings)
+        if plan.warnings or plan.blockers:
+            report["warnings"] = [*plan.blockers, *plan.warnings]
         if plan.changes and self._task.diff:
             report["diff"] = render_diff(plan.changes)
         return report

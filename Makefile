@@ -1,0 +1,68 @@
+# Everything a fresh clone needs: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+BUILD := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+# ansible-test needs the collection at a path ending ansible_collections/m365ops/activation.
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/m365ops/activation
+SANITY_ROOT := $(BUILD)/sanity/ansible_collections/m365ops/activation
+GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_HOST_KEY_CHECKING := False
+export ANSIBLE_NOCOLOR := 1
+
+.PHONY: demo test venv link unit winsim contract integration molecule sanity lint build clean
+
+venv: $(VENV)/.installed link
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+link:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn ../../../.. $(COLLECTION_LINK)
+
+demo: venv
+	$(BIN)/python scripts/demo.py
+
+test: unit winsim contract integration molecule build lint sanity
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+winsim: venv
+	$(BIN)/python -m pytest -q tests/winsim
+
+contract: venv
+	$(BIN)/python -m pytest -q tests/contract
+
+integration: venv
+	$(BIN)/python -m pytest -q tests/integration
+
+molecule: venv
+	cd extensions && $(BIN)/molecule test --scenario-name default
+
+build: venv
+	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --output-path $(BUILD)/dist .
+	$(BIN)/python scripts/check_tarball.py $(BUILD)/dist/m365ops-activation-*.tar.gz
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	@mkdir -p $(dir $(GET_PIP_CACHE))
+	cp tests/sanity/get_pip_offline.py $(GET_PIP_CACHE)
+	rm -rf $(BUILD)/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A && \
+	  $(BIN)/ansible-test sanity --venv --python 3.11 --color no --skip-test pslint
+
+clean:
+	rm -rf $(BUILD) $(VENV)
