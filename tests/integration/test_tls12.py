@@ -1,0 +1,207 @@
+"""win_tls12, its role and the audit/remediate playbooks, run by ansible-playbook over WinRM against winsim."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+from winsim.profiles import PROFILES
+
+AUDIT = ROOT / "playbooks" / "audit.yml"
+REMEDIATE = ROOT / "playbooks" / "remediate.yml"
+TASK = ROOT / "tests" / "integration" / "playbooks" / "tls12_task.yml"
+AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+CLIENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
+ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")'
+SUPPORTED = sorted(name for name in PROFILES if name != "win7-rtm")
+DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
+
+
+def value(fleet: Fleet, host: str, key: str, name: str, view: str = "64"):
+    return fleet.hosts[host].host.registry.read(key, view, [name])["values"].get(name)
+
+
+def test_remediate_converges_every_profile_and_second_run_changes_nothing(fleet: Fleet, inventory: Path) -> None:
+    for profile in SUPPORTED:
+        fleet.add(profile, profile)
+    fleet.write_inventory(inventory)
+
+    first = run_playbook(inventory, REMEDIATE)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert first.changed_hosts() == DRIFTING
+
+    second = run_playbook(inventory, REMEDIATE)
+    assert second.rc == 0, second.stdout[-3000:]
+    assert second.changed_hosts() == set()
+    assert set(second.stats) >= set(SUPPORTED)
+
+    for host in DRIFTING:
+        assert value(fleet, host, CLIENT_KEY, "Enabled") == {"type": "dword", "value": 1}
+        assert value(fleet, host, CLIENT_KEY, "DisabledByDefault") == {"type": "dword", "value": 0}
+        for view in ("64", "32"):
+            assert value(fleet, host, WINHTTP, "DefaultSecureProtocols", view)["value"] & 0x800
+    # Modern hosts that were healthy keep their absent values absent.
+    assert value(fleet, "win11", CLIENT_KEY, "Enabled") is None
+    assert value(fleet, "win10", WINHTTP, "DefaultSecureProtocols") is None
+
+
+def test_hardened_host_keeps_its_other_protocol_bits(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    assert run_playbook(inventory, TASK).rc == 0
+    # 0x280 (TLS 1.0 + TLS 1.1 as the admin left them) plus TLS 1.2; SSL 2/3 stay off.
+    assert value(fleet, "hardened", WINHTTP, "DefaultSecureProtocols") == {"type": "dword", "value": 0xA80}
+
+
+def test_legacy_absent_bitmap_gets_tls12_without_ssl3(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("win7", "win7sp1")
+    fleet.write_inventory(inventory)
+    assert run_playbook(inventory, TASK).rc == 0
+    assert value(fleet, "win7", WINHTTP, "DefaultSecureProtocols", "32") == {"type": "dword", "value": 0x880}
+    raw = fleet.hosts["win7"].host.state["registry"]["HKLM"]["keys"]["SOFTWARE"]["keys"]["Wow6432Node"]
+    assert "DefaultSecureProtocols" in raw["keys"]["Microsoft"]["keys"]["Windows"]["keys"]["CurrentVersion"]["keys"][
+        "Internet Settings"]["keys"]["WinHttp"]["values"], "the 32-bit view must land in Wow6432Node"
+
+
+def test_check_mode_predicts_the_real_run_and_leaves_state_byte_identical(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    state_file = fleet.hosts["hardened"].host.state_path
+    before = state_file.read_bytes()
+
+    audit = run_playbook(inventory, TASK, "--check", "--diff")
+    assert audit.rc == 0
+    predicted = audit.result("hardened", "win_tls12")
+    assert predicted["changed"] is True and predicted["check_mode"] is True
+    assert "backup" not in predicted
+    assert state_file.read_bytes() == before
+
+    real = run_playbook(inventory, TASK)
+    applied = real.result("hardened", "win_tls12")
+    assert [change for change in applied["changes"]] == predicted["changes"]
+    assert sorted((record["key"], record["view"], record["name"], json.dumps(record["after"])) for record in applied["backup"]) == \
+        sorted((change["key"], change["view"], change["name"], json.dumps(change["after"])) for change in predicted["changes"])
+    assert state_file.read_bytes() != before
+
+
+def test_diff_shows_before_and_after_of_each_value(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, "--check", "--diff")
+    assert '-"Enabled"=dword:00000000' in run.stdout
+    assert '+"Enabled"=dword:00000001' in run.stdout
+    assert '-"DefaultSecureProtocols"=dword:00000280' in run.stdout
+    assert '+"DefaultSecureProtocols"=dword:00000a80' in run.stdout
+
+
+def test_windows7_without_kb3140245_is_remediated_but_reported_blocked(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("nokb", "win7sp1-nokb")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "report.json"
+    run = run_playbook(inventory, REMEDIATE)
+    result = run.result("nokb", ROLE_TASK)
+    assert result["tls12"]["kb3140245"] == "missing"
+    assert any("KB3140245" in blocker for blocker in result["blockers"])
+    assert value(fleet, "nokb", CLIENT_KEY, "Enabled") == {"type": "dword", "value": 1}
+
+    audit = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file)})
+    assert audit.rc == 0
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert report["hosts"]["nokb"]["status"] == "blocked"
+    assert report["totals"]["blocked"] == 1
+
+
+def test_require_kb3140245_fails_before_changing_anything(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("nokb", "win7sp1-nokb")
+    fleet.write_inventory(inventory)
+    before = fleet.hosts["nokb"].host.state_path.read_bytes()
+    run = run_playbook(inventory, TASK, extra_vars={"tls12_require_kb3140245": True})
+    assert run.rc == 2
+    result = run.result("nokb", "win_tls12")
+    assert run.status("nokb", "win_tls12") == "failed" and "KB3140245 is not installed" in result["msg"]
+    assert fleet.hosts["nokb"].host.state_path.read_bytes() == before
+    assert fleet.hosts["nokb"].host.counters["executions"] == {AGENT: 1}
+
+
+def test_unsupported_release_fails_with_the_prerequisite(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("rtm", "win7-rtm")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    result = run.result("rtm", "win_tls12")
+    assert run.status("rtm", "win_tls12") == "failed"
+    assert "Service Pack 1" in result["msg"] and result["tls12"]["release_class"] == "unsupported"
+
+
+@pytest.mark.parametrize(("extra_vars", "playbook", "named"), [
+    ({"tls12_server": "sometimes"}, TASK, "server"),
+    ({"tls12_dotnet": [1, 2]}, TASK, "dotnet"),
+    ({}, ROOT / "tests" / "integration" / "playbooks" / "tls12_unknown_option.yml", "sever"),
+])
+def test_bad_options_fail_before_any_winrm_request(fleet: Fleet, inventory: Path, extra_vars: dict, playbook: Path, named: str) -> None:
+    fleet.add("host", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, playbook, extra_vars=extra_vars)
+    assert run.rc == 2
+    assert named in run.result("host", "win_tls12")["msg"]
+    assert fleet.hosts["host"].host.counters["requests"] == 0
+
+
+def test_one_agent_execution_when_compliant_two_when_not(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("healthy", "win11")
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    assert run.rc == 0
+    assert fleet.hosts["healthy"].host.counters["executions"] == {AGENT: 1}
+    assert fleet.hosts["hardened"].host.counters["executions"] == {AGENT: 2}
+    assert run.result("healthy", "win_tls12")["agent_executions"] == 1
+    assert run.result("hardened", "win_tls12")["agent_executions"] == 2
+
+    check = run_playbook(inventory, TASK, "--check")
+    assert check.rc == 0
+    assert fleet.hosts["hardened"].host.counters["executions"] == {AGENT: 3}, "a compliant host is probed once more, never written"
+
+
+def test_backup_dir_records_every_value_found_before_the_write(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"tls12_backup_dir": str(tmp_path / "backups")})
+    result = run.result("hardened", "win_tls12")
+    files = list((tmp_path / "backups" / "hardened").glob("*.json"))
+    assert [str(path) for path in files] == [result["backup_file"]]
+    document = json.loads(files[0].read_text(encoding="utf-8"))
+    assert document["module"] == "m365ops.activation.win_tls12" and document["host"] == "hardened"
+    enabled = next(record for record in document["records"] if record["name"] == "Enabled")
+    assert enabled["before"] == {"type": "dword", "value": 0} and enabled["after"] == {"type": "dword", "value": 1}
+    assert len(document["records"]) == len(result["changes"]) == 5
+
+
+def test_access_denied_key_names_the_key_and_what_to_do(fleet: Fleet, inventory: Path) -> None:
+    host = fleet.add("locked", "win10-tls-hardened")
+    tls12 = host.state["registry"]["HKLM"]["keys"]["SYSTEM"]["keys"]["CurrentControlSet"]["keys"]["Control"]["keys"][
+        "SecurityProviders"]["keys"]["SCHANNEL"]["keys"]["Protocols"]["keys"]["TLS 1.2"]
+    tls12["keys"]["Client"]["deny"] = ["write"]
+    host.save()
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    result = run.result("locked", "win_tls12")
+    assert run.status("locked", "win_tls12") == "failed"
+    assert "access_denied" in result["msg"] and "Administrators" in result["msg"] and "TLS 1.2\\Client" in result["msg"]
+    assert result["backup"] == [], "the first failed write stops the batch, so nothing else was changed"
+
+
+def test_wrong_password_is_unreachable(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("host", "win11")
+    fleet.write_inventory(inventory)
+    document = json.loads(inventory.read_text(encoding="utf-8"))
+    document["all"]["children"]["windows"]["vars"]["ansible_password"] = "not-the-password"
+    inventory.write_text(json.dumps(document), encoding="utf-8")
+    run = run_playbook(inventory, TASK)
+    assert run.rc == 4
+    assert run.stats["host"]["unreachable"] == 1
+    assert "credentials were rejected" in run.result("host", "win_tls12")["msg"]
+    assert fleet.hosts["host"].host.counters["auth_failures"] >= 1
