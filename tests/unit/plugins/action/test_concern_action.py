@@ -1,0 +1,131 @@
+"""The base action's run(): probe, decide, apply, result, driven against the agent's recorded semantics.
+
+The host side is the simulator's implementation of the agent protocol, called in-process in
+place of ``_execute_module``; each test asserts on what the task returns and on the host state.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.action.win_tls12 import ActionModule
+from winsim import agent
+from winsim.host import SimHost
+from winsim.profiles import PROFILES
+
+CLIENT = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+
+
+class RecordedHost:
+    """Answers _execute_module the way the agent does, and keeps every batch it was sent."""
+
+    def __init__(self, tmp_path: Path, profile: str) -> None:
+        self.host = SimHost("host", PROFILES[profile].build("host"), tmp_path / "host.json")
+        self.batches: list[list[dict[str, Any]]] = []
+        self.answer_override: dict[str, Any] | None = None
+
+    def execute_module(self, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        assert module_name == "m365ops.activation.win_agent"
+        self.batches.append(module_args["ops"])
+        if self.answer_override is not None:
+            return self.answer_override
+        return json.loads(json.dumps(agent.run_ops(self.host, module_args["ops"], check_mode=self.check_mode)))
+
+    check_mode = False
+
+
+def make_action(recorded: RecordedHost, args: dict[str, Any] | None = None, check_mode: bool = False, diff: bool = False) -> ActionModule:
+    task = MagicMock()
+    task.args = dict(args or {})
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.diff = diff
+    task.action = task.resolved_action = "m365ops.activation.win_tls12"
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    recorded.check_mode = check_mode
+    action._execute_module = recorded.execute_module  # pylint: disable=protected-access
+    return action
+
+
+def test_compliant_host_is_probed_once_and_not_written(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    result = make_action(recorded).run(task_vars={"inventory_hostname": "host"})
+    assert result["changed"] is False and result["agent_executions"] == 1
+    assert [op["op"] for op in recorded.batches[0]][0] == "system_info"
+    assert all(op["op"] in ("system_info", "registry_read") for op in recorded.batches[0])
+
+
+def test_check_mode_reports_changes_without_an_apply_batch(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    before = json.dumps(recorded.host.state, sort_keys=True)
+    result = make_action(recorded, check_mode=True, diff=True).run(task_vars={})
+    assert result["changed"] is True and result["check_mode"] is True
+    assert len(recorded.batches) == 1
+    assert json.dumps(recorded.host.state, sort_keys=True) == before
+    assert '"Enabled"=dword:00000000' in result["diff"]["before"]
+    assert '"Enabled"=dword:00000001' in result["diff"]["after"]
+
+
+def test_apply_sends_exactly_the_planned_writes(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    result = make_action(recorded).run(task_vars={})
+    assert result["changed"] is True and result["reboot_required"] is True
+    apply_batch = recorded.batches[1]
+    assert {(op["key"], op["view"], op["name"], op["value"]) for op in apply_batch} == {
+        (change["key"], change["view"], change["name"], change["after"]["value"]) for change in result["changes"]}
+    assert recorded.host.registry.read(CLIENT, "64", ["Enabled"])["values"]["Enabled"]["value"] == 1
+    assert {record["name"]: record["before"] for record in result["backup"]}["Enabled"] == {"type": "dword", "value": 0}
+
+
+def test_backup_dir_file_matches_the_backup_result(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win7sp1")
+    result = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "pc/01"})
+    document = json.loads(Path(result["backup_file"]).read_text(encoding="utf-8"))
+    assert Path(result["backup_file"]).parent == tmp_path / "b" / "pc_01"
+    assert document["records"] == result["backup"]
+    assert all(record["before"] is None for record in document["records"])
+    assert any(record["created_key"] for record in document["records"])
+
+
+def test_unknown_option_fails_before_the_host_is_contacted(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    with pytest.raises(AnsibleActionFail, match="sever"):
+        make_action(recorded, {"sever": True}).run(task_vars={})
+    assert recorded.batches == []
+
+
+def test_wrong_option_type_names_the_option(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    with pytest.raises(AnsibleActionFail, match="require_kb3140245"):
+        make_action(recorded, {"require_kb3140245": "perhaps"}).run(task_vars={})
+    assert recorded.batches == []
+
+
+@pytest.mark.parametrize(("answer", "needle"), [
+    ({"failed": True, "msg": "Unsupported parameters for (win_agent) module: ops2"}, "agent failed on the host: Unsupported"),
+    ({"protocol": 2, "results": []}, "speaks protocol 2"),
+    ({"protocol": 1, "results": [{"ok": True}]}, "returned 1 results for"),
+])
+def test_untrustworthy_agent_answers_fail_the_task(tmp_path: Path, answer: dict[str, Any], needle: str) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    recorded.answer_override = answer
+    result = make_action(recorded).run(task_vars={})
+    assert result["failed"] is True and needle in result["msg"]
+
+
+def test_failed_write_reports_what_was_made(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    winhttp = recorded.host.state["registry"]["HKLM"]["keys"]["SOFTWARE"]["keys"]["Microsoft"]["keys"]["Windows"]["keys"][
+        "CurrentVersion"]["keys"]["Internet Settings"]["keys"]["WinHttp"]
+    winhttp["deny"] = ["write"]
+    result = make_action(recorded).run(task_vars={})
+    assert result["failed"] is True
+    assert "access_denied" in result["msg"] and "2 of 5 changes were made" in result["msg"]
+    assert [record["name"] for record in result["backup"]] == ["Enabled", "DisabledByDefault"]
