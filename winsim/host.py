@@ -35,7 +35,7 @@ class SimHost:
         self.lock = threading.RLock()
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
-            "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0,
+            "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0,
         }
 
     @classmethod

@@ -1,0 +1,154 @@
+"""The simulated WinRM endpoint, checked with pywinrm directly (no Ansible in between)."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import winrm
+from winrm.exceptions import InvalidCredentialsError, WinRMError
+from winrm.protocol import Protocol
+
+from winsim.fleet import WINRM_USER, Fleet
+
+AGENT_SCRIPT = "ansible_collections.m365ops.activation.plugins.modules.win_agent.ps1"
+BOOTSTRAP = "$codeJson = foreach ($in in $input) { }\n"
+
+
+def protocol(fleet: Fleet, host: str, password: str | None = None, operation_timeout: int = 20) -> Protocol:
+    port = fleet.hosts[host].server.port
+    return Protocol(endpoint=f"http://127.0.0.1:{port}/wsman", transport="basic", username=WINRM_USER,
+                    password=password or fleet.password, message_encryption="never",
+                    operation_timeout_sec=operation_timeout, read_timeout_sec=operation_timeout + 10)
+
+
+def encoded(script: str) -> str:
+    return base64.b64encode(script.encode("utf-16-le")).decode()
+
+
+def manifest(actions: list[dict], name: str = "exec_wrapper") -> bytes:
+    bootstrap = json.dumps({"name": name, "script": "# exec_wrapper", "params": {}})
+    return f"{bootstrap}\n\0\0\0\0\n{json.dumps({'scripts': {}, 'actions': actions, 'signed_hashlist': []})}".encode()
+
+
+def module_action(script: str, args: dict) -> dict:
+    return {"name": "module_wrapper.ps1", "params": {
+        "Script": script, "Environment": {}, "ForModule": True, "CSharpModules": [], "PowerShellModules": [],
+        "Variables": [{"Name": "complex_args", "Value": args, "Scope": "Global"}]}}
+
+
+def run_with_stdin(proto: Protocol, command: str, arguments: list[str], stdin: bytes, chunk: int) -> tuple[bytes, bytes, int]:
+    shell = proto.open_shell()
+    try:
+        command_id = proto.run_command(shell, command, arguments, console_mode_stdin=False)
+        pieces = [stdin[i:i + chunk] for i in range(0, len(stdin), chunk)] or [b""]
+        for index, piece in enumerate(pieces):
+            proto.send_command_input(shell, command_id, piece, end=index == len(pieces) - 1)
+        out, err, rc = proto.get_command_output(shell, command_id)
+        proto.cleanup_command(shell, command_id)
+        return out, err, rc
+    finally:
+        proto.close_shell(shell)
+
+
+def run_agent(proto: Protocol, ops: list[dict], chunk: int = 4096, **extra_args) -> tuple[dict, int]:
+    out, _, rc = run_with_stdin(proto, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(BOOTSTRAP)],
+                                manifest([module_action(AGENT_SCRIPT, {"ops": ops, **extra_args})]), chunk)
+    return json.loads(out), rc
+
+
+@pytest.fixture
+def host(fleet: Fleet) -> str:
+    fleet.add("pc", "win10")
+    return "pc"
+
+
+def test_exit_codes_come_back(fleet: Fleet, host: str) -> None:
+    session = winrm.Session(f"http://127.0.0.1:{fleet.hosts[host].server.port}/wsman", auth=(WINRM_USER, fleet.password),
+                            transport="basic", message_encryption="never")
+    assert session.run_cmd("cmd", ["/c", "exit", "3"]).status_code == 3
+    assert session.run_cmd("cmd", ["/c", "exit", "0"]).status_code == 0
+    unknown = session.run_cmd("definitely-not-a-command")
+    assert unknown.status_code == 9009 and b"not recognized" in unknown.std_err
+
+
+@pytest.mark.parametrize(("chunk", "size"), [(1, 300), (7, 3000), (4096, 100000), (1 << 20, 100000)])
+def test_stdin_in_chunks_arrives_whole(fleet: Fleet, host: str, chunk: int, size: int) -> None:
+    payload = (bytes(range(256)) * (size // 256 + 1))[:size]
+    out, _, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, chunk)
+    assert rc == 0 and out == payload
+
+
+def test_output_larger_than_one_receive_is_streamed(fleet: Fleet, host: str) -> None:
+    payload = b"0123456789abcdef" * 40000  # 640 KB: several Receive rounds
+    requests_before = fleet.hosts[host].host.counters["requests"]
+    out, _, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, 200000)
+    assert rc == 0 and out == payload
+    assert fleet.hosts[host].host.counters["requests"] - requests_before >= 5 + 4
+
+
+def test_wrong_password_is_rejected_with_401(fleet: Fleet, host: str) -> None:
+    with pytest.raises(InvalidCredentialsError):
+        protocol(fleet, host, password="wrong").open_shell()
+    assert fleet.hosts[host].host.counters["auth_failures"] == 1
+
+
+def test_unknown_shell_is_a_wsman_fault(fleet: Fleet, host: str) -> None:
+    with pytest.raises(WinRMError):
+        protocol(fleet, host).run_command("00000000-0000-0000-0000-000000000000", "cmd", ["/c", "exit", "0"])
+
+
+def test_agent_module_runs_and_saves_state(fleet: Fleet, host: str) -> None:
+    ops = [{"op": "registry_write", "key": r"HKLM\SOFTWARE\Contoso", "name": "Level", "type": "dword", "value": 7}]
+    envelope, rc = run_agent(protocol(fleet, host), ops, chunk=100)
+    assert rc == 0 and envelope["protocol"] == 1 and envelope["changed"] is True
+    saved = json.loads(Path(fleet.hosts[host].host.state_path).read_text(encoding="utf-8"))
+    assert saved["registry"]["HKLM"]["keys"]["SOFTWARE"]["keys"]["Contoso"]["values"]["Level"] == {"type": "dword", "value": 7}
+    counters = json.loads(fleet.hosts[host].host.counters_path.read_text(encoding="utf-8"))
+    assert counters["executions"] == {AGENT_SCRIPT[:-4]: 1}
+    assert counters["bytes_received"] > 0 and counters["bytes_sent"] > 0
+
+
+def test_check_mode_argument_prevents_writes(fleet: Fleet, host: str) -> None:
+    ops = [{"op": "registry_write", "key": r"HKLM\SOFTWARE\Contoso", "name": "Level", "type": "dword", "value": 7}]
+    envelope, _ = run_agent(protocol(fleet, host), ops, _ansible_check_mode=True)
+    assert envelope["results"][0]["check_mode"] is True
+    assert fleet.hosts[host].host.registry.read(r"HKLM\SOFTWARE\Contoso", "64", None)["exists"] is False
+
+
+def test_unknown_module_fails_loudly(fleet: Fleet, host: str) -> None:
+    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
+                                manifest([module_action("ansible_collections.ansible.windows.plugins.modules.win_ping.ps1", {})]), 4096)
+    result = json.loads(out)
+    assert rc == 1 and result["failed"] is True and "win_ping" in result["msg"] and "not simulated" in result["msg"]
+
+
+@pytest.mark.parametrize("stdin", [
+    manifest([{"name": "async_wrapper.ps1", "params": {}}, module_action(AGENT_SCRIPT, {"ops": []})]),
+    manifest([module_action(AGENT_SCRIPT, {"ops": []})], name="something_else"),
+    b"no separator here",
+])
+def test_unknown_manifest_shapes_fail_loudly(fleet: Fleet, host: str, stdin: bytes) -> None:
+    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)], stdin, 4096)
+    assert rc == 1 and "unrecognised exec manifest" in json.loads(out)["msg"]
+
+
+def test_agent_argument_errors_match_ansible_basic(fleet: Fleet, host: str) -> None:
+    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
+                                manifest([module_action(AGENT_SCRIPT, {"ops": [], "extra": 1})]), 4096)
+    assert rc == 1 and "Unsupported parameters for (win_agent) module: extra" in json.loads(out)["msg"]
+
+
+def test_slow_host_times_out_the_receive_and_the_client_retries(fleet: Fleet) -> None:
+    fleet.add("slow", "win11", latency=2.5)
+    envelope, rc = run_agent(protocol(fleet, "slow", operation_timeout=1), [{"op": "system_info"}])
+    assert rc == 0 and envelope["results"][0]["os"]["build"] == 22631
+    assert fleet.hosts["slow"].host.counters["receive_timeouts"] >= 2
+
+
+def test_arbitrary_powershell_is_refused(fleet: Fleet, host: str) -> None:
+    session = winrm.Session(f"http://127.0.0.1:{fleet.hosts[host].server.port}/wsman", auth=(WINRM_USER, fleet.password),
+                            transport="basic", message_encryption="never")
+    result = session.run_ps("Get-Process")
+    assert result.status_code == 1 and b"not simulated" in result.std_err
