@@ -167,7 +167,10 @@ Function ConvertFrom-AgentValue {
         return $Value
     }
     if ($Type -eq 'multi_string') {
-        foreach ($item in @($Value)) {
+        if ($Value -isnot [System.Collections.IList]) {
+            throw (New-AgentError -Class 'invalid_argument' -Message 'a multi_string value must be a list of strings')
+        }
+        foreach ($item in $Value) {
             if ($item -isnot [string]) {
                 throw (New-AgentError -Class 'invalid_argument' -Message 'a multi_string value must be a list of strings')
             }

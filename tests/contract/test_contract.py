@@ -1,0 +1,53 @@
+"""The agent contract, held against the simulator: in-process per case, and end to end over WinRM."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ansible_env
+from tests.contract.contract import Case, batches, judge, load_cases, mismatches
+from tests.contract.run import run_contract
+from winsim import agent
+from winsim.fleet import Fleet
+from winsim.host import SimHost
+from winsim.profiles import PROFILES
+
+CASES = load_cases()
+
+
+def test_there_are_cases_for_every_op_and_error_class() -> None:
+    ops = {op.get("op") for case in CASES for op in case.ops}
+    assert {"registry_read", "registry_enum", "registry_write", "registry_delete_value", "registry_delete_key", "system_info"} <= ops
+    errors = {expect.get("error") for case in CASES for expect in case.expect}
+    assert {"invalid_argument", "access_denied", "unknown_op", "skipped"} <= errors
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_case_against_the_simulated_agent(case: Case, tmp_path: Path) -> None:
+    host = SimHost("contract", PROFILES["win10"].build("contract"), tmp_path / "contract.json")
+    answers = [agent.run_ops(host, run["ops"], run["check_mode"]) for run in batches([case])]
+    verdict, = judge([case], answers)
+    assert verdict.problems == []
+
+
+def test_matcher_reports_what_differs() -> None:
+    assert mismatches({"a": "<int>", "b": [1, {"c": True}]}, {"a": "x", "b": [1, {"c": 1}]}) == [
+        ".a: expected <int>, got 'x'", ".b[1].c: expected True, got 1"]
+    assert mismatches([{"values": {}}], [{"values": {"extra": 1}}]) == ["[0].values.extra: not expected"]
+    assert mismatches({"x": "<str|null>"}, {"x": None}) == []
+
+
+def test_whole_contract_over_winrm_through_ansible(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("contract-x64", "win10")
+    fleet.add("contract-x86", "win7sp1")
+    fleet.hosts["contract-x86"].host.registry.write(
+        r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment", "64", "PROCESSOR_ARCHITECTURE", "string", "x86", True)
+    fleet.write_inventory(inventory)
+    verdicts = run_contract(str(inventory), "windows", ansible_env())
+    assert set(verdicts) == {"contract-x64", "contract-x86"}
+    for host, host_verdicts in verdicts.items():
+        assert [(verdict.case, verdict.problems) for verdict in host_verdicts if verdict.problems] == [], host
+        assert len(host_verdicts) == len(CASES)
+    assert [verdict.case for verdict in verdicts["contract-x86"] if verdict.skipped] == [
+        "the 32-bit view of HKLM\\SOFTWARE lands in Wow6432Node"]
