@@ -46,7 +46,7 @@ integration: venv
 	$(BIN)/python -m pytest -q tests/integration
 
 molecule: venv
-	cd extensions && $(BIN)/molecule test --scenario-name default
+	$(BIN)/molecule test --scenario-name default
 
 build: venv
 	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
