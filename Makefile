@@ -55,6 +55,7 @@ build: venv
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
 
 sanity: venv
 	@mkdir -p $(dir $(GET_PIP_CACHE))

@@ -13,6 +13,7 @@ from winsim.profiles import PROFILES
 AUDIT = ROOT / "playbooks" / "audit.yml"
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
 TASK = ROOT / "tests" / "integration" / "playbooks" / "tls12_task.yml"
+TASK_NAME = "Run win_tls12"
 AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 CLIENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
@@ -75,13 +76,13 @@ def test_check_mode_predicts_the_real_run_and_leaves_state_byte_identical(fleet:
 
     audit = run_playbook(inventory, TASK, "--check", "--diff")
     assert audit.rc == 0
-    predicted = audit.result("hardened", "win_tls12")
+    predicted = audit.result("hardened", TASK_NAME)
     assert predicted["changed"] is True and predicted["check_mode"] is True
     assert "backup" not in predicted
     assert state_file.read_bytes() == before
 
     real = run_playbook(inventory, TASK)
-    applied = real.result("hardened", "win_tls12")
+    applied = real.result("hardened", TASK_NAME)
     assert [change for change in applied["changes"]] == predicted["changes"]
     assert sorted((record["key"], record["view"], record["name"], json.dumps(record["after"])) for record in applied["backup"]) == \
         sorted((change["key"], change["view"], change["name"], json.dumps(change["after"])) for change in predicted["changes"])
@@ -121,8 +122,8 @@ def test_require_kb3140245_fails_before_changing_anything(fleet: Fleet, inventor
     before = fleet.hosts["nokb"].host.state_path.read_bytes()
     run = run_playbook(inventory, TASK, extra_vars={"tls12_require_kb3140245": True})
     assert run.rc == 2
-    result = run.result("nokb", "win_tls12")
-    assert run.status("nokb", "win_tls12") == "failed" and "KB3140245 is not installed" in result["msg"]
+    result = run.result("nokb", TASK_NAME)
+    assert run.status("nokb", TASK_NAME) == "failed" and "KB3140245 is not installed" in result["msg"]
     assert fleet.hosts["nokb"].host.state_path.read_bytes() == before
     assert fleet.hosts["nokb"].host.counters["executions"] == {AGENT: 1}
 
@@ -131,8 +132,8 @@ def test_unsupported_release_fails_with_the_prerequisite(fleet: Fleet, inventory
     fleet.add("rtm", "win7-rtm")
     fleet.write_inventory(inventory)
     run = run_playbook(inventory, TASK)
-    result = run.result("rtm", "win_tls12")
-    assert run.status("rtm", "win_tls12") == "failed"
+    result = run.result("rtm", TASK_NAME)
+    assert run.status("rtm", TASK_NAME) == "failed"
     assert "Service Pack 1" in result["msg"] and result["tls12"]["release_class"] == "unsupported"
 
 
@@ -146,7 +147,7 @@ def test_bad_options_fail_before_any_winrm_request(fleet: Fleet, inventory: Path
     fleet.write_inventory(inventory)
     run = run_playbook(inventory, playbook, extra_vars=extra_vars)
     assert run.rc == 2
-    assert named in run.result("host", "win_tls12")["msg"]
+    assert named in run.result("host", TASK_NAME)["msg"]
     assert fleet.hosts["host"].host.counters["requests"] == 0
 
 
@@ -158,8 +159,8 @@ def test_one_agent_execution_when_compliant_two_when_not(fleet: Fleet, inventory
     assert run.rc == 0
     assert fleet.hosts["healthy"].host.counters["executions"] == {AGENT: 1}
     assert fleet.hosts["hardened"].host.counters["executions"] == {AGENT: 2}
-    assert run.result("healthy", "win_tls12")["agent_executions"] == 1
-    assert run.result("hardened", "win_tls12")["agent_executions"] == 2
+    assert run.result("healthy", TASK_NAME)["agent_executions"] == 1
+    assert run.result("hardened", TASK_NAME)["agent_executions"] == 2
 
     check = run_playbook(inventory, TASK, "--check")
     assert check.rc == 0
@@ -170,7 +171,7 @@ def test_backup_dir_records_every_value_found_before_the_write(fleet: Fleet, inv
     fleet.add("hardened", "win10-tls-hardened")
     fleet.write_inventory(inventory)
     run = run_playbook(inventory, TASK, extra_vars={"tls12_backup_dir": str(tmp_path / "backups")})
-    result = run.result("hardened", "win_tls12")
+    result = run.result("hardened", TASK_NAME)
     files = list((tmp_path / "backups" / "hardened").glob("*.json"))
     assert [str(path) for path in files] == [result["backup_file"]]
     document = json.loads(files[0].read_text(encoding="utf-8"))
@@ -188,8 +189,8 @@ def test_access_denied_key_names_the_key_and_what_to_do(fleet: Fleet, inventory:
     host.save()
     fleet.write_inventory(inventory)
     run = run_playbook(inventory, TASK)
-    result = run.result("locked", "win_tls12")
-    assert run.status("locked", "win_tls12") == "failed"
+    result = run.result("locked", TASK_NAME)
+    assert run.status("locked", TASK_NAME) == "failed"
     assert "access_denied" in result["msg"] and "Administrators" in result["msg"] and "TLS 1.2\\Client" in result["msg"]
     assert result["backup"] == [], "the first failed write stops the batch, so nothing else was changed"
 
@@ -203,5 +204,5 @@ def test_wrong_password_is_unreachable(fleet: Fleet, inventory: Path) -> None:
     run = run_playbook(inventory, TASK)
     assert run.rc == 4
     assert run.stats["host"]["unreachable"] == 1
-    assert "credentials were rejected" in run.result("host", "win_tls12")["msg"]
+    assert "credentials were rejected" in run.result("host", TASK_NAME)["msg"]
     assert fleet.hosts["host"].host.counters["auth_failures"] >= 1
