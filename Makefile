@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: demo test venv link unit winsim contract integration molecule sanity lint build clean
+.PHONY: demo test venv link pytest unit winsim contract integration molecule sanity lint build clean
 
 venv: $(VENV)/.installed link
 
@@ -31,7 +31,11 @@ link:
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-test: unit winsim contract integration molecule build lint sanity
+# pytest last, so the run ends with its "N passed" line.
+test: build lint sanity molecule pytest
+
+pytest: venv
+	$(BIN)/python -m pytest -q tests
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
