@@ -26,7 +26,7 @@ def _profile_list(text: str) -> list[str]:
         return list(DEMO_FLEET)
     profiles: list[str] = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        name, _, count = item.partition(":")
+        name, count = item.partition(":")[::2]
         if name not in PROFILES:
             raise argparse.ArgumentTypeError(f"unknown profile '{name}'; known: {', '.join(sorted(PROFILES))}")
         if count and (not count.isdigit() or int(count) < 1):
@@ -45,8 +45,8 @@ def serve(args: argparse.Namespace) -> int:
     fleet.add_profiles(args.profiles, latency=args.latency)
     fleet.write_inventory(Path(args.inventory))
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_args: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_args: stopped.set())
     (state_dir / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
     (state_dir / READY_FILE).write_text(str(len(fleet.hosts)), encoding="utf-8")
     print(f"winsim: {len(fleet.hosts)} hosts on {args.bind}, inventory {args.inventory}", flush=True)

@@ -81,7 +81,8 @@ MODULES: dict[str, Callable[[ModuleCall], CommandResult]] = {
 }
 
 
-def _parse_manifest(stdin: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+def _parse_manifest(stdin: bytes) -> dict[str, Any]:
+    """Validate both manifests and return the exec manifest."""
     parts = stdin.split(MANIFEST_SEPARATOR)
     if len(parts) < 2:
         raise ManifestError("stdin has no bootstrap/exec manifest separator")
@@ -94,7 +95,7 @@ def _parse_manifest(stdin: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ManifestError("bootstrap manifest does not name exec_wrapper")
     if not isinstance(exec_manifest.get("actions"), list) or not isinstance(exec_manifest.get("scripts"), dict):
         raise ManifestError("exec manifest lacks 'actions'/'scripts'")
-    return bootstrap, exec_manifest
+    return exec_manifest
 
 
 def _module_call(host: SimHost, actions: list[dict[str, Any]]) -> ModuleCall:
@@ -123,7 +124,7 @@ def _run_helper(name: str, params: dict[str, Any]) -> CommandResult:
 
 def _run_bootstrap(host: SimHost, stdin: bytes) -> CommandResult:
     try:
-        _, exec_manifest = _parse_manifest(stdin)
+        exec_manifest = _parse_manifest(stdin)
         actions = exec_manifest["actions"]
         if len(actions) == 1 and actions[0].get("name") in HELPER_ACTIONS:
             return _run_helper(actions[0]["name"], actions[0].get("params", {}))

@@ -32,7 +32,7 @@ def split_key(key: str) -> tuple[str, list[str]]:
     """Split ``HKLM\\A\\B`` (or ``HKLM:\\A\\B``) into the canonical hive and its path parts."""
     if not isinstance(key, str) or not key.strip():
         raise RegistryError("invalid_argument", "key must be a non-empty string such as HKLM\\SOFTWARE\\Example")
-    head, _, rest = key.replace("/", "\\").partition("\\")
+    head, rest = key.replace("/", "\\").partition("\\")[::2]
     hive = HIVES.get(head.rstrip(":").upper())
     if hive is None:
         raise RegistryError("invalid_argument", f"unknown hive '{head}' in key '{key}'; use HKLM, HKCU, HKU, HKCR or HKCC")
@@ -84,11 +84,10 @@ class Registry:
         self.tree = tree
         self.architecture = architecture
 
-    def _walk(self, key: str, view: str, access: str, create: bool = False) -> tuple[dict[str, Any] | None, bool]:
+    def _walk(self, key: str, view: str, access: str, create: bool = False) -> dict[str, Any] | None:
         hive, parts = split_key(key)
         parts = physical_parts(hive, parts, view, self.architecture)
         node = self.tree.setdefault(hive, {"keys": {}, "values": {}})
-        created = False
         for part in parts:
             if access in node.get("deny", []):
                 raise RegistryError("access_denied", f"access is denied to {key}")
@@ -96,20 +95,20 @@ class Registry:
             match = next((name for name in children if name.lower() == part.lower()), None)
             if match is None:
                 if not create:
-                    return None, False
+                    return None
                 children[part] = {"keys": {}, "values": {}}
-                match, created = part, True
+                match = part
             node = children[match]
         if access in node.get("deny", []):
             raise RegistryError("access_denied", f"access is denied to {key}")
-        return node, created
+        return node
 
     @staticmethod
     def _find_value(node: dict[str, Any], name: str) -> str | None:
         return next((existing for existing in node.get("values", {}) if existing.lower() == name.lower()), None)
 
     def read(self, key: str, view: str, names: list[str] | None) -> dict[str, Any]:
-        node, _ = self._walk(key, view, "read")
+        node = self._walk(key, view, "read")
         if node is None:
             return {"exists": False, "values": {}}
         stored = node.get("values", {})
@@ -123,14 +122,14 @@ class Registry:
         return {"exists": True, "values": values}
 
     def enumerate(self, key: str, view: str) -> dict[str, Any]:
-        node, _ = self._walk(key, view, "read")
+        node = self._walk(key, view, "read")
         if node is None:
             return {"exists": False, "subkeys": [], "value_names": []}
         return {"exists": True, "subkeys": sorted(node.get("keys", {})), "value_names": sorted(node.get("values", {}))}
 
     def write(self, key: str, view: str, name: str, value_type: str, value: Any, apply: bool) -> dict[str, Any]:
         stored_value = validate_value(value_type, value)
-        node, _ = self._walk(key, view, "write", create=False)
+        node = self._walk(key, view, "write", create=False)
         before = None
         if node is not None:
             match = self._find_value(node, name)
@@ -140,7 +139,7 @@ class Registry:
         changed = before != after
         created_key = node is None
         if changed and apply:
-            node, _ = self._walk(key, view, "write", create=True)
+            node = self._walk(key, view, "write", create=True)
             match = self._find_value(node, name)
             if match is not None:
                 del node["values"][match]
@@ -148,7 +147,7 @@ class Registry:
         return {"changed": changed, "created_key": created_key, "before": before}
 
     def delete_value(self, key: str, view: str, name: str, apply: bool) -> dict[str, Any]:
-        node, _ = self._walk(key, view, "write")
+        node = self._walk(key, view, "write")
         match = None if node is None else self._find_value(node, name)
         if match is None:
             return {"changed": False, "before": None}
@@ -162,7 +161,7 @@ class Registry:
         if not parts:
             raise RegistryError("invalid_argument", f"refusing to delete the hive root '{key}'")
         parent_key = "\\".join([hive, *parts[:-1]])
-        parent, _ = self._walk(parent_key, view, "write")
+        parent = self._walk(parent_key, view, "write")
         if parent is None:
             return {"changed": False}
         children = parent.get("keys", {})

@@ -244,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not header.lower().startswith("basic "):
             return False
         try:
-            username, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+            username, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")[::2]
         except (binascii.Error, UnicodeDecodeError):
             return False
         return self.server.host.credentials_match(username, password)

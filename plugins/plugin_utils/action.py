@@ -93,7 +93,7 @@ class RegistryConcernAction(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
 
-        _, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
+        _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
         self.check_arguments(args)
 
         agent = AgentClient(self._execute_module, task_vars)

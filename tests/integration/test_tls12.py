@@ -83,7 +83,7 @@ def test_check_mode_predicts_the_real_run_and_leaves_state_byte_identical(fleet:
 
     real = run_playbook(inventory, TASK)
     applied = real.result("hardened", TASK_NAME)
-    assert [change for change in applied["changes"]] == predicted["changes"]
+    assert applied["changes"] == predicted["changes"]
     assert sorted((record["key"], record["view"], record["name"], json.dumps(record["after"])) for record in applied["backup"]) == \
         sorted((change["key"], change["view"], change["name"], json.dumps(change["after"])) for change in predicted["changes"])
     assert state_file.read_bytes() != before

@@ -53,7 +53,7 @@ def run_with_stdin(proto: Protocol, command: str, arguments: list[str], stdin: b
 
 
 def run_agent(proto: Protocol, ops: list[dict], chunk: int = 4096, **extra_args) -> tuple[dict, int]:
-    out, _, rc = run_with_stdin(proto, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(BOOTSTRAP)],
+    out, _stderr, rc = run_with_stdin(proto, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(BOOTSTRAP)],
                                 manifest([module_action(AGENT_SCRIPT, {"ops": ops, **extra_args})]), chunk)
     return json.loads(out), rc
 
@@ -76,14 +76,14 @@ def test_exit_codes_come_back(fleet: Fleet, host: str) -> None:
 @pytest.mark.parametrize(("chunk", "size"), [(1, 300), (7, 3000), (4096, 100000), (1 << 20, 100000)])
 def test_stdin_in_chunks_arrives_whole(fleet: Fleet, host: str, chunk: int, size: int) -> None:
     payload = (bytes(range(256)) * (size // 256 + 1))[:size]
-    out, _, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, chunk)
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, chunk)
     assert rc == 0 and out == payload
 
 
 def test_output_larger_than_one_receive_is_streamed(fleet: Fleet, host: str) -> None:
     payload = b"0123456789abcdef" * 40000  # 640 KB: several Receive rounds
     requests_before = fleet.hosts[host].host.counters["requests"]
-    out, _, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, 200000)
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "more", [], payload, 200000)
     assert rc == 0 and out == payload
     assert fleet.hosts[host].host.counters["requests"] - requests_before >= 5 + 4
 
@@ -112,13 +112,13 @@ def test_agent_module_runs_and_saves_state(fleet: Fleet, host: str) -> None:
 
 def test_check_mode_argument_prevents_writes(fleet: Fleet, host: str) -> None:
     ops = [{"op": "registry_write", "key": r"HKLM\SOFTWARE\Contoso", "name": "Level", "type": "dword", "value": 7}]
-    envelope, _ = run_agent(protocol(fleet, host), ops, _ansible_check_mode=True)
+    envelope, _rc = run_agent(protocol(fleet, host), ops, _ansible_check_mode=True)
     assert envelope["results"][0]["check_mode"] is True
     assert fleet.hosts[host].host.registry.read(r"HKLM\SOFTWARE\Contoso", "64", None)["exists"] is False
 
 
 def test_unknown_module_fails_loudly(fleet: Fleet, host: str) -> None:
-    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
                                 manifest([module_action("ansible_collections.ansible.windows.plugins.modules.win_ping.ps1", {})]), 4096)
     result = json.loads(out)
     assert rc == 1 and result["failed"] is True and "win_ping" in result["msg"] and "not simulated" in result["msg"]
@@ -130,12 +130,12 @@ def test_unknown_module_fails_loudly(fleet: Fleet, host: str) -> None:
     b"no separator here",
 ])
 def test_unknown_manifest_shapes_fail_loudly(fleet: Fleet, host: str, stdin: bytes) -> None:
-    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)], stdin, 4096)
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)], stdin, 4096)
     assert rc == 1 and "unrecognised exec manifest" in json.loads(out)["msg"]
 
 
 def test_agent_argument_errors_match_ansible_basic(fleet: Fleet, host: str) -> None:
-    out, _, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
                                 manifest([module_action(AGENT_SCRIPT, {"ops": [], "extra": 1})]), 4096)
     assert rc == 1 and "Unsupported parameters for (win_agent) module: extra" in json.loads(out)["msg"]
 

@@ -34,7 +34,7 @@ def test_read_ops_group_names_per_key_and_view() -> None:
 
 def test_snapshot_maps_values_and_key_existence() -> None:
     refs = [RegistryRef(KEY, "A"), RegistryRef(KEY32, "A")]
-    keys, _ = read_ops(refs)
+    keys, _ops = read_ops(refs)
     results = [OpResult("registry_read", True, {"exists": False, "values": {}}),
                OpResult("registry_read", True, {"exists": True, "values": {"A": {"type": "dword", "value": 3}}})]
     taken = snapshot(refs, keys, results)
@@ -47,7 +47,7 @@ def test_snapshot_maps_values_and_key_existence() -> None:
 
 def test_snapshot_raises_on_a_failed_read() -> None:
     refs = [RegistryRef(KEY, "A")]
-    keys, _ = read_ops(refs)
+    keys, _ops = read_ops(refs)
     with pytest.raises(AgentOpError, match="access_denied"):
         snapshot(refs, keys, [OpResult("registry_read", False, error="access_denied", message="access is denied")])
 
