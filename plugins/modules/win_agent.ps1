@@ -433,7 +433,7 @@ foreach ($op in $module.Params.ops) {
         foreach ($field in $data.Keys) {
             $entry[$field] = $data[$field]
         }
-        if ($isWrite -and $data.changed) {
+        if ($isWrite -and $data['changed']) {
             $anyChanged = $true
             if ($module.CheckMode) {
                 $entry.check_mode = $true

@@ -31,13 +31,19 @@ options:
     required: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details: Write ops report what they would change and change nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+    details: The concern modules render diffs from the before values this module returns.
   platform:
+    description: Target OS/families that can be operated against.
+    support: full
     platforms: windows
 author:
-  - m365ops.activation contributors
+  - m365ops maintainers (@m365ops)
 notes:
   - Registry, CIM and Win32 APIs only; no localized command output is parsed.
   - This module has been exercised against the collection's simulated Windows fleet only, not yet

@@ -54,11 +54,8 @@ extends_documentation_fragment:
   - m365ops.activation.concern
 seealso:
   - module: m365ops.activation.win_agent
-  - name: Microsoft 365 Apps activation error codes 0xCAA70007 and 0xCAA80000
-    description: The article whose steps this collection automates.
-    link: https://learn.microsoft.com/office/troubleshoot/activation/error-codes-0xcaa70007-0xcaa80000
 author:
-  - m365ops.activation contributors
+  - m365ops maintainers (@m365ops)
 """
 
 EXAMPLES = r"""
@@ -84,6 +81,60 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description: Each registry value the task changed (or, in check mode, would change), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: Registry key, C(HKLM\...).
+      type: str
+    view:
+      description: Registry view, C(64) or C(32) (WOW64).
+      type: str
+    name:
+      description: Value name.
+      type: str
+    before:
+      description: Previous C(type) and C(value), or null when the value was absent.
+      type: dict
+    after:
+      description: New C(type) and C(value), or null when the value is removed.
+      type: dict
+    reason:
+      description: Why the value does not meet the article's requirement.
+      type: str
+backup:
+  description:
+    - Restore records of what was actually changed, each with the value found immediately before the write
+      (null when the value did not exist). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description:
+    - Conditions that keep the host non-compliant and that this module cannot fix, such as a missing Windows update
+      or a Group Policy value. Also raised as warnings. The fleet report marks such hosts C(blocked).
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: Whether Windows must restart before a changed value takes effect. The module never reboots.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
 tls12:
   description: What the module found about the host's release.
   returned: always

@@ -19,7 +19,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    RegistryRef, RegistrySnapshot, ValueChange, read_ops, render_diff, snapshot,
+    RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, render_diff, snapshot,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
@@ -50,8 +50,8 @@ class Plan:
     facts: dict[str, t.Any] = field(default_factory=dict)
     failure: str | None = None
 
-    def set_value(self, state: HostState, ref: RegistryRef, after: t.Any, reason: str, reboot_required: bool = False) -> None:
-        """Record a change to ``after`` (a RegistryValue) unless the host already has exactly that."""
+    def set_value(self, state: HostState, ref: RegistryRef, after: RegistryValue, reason: str, reboot_required: bool = False) -> None:
+        """Record a change to ``after`` unless the host already has exactly that value and type."""
         before = state.registry.get(ref)
         if before != after:
             self.changes.append(ValueChange(ref, before, after, reason, reboot_required))

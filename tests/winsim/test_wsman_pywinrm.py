@@ -54,7 +54,7 @@ def run_with_stdin(proto: Protocol, command: str, arguments: list[str], stdin: b
 
 def run_agent(proto: Protocol, ops: list[dict], chunk: int = 4096, **extra_args) -> tuple[dict, int]:
     out, _stderr, rc = run_with_stdin(proto, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(BOOTSTRAP)],
-                                manifest([module_action(AGENT_SCRIPT, {"ops": ops, **extra_args})]), chunk)
+                                      manifest([module_action(AGENT_SCRIPT, {"ops": ops, **extra_args})]), chunk)
     return json.loads(out), rc
 
 
@@ -119,7 +119,7 @@ def test_check_mode_argument_prevents_writes(fleet: Fleet, host: str) -> None:
 
 def test_unknown_module_fails_loudly(fleet: Fleet, host: str) -> None:
     out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
-                                manifest([module_action("ansible_collections.ansible.windows.plugins.modules.win_ping.ps1", {})]), 4096)
+                                      manifest([module_action("ansible_collections.ansible.windows.plugins.modules.win_ping.ps1", {})]), 4096)
     result = json.loads(out)
     assert rc == 1 and result["failed"] is True and "win_ping" in result["msg"] and "not simulated" in result["msg"]
 
@@ -136,7 +136,7 @@ def test_unknown_manifest_shapes_fail_loudly(fleet: Fleet, host: str, stdin: byt
 
 def test_agent_argument_errors_match_ansible_basic(fleet: Fleet, host: str) -> None:
     out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
-                                manifest([module_action(AGENT_SCRIPT, {"ops": [], "extra": 1})]), 4096)
+                                      manifest([module_action(AGENT_SCRIPT, {"ops": [], "extra": 1})]), 4096)
     assert rc == 1 and "Unsupported parameters for (win_agent) module: extra" in json.loads(out)["msg"]
 
 
