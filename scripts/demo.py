@@ -31,11 +31,12 @@ def run_playbook(name: str, inventory: Path, *extra: str) -> None:
 
 
 def describe(entry: dict) -> str:
-    concern = entry["concerns"].get("tls12", {})
     text = entry["status"]
+    drifting = {name: len(concern["changes"]) for name, concern in entry["concerns"].items() if concern.get("changes")}
     if entry["status"] == "drift":
-        text += f" ({len(concern.get('changes', []))} TLS values)"
-    if any("KB3140245" in blocker for blocker in concern.get("blockers", [])):
+        text += " (" + ", ".join(f"{name} {count}" for name, count in drifting.items()) + ")"
+    blockers = [blocker for concern in entry["concerns"].values() for blocker in concern.get("blockers", [])]
+    if any("KB3140245" in blocker for blocker in blockers):
         text += " (KB3140245 missing)"
     return text
 
@@ -61,7 +62,7 @@ def main() -> int:
         finally:
             fleet.terminate()
             fleet.wait(timeout=30)
-    print("\nTLS 1.2 for Microsoft 365 activation, simulated fleet (winsim, not real Windows):\n")
+    print("\nMicrosoft 365 activation prerequisites (TLS 1.2, NCSI), simulated fleet (winsim, not real Windows):\n")
     print(f"{'host':24} {'Windows':21} {'before remediation':42} {'after remediation':32} reboot")
     for host in sorted(before):
         print(f"{host:24} {before[host]['os']:21} {describe(before[host]):42} {describe(after[host]):32} "

@@ -14,6 +14,21 @@ SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNE
 WINHTTP = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
 WINHTTP_WOW = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
 INTERNET_SETTINGS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+NCSI_INTERNET = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NlaSvc\\Parameters\\Internet"
+NCSI_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnectivityStatusIndicator"
+# NCSI probe targets as Windows installs them; 1607 (build 14393) moved the web probe to msftconnecttest.com.
+NCSI_PROBES_NCSI = {
+    "ActiveWebProbeHost": "www.msftncsi.com", "ActiveWebProbePath": "ncsi.txt", "ActiveWebProbeContent": "Microsoft NCSI",
+    "ActiveDnsProbeHost": "dns.msftncsi.com", "ActiveDnsProbeContent": "131.107.255.255",
+    "ActiveWebProbeHostV6": "ipv6.msftncsi.com", "ActiveWebProbePathV6": "ncsi.txt", "ActiveWebProbeContentV6": "Microsoft NCSI",
+    "ActiveDnsProbeHostV6": "dns.msftncsi.com", "ActiveDnsProbeContentV6": "fd3e:4f5a:5b81::1",
+}
+NCSI_PROBES_CONNECTTEST = {
+    **NCSI_PROBES_NCSI,
+    "ActiveWebProbeHost": "www.msftconnecttest.com", "ActiveWebProbePath": "connecttest.txt", "ActiveWebProbeContent": "Microsoft Connect Test",
+    "ActiveWebProbeHostV6": "ipv6.msftconnecttest.com", "ActiveWebProbePathV6": "connecttest.txt",
+    "ActiveWebProbeContentV6": "Microsoft Connect Test",
+}
 
 
 def _set(tree: dict[str, Any], key: str, name: str | None = None, value_type: str = "dword", value: Any = None) -> dict[str, Any]:
@@ -69,6 +84,9 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         _set(registry, WINHTTP_WOW)
         for framework in ("v2.0.50727", "v4.0.30319"):
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
+    _set(registry, NCSI_INTERNET, "EnableActiveProbing", "dword", 1)
+    for name, value in (NCSI_PROBES_CONNECTTEST if int(build) >= 14393 else NCSI_PROBES_NCSI).items():
+        _set(registry, NCSI_INTERNET, name, "string", value)
     # HKLM\SECURITY is readable by SYSTEM only; an administrator's WinRM session is denied.
     _set(registry, "HKLM\\SECURITY\\Policy")["deny"] = ["read", "write"]
     registry["HKLM"]["keys"]["SECURITY"]["deny"] = ["read", "write"]
@@ -108,6 +126,13 @@ def _hardened(state: dict[str, Any]) -> None:
     _set(registry, INTERNET_SETTINGS, "SecureProtocols", "dword", 0x280)
 
 
+def _ncsi_off(state: dict[str, Any]) -> None:
+    """Active probing turned off by the GPO and by hand, and a probe host that no longer exists."""
+    _set(state["registry"], NCSI_POLICY, "NoActiveProbe", "dword", 1)
+    _set(state["registry"], NCSI_INTERNET, "EnableActiveProbing", "dword", 0)
+    _set(state["registry"], NCSI_INTERNET, "ActiveWebProbeHost", "string", "ncsi.retired.example")
+
+
 def _win7_defaults(state: dict[str, Any]) -> None:
     """Windows 7 ships SSL 2.0 client off and no TLS 1.1/1.2 client keys at all."""
     _set(state["registry"], f"{SCHANNEL}\\SSL 2.0\\Client", "DisabledByDefault", "dword", 1)
@@ -134,6 +159,7 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10", "Windows 10 22H2, healthy", WIN10),
     Profile("win10-ja", "Windows 10 22H2, Japanese display language (LCID 1041)", WIN10, language=1041),
     Profile("win10-tls-hardened", "Windows 10 where a hardening script set TLS 1.2 Enabled=0", WIN10, drift=(_hardened,)),
+    Profile("win10-ncsi-off", "Windows 10 with NCSI active probing off by policy and a retired probe host", WIN10, drift=(_ncsi_off,)),
     Profile("win81", "Windows 8.1, defaults", WIN81),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
@@ -142,5 +168,5 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("ws2022", "Windows Server 2022, healthy", WS2022),
 )}
 
-DEMO_FLEET = ("win11", "win11", "win10", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
+DEMO_FLEET = ("win11", "win10-ncsi-off", "win10", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
               "win81", "win7sp1", "win7sp1-nokb", "ws2012")

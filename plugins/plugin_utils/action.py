@@ -56,6 +56,12 @@ class Plan:
         if before != after:
             self.changes.append(ValueChange(ref, before, after, reason, reboot_required))
 
+    def remove_value(self, state: HostState, ref: RegistryRef, reason: str, reboot_required: bool = False) -> None:
+        """Record the removal of ``ref`` unless it is already absent."""
+        before = state.registry.get(ref)
+        if before is not None:
+            self.changes.append(ValueChange(ref, before, None, reason, reboot_required))
+
 
 def applied_records(changes: t.Sequence[ValueChange], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
     """Backup records for the changes the agent actually made, with the value it found before writing."""

@@ -19,7 +19,8 @@ CLIENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
 ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")'
 SUPPORTED = sorted(name for name in PROFILES if name != "win7-rtm")
-DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
+TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
+DRIFTING = TLS_DRIFTING | {"win10-ncsi-off"}
 
 
 def value(fleet: Fleet, host: str, key: str, name: str, view: str = "64"):
@@ -40,7 +41,7 @@ def test_remediate_converges_every_profile_and_second_run_changes_nothing(fleet:
     assert second.changed_hosts() == set()
     assert set(second.stats) >= set(SUPPORTED)
 
-    for host in DRIFTING:
+    for host in TLS_DRIFTING:
         assert value(fleet, host, CLIENT_KEY, "Enabled") == {"type": "dword", "value": 1}
         assert value(fleet, host, CLIENT_KEY, "DisabledByDefault") == {"type": "dword", "value": 0}
         for view in ("64", "32"):

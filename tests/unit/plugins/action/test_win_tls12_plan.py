@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import pytest
 
 from ansible_collections.m365ops.activation.plugins.action import win_tls12
 from ansible_collections.m365ops.activation.plugins.action.win_tls12 import ActionModule, plan_tls12
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue
-from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+from hoststate import changes_of, dword, make_state
 
 CLIENT = win_tls12.SCHANNEL_TLS12 + r"\Client"
 SERVER = win_tls12.SCHANNEL_TLS12 + r"\Server"
@@ -19,36 +17,14 @@ WININET = win_tls12.WININET
 POLICY = win_tls12.WININET_POLICY
 NET4 = win_tls12.DOTNET_FRAMEWORKS[1]
 
-RELEASES = {
-    "vista": (6, 0, 6002, 2, 1), "win7rtm": (6, 1, 7600, 0, 1), "win7": (6, 1, 7601, 1, 1),
-    "2008r2": (6, 1, 7601, 1, 3), "2012": (6, 2, 9200, 0, 3), "win81": (6, 3, 9600, 0, 1),
-    "win10": (10, 0, 19045, 0, 1), "win11": (10, 0, 22631, 0, 1), "2022": (10, 0, 20348, 0, 3),
-}
 DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, "require_kb3140245": False}
-
-
-def dword(value: int) -> RegistryValue:
-    return RegistryValue("dword", value)
-
-
-def make_state(release: str, values: dict[tuple[str, str, str], RegistryValue] | None = None, args: dict[str, Any] | None = None,
-               hotfixes: tuple[str, ...] = ("KB3140245",), architecture: str = "AMD64",
-               existing_keys: tuple[tuple[str, str], ...] = ()) -> HostState:
-    major, minor, build, service_pack, product_type = RELEASES[release]
-    windows = WindowsHost(major, minor, build, service_pack, product_type, architecture, frozenset(hotfixes))
-    refs = list(ActionModule.registry_refs(None, {**DEFAULTS, **(args or {})}))
-    probed = {ref: (values or {}).get((ref.key.path, ref.key.view, ref.name)) for ref in refs}
-    return HostState(windows, RegistrySnapshot(probed, {RegistryKey(path, view) for path, view in existing_keys}))
-
-
-def changes_of(plan) -> dict[tuple[str, str, str], Any]:
-    return {(change.ref.key.path, change.ref.key.view, change.ref.name): change.after.value for change in plan.changes}
 
 
 def run(release: str, values=None, **kwargs):
     args = {**DEFAULTS, **{key: value for key, value in kwargs.items() if key in DEFAULTS}}
     extra = {key: value for key, value in kwargs.items() if key not in DEFAULTS}
-    return plan_tls12(args, make_state(release, values, args, **extra))
+    refs = list(ActionModule.registry_refs(None, args))
+    return plan_tls12(args, make_state(release, refs, values, **extra))
 
 
 LEGACY_ABSENT = {

@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""NCSI active probing for Microsoft 365 activation (article: proxy/firewall/GPO section).
+
+Office asks the Network Connectivity Status Indicator whether the machine is online; with
+active probing off NCSI can report "no internet" and activation gives up with 0xCAA70007.
+- Service value: NlaSvc\\Parameters\\Internet\\EnableActiveProbing = 1.
+- Policy: Policies\\...\\NetworkConnectivityStatusIndicator\\NoActiveProbe; when present it wins
+  over the service value. A non-zero policy is set to 0 (what the GPO "Disabled" writes) or
+  removed, as the caller chooses; an absent policy is left absent.
+- Probe hosts that differ from the Windows defaults are reported, and restored on request.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+
+INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet")
+POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator")
+ENABLE_ACTIVE_PROBING = RegistryRef(INTERNET, "EnableActiveProbing")
+NO_ACTIVE_PROBE = RegistryRef(POLICY, "NoActiveProbe")
+
+# Windows 10 1607 (build 14393) moved the web probe to msftconnecttest.com.
+CONNECTTEST_BUILD = 14393
+PROBE_DEFAULTS_CONNECTTEST = {
+    "ActiveWebProbeHost": "www.msftconnecttest.com", "ActiveWebProbePath": "connecttest.txt",
+    "ActiveWebProbeContent": "Microsoft Connect Test", "ActiveDnsProbeHost": "dns.msftncsi.com",
+    "ActiveDnsProbeContent": "131.107.255.255",
+    "ActiveWebProbeHostV6": "ipv6.msftconnecttest.com", "ActiveWebProbePathV6": "connecttest.txt",
+    "ActiveWebProbeContentV6": "Microsoft Connect Test", "ActiveDnsProbeHostV6": "dns.msftncsi.com",
+    "ActiveDnsProbeContentV6": "fd3e:4f5a:5b81::1",
+}
+PROBE_DEFAULTS_NCSI = {
+    **PROBE_DEFAULTS_CONNECTTEST,
+    "ActiveWebProbeHost": "www.msftncsi.com", "ActiveWebProbePath": "ncsi.txt", "ActiveWebProbeContent": "Microsoft NCSI",
+    "ActiveWebProbeHostV6": "ipv6.msftncsi.com", "ActiveWebProbePathV6": "ncsi.txt", "ActiveWebProbeContentV6": "Microsoft NCSI",
+}
+
+
+def probe_defaults(build: int) -> dict[str, str]:
+    return PROBE_DEFAULTS_CONNECTTEST if build >= CONNECTTEST_BUILD else PROBE_DEFAULTS_NCSI
+
+
+def _dword(value: RegistryValue | None) -> int | None:
+    return value.value if value is not None and value.type == "dword" else None
+
+
+class ActionModule(RegistryConcernAction):
+    FACTS_KEY = "ncsi"
+    ARGUMENT_SPEC = {
+        "policy": {"type": "str", "default": "set_zero", "choices": ["set_zero", "remove"]},
+        "restore_probe_defaults": {"type": "bool", "default": False},
+    }
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        yield ENABLE_ACTIVE_PROBING
+        yield NO_ACTIVE_PROBE
+        for name in PROBE_DEFAULTS_CONNECTTEST:
+            yield RegistryRef(INTERNET, name)
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_ncsi(args, state)
+
+
+def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
+    plan = Plan()
+    service = state.registry.get(ENABLE_ACTIVE_PROBING)
+    policy = state.registry.get(NO_ACTIVE_PROBE)
+
+    if _dword(service) != 1:
+        shown = "absent" if service is None else f"{service.value!r}"
+        plan.set_value(state, ENABLE_ACTIVE_PROBING, RegistryValue.dword(1),
+                       f"NlaSvc EnableActiveProbing is {shown}, so NCSI does not test internet access")
+    if policy is not None and _dword(policy) != 0:
+        reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
+        if args["policy"] == "remove":
+            plan.remove_value(state, NO_ACTIVE_PROBE, reason)
+        else:
+            plan.set_value(state, NO_ACTIVE_PROBE, RegistryValue.dword(0), reason)
+
+    defaults = probe_defaults(state.windows.build)
+    differences = []
+    for name, default in defaults.items():
+        ref = RegistryRef(INTERNET, name)
+        current = state.registry.get(ref)
+        if current is not None and current.value != default:
+            differences.append({"name": name, "value": current.value, "default": default})
+            if args["restore_probe_defaults"]:
+                plan.set_value(state, ref, RegistryValue("string", default),
+                               f"NCSI {name} is {current.value!r}, not the Windows default {default!r}")
+    if differences and not args["restore_probe_defaults"]:
+        plan.warnings.append("NCSI probes a non-default target (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
+                             + "); if that server is unreachable Office sees no internet. Use restore_probe_defaults=true to reset.")
+
+    probing_was_on = _dword(policy) == 0 if policy is not None else _dword(service) == 1
+    policy_remains = policy is not None and not (args["policy"] == "remove" and _dword(policy) != 0)
+    plan.facts = {
+        "active_probing_was_on": probing_was_on,
+        "enable_active_probing": None if service is None else service.value,
+        "policy_no_active_probe": None if policy is None else policy.value,
+        # With the policy value present, NCSI follows it and ignores EnableActiveProbing.
+        "decided_by": "policy" if policy_remains else "service",
+        "probe_differences": differences,
+    }
+    return plan

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_ncsi
+short_description: Turn on NCSI active probing so Office can see the internet
+version_added: 0.1.0
+description:
+  - Fixes the NCSI part of the proxy/firewall/GPO step of the Microsoft article on activation errors 0xCAA70007
+    and 0xCAA80000. With active probing off, the Network Connectivity Status Indicator can report no internet access
+    and Office stops trying to activate.
+  - Sets C(EnableActiveProbing=1) under C(HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet).
+  - A Group Policy value C(NoActiveProbe) under C(HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator)
+    wins over the service value. When it is non-zero it is set to C(0) (what the GPO setting
+    "Turn off Windows Network Connectivity Status Indicator active tests" set to Disabled writes) or removed, as O(policy) says.
+    An absent policy value stays absent. The result says which of the two values decides (RV(ncsi.decided_by)).
+  - Probe targets (C(ActiveWebProbeHost), C(ActiveDnsProbeHost) and the rest, IPv4 and IPv6) that differ from the Windows
+    defaults are reported as a warning, and reset to the defaults with O(restore_probe_defaults=true). The defaults are
+    C(www.msftconnecttest.com) on Windows 10 1607 (build 14393) and later and C(www.msftncsi.com) before.
+  - If a domain GPO sets C(NoActiveProbe), the next policy refresh writes it again; fix the GPO as well.
+options:
+  policy:
+    description:
+      - What to do with a non-zero C(NoActiveProbe) policy value.
+      - C(set_zero) writes C(0), as the Group Policy setting "Disabled" does.
+      - C(remove) deletes the value, leaving C(EnableActiveProbing) in charge.
+    type: str
+    choices: [set_zero, remove]
+    default: set_zero
+  restore_probe_defaults:
+    description:
+      - Reset probe targets that differ from the Windows defaults for the host's build.
+      - Leave false where a non-default probe server is deliberate (for example an internal NCSI server).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_agent
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: NCSI active probing on, removing a policy that turned it off
+  m365ops.activation.win_ncsi:
+    policy: remove
+
+- name: Also reset probe targets to the Windows defaults
+  m365ops.activation.win_ncsi:
+    restore_probe_defaults: true
+    backup_dir: "{{ playbook_dir }}/backups"
+"""
+
+RETURN = r"""
+changes:
+  description: Each registry value the task changed (or, in check mode, would change), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: Registry key, C(HKLM\...).
+      type: str
+    view:
+      description: Registry view, C(64) or C(32) (WOW64).
+      type: str
+    name:
+      description: Value name.
+      type: str
+    before:
+      description: Previous C(type) and C(value), or null when the value was absent.
+      type: dict
+    after:
+      description: New C(type) and C(value), or null when the value is removed.
+      type: dict
+    reason:
+      description: Why the value does not meet the article's requirement.
+      type: str
+backup:
+  description:
+    - Restore records of what was actually changed, each with the value found immediately before the write
+      (null when the value did not exist). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: Always false; NlaSvc picks the values up when it restarts or the network changes.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
+ncsi:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    active_probing_was_on:
+      description: Whether active probing was on before this task, taking the policy into account.
+      type: bool
+    enable_active_probing:
+      description: The service value found, or null when absent.
+      type: raw
+    policy_no_active_probe:
+      description: The policy value found, or null when absent.
+      type: raw
+    decided_by:
+      description: C(policy) when the policy value is (still) present and decides, otherwise C(service).
+      type: str
+    probe_differences:
+      description: Probe values that differ from the Windows defaults, each with C(name), C(value) and C(default).
+      type: list
+      elements: dict
+"""

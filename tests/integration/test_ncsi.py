@@ -1,0 +1,60 @@
+"""win_ncsi over WinRM against winsim: converge, idempotence, check mode, both policy choices."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+
+TASK = ROOT / "tests" / "integration" / "playbooks" / "ncsi_task.yml"
+TASK_NAME = "Run win_ncsi"
+INTERNET = r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet"
+POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator"
+
+
+def value(fleet: Fleet, host: str, key: str, name: str):
+    return fleet.hosts[host].host.registry.read(key, "64", [name])["values"].get(name)
+
+
+@pytest.mark.parametrize(("extra_vars", "policy_after", "decided_by"), [
+    ({}, {"type": "dword", "value": 0}, "policy"),
+    ({"ncsi_policy": "remove"}, None, "service"),
+])
+def test_converges_and_is_idempotent(fleet: Fleet, inventory: Path, extra_vars: dict, policy_after, decided_by: str) -> None:
+    fleet.add("off", "win10-ncsi-off")
+    fleet.add("healthy", "win11")
+    fleet.write_inventory(inventory)
+    first = run_playbook(inventory, TASK, extra_vars=extra_vars)
+    assert first.rc == 0 and first.changed_hosts() == {"off"}
+    result = first.result("off", TASK_NAME)
+    assert result["ncsi"]["active_probing_was_on"] is False and result["ncsi"]["decided_by"] == decided_by
+    assert value(fleet, "off", INTERNET, "EnableActiveProbing") == {"type": "dword", "value": 1}
+    assert value(fleet, "off", POLICY, "NoActiveProbe") == policy_after
+    assert any("ncsi.retired.example" in warning for warning in result["warnings"])
+
+    second = run_playbook(inventory, TASK, extra_vars=extra_vars)
+    assert second.rc == 0 and second.changed_hosts() == set()
+
+
+def test_check_mode_predicts_and_touches_nothing(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("off", "win10-ncsi-off")
+    fleet.write_inventory(inventory)
+    before = fleet.hosts["off"].host.state_path.read_bytes()
+    check = run_playbook(inventory, TASK, "--check", "--diff", extra_vars={"ncsi_restore_probe_defaults": True})
+    assert check.rc == 0 and fleet.hosts["off"].host.state_path.read_bytes() == before
+    assert '-"ActiveWebProbeHost"="ncsi.retired.example"' in check.stdout
+    assert '+"ActiveWebProbeHost"="www.msftconnecttest.com"' in check.stdout
+    real = run_playbook(inventory, TASK, extra_vars={"ncsi_restore_probe_defaults": True})
+    assert real.result("off", TASK_NAME)["changes"] == check.result("off", TASK_NAME)["changes"]
+    assert value(fleet, "off", INTERNET, "ActiveWebProbeHost") == {"type": "string", "value": "www.msftconnecttest.com"}
+
+
+def test_bad_policy_choice_fails_before_the_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("off", "win10-ncsi-off")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"ncsi_policy": "delete"})
+    assert run.rc == 2 and run.status("off", TASK_NAME) == "failed"
+    assert "policy" in run.result("off", TASK_NAME)["msg"] and "set_zero" in run.result("off", TASK_NAME)["msg"]
+    assert fleet.hosts["off"].host.counters["requests"] == 0

@@ -1,0 +1,74 @@
+"""The NCSI decision over starting states (WINDOWS_FACTS section 10)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.m365ops.activation.plugins.action import win_ncsi
+from ansible_collections.m365ops.activation.plugins.action.win_ncsi import ActionModule, plan_ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
+from hoststate import changes_of, dword, make_state
+
+INTERNET = win_ncsi.INTERNET.path
+POLICY = win_ncsi.POLICY.path
+DEFAULTS = {"policy": "set_zero", "restore_probe_defaults": False}
+
+
+def run(release: str, values: dict | None = None, **options):
+    args = {**DEFAULTS, **options}
+    return plan_ncsi(args, make_state(release, list(ActionModule.registry_refs(None, args)), values))
+
+
+def defaults_for(release: str) -> dict:
+    build = 19045 if release == "win10" else 7601
+    return {(INTERNET, "64", name): RegistryValue("string", value) for name, value in win_ncsi.probe_defaults(build).items()}
+
+
+HEALTHY = {(INTERNET, "64", "EnableActiveProbing"): dword(1)}
+
+
+@pytest.mark.parametrize(("values", "options", "expected", "decided_by", "was_on"), [
+    (HEALTHY, {}, {}, "service", True),
+    ({}, {}, {(INTERNET, "64", "EnableActiveProbing"): 1}, "service", False),
+    ({(INTERNET, "64", "EnableActiveProbing"): dword(0)}, {}, {(INTERNET, "64", "EnableActiveProbing"): 1}, "service", False),
+    ({(INTERNET, "64", "EnableActiveProbing"): RegistryValue("string", "1")}, {}, {(INTERNET, "64", "EnableActiveProbing"): 1}, "service", False),
+    ({**HEALTHY, (POLICY, "64", "NoActiveProbe"): dword(1)}, {}, {(POLICY, "64", "NoActiveProbe"): 0}, "policy", False),
+    ({**HEALTHY, (POLICY, "64", "NoActiveProbe"): dword(1)}, {"policy": "remove"}, {(POLICY, "64", "NoActiveProbe"): None}, "service", False),
+    ({**HEALTHY, (POLICY, "64", "NoActiveProbe"): dword(0)}, {"policy": "remove"}, {}, "policy", True),
+    ({(INTERNET, "64", "EnableActiveProbing"): dword(0), (POLICY, "64", "NoActiveProbe"): dword(0)}, {},
+     {(INTERNET, "64", "EnableActiveProbing"): 1}, "policy", True),
+], ids=["healthy", "absent service value", "service off", "service value as string", "policy off -> 0",
+        "policy off -> removed", "policy 0 is kept", "policy 0 decides over service 0"])
+def test_active_probing(values: dict, options: dict, expected: dict, decided_by: str, was_on: bool) -> None:
+    plan = run("win10", values, **options)
+    assert changes_of(plan) == expected
+    assert plan.facts["decided_by"] == decided_by
+    assert plan.facts["active_probing_was_on"] is was_on
+    assert not any(change.reboot_required for change in plan.changes)
+
+
+@pytest.mark.parametrize(("release", "host"), [("win10", "www.msftconnecttest.com"), ("win7", "www.msftncsi.com")])
+def test_probe_defaults_follow_the_build(release: str, host: str) -> None:
+    assert win_ncsi.probe_defaults(19045 if release == "win10" else 7601)["ActiveWebProbeHost"] == host
+    plan = run(release, {**HEALTHY, **defaults_for(release)})
+    assert plan.changes == [] and plan.facts["probe_differences"] == [] and plan.warnings == []
+
+
+def test_non_default_probe_is_reported_not_changed() -> None:
+    values = {**HEALTHY, **defaults_for("win10"), (INTERNET, "64", "ActiveWebProbeHost"): RegistryValue("string", "ncsi.corp.example")}
+    plan = run("win10", values)
+    assert plan.changes == []
+    assert plan.facts["probe_differences"] == [
+        {"name": "ActiveWebProbeHost", "value": "ncsi.corp.example", "default": "www.msftconnecttest.com"}]
+    assert "ncsi.corp.example" in plan.warnings[0]
+
+
+def test_restore_probe_defaults_resets_only_what_differs() -> None:
+    values = {**HEALTHY, **defaults_for("win10"), (INTERNET, "64", "ActiveWebProbeHost"): RegistryValue("string", "ncsi.corp.example")}
+    plan = run("win10", values, restore_probe_defaults=True)
+    assert changes_of(plan) == {(INTERNET, "64", "ActiveWebProbeHost"): "www.msftconnecttest.com"}
+    assert plan.warnings == []
+
+
+def test_absent_probe_values_are_not_created() -> None:
+    plan = run("win10", HEALTHY, restore_probe_defaults=True)
+    assert plan.changes == []
