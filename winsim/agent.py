@@ -66,7 +66,14 @@ def _registry_delete_value(host: SimHost, op: dict[str, Any], apply: bool) -> di
 
 
 def _registry_delete_key(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    return host.registry.delete_key(_require(op, "key", str), _view(op), apply)
+    guard = op.get("only_if_no_values", False)
+    if not isinstance(guard, bool):
+        raise OpError("invalid_argument", "op 'registry_delete_key' takes 'only_if_no_values' as true or false")
+    return host.registry.delete_key(_require(op, "key", str), _view(op), apply, guard)
+
+
+def _registry_tree_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return host.registry.tree_stat(_require(op, "key", str), _view(op))
 
 
 def _key_exists(host: SimHost, key: str) -> bool:
@@ -107,6 +114,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_write": _registry_write,
     "registry_delete_value": _registry_delete_value,
     "registry_delete_key": _registry_delete_key,
+    "registry_tree_stat": _registry_tree_stat,
     "system_info": _system_info,
 }
 

@@ -137,7 +137,7 @@ class Registry:
                 before = dict(node["values"][match])
         after = {"type": value_type, "value": stored_value}
         changed = before != after
-        created_key = node is None
+        created_key = self._first_missing(key, view) if node is None else None
         if changed and apply:
             node = self._walk(key, view, "write", create=True)
             match = self._find_value(node, name)
@@ -145,6 +145,31 @@ class Registry:
                 del node["values"][match]
             node["values"][name] = after
         return {"changed": changed, "created_key": created_key, "before": before}
+
+    def _first_missing(self, key: str, view: str) -> str:
+        """The topmost key of ``key``'s path that does not exist yet, spelled as the caller spelled it."""
+        hive, parts = split_key(key)
+        for depth in range(1, len(parts) + 1):
+            prefix = "\\".join([hive, *parts[:depth]])
+            if self._walk(prefix, view, "read") is None:
+                return prefix
+        return key
+
+    def tree_stat(self, key: str, view: str) -> dict[str, Any]:
+        node = self._walk(key, view, "read")
+        if node is None:
+            return {"exists": False, "values": 0, "subkeys": 0}
+        values = subkeys = 0
+        pending = [node]
+        while pending:
+            current = pending.pop()
+            if "read" in current.get("deny", []):
+                raise RegistryError("access_denied", f"access is denied to a subkey of {key}")
+            values += len(current.get("values", {}))
+            children = list(current.get("keys", {}).values())
+            subkeys += len(children)
+            pending.extend(children)
+        return {"exists": True, "values": values, "subkeys": subkeys}
 
     def delete_value(self, key: str, view: str, name: str, apply: bool) -> dict[str, Any]:
         node = self._walk(key, view, "write")
@@ -156,7 +181,7 @@ class Registry:
             del node["values"][match]
         return {"changed": True, "before": before}
 
-    def delete_key(self, key: str, view: str, apply: bool) -> dict[str, Any]:
+    def delete_key(self, key: str, view: str, apply: bool, only_if_no_values: bool = False) -> dict[str, Any]:
         hive, parts = split_key(key)
         if not parts:
             raise RegistryError("invalid_argument", f"refusing to delete the hive root '{key}'")
@@ -171,6 +196,8 @@ class Registry:
             return {"changed": False}
         if "write" in children[match].get("deny", []):
             raise RegistryError("access_denied", f"access is denied to {key}")
+        if only_if_no_values and self.tree_stat(key, view)["values"]:
+            return {"changed": False, "kept": True}
         if apply:
             del children[match]
         return {"changed": True}

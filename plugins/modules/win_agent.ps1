@@ -231,6 +231,61 @@ Function Invoke-RegistryEnum {
     }
 }
 
+Function Find-FirstMissingKey {
+    # The topmost key of the path that does not exist yet, as the caller spelled it.
+    param([string]$Key, [string]$View)
+    $parts = $Key.Replace('/', '\').Trim('\').Split('\')
+    for ($depth = 2; $depth -le $parts.Count; $depth++) {
+        $prefix = $parts[0..($depth - 1)] -join '\'
+        $probe = Open-RegistryKey -Key $prefix -View $View -Writable $false -Create $false
+        if ($null -eq $probe) {
+            return $prefix
+        }
+        $probe.Dispose()
+    }
+    return $Key
+}
+
+Function Measure-RegistryTree {
+    # Counts values and subkeys in the whole subtree of an open key.
+    param([Microsoft.Win32.RegistryKey]$RegKey)
+    $counts = @{ values = $RegKey.ValueCount; subkeys = 0 }
+    foreach ($name in $RegKey.GetSubKeyNames()) {
+        $counts.subkeys++
+        $child = $RegKey.OpenSubKey($name, $false)
+        if ($null -eq $child) {
+            continue
+        }
+        try {
+            $inner = Measure-RegistryTree -RegKey $child
+            $counts.values += $inner.values
+            $counts.subkeys += $inner.subkeys
+        }
+        finally {
+            $child.Dispose()
+        }
+    }
+    return $counts
+}
+
+Function Invoke-RegistryTreeStat {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return @{ exists = $false; values = 0; subkeys = 0 }
+    }
+    try {
+        $counts = Measure-RegistryTree -RegKey $regKey
+        return @{ exists = $true; values = $counts.values; subkeys = $counts.subkeys }
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied to a subkey of $($Op['key'])")
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
 Function Invoke-RegistryWrite {
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $key = Get-OpArg $Op 'key'
@@ -244,8 +299,11 @@ Function Invoke-RegistryWrite {
     }
     $before = $null
     $regKey = Open-RegistryKey -Key $key -View $view -Writable $false -Create $false
-    $createdKey = $null -eq $regKey
-    if ($null -ne $regKey) {
+    $createdKey = $null
+    if ($null -eq $regKey) {
+        $createdKey = Find-FirstMissingKey -Key $key -View $view
+    }
+    else {
         $stored = Find-ValueName -RegKey $regKey -Name $name
         if ($null -ne $stored) {
             $before = ConvertTo-AgentValue -RegKey $regKey -Name $stored
@@ -315,7 +373,18 @@ Function Invoke-RegistryDeleteKey {
         if ($null -eq $child) {
             return @{ changed = $false }
         }
-        $child.Dispose()
+        try {
+            $guard = Get-OpArg -Op $Op -Name 'only_if_no_values' -Optional
+            if ($null -ne $guard -and $guard -isnot [bool]) {
+                throw (New-AgentError -Class 'invalid_argument' -Message "op 'registry_delete_key' takes 'only_if_no_values' as true or false")
+            }
+            if ($guard -and (Measure-RegistryTree -RegKey $child).values -gt 0) {
+                return @{ changed = $false; kept = $true }
+            }
+        }
+        finally {
+            $child.Dispose()
+        }
         if ($Apply) {
             $parent.DeleteSubKeyTree($leaf)
         }
@@ -406,6 +475,7 @@ $Handlers = @{
     registry_write = ${function:Invoke-RegistryWrite}
     registry_delete_value = ${function:Invoke-RegistryDeleteValue}
     registry_delete_key = ${function:Invoke-RegistryDeleteKey}
+    registry_tree_stat = ${function:Invoke-RegistryTreeStat}
     system_info = ${function:Invoke-SystemInfo}
 }
 

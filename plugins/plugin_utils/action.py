@@ -19,7 +19,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, render_diff, snapshot,
+    KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, render_diff, snapshot, tree_ops,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
@@ -44,7 +44,7 @@ class Plan:
     fix (a missing update, a Group Policy); they are returned and also raised as warnings.
     """
 
-    changes: list[ValueChange] = field(default_factory=list)
+    changes: list[ValueChange | KeyRemoval] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     facts: dict[str, t.Any] = field(default_factory=dict)
@@ -63,16 +63,23 @@ class Plan:
             self.changes.append(ValueChange(ref, before, None, reason, reboot_required))
 
 
-def applied_records(changes: t.Sequence[ValueChange], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
-    """Backup records for the changes the agent actually made, with the value it found before writing."""
+def applied_records(changes: t.Sequence[ValueChange | KeyRemoval], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+    """Backup records for the changes the agent actually made, with the value it found before writing.
+
+    ``created_key`` names the topmost key a write had to create, so a restore can remove it again.
+    """
     records = []
     for change, result in zip(changes, results):
         if not result.ok or not result.data.get("changed"):
             continue
         record = change.as_result()
         record.pop("reason")
+        if isinstance(change, KeyRemoval):
+            records.append({"kind": "registry_key", "key": record["key"], "view": record["view"], "removed": True})
+            continue
         record["before"] = result.data.get("before")
-        record["created_key"] = bool(result.data.get("created_key"))
+        record["created_key"] = result.data.get("created_key")
+        record["reboot_required"] = change.reboot_required
         records.append({"kind": "registry", **record})
     return records
 
@@ -89,6 +96,10 @@ class RegistryConcernAction(ActionBase):
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         raise NotImplementedError
+
+    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
+        """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
+        return ()
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
         """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
@@ -120,10 +131,12 @@ class RegistryConcernAction(ActionBase):
     def _probe(self, agent: AgentClient, args: dict[str, t.Any]) -> HostState:
         refs = list(self.registry_refs(args))
         keys, reads = read_ops(refs)
-        system, *read_results = agent.run([{"op": "system_info"}, *reads])
+        trees = sorted(set(self.tree_keys(args)))
+        system, *answers = agent.run([{"op": "system_info"}, *reads, *tree_ops(trees)])
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
-        return HostState(WindowsHost.from_system_info(system.data), snapshot(refs, keys, read_results))
+        registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):])
+        return HostState(WindowsHost.from_system_info(system.data), registry)
 
     def _report(self, plan: Plan) -> dict[str, t.Any]:
         report: dict[str, t.Any] = {
@@ -140,7 +153,7 @@ class RegistryConcernAction(ActionBase):
             report["diff"] = render_diff(plan.changes)
         return report
 
-    def _apply(self, agent: AgentClient, changes: list[ValueChange], args: dict[str, t.Any],
+    def _apply(self, agent: AgentClient, changes: list[ValueChange | KeyRemoval], args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
         results = agent.run([change.to_op() for change in changes])
         records = applied_records(changes, results)
@@ -158,4 +171,5 @@ class RegistryConcernAction(ActionBase):
         if failed is not None:
             change, outcome = failed
             done = len(records)
-            raise AgentOpError(outcome, f"writing {change.ref} ({done} of {len(changes)} changes were made and are in 'backup')")
+            target = change.key if isinstance(change, KeyRemoval) else change.ref
+            raise AgentOpError(outcome, f"writing {target} ({done} of {len(changes)} changes were made and are in 'backup')")

@@ -72,6 +72,10 @@ class ValueChange:
     reason: str
     reboot_required: bool = False
 
+    @property
+    def sort_key(self) -> tuple[RegistryKey, str]:
+        return self.ref.key, self.ref.name
+
     def to_op(self) -> dict[str, t.Any]:
         target = {"key": self.ref.key.path, "view": self.ref.key.view, "name": self.ref.name}
         if self.after is None:
@@ -87,12 +91,34 @@ class ValueChange:
         }
 
 
+@dataclass(frozen=True)
+class KeyRemoval:
+    """Remove a key that a remediation created, provided its subtree holds no values by then."""
+
+    key: RegistryKey
+    reason: str
+    reboot_required: bool = False
+
+    @property
+    def sort_key(self) -> tuple[RegistryKey, str]:
+        # Shown after everything inside the key, the order in which it is applied.
+        return RegistryKey(self.key.path + "\\\uffff", self.key.view), ""
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "registry_delete_key", "key": self.key.path, "view": self.key.view, "only_if_no_values": True}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {"key": self.key.path, "view": self.key.view, "name": None, "before": "(key)", "after": None, "reason": self.reason}
+
+
 class RegistrySnapshot:
     """The probed values, and which keys exist, of the refs a concern reads."""
 
-    def __init__(self, values: dict[RegistryRef, RegistryValue | None], existing_keys: set[RegistryKey]) -> None:
+    def __init__(self, values: dict[RegistryRef, RegistryValue | None], existing_keys: set[RegistryKey],
+                 trees: dict[RegistryKey, dict[str, t.Any]] | None = None) -> None:
         self._values = values
         self._existing_keys = existing_keys
+        self._trees = trees or {}
 
     def get(self, ref: RegistryRef) -> RegistryValue | None:
         if ref not in self._values:
@@ -101,6 +127,12 @@ class RegistrySnapshot:
 
     def key_exists(self, key: RegistryKey) -> bool:
         return key in self._existing_keys
+
+    def tree(self, key: RegistryKey) -> dict[str, t.Any]:
+        """``exists`` and the recursive ``values``/``subkeys`` counts of a key the concern asked to measure."""
+        if key not in self._trees:
+            raise KeyError(f"{key} was not measured; add it to the concern's tree_keys()")
+        return self._trees[key]
 
 
 def read_ops(refs: t.Iterable[RegistryRef]) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
@@ -114,23 +146,39 @@ def read_ops(refs: t.Iterable[RegistryRef]) -> tuple[list[RegistryKey], list[dic
     return keys, [{"op": "registry_read", "key": key.path, "view": key.view, "names": names[key]} for key in keys]
 
 
-def snapshot(refs: t.Iterable[RegistryRef], keys: list[RegistryKey], results: list[OpResult]) -> RegistrySnapshot:
+def tree_ops(keys: t.Iterable[RegistryKey]) -> list[dict[str, t.Any]]:
+    return [{"op": "registry_tree_stat", "key": key.path, "view": key.view} for key in keys]
+
+
+def snapshot(refs: t.Iterable[RegistryRef], keys: list[RegistryKey], results: list[OpResult],
+             tree_keys: t.Sequence[RegistryKey] = (), tree_results: t.Sequence[OpResult] = ()) -> RegistrySnapshot:
     by_key: dict[RegistryKey, OpResult] = {}
     for key, result in zip(keys, results):
         if not result.ok:
             raise AgentOpError(result, f"reading {key}")
         by_key[key] = result
+    trees = {}
+    for key, result in zip(tree_keys, tree_results):
+        if not result.ok:
+            raise AgentOpError(result, f"measuring {key}")
+        trees[key] = result.data
     values = {ref: RegistryValue.from_agent(by_key[ref.key].data["values"].get(ref.name)) for ref in refs}
     existing = {key for key, result in by_key.items() if result.data.get("exists")}
-    return RegistrySnapshot(values, existing)
+    existing |= {key for key, tree in trees.items() if tree.get("exists")}
+    return RegistrySnapshot(values, existing, trees)
 
 
-def render_diff(changes: t.Sequence[ValueChange]) -> dict[str, str]:
+def render_diff(changes: t.Sequence[ValueChange | KeyRemoval]) -> dict[str, str]:
     """Before/after text in .reg notation, one section per key, absent values shown as such."""
     before_lines: list[str] = []
     after_lines: list[str] = []
     current_key: RegistryKey | None = None
-    for change in sorted(changes, key=lambda item: item.ref):
+    for change in sorted(changes, key=lambda item: item.sort_key):
+        if isinstance(change, KeyRemoval):
+            before_lines.append(f"[{change.key}]")
+            after_lines.append(f"[-{change.key}]")
+            current_key = None
+            continue
         if change.ref.key != current_key:
             current_key = change.ref.key
             for lines in (before_lines, after_lines):

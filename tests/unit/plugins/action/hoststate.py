@@ -31,6 +31,6 @@ def make_state(release: str, refs: Iterable[RegistryRef], values: dict[tuple[str
 
 
 def changes_of(plan) -> dict[tuple[str, str, str], object]:
-    """(key, view, name) -> new value, or None for a removal."""
+    """(key, view, name) -> new value, or None for a removal; key removals are left out."""
     return {(change.ref.key.path, change.ref.key.view, change.ref.name): None if change.after is None else change.after.value
-            for change in plan.changes}
+            for change in plan.changes if hasattr(change, "ref")}

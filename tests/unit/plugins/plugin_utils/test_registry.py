@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, render_diff, snapshot,
+    KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, render_diff, snapshot,
 )
 
 KEY = RegistryKey(r"HKLM\SOFTWARE\Example")
@@ -66,3 +66,10 @@ def test_diff_groups_by_key_and_shows_absent_values() -> None:
     ])
     assert diff["before"] == f'[{KEY.path}]\n"A"=dword:00000000\n"B"=(absent)\n'
     assert diff["after"] == f'[{KEY.path}]\n"A"=(absent)\n"B"=dword:00000001\n'
+
+
+def test_key_removal_op_is_guarded_and_shown_in_the_diff() -> None:
+    removal = KeyRemoval(KEY, "created by a recorded change")
+    assert removal.to_op() == {"op": "registry_delete_key", "key": KEY.path, "view": "64", "only_if_no_values": True}
+    diff = render_diff([removal, ValueChange(RegistryRef(KEY, "A"), RegistryValue.dword(0), None, "why")])
+    assert diff["after"].splitlines() == [f"[{KEY.path}]", '"A"=(absent)', f"[-{KEY.path}]"]

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Put back what the collection's modules changed, from the backup records they wrote.
+
+Each registry value gets the value it had before the *first* recorded change (records are read
+oldest first), or is removed when it did not exist then. Keys that a remediation had to create
+are removed again once no value is left anywhere below them. Records of earlier restores are
+ignored, so restoring twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistryValue
+
+RESTORE_MODULE = "m365ops.activation.win_restore"
+
+
+@dataclass
+class RestoreTargets:
+    """What the host should look like again: per value its original content (None = absent), and created keys."""
+
+    values: dict[RegistryRef, RegistryValue | None] = field(default_factory=dict)
+    reboot: set[RegistryRef] = field(default_factory=set)
+    created_keys: list[RegistryKey] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+
+def backup_paths(source: str, host: str) -> list[str]:
+    """A single record file, or the host's records under a backup directory."""
+    source = os.path.expanduser(source)
+    if os.path.isfile(source):
+        return [source]
+    if not os.path.isdir(source):
+        raise AnsibleActionFail(f"backups: {source} is neither a backup record file nor a directory of them")
+    return sorted(glob.glob(os.path.join(source, glob.escape(host), "*.json")))
+
+
+def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[str, t.Any]]]:
+    documents = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                document = json.load(stream)
+        except (OSError, ValueError) as error:
+            raise AnsibleActionFail(f"backups: cannot read backup record {path}: {error}") from error
+        if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT or not isinstance(document.get("records"), list):
+            raise AnsibleActionFail(f"backups: {path} is not a format {BACKUP_FORMAT} backup record of m365ops.activation")
+        if document.get("host") != host:
+            raise AnsibleActionFail(f"backups: {path} records host {document.get('host')!r}, not {host!r}")
+        documents.append((path, document))
+    return sorted(documents, key=lambda item: item[1].get("created", ""))
+
+
+def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None) -> RestoreTargets:
+    targets = RestoreTargets()
+    for path, document in documents:
+        if document.get("module") == RESTORE_MODULE or (modules and document.get("module") not in modules):
+            continue
+        targets.documents.append(path)
+        for record in document["records"]:
+            if record.get("kind") != "registry":
+                continue
+            key = RegistryKey(record["key"], str(record.get("view", "64")))
+            ref = RegistryRef(key, record["name"])
+            # The oldest record knows the value from before any remediation.
+            if ref not in targets.values:
+                targets.values[ref] = RegistryValue.from_agent(record.get("before"))
+                if record.get("reboot_required"):
+                    targets.reboot.add(ref)
+            created = record.get("created_key")
+            if isinstance(created, str) and created:
+                created_key = RegistryKey(created, key.view)
+                if created_key not in targets.created_keys:
+                    targets.created_keys.append(created_key)
+    return targets
+
+
+def _inside(key: RegistryKey, root: RegistryKey) -> bool:
+    path, top = key.path.lower().rstrip("\\"), root.path.lower().rstrip("\\")
+    return key.view == root.view and (path == top or path.startswith(top + "\\"))
+
+
+def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
+    plan = Plan(facts={"documents": list(targets.documents), "values": len(targets.values)})
+    for ref, original in targets.values.items():
+        if original is None:
+            plan.remove_value(state, ref, f"{ref} did not exist before the recorded changes", ref in targets.reboot)
+        else:
+            plan.set_value(state, ref, original, f"{ref} was {original.render()} before the recorded changes", ref in targets.reboot)
+    # Deepest first, so an inner created key goes before the key that holds it.
+    for key in sorted(targets.created_keys, key=lambda item: item.path.count("\\"), reverse=True):
+        tree = state.registry.tree(key)
+        if not tree["exists"]:
+            continue
+        values_after = tree["values"]
+        for ref, original in targets.values.items():
+            if _inside(ref.key, key):
+                present = state.registry.get(ref) is not None
+                values_after += (original is not None) - present
+        if values_after == 0:
+            plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
+    return plan
+
+
+class ActionModule(RegistryConcernAction):
+    FACTS_KEY = "restore"
+    ARGUMENT_SPEC = {
+        "backups": {"type": "path", "required": True},
+        "modules": {"type": "list", "elements": "str"},
+    }
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._host = ""
+        self._targets = RestoreTargets()
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._host = str((task_vars or {}).get("inventory_hostname", ""))
+        return super().run(tmp, task_vars)
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        documents = load_documents(backup_paths(args["backups"], self._host), self._host)
+        self._targets = restore_targets(documents, args.get("modules"))
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        return list(self._targets.values)
+
+    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
+        return list(self._targets.created_keys)
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_restore(self._targets, state)

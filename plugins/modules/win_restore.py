@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_restore
+short_description: Put back the registry values that m365ops.activation modules changed
+version_added: 0.1.0
+description:
+  - Reads the backup records that the collection's modules write with their C(backup_dir) option and returns
+    each recorded registry value to what it was before the first recorded change. A value that did not exist then
+    is removed again.
+  - Keys that a recorded change had to create are removed once no value is left anywhere below them.
+  - Records are read oldest first, so after several remediation runs the state from before the first one is restored.
+    Records written by this module itself are ignored, so a second restore changes nothing.
+  - The records are read on the controller before the host is contacted; a missing or malformed record fails the task
+    without touching the host.
+options:
+  backups:
+    description:
+      - A backup directory (the C(backup_dir) the modules wrote to; the records of the host are read from
+        C(<backups>/<inventory_hostname>/*.json)), or one backup record file.
+      - A directory with no records for the host restores nothing.
+    type: path
+    required: true
+  modules:
+    description:
+      - Only restore records written by these modules, for example C(m365ops.activation.win_tls12). Default is all.
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_tls12
+  - module: m365ops.activation.win_ncsi
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: Undo everything the remediation changed on these hosts
+  m365ops.activation.win_restore:
+    backups: "{{ playbook_dir }}/backups"
+
+- name: Undo only the TLS changes, showing each value
+  m365ops.activation.win_restore:
+    backups: "{{ playbook_dir }}/backups"
+    modules:
+      - m365ops.activation.win_tls12
+  diff: true
+"""
+
+RETURN = r"""
+changes:
+  description: Each registry value the task changed (or, in check mode, would change), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: Registry key, C(HKLM\...).
+      type: str
+    view:
+      description: Registry view, C(64) or C(32) (WOW64).
+      type: str
+    name:
+      description: Value name.
+      type: str
+    before:
+      description: Previous C(type) and C(value), or null when the value was absent.
+      type: dict
+    after:
+      description: New C(type) and C(value), or null when the value is removed.
+      type: dict
+    reason:
+      description: Why the value does not meet the article's requirement.
+      type: str
+backup:
+  description:
+    - Restore records of what was actually changed, each with the value found immediately before the write
+      (null when the value did not exist). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: Whether a restored value was one whose change needed a restart (SCHANNEL, WinHTTP). The module never reboots.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
+restore:
+  description: What was read.
+  returned: always
+  type: dict
+  contains:
+    documents:
+      description: The backup record files used, oldest first.
+      type: list
+      elements: str
+    values:
+      description: How many distinct registry values the records cover.
+      type: int
+"""

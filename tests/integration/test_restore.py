@@ -1,0 +1,65 @@
+"""Remediate with backups, restore, and compare every host's registry with the original, over WinRM."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+from winsim.profiles import PROFILES
+
+REMEDIATE = ROOT / "playbooks" / "remediate.yml"
+RESTORE = ROOT / "playbooks" / "restore.yml"
+RESTORE_TASK = "Restore | Reapply the values from before the recorded changes"
+PROFILE_NAMES = sorted(name for name in PROFILES if name != "win7-rtm")
+
+
+def test_restore_returns_every_registry_to_the_original(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for profile in PROFILE_NAMES:
+        fleet.add(profile, profile)
+    fleet.write_inventory(inventory)
+    originals = {name: copy.deepcopy(entry.host.state["registry"]) for name, entry in fleet.hosts.items()}
+    backups = tmp_path / "backups"
+
+    remediate = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert remediate.rc == 0
+    changed = remediate.changed_hosts() - {"localhost"}
+    assert changed and all(fleet.hosts[name].host.state["registry"] != originals[name] for name in changed)
+
+    check = run_playbook(inventory, RESTORE, "--check", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert check.rc == 0 and check.changed_hosts() == changed
+    assert all(fleet.hosts[name].host.state["registry"] != originals[name] for name in changed)
+
+    restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0 and restore.changed_hosts() == changed
+    for name, entry in fleet.hosts.items():
+        assert entry.host.state["registry"] == originals[name], f"{name} differs from its original registry"
+    legacy = restore.result("win7sp1", RESTORE_TASK)
+    assert any(change["before"] == "(key)" for change in legacy["changes"]), "the created TLS 1.2 key is removed"
+    assert legacy["reboot_required"] is True
+
+    again = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert again.rc == 0 and again.changed_hosts() == set()
+
+
+def test_restore_after_two_remediations_goes_back_to_before_the_first(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    original = copy.deepcopy(fleet.hosts["pc"].host.state["registry"])
+    backups = tmp_path / "backups"
+    assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    # Someone breaks it again; the second remediation records the broken value as its "before".
+    fleet.hosts["pc"].host.registry.write(
+        r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client", "64", "Enabled", "dword", 0, True)
+    assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    assert len(list((backups / "pc").glob("*.json"))) == 2
+    assert run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    assert fleet.hosts["pc"].host.state["registry"] == original
+
+
+def test_restore_without_a_backup_dir_fails_clearly(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win11")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, RESTORE)
+    assert run.rc == 2 and "m365ops_backup_dir" in run.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == 0

@@ -1,0 +1,107 @@
+"""Restore decisions: which value wins across runs, when a created key goes, and bad records."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.action.win_restore import (
+    RESTORE_MODULE, backup_paths, load_documents, plan_restore, restore_targets,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot
+from hoststate import changes_of, dword, make_state
+
+TLS = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
+CLIENT = TLS + r"\Client"
+
+
+def record(name: str, before, after, created_key=None, key: str = CLIENT, reboot: bool = True) -> dict:
+    return {"kind": "registry", "key": key, "view": "64", "name": name, "before": before, "after": after,
+            "created_key": created_key, "reboot_required": reboot}
+
+
+def document(created: str, records: list, module: str = "m365ops.activation.win_tls12") -> tuple[str, dict]:
+    return f"{created}.json", {"format": 1, "host": "pc", "module": module, "created": created, "records": records}
+
+
+def state_with(targets, values: dict, trees: dict) -> HostState:
+    base = make_state("win10", list(targets.values), values)
+    probed = {ref: base.registry.get(ref) for ref in targets.values}
+    existing = {RegistryKey(path, "64") for path, tree in trees.items() if tree["exists"]}
+    return HostState(base.windows, RegistrySnapshot(probed, existing, {RegistryKey(path, "64"): tree for path, tree in trees.items()}))
+
+
+def test_the_oldest_record_of_a_value_wins_and_restore_records_are_ignored() -> None:
+    docs = [
+        document("2026-11-02T00:00:00Z", [record("Enabled", {"type": "dword", "value": 1}, {"type": "dword", "value": 5})]),
+        document("2026-11-01T00:00:00Z", [record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})]),
+        document("2026-11-03T00:00:00Z", [record("Enabled", {"type": "dword", "value": 5}, {"type": "dword", "value": 0})],
+                 module=RESTORE_MODULE),
+    ]
+    targets = restore_targets(sorted(docs, key=lambda item: item[1]["created"]), None)
+    assert targets.values == {RegistryRef(RegistryKey(CLIENT), "Enabled"): dword(0)}
+    assert targets.documents == ["2026-11-01T00:00:00Z.json", "2026-11-02T00:00:00Z.json"]
+
+
+def test_module_filter() -> None:
+    docs = [document("a", [record("Enabled", None, {"type": "dword", "value": 1})]),
+            document("b", [record("NoActiveProbe", {"type": "dword", "value": 1}, {"type": "dword", "value": 0}, key=r"HKLM\P")],
+                     module="m365ops.activation.win_ncsi")]
+    targets = restore_targets(docs, ["m365ops.activation.win_ncsi"])
+    assert list(targets.values) == [RegistryRef(RegistryKey(r"HKLM\P"), "NoActiveProbe")]
+
+
+def test_created_values_go_and_the_created_key_goes_when_it_empties() -> None:
+    docs = [document("a", [record("Enabled", None, {"type": "dword", "value": 1}, created_key=TLS),
+                           record("DisabledByDefault", None, {"type": "dword", "value": 0}, created_key=TLS)])]
+    targets = restore_targets(docs, None)
+    values = {(CLIENT, "64", "Enabled"): dword(1), (CLIENT, "64", "DisabledByDefault"): dword(0)}
+    plan = plan_restore(targets, state_with(targets, values, {TLS: {"exists": True, "values": 2, "subkeys": 1}}))
+    assert changes_of(plan) == {(CLIENT, "64", "Enabled"): None, (CLIENT, "64", "DisabledByDefault"): None}
+    assert [change.key.path for change in plan.changes if isinstance(change, KeyRemoval)] == [TLS]
+    assert all(change.reboot_required for change in plan.changes if not isinstance(change, KeyRemoval))
+
+
+def test_a_created_key_that_holds_other_values_stays() -> None:
+    docs = [document("a", [record("Enabled", None, {"type": "dword", "value": 1}, created_key=TLS)])]
+    targets = restore_targets(docs, None)
+    plan = plan_restore(targets, state_with(targets, {(CLIENT, "64", "Enabled"): dword(1)},
+                                            {TLS: {"exists": True, "values": 2, "subkeys": 1}}))
+    assert not any(isinstance(change, KeyRemoval) for change in plan.changes)
+
+
+def test_nothing_to_do_when_the_host_is_already_restored() -> None:
+    docs = [document("a", [record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1}),
+                           record("DisabledByDefault", None, {"type": "dword", "value": 0}, created_key=TLS)])]
+    targets = restore_targets(docs, None)
+    plan = plan_restore(targets, state_with(targets, {(CLIENT, "64", "Enabled"): dword(0)},
+                                            {TLS: {"exists": False, "values": 0, "subkeys": 0}}))
+    assert plan.changes == []
+
+
+def test_records_round_trip_through_write_backup(tmp_path: Path) -> None:
+    path = write_backup(str(tmp_path), backup_document("pc", "m365ops.activation.win_tls12", [record("Enabled", None, None)]))
+    assert backup_paths(str(tmp_path), "pc") == [path]
+    assert backup_paths(str(tmp_path), "other") == []
+    assert [doc["module"] for _path, doc in load_documents([path], "pc")] == ["m365ops.activation.win_tls12"]
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    ("not json", "cannot read"),
+    (json.dumps({"format": 9, "host": "pc", "records": []}), "not a format 1"),
+    (json.dumps({"format": 1, "host": "elsewhere", "records": []}), "records host 'elsewhere'"),
+])
+def test_bad_records_fail_before_the_host(tmp_path: Path, content: str, needle: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(AnsibleActionFail, match=needle):
+        load_documents([str(path)], "pc")
+
+
+def test_missing_source_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleActionFail, match="neither a backup record file nor a directory"):
+        backup_paths(str(tmp_path / "nowhere"), "pc")
