@@ -30,11 +30,15 @@ def run_playbook(name: str, inventory: Path, *extra: str) -> None:
         raise SystemExit(f"{name} failed with exit code {completed.returncode}")
 
 
+CONCERN_LABELS = {"tls12": "TLS 1.2", "ncsi": "NCSI"}
+
+
 def describe(entry: dict) -> str:
     text = entry["status"]
     drifting = {name: len(concern["changes"]) for name, concern in entry["concerns"].items() if concern.get("changes")}
     if entry["status"] == "drift":
-        text += " (" + ", ".join(f"{name} {count}" for name, count in drifting.items()) + ")"
+        text += ": " + ", ".join(f"{count} {CONCERN_LABELS.get(name, name)} value{'s' if count > 1 else ''}"
+                                 for name, count in drifting.items())
     blockers = [blocker for concern in entry["concerns"].values() for blocker in concern.get("blockers", [])]
     if any("KB3140245" in blocker for blocker in blockers):
         text += " (KB3140245 missing)"

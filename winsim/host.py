@@ -69,12 +69,14 @@ class SimHost:
         with self.lock:
             write_json_atomically(self.state_path, self.state)
 
-    def count_request(self, received: int, sent: int) -> None:
+    def count_request(self, received: int, sent: int, flush: bool) -> None:
+        """Count one WinRM request; ``flush`` writes the counters file (at the points a run can be observed)."""
         with self.lock:
             self.counters["requests"] += 1
             self.counters["bytes_received"] += received
             self.counters["bytes_sent"] += sent
-            write_json_atomically(self.counters_path, self.counters)
+            if flush:
+                write_json_atomically(self.counters_path, self.counters)
 
     def count_execution(self, module: str) -> None:
         with self.lock:

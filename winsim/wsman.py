@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
         """Quiet: counters and state files are the record."""
 
-    def _reply(self, status: int, body: bytes, received: int, headers: dict[str, str] | None = None) -> None:
+    def _reply(self, status: int, body: bytes, received: int, headers: dict[str, str] | None = None, flush: bool = True) -> None:
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -237,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
         self.end_headers()
         self.wfile.write(body)
-        self.server.host.count_request(received, len(body))
+        self.server.host.count_request(received, len(body), flush)
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -265,7 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
             root = ET.fromstring(payload)
             relates_to = root.findtext("s:Header/a:MessageID", default="", namespaces=NS) or ""
             action, body = endpoint.handle(root)
-            self._reply(200, _envelope(action, relates_to, body), length)
+            # The counters file is rewritten when a command finishes or a shell closes, not on every request.
+            settled = action == f"{ACTION_DELETE}Response" or "CommandState/Done" in body
+            self._reply(200, _envelope(action, relates_to, body), length, flush=settled)
         except ET.ParseError:
             self._reply(400, b"", length)
         except SoapFault as fault:
