@@ -18,8 +18,9 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, render_diff, snapshot, tree_ops,
+    RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
@@ -44,7 +45,7 @@ class Plan:
     fix (a missing update, a Group Policy); they are returned and also raised as warnings.
     """
 
-    changes: list[ValueChange | KeyRemoval] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     facts: dict[str, t.Any] = field(default_factory=dict)
@@ -63,25 +64,9 @@ class Plan:
             self.changes.append(ValueChange(ref, before, None, reason, reboot_required))
 
 
-def applied_records(changes: t.Sequence[ValueChange | KeyRemoval], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
-    """Backup records for the changes the agent actually made, with the value it found before writing.
-
-    ``created_key`` names the topmost key a write had to create, so a restore can remove it again.
-    """
-    records = []
-    for change, result in zip(changes, results):
-        if not result.ok or not result.data.get("changed"):
-            continue
-        record = change.as_result()
-        record.pop("reason")
-        if isinstance(change, KeyRemoval):
-            records.append({"kind": "registry_key", "key": record["key"], "view": record["view"], "removed": True})
-            continue
-        record["before"] = result.data.get("before")
-        record["created_key"] = result.data.get("created_key")
-        record["reboot_required"] = change.reboot_required
-        records.append({"kind": "registry", **record})
-    return records
+def applied_records(changes: t.Sequence[Change], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+    """Backup records of the changes the agent actually made, from what it found just before each one."""
+    return [change.backup_record(result.data) for change, result in zip(changes, results) if result.ok and result.data.get("changed")]
 
 
 class RegistryConcernAction(ActionBase):
@@ -153,7 +138,7 @@ class RegistryConcernAction(ActionBase):
             report["diff"] = render_diff(plan.changes)
         return report
 
-    def _apply(self, agent: AgentClient, changes: list[ValueChange | KeyRemoval], args: dict[str, t.Any],
+    def _apply(self, agent: AgentClient, changes: list[Change], args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
         results = agent.run([change.to_op() for change in changes])
         records = applied_records(changes, results)
@@ -171,5 +156,4 @@ class RegistryConcernAction(ActionBase):
         if failed is not None:
             change, outcome = failed
             done = len(records)
-            target = change.key if isinstance(change, KeyRemoval) else change.ref
-            raise AgentOpError(outcome, f"writing {target} ({done} of {len(changes)} changes were made and are in 'backup')")
+            raise AgentOpError(outcome, f"changing {change.target} ({done} of {len(changes)} changes were made and are in 'backup')")

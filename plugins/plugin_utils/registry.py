@@ -9,6 +9,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 
 
 @dataclass(frozen=True, order=True)
@@ -73,8 +74,21 @@ class ValueChange:
     reboot_required: bool = False
 
     @property
-    def sort_key(self) -> tuple[RegistryKey, str]:
-        return self.ref.key, self.ref.name
+    def target(self) -> str:
+        return str(self.ref)
+
+    def diff(self) -> DiffEntry:
+        name = f'"{self.ref.name}"'
+        before = f"{name}={self.before.render()}" if self.before else f"{name}=(absent)"
+        after = f"{name}={self.after.render()}" if self.after else f"{name}=(absent)"
+        header = f"[{self.ref.key}]"
+        return DiffEntry((self.ref.key.path, self.ref.key.view), (header, header), (before, after), self.ref.name)
+
+    def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
+        record = self.as_result()
+        del record["reason"]
+        return {"kind": "registry", **record, "before": applied.get("before"),
+                "created_key": applied.get("created_key"), "reboot_required": self.reboot_required}
 
     def to_op(self) -> dict[str, t.Any]:
         target = {"key": self.ref.key.path, "view": self.ref.key.view, "name": self.ref.name}
@@ -100,9 +114,15 @@ class KeyRemoval:
     reboot_required: bool = False
 
     @property
-    def sort_key(self) -> tuple[RegistryKey, str]:
-        # Shown after everything inside the key, the order in which it is applied.
-        return RegistryKey(self.key.path + "\\\uffff", self.key.view), ""
+    def target(self) -> str:
+        return f"key {self.key}"
+
+    def diff(self) -> DiffEntry:
+        # Sorted after everything inside the key: the order in which it is applied.
+        return DiffEntry((self.key.path + "\\\uffff", self.key.view), (f"[{self.key}]", f"[-{self.key}]"))
+
+    def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {"kind": "registry_key", "key": self.key.path, "view": self.key.view, "removed": True}
 
     def to_op(self) -> dict[str, t.Any]:
         return {"op": "registry_delete_key", "key": self.key.path, "view": self.key.view, "only_if_no_values": True}
@@ -166,24 +186,3 @@ def snapshot(refs: t.Iterable[RegistryRef], keys: list[RegistryKey], results: li
     existing = {key for key, result in by_key.items() if result.data.get("exists")}
     existing |= {key for key, tree in trees.items() if tree.get("exists")}
     return RegistrySnapshot(values, existing, trees)
-
-
-def render_diff(changes: t.Sequence[ValueChange | KeyRemoval]) -> dict[str, str]:
-    """Before/after text in .reg notation, one section per key, absent values shown as such."""
-    before_lines: list[str] = []
-    after_lines: list[str] = []
-    current_key: RegistryKey | None = None
-    for change in sorted(changes, key=lambda item: item.sort_key):
-        if isinstance(change, KeyRemoval):
-            before_lines.append(f"[{change.key}]")
-            after_lines.append(f"[-{change.key}]")
-            current_key = None
-            continue
-        if change.ref.key != current_key:
-            current_key = change.ref.key
-            for lines in (before_lines, after_lines):
-                lines.append(f"[{current_key}]")
-        name = f'"{change.ref.name}"'
-        before_lines.append(f"{name}={change.before.render()}" if change.before else f"{name}=(absent)")
-        after_lines.append(f"{name}={change.after.render()}" if change.after else f"{name}=(absent)")
-    return {"before": "\n".join(before_lines) + "\n", "after": "\n".join(after_lines) + "\n"}

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, render_diff, snapshot,
+    KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, snapshot,
 )
 
 KEY = RegistryKey(r"HKLM\SOFTWARE\Example")
