@@ -12,6 +12,7 @@ REQUIRED = (
     "roles/ncsi/tasks/main.yml", "roles/ncsi/meta/argument_specs.yml",
     "playbooks/audit.yml", "playbooks/remediate.yml", "playbooks/report.yml", "playbooks/restore.yml",
     "plugins/action/win_restore.py", "plugins/modules/win_restore.py",
+    "plugins/action/win_required_services.py", "plugins/modules/win_required_services.py", "roles/required_services/tasks/main.yml",
 )
 FORBIDDEN_PREFIXES = ("tests/", "winsim/", ".venv/", ".build/", "extensions/", "scripts/", ".ci/", ".git/")
 

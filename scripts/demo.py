@@ -30,15 +30,17 @@ def run_playbook(name: str, inventory: Path, *extra: str) -> None:
         raise SystemExit(f"{name} failed with exit code {completed.returncode}")
 
 
-CONCERN_LABELS = {"tls12": "TLS 1.2", "ncsi": "NCSI"}
+# What one change of each concern is called in the table: (singular, plural).
+CHANGE_NOUNS = {"tls12": ("TLS 1.2 value", "TLS 1.2 values"), "ncsi": ("NCSI value", "NCSI values"),
+                "required_services": ("service setting", "service settings")}
 
 
 def describe(entry: dict) -> str:
     text = entry["status"]
     drifting = {name: len(concern["changes"]) for name, concern in entry["concerns"].items() if concern.get("changes")}
     if entry["status"] == "drift":
-        text += ": " + ", ".join(f"{count} {CONCERN_LABELS.get(name, name)} value{'s' if count > 1 else ''}"
-                                 for name, count in drifting.items())
+        nouns = [f"{count} {CHANGE_NOUNS.get(name, (name, name))[count != 1]}" for name, count in drifting.items()]
+        text += ": " + ", ".join(nouns)
     blockers = [blocker for concern in entry["concerns"].values() for blocker in concern.get("blockers", [])]
     if any("KB3140245" in blocker for blocker in blockers):
         text += " (KB3140245 missing)"
@@ -66,10 +68,10 @@ def main() -> int:
         finally:
             fleet.terminate()
             fleet.wait(timeout=30)
-    print("\nMicrosoft 365 activation prerequisites (TLS 1.2, NCSI), simulated fleet (winsim, not real Windows):\n")
-    print(f"{'host':24} {'Windows':21} {'before remediation':42} {'after remediation':32} reboot")
+    print("\nMicrosoft 365 activation prerequisites (TLS 1.2, NCSI, services), simulated fleet (winsim, not real Windows):\n")
+    print(f"{'host':24} {'Windows':21} {'before remediation':46} {'after remediation':32} reboot")
     for host in sorted(before):
-        print(f"{host:24} {before[host]['os']:21} {describe(before[host]):42} {describe(after[host]):32} "
+        print(f"{host:24} {before[host]['os']:21} {describe(before[host]):46} {describe(after[host]):32} "
               f"{'needed' if before[host]['reboot_required'] else '-'}")
     statuses = [entry["status"] for entry in after.values()]
     print(f"\n{statuses.count('compliant')} of {len(after)} hosts compliant after remediation; "

@@ -14,7 +14,13 @@ from winsim.host import SimHost
 from winsim.registry import RegistryError
 
 PROTOCOL = 1
-WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key"})
+WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
+                       "service_stop"})
+START_MODES = ("auto", "delayed", "manual", "disabled")
+# Win32 error codes the Service Control Manager reports.
+ERROR_SERVICE_DISABLED = 1058
+ERROR_SERVICE_DEPENDENCY_FAIL = 1068
+ERROR_PROCESS_ABORTED = 1067
 
 CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
 PENDING_REBOOT_PROBES = (
@@ -29,9 +35,10 @@ COMPUTER_NAME_KEYS = (
 
 
 class OpError(Exception):
-    def __init__(self, error: str, message: str) -> None:
+    def __init__(self, error: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.error = error
+        self.details = details
 
 
 def _require(op: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
@@ -108,6 +115,101 @@ def _system_info(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     }
 
 
+def _service(host: SimHost, name: str) -> tuple[str, dict[str, Any]] | None:
+    services = host.state.get("services", {})
+    match = next((stored for stored in services if stored.lower() == name.lower()), None)
+    return None if match is None else (match, services[match])
+
+
+def _service_query(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    names = _require(op, "names", list)
+    answer = {}
+    for name in names:
+        found = _service(host, str(name))
+        if found is None:
+            answer[name] = {"exists": False}
+            continue
+        service = found[1]
+        answer[name] = {"exists": True, "start_mode": service["start_mode"], "status": service["status"],
+                        "dependencies": list(service.get("dependencies", []))}
+    return {"services": answer}
+
+
+def _existing_service(host: SimHost, op: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    name = _require(op, "name", str)
+    found = _service(host, name)
+    if found is None:
+        raise OpError("not_found", f"service {name} does not exist (Win32 error 1060)", win32_error=1060)
+    return found
+
+
+def _service_set_start_mode(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    mode = _require(op, "start_mode", str)
+    if mode not in START_MODES:
+        raise OpError("invalid_argument", f"start_mode must be one of {', '.join(START_MODES)}, not '{mode}'")
+    _name, service = _existing_service(host, op)
+    before = service["start_mode"]
+    if before != mode and apply:
+        service["start_mode"] = mode
+    return {"changed": before != mode, "before": before}
+
+
+def _start(host: SimHost, name: str, service: dict[str, Any], chain: tuple[str, ...]) -> None:
+    """Start a service the way the SCM does: its dependencies first, each of which must be startable."""
+    if service["status"] == "running":
+        return
+    if service["start_mode"] == "disabled":
+        raise OpError("service_start_failed", f"service {name} is disabled (Win32 error {ERROR_SERVICE_DISABLED})",
+                      win32_error=ERROR_SERVICE_DISABLED)
+    for dependency in service.get("dependencies", []):
+        found = _service(host, dependency)
+        if found is None or found[0].lower() in chain:
+            continue
+        try:
+            _start(host, found[0], found[1], (*chain, name.lower()))
+        except OpError as error:
+            raise OpError("service_start_failed", f"service {name} could not start because {found[0]} did not: {error} "
+                          f"(Win32 error {ERROR_SERVICE_DEPENDENCY_FAIL})", win32_error=ERROR_SERVICE_DEPENDENCY_FAIL) from error
+    if service.get("faults", {}).get("refuses_start"):
+        raise OpError("service_start_failed", f"service {name} terminated while starting (Win32 error {ERROR_PROCESS_ABORTED})",
+                      win32_error=ERROR_PROCESS_ABORTED)
+    service["status"] = "running"
+
+
+def _service_start(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    name, service = _existing_service(host, op)
+    if service["status"] == "running":
+        return {"changed": False, "status": "running"}
+    if apply:
+        _start(host, name, service, ())
+    return {"changed": True, "status": "running" if apply else service["status"]}
+
+
+def _dependents(host: SimHost, name: str) -> list[str]:
+    return [other for other, service in host.state.get("services", {}).items()
+            if any(dependency.lower() == name.lower() for dependency in service.get("dependencies", []))]
+
+
+def _stop(host: SimHost, name: str, service: dict[str, Any], stopped: list[str]) -> None:
+    """Stop a service as .NET ServiceController.Stop does: running dependents first."""
+    for dependent in _dependents(host, name):
+        found = _service(host, dependent)
+        if found and found[1]["status"] != "stopped":
+            _stop(host, found[0], found[1], stopped)
+    service["status"] = "stopped"
+    stopped.append(name)
+
+
+def _service_stop(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    name, service = _existing_service(host, op)
+    if service["status"] == "stopped":
+        return {"changed": False, "status": "stopped", "stopped": []}
+    stopped: list[str] = []
+    if apply:
+        _stop(host, name, service, stopped)
+    return {"changed": True, "status": "stopped" if apply else service["status"], "stopped": stopped}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -116,6 +218,10 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_delete_key": _registry_delete_key,
     "registry_tree_stat": _registry_tree_stat,
     "system_info": _system_info,
+    "service_query": _service_query,
+    "service_set_start_mode": _service_set_start_mode,
+    "service_start": _service_start,
+    "service_stop": _service_stop,
 }
 
 
@@ -139,7 +245,7 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
                     raise OpError("unknown_op", f"op '{name}' is not known to agent protocol {PROTOCOL}")
                 data = handler(host, op, not check_mode)
             except (OpError, RegistryError) as exc:
-                results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc)})
+                results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc), **getattr(exc, "details", {})})
                 if name in WRITE_OPS:
                     failed_write = f"#{index} ({name})"
                 continue
@@ -148,6 +254,7 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
                 if check_mode:
                     data["check_mode"] = True
             results.append({"ok": True, "op": name, **data})
-        if changed and not check_mode:
+        # A failed write can still have changed something (a dependency that did start), so save after any write.
+        if not check_mode and any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops):
             host.save()
     return {"protocol": PROTOCOL, "changed": changed, "results": results}

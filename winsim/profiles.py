@@ -55,6 +55,31 @@ class Release:
     hotfixes: tuple[str, ...] = ()
 
 
+# Short name: (start mode, dependencies, English display name, Japanese display name). Display names are only
+# ever shown, never matched: they are localized, and the Japanese profile proves nothing depends on them.
+SERVICES = {
+    "EventLog": ("auto", [], "Windows Event Log", "Windows イベント ログ"),
+    "RpcSs": ("auto", [], "Remote Procedure Call (RPC)", "Remote Procedure Call (RPC)"),
+    "NSI": ("auto", ["RpcSs"], "Network Store Interface Service", "ネットワーク ストア インターフェイス サービス"),
+    "Dhcp": ("auto", ["NSI"], "DHCP Client", "DHCP Client"),
+    "Tcpip": ("system", [], "TCP/IP Protocol Driver", "TCP/IP プロトコル ドライバー"),
+    "NlaSvc": ("auto", ["NSI", "RpcSs", "Tcpip", "Dhcp", "EventLog"], "Network Location Awareness", "Network Location Awareness"),
+    "netprofm": ("manual", ["RpcSs", "NlaSvc"], "Network List Service", "Network List Service"),
+    "NcdAutoSetup": ("manual", ["netprofm"], "Network Connected Devices Auto-Setup", "ネットワーク接続デバイスの自動セットアップ"),
+}
+
+
+def base_services(release: "Release", language: int) -> dict[str, Any]:
+    services = {}
+    for name, (mode, dependencies, english, japanese) in SERVICES.items():
+        # Network Connected Devices Auto-Setup arrived with Windows 8 / Server 2012.
+        if name == "NcdAutoSetup" and release.version.startswith("6.1."):
+            continue
+        services[name] = {"start_mode": mode, "status": "running", "dependencies": dependencies,
+                          "display_name": japanese if language == 1041 else english}
+    return services
+
+
 def base_state(name: str, release: Release, language: int = 1033) -> dict[str, Any]:
     major, minor, build = release.version.split(".")
     registry: dict[str, Any] = {}
@@ -101,6 +126,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
             },
             "Win32_QuickFixEngineering": [{"HotFixID": kb} for kb in release.hotfixes],
         },
+        "services": base_services(release, language),
         "faults": {},
     }
 
@@ -133,6 +159,22 @@ def _ncsi_off(state: dict[str, Any]) -> None:
     _set(state["registry"], NCSI_INTERNET, "ActiveWebProbeHost", "string", "ncsi.retired.example")
 
 
+def _nla_disabled(state: dict[str, Any]) -> None:
+    """Network Location Awareness disabled by a tuning script; the services that need it are down with it."""
+    services = state["services"]
+    services["NlaSvc"].update(start_mode="disabled", status="stopped")
+    services["netprofm"]["status"] = "stopped"
+    services["NcdAutoSetup"]["status"] = "stopped"
+
+
+def _eventlog_broken(state: dict[str, Any]) -> None:
+    """Windows Event Log stopped and refusing to start until system files are repaired (sfc /scannow)."""
+    services = state["services"]
+    services["EventLog"].update(status="stopped", faults={"refuses_start": True, "repaired_by": "sfc"})
+    for name in ("NlaSvc", "netprofm", "NcdAutoSetup"):
+        services[name]["status"] = "stopped"
+
+
 def _win7_defaults(state: dict[str, Any]) -> None:
     """Windows 7 ships SSL 2.0 client off and no TLS 1.1/1.2 client keys at all."""
     _set(state["registry"], f"{SCHANNEL}\\SSL 2.0\\Client", "DisabledByDefault", "dword", 1)
@@ -160,6 +202,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-ja", "Windows 10 22H2, Japanese display language (LCID 1041)", WIN10, language=1041),
     Profile("win10-tls-hardened", "Windows 10 where a hardening script set TLS 1.2 Enabled=0", WIN10, drift=(_hardened,)),
     Profile("win10-ncsi-off", "Windows 10 with NCSI active probing off by policy and a retired probe host", WIN10, drift=(_ncsi_off,)),
+    Profile("win10-nla-disabled", "Windows 10 with Network Location Awareness disabled and its dependents stopped", WIN10,
+            drift=(_nla_disabled,)),
+    Profile("win10-eventlog-broken", "Windows 10 whose Event Log refuses to start until sfc /scannow repairs it", WIN10,
+            drift=(_eventlog_broken,)),
     Profile("win81", "Windows 8.1, defaults", WIN81),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
@@ -168,5 +214,5 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("ws2022", "Windows Server 2022, healthy", WS2022),
 )}
 
-DEMO_FLEET = ("win11", "win10-ncsi-off", "win10", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
+DEMO_FLEET = ("win11", "win10-ncsi-off", "win10-nla-disabled", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
               "win81", "win7sp1", "win7sp1-nokb", "ws2012")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
 
 INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet")
@@ -49,7 +49,7 @@ def _dword(value: RegistryValue | None) -> int | None:
     return value.value if value is not None and value.type == "dword" else None
 
 
-class ActionModule(RegistryConcernAction):
+class ActionModule(ConcernAction):
     FACTS_KEY = "ncsi"
     ARGUMENT_SPEC = {
         "policy": {"type": "str", "default": "set_zero", "choices": ["set_zero", "remove"]},

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put back what the collection's modules changed, from the backup records they wrote.
 
+Services that were stopped are stopped again (dependents first) and get their start mode back.
 Each registry value gets the value it had before the *first* recorded change (records are read
 oldest first), or is removed when it did not exist then. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceState, ServiceStop, StartModeChange, dependency_order
 
 RESTORE_MODULE = "m365ops.activation.win_restore"
 
@@ -32,6 +34,8 @@ class RestoreTargets:
 
     values: dict[RegistryRef, RegistryValue | None] = field(default_factory=dict)
     reboot: set[RegistryRef] = field(default_factory=set)
+    start_modes: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
     created_keys: list[RegistryKey] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
 
@@ -69,6 +73,10 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
             continue
         targets.documents.append(path)
         for record in document["records"]:
+            if record.get("kind") == "service_start_mode":
+                targets.start_modes.setdefault(record["service"], record["before"])
+            elif record.get("kind") == "service_status":
+                targets.statuses.setdefault(record["service"], record["before"])
             if record.get("kind") != "registry":
                 continue
             key = RegistryKey(record["key"], str(record.get("view", "64")))
@@ -110,10 +118,31 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
                 values_after += (original is not None) - present
         if values_after == 0:
             plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
+    plan_service_restore(plan, targets, state)
     return plan
 
 
-class ActionModule(RegistryConcernAction):
+def plan_service_restore(plan: Plan, targets: RestoreTargets, state: HostState) -> None:
+    """Stop what was stopped before (dependents first), then put start modes back."""
+    if not (targets.start_modes or targets.statuses):
+        return
+    answers = state.probes[0].data["services"]
+    services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
+    present = [service for service in services if service.exists]
+    for service in reversed(dependency_order(present)):
+        if targets.statuses.get(service.name) == "stopped" and service.status != "stopped":
+            plan.changes.append(ServiceStop(service, f"{service.name} was stopped before the recorded changes"))
+    for service in present:
+        original = targets.start_modes.get(service.name)
+        if original and original != service.start_mode:
+            plan.changes.append(StartModeChange(service, original, f"{service.name} started as {original} before the recorded changes"))
+
+
+def service_names(targets: RestoreTargets) -> list[str]:
+    return sorted(set(targets.start_modes) | set(targets.statuses))
+
+
+class ActionModule(ConcernAction):
     FACTS_KEY = "restore"
     ARGUMENT_SPEC = {
         "backups": {"type": "path", "required": True},
@@ -138,6 +167,10 @@ class ActionModule(RegistryConcernAction):
 
     def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
         return list(self._targets.created_keys)
+
+    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        names = service_names(self._targets)
+        return [{"op": "service_query", "names": names}] if names else []
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_restore(self._targets, state)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan, RegistryConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
@@ -94,7 +94,7 @@ def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRe
                        f"{label} is {bits:#x}, which lacks TLS 1.2 (0x800)", reboot)
 
 
-class ActionModule(RegistryConcernAction):
+class ActionModule(ConcernAction):
     FACTS_KEY = "tls12"
     ARGUMENT_SPEC = {
         "server": {"type": "bool", "default": False},

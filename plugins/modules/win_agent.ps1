@@ -18,7 +18,9 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop')
+# sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
+$ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
     HKLM = [Microsoft.Win32.RegistryHive]::LocalMachine
     HKCU = [Microsoft.Win32.RegistryHive]::CurrentUser
@@ -37,10 +39,13 @@ $Kinds = @{
 }
 
 Function New-AgentError {
-    # An exception that carries the protocol's error class in its Data.
-    param([string]$Class, [string]$Message)
+    # An exception that carries the protocol's error class (and an optional Win32 error code) in its Data.
+    param([string]$Class, [string]$Message, [int]$ErrorCode = 0)
     $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message
     $exception.Data['AgentErrorClass'] = $Class
+    if ($ErrorCode) {
+        $exception.Data['Win32Error'] = $ErrorCode
+    }
     return $exception
 }
 
@@ -469,6 +474,150 @@ Function Invoke-SystemInfo {
     }
 }
 
+Function Get-ServiceByName {
+    # By service name only: display names are localized.
+    param([string]$Name)
+    foreach ($candidate in [System.ServiceProcess.ServiceController]::GetServices()) {
+        if ([string]::Equals($candidate.ServiceName, $Name, [StringComparison]::OrdinalIgnoreCase)) {
+            return $candidate
+        }
+    }
+    foreach ($candidate in [System.ServiceProcess.ServiceController]::GetDevices()) {
+        if ([string]::Equals($candidate.ServiceName, $Name, [StringComparison]::OrdinalIgnoreCase)) {
+            return $candidate
+        }
+    }
+    return $null
+}
+
+Function Get-ServiceStartMode {
+    param([System.ServiceProcess.ServiceController]$Service)
+    $mode = ([string]$Service.StartType).ToLowerInvariant()
+    if ($mode -eq 'automatic') {
+        $delayed = Get-RegistryValueData "HKLM\SYSTEM\CurrentControlSet\Services\$($Service.ServiceName)" 'DelayedAutostart'
+        if ($delayed -eq 1) {
+            return 'delayed'
+        }
+        return 'auto'
+    }
+    return $mode
+}
+
+Function ConvertTo-SnakeCase {
+    param([string]$Text)
+    return ([regex]::Replace($Text, '(?<=[a-z])([A-Z])', '_$1')).ToLowerInvariant()
+}
+
+Function Get-RequiredService {
+    param([System.Collections.IDictionary]$Op)
+    $name = [string](Get-OpArg $Op 'name')
+    $service = Get-ServiceByName -Name $name
+    if ($null -eq $service) {
+        throw (New-AgentError -Class 'not_found' -Message "service $name does not exist (Win32 error 1060)" -ErrorCode 1060)
+    }
+    return $service
+}
+
+Function Invoke-ServiceQuery {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $answer = @{}
+    foreach ($name in @(Get-OpArg $Op 'names')) {
+        $service = Get-ServiceByName -Name ([string]$name)
+        if ($null -eq $service) {
+            $answer[[string]$name] = @{ exists = $false }
+            continue
+        }
+        $answer[[string]$name] = @{
+            exists = $true
+            start_mode = Get-ServiceStartMode -Service $service
+            status = ConvertTo-SnakeCase -Text ([string]$service.Status)
+            dependencies = @($service.ServicesDependedOn | ForEach-Object { $_.ServiceName })
+        }
+    }
+    return @{ services = $answer }
+}
+
+Function Invoke-ServiceSetStartMode {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $mode = [string](Get-OpArg $Op 'start_mode')
+    if (-not $ScStartModes.ContainsKey($mode)) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "start_mode must be one of auto, delayed, manual, disabled, not '$mode'")
+    }
+    $service = Get-RequiredService -Op $Op
+    $before = Get-ServiceStartMode -Service $service
+    $changed = $before -ne $mode
+    if ($changed -and $Apply) {
+        $scArguments = @('config', $service.ServiceName, 'start=', $ScStartModes[$mode])
+        $null = & "$env:SystemRoot\System32\sc.exe" @scArguments
+        if ($LASTEXITCODE -ne 0) {
+            $class = 'host_error'
+            if ($LASTEXITCODE -eq 5) {
+                $class = 'access_denied'
+            }
+            throw (New-AgentError -Class $class -Message "changing the start mode of $($service.ServiceName) failed (Win32 error $LASTEXITCODE)" -ErrorCode $LASTEXITCODE)
+        }
+    }
+    return @{ changed = $changed; before = $before }
+}
+
+Function Invoke-ServiceStart {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $service = Get-RequiredService -Op $Op
+    if ($service.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Running) {
+        return @{ changed = $false; status = 'running' }
+    }
+    if (-not $Apply) {
+        return @{ changed = $true; status = ConvertTo-SnakeCase -Text ([string]$service.Status) }
+    }
+    $timeout = Get-OpArg -Op $Op -Name 'timeout_seconds' -Optional
+    if ($null -eq $timeout) {
+        $timeout = 60
+    }
+    try {
+        # The Service Control Manager starts the dependencies first.
+        $service.Start()
+        $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, [TimeSpan]::FromSeconds([int]$timeout))
+    }
+    catch {
+        $exitCode = 0
+        $record = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($service.ServiceName)'"
+        if ($null -ne $record) {
+            $exitCode = [int]$record.ExitCode
+        }
+        $inner = $_.Exception.InnerException
+        if ($inner -is [System.ComponentModel.Win32Exception]) {
+            $exitCode = $inner.NativeErrorCode
+        }
+        throw (New-AgentError -Class 'service_start_failed' -Message "service $($service.ServiceName) did not start (Win32 error $exitCode)" -ErrorCode $exitCode)
+    }
+    return @{ changed = $true; status = 'running' }
+}
+
+Function Invoke-ServiceStop {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $service = Get-RequiredService -Op $Op
+    if ($service.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Stopped) {
+        return @{ changed = $false; status = 'stopped'; stopped = @() }
+    }
+    if (-not $Apply) {
+        return @{ changed = $true; status = ConvertTo-SnakeCase -Text ([string]$service.Status); stopped = @() }
+    }
+    $running = @($service.DependentServices | Where-Object { $_.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped } | ForEach-Object { $_.ServiceName })
+    $timeout = Get-OpArg -Op $Op -Name 'timeout_seconds' -Optional
+    if ($null -eq $timeout) {
+        $timeout = 60
+    }
+    try {
+        # ServiceController.Stop stops the running dependent services first.
+        $service.Stop()
+        $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Stopped, [TimeSpan]::FromSeconds([int]$timeout))
+    }
+    catch {
+        throw (New-AgentError -Class 'host_error' -Message "service $($service.ServiceName) did not stop: $($_.Exception.Message)")
+    }
+    return @{ changed = $true; status = 'stopped'; stopped = @($running + $service.ServiceName) }
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -476,6 +625,10 @@ $Handlers = @{
     registry_delete_value = ${function:Invoke-RegistryDeleteValue}
     registry_delete_key = ${function:Invoke-RegistryDeleteKey}
     registry_tree_stat = ${function:Invoke-RegistryTreeStat}
+    service_query = ${function:Invoke-ServiceQuery}
+    service_set_start_mode = ${function:Invoke-ServiceSetStartMode}
+    service_start = ${function:Invoke-ServiceStart}
+    service_stop = ${function:Invoke-ServiceStop}
     system_info = ${function:Invoke-SystemInfo}
 }
 
@@ -516,7 +669,11 @@ foreach ($op in $module.Params.ops) {
         if (-not $errorClass) {
             $errorClass = 'host_error'
         }
-        $results.Add(@{ ok = $false; op = $name; error = $errorClass; message = $_.Exception.Message })
+        $failure = @{ ok = $false; op = $name; error = $errorClass; message = $_.Exception.Message }
+        if ($_.Exception.Data.Contains('Win32Error')) {
+            $failure.win32_error = $_.Exception.Data['Win32Error']
+        }
+        $results.Add($failure)
         if ($isWrite) {
             $failedWrite = "#$index ($name)"
         }

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one action shape every concern module shares: probe, model, desired, diff, apply, result.
 
-A concern subclasses :class:`RegistryConcernAction` and describes only its own settings:
+A concern subclasses :class:`ConcernAction` and describes only its own settings:
 ``registry_refs`` (what to read) and ``plan`` (what must change, and why). This class owns
 argument validation, the two agent executions (one probe, one apply only when something must
 change and the task is not in check mode), diff, backup records and error mapping.
@@ -35,6 +35,7 @@ class HostState:
 
     windows: WindowsHost
     registry: RegistrySnapshot
+    probes: tuple[OpResult, ...] = ()
 
 
 @dataclass
@@ -69,18 +70,23 @@ def applied_records(changes: t.Sequence[Change], results: t.Sequence[OpResult]) 
     return [change.backup_record(result.data) for change, result in zip(changes, results) if result.ok and result.data.get("changed")]
 
 
-class RegistryConcernAction(ActionBase):
-    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC and FACTS_KEY."""
+class ConcernAction(ActionBase):
+    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC and FACTS_KEY, and say what to probe."""
 
     TRANSFERS_FILES = False
     ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
     FACTS_KEY: t.ClassVar[str] = ""
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
-        raise NotImplementedError
+        """Registry values the probe reads; none by default."""
+        return ()
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         raise NotImplementedError
+
+    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        """Other read ops for the probe (services, proxy, ...); their results arrive as ``state.probes``, in order."""
+        return []
 
     def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
         """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
@@ -117,11 +123,16 @@ class RegistryConcernAction(ActionBase):
         refs = list(self.registry_refs(args))
         keys, reads = read_ops(refs)
         trees = sorted(set(self.tree_keys(args)))
-        system, *answers = agent.run([{"op": "system_info"}, *reads, *tree_ops(trees)])
+        extra = self.probe_ops(args)
+        system, *answers = agent.run([{"op": "system_info"}, *reads, *tree_ops(trees), *extra])
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
-        registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):])
-        return HostState(WindowsHost.from_system_info(system.data), registry)
+        probes = answers[len(reads) + len(trees):]
+        for op, probe in zip(extra, probes):
+            if not probe.ok:
+                raise AgentOpError(probe, f"probing ({op['op']})")
+        registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
+        return HostState(WindowsHost.from_system_info(system.data), registry, tuple(probes))
 
     def _report(self, plan: Plan) -> dict[str, t.Any]:
         report: dict[str, t.Any] = {

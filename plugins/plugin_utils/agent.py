@@ -20,6 +20,9 @@ _ERROR_ADVICE = {
     "invalid_argument": "the agent rejected the op's arguments; this is a bug in m365ops.activation, please report it",
     "unknown_op": "the agent on the host does not know this op; the collection and its agent are out of step",
     "host_error": "Windows reported an error",
+    "not_found": "it does not exist on this host",
+    "service_start_failed": "the Service Control Manager could not start it; the article's next step is 'sfc /scannow' "
+                            "from an elevated prompt, then a restart",
     "skipped": "not run because an earlier change in the same batch failed",
 }
 

@@ -18,9 +18,10 @@ AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 CLIENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
 ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")'
-SUPPORTED = sorted(name for name in PROFILES if name != "win7-rtm")
+# Profiles the remediate playbook brings to compliance (win7-rtm is unsupported, the broken Event Log needs sfc).
+SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
 TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
-DRIFTING = TLS_DRIFTING | {"win10-ncsi-off"}
+DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-nla-disabled"}
 
 
 def value(fleet: Fleet, host: str, key: str, name: str, view: str = "64"):

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Required services for Microsoft 365 activation (article: "make sure required services are running").
+
+Network Connected Devices Auto-Setup, Network List Service, Network Location Awareness and
+Windows Event Log must run: NCSI, which Office asks whether it is online, lives in them. Each is
+addressed by its short name (display names are localized). A Disabled service gets its Windows
+default start mode back; a stopped one is started, dependencies first (the SCM starts a service's
+dependencies itself, but a disabled dependency in the list must be enabled before). A service that
+will not start fails the task with the Win32 error and the article's next step, sfc /scannow.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
+    ServiceStart, ServiceState, StartModeChange, dependency_order,
+)
+
+# Windows defaults (WINDOWS_FACTS section 6); NcdAutoSetup and netprofm are trigger/manual services.
+DEFAULT_SERVICES = [
+    {"name": "EventLog", "default_start_mode": "auto"},
+    {"name": "NlaSvc", "default_start_mode": "auto"},
+    {"name": "netprofm", "default_start_mode": "manual"},
+    {"name": "NcdAutoSetup", "default_start_mode": "manual"},
+]
+# Service names are registry key names under HKLM\SYSTEM\CurrentControlSet\Services.
+SERVICE_NAME = re.compile(r"^[^\\/\s][^\\/]{0,255}$")
+
+
+class ActionModule(ConcernAction):
+    FACTS_KEY = "services"
+    ARGUMENT_SPEC = {
+        "services": {
+            "type": "list", "elements": "dict", "default": DEFAULT_SERVICES,
+            "options": {
+                "name": {"type": "str", "required": True},
+                "default_start_mode": {"type": "str", "default": "manual", "choices": ["auto", "delayed", "manual"]},
+            },
+        },
+        "start_timeout": {"type": "int", "default": 60},
+    }
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        check_services_arguments(args)
+
+    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{"op": "service_query", "names": [service["name"] for service in args["services"]]}]
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_services(args, state)
+
+
+def check_services_arguments(args: dict[str, t.Any]) -> None:
+    if not args["services"]:
+        raise AnsibleActionFail("services: name at least one service")
+    seen: set[str] = set()
+    for service in args["services"]:
+        name = service["name"]
+        if not SERVICE_NAME.match(name):
+            raise AnsibleActionFail(f"services: '{name}' is not a service short name (no slashes or backslashes, "
+                                    "not empty, at most 256 characters); use the name, not the localized display name")
+        if name.lower() in seen:
+            raise AnsibleActionFail(f"services: '{name}' is listed twice")
+        seen.add(name.lower())
+    if not 1 <= args["start_timeout"] <= 3600:
+        raise AnsibleActionFail(f"start_timeout: must be 1 to 3600 seconds, not {args['start_timeout']}")
+
+
+def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
+    plan = Plan()
+    answers = state.probes[0].data["services"]
+    wanted = {service["name"]: service["default_start_mode"] for service in args["services"]}
+    found = [ServiceState.from_agent(name, answers.get(name, {})) for name in wanted]
+    missing = [service.name for service in found if not service.exists]
+    if missing:
+        plan.warnings.append(f"not present on {state.windows.name}, so not checked: {', '.join(missing)}")
+    present = [service for service in found if service.exists]
+    starts = []
+    for service in dependency_order(present):
+        if service.start_mode == "disabled":
+            plan.changes.append(StartModeChange(service, wanted[service.name],
+                                                f"{service.name} is Disabled; its Windows default start mode is {wanted[service.name]}"))
+        if service.status != "running":
+            starts.append(ServiceStart(service, f"{service.name} is {service.status}, and the article needs it running",
+                                       args["start_timeout"]))
+    plan.changes.extend(starts)
+    plan.facts = {
+        "found": {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present},
+        "missing": missing,
+    }
+    return plan

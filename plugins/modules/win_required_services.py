@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_required_services
+short_description: Make sure the services Microsoft 365 activation needs are running
+version_added: 0.1.0
+description:
+  - Fixes the "make sure required services are running" step of the Microsoft article on activation errors
+    0xCAA70007 and 0xCAA80000, for Network Connected Devices Auto-Setup (C(NcdAutoSetup)), Network List Service
+    (C(netprofm)), Network Location Awareness (C(NlaSvc)) and Windows Event Log (C(EventLog)), or the services given.
+  - Services are addressed by short name only; display names are localized and never used.
+  - A service whose start mode is Disabled gets its Windows default start mode back (O(services[].default_start_mode));
+    other start modes are left as they are.
+  - A stopped service is started; services are handled in dependency order, and the Service Control Manager starts
+    a service's own dependencies first.
+  - A service that will not start fails the task with the service, the Win32 error and the article's next step
+    (C(sfc /scannow) from an elevated prompt, then a restart). Changes made before the failure are returned in RV(backup).
+  - A service that does not exist on the host (C(NcdAutoSetup) arrived with Windows 8 / Server 2012) is reported as a
+    warning and in RV(services.missing), not changed.
+options:
+  services:
+    description:
+      - The services to check. Default is the article's four with their Windows default start modes
+        (C(EventLog) and C(NlaSvc) C(auto), C(netprofm) and C(NcdAutoSetup) C(manual)).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Service short name, for example C(NlaSvc).
+        type: str
+        required: true
+      default_start_mode:
+        description: The start mode a Disabled service gets back.
+        type: str
+        choices: [auto, delayed, manual]
+        default: manual
+  start_timeout:
+    description: Seconds to wait for each service to reach Running (1 to 3600).
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_ncsi
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: The article's four services running
+  m365ops.activation.win_required_services:
+
+- name: Also the DHCP client, giving Event Log more time
+  m365ops.activation.win_required_services:
+    services:
+      - name: EventLog
+        default_start_mode: auto
+      - name: NlaSvc
+        default_start_mode: auto
+      - name: netprofm
+      - name: NcdAutoSetup
+      - name: Dhcp
+        default_start_mode: auto
+    start_timeout: 120
+"""
+
+RETURN = r"""
+changes:
+  description: Each start mode or status the task changed (or, in check mode, would change), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: Service short name.
+      type: str
+    setting:
+      description: C(start_mode) or C(status).
+      type: str
+    before:
+      description: The start mode or status found.
+      type: str
+    after:
+      description: The start mode or status set.
+      type: str
+    reason:
+      description: Why it does not meet the article's requirement.
+      type: str
+backup:
+  description:
+    - Restore records of what was actually changed (C(kind) C(service_start_mode) or C(service_status), C(service),
+      C(before), C(after)). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: Always false; starting a service or changing its start mode needs no restart.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
+services:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    found:
+      description: Start mode and status of each service found, before this task.
+      type: dict
+    missing:
+      description: Services that do not exist on the host.
+      type: list
+      elements: str
+"""

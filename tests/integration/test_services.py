@@ -1,0 +1,74 @@
+"""win_required_services over WinRM against winsim: converge, idempotence, check mode, failure, localized hosts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+
+TASK = ROOT / "tests" / "integration" / "playbooks" / "services_task.yml"
+TASK_NAME = "Run win_required_services"
+ARTICLE_SERVICES = ("EventLog", "NlaSvc", "netprofm", "NcdAutoSetup")
+
+
+def services(fleet: Fleet, host: str) -> dict:
+    return fleet.hosts[host].host.state["services"]
+
+
+def disable_nla(fleet: Fleet, host: str) -> None:
+    state = services(fleet, host)
+    state["NlaSvc"].update(start_mode="disabled", status="stopped")
+    for name in ("netprofm", "NcdAutoSetup"):
+        state[name]["status"] = "stopped"
+    fleet.hosts[host].host.save()
+
+
+def test_converges_idempotently_and_a_japanese_host_answers_the_same(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("english", "win10-nla-disabled")
+    fleet.add("japanese", "win10-ja")
+    disable_nla(fleet, "japanese")
+    fleet.add("win7", "win7sp1")
+    fleet.write_inventory(inventory)
+
+    first = run_playbook(inventory, TASK)
+    assert first.rc == 0 and first.changed_hosts() == {"english", "japanese"}
+    assert first.result("english", TASK_NAME)["changes"] == first.result("japanese", TASK_NAME)["changes"]
+    assert [(change["service"], change["setting"], change["after"]) for change in first.result("english", TASK_NAME)["changes"]] == [
+        ("NlaSvc", "start_mode", "auto"), ("NlaSvc", "status", "running"),
+        ("netprofm", "status", "running"), ("NcdAutoSetup", "status", "running")]
+    for host in ("english", "japanese"):
+        assert all(services(fleet, host)[name]["status"] == "running" for name in ARTICLE_SERVICES)
+        assert services(fleet, host)["NlaSvc"]["start_mode"] == "auto"
+    assert first.result("win7", TASK_NAME)["services"]["missing"] == ["NcdAutoSetup"]
+
+    second = run_playbook(inventory, TASK)
+    assert second.rc == 0 and second.changed_hosts() == set()
+
+
+def test_check_mode_predicts_the_real_run(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-nla-disabled")
+    fleet.write_inventory(inventory)
+    before = fleet.hosts["pc"].host.state_path.read_bytes()
+    check = run_playbook(inventory, TASK, "--check", "--diff")
+    assert check.rc == 0 and fleet.hosts["pc"].host.state_path.read_bytes() == before
+    assert "-start_mode=disabled" in check.stdout and "+start_mode=auto" in check.stdout and "+status=running" in check.stdout
+    real = run_playbook(inventory, TASK)
+    assert real.result("pc", TASK_NAME)["changes"] == check.result("pc", TASK_NAME)["changes"]
+
+
+def test_a_service_that_will_not_start_names_the_error_and_the_next_step(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-eventlog-broken")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    assert run.rc == 2 and run.status("pc", TASK_NAME) == "failed"
+    message = run.result("pc", TASK_NAME)["msg"]
+    assert "EventLog" in message and "1067" in message and "sfc /scannow" in message
+    assert services(fleet, "pc")["NlaSvc"]["status"] == "stopped", "the starts after the failed one are skipped"
+
+
+def test_bad_service_name_fails_before_the_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"services_list": [{"name": "Network Location Awareness\\NlaSvc"}]})
+    assert run.rc == 2 and "short name" in run.result("pc", TASK_NAME)["msg"]
+    assert fleet.hosts["pc"].host.counters["requests"] == 0

@@ -1,0 +1,94 @@
+"""Required services: which start modes and starts are planned, in which order, and bad input."""
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.action.win_required_services import (
+    DEFAULT_SERVICES, check_services_arguments, plan_services,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceStart, ServiceState, StartModeChange, dependency_order
+from hoststate import make_state
+
+HEALTHY = {
+    "EventLog": {"exists": True, "start_mode": "auto", "status": "running", "dependencies": []},
+    "NlaSvc": {"exists": True, "start_mode": "auto", "status": "running", "dependencies": ["NSI", "RpcSs", "Tcpip", "Dhcp", "EventLog"]},
+    "netprofm": {"exists": True, "start_mode": "manual", "status": "running", "dependencies": ["RpcSs", "NlaSvc"]},
+    "NcdAutoSetup": {"exists": True, "start_mode": "manual", "status": "running", "dependencies": ["netprofm"]},
+}
+
+
+def plan_for(answers: dict, services: list | None = None):
+    args = {"services": services or DEFAULT_SERVICES, "start_timeout": 60}
+    base = make_state("win10", [])
+    state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": answers}),))
+    return plan_services(args, state)
+
+
+def steps(plan) -> list[tuple[str, str, str]]:
+    return [(type(change).__name__, change.service.name, change.as_result()["after"]) for change in plan.changes]
+
+
+def with_changes(**overrides: dict) -> dict:
+    return {name: {**HEALTHY[name], **overrides.get(name, {})} for name in HEALTHY}
+
+
+def test_healthy_needs_nothing() -> None:
+    plan = plan_for(HEALTHY)
+    assert plan.changes == [] and plan.facts["missing"] == []
+
+
+def test_disabled_service_gets_its_default_and_dependents_start_after_it() -> None:
+    answers = with_changes(NlaSvc={"start_mode": "disabled", "status": "stopped"}, netprofm={"status": "stopped"},
+                           NcdAutoSetup={"status": "stopped"})
+    assert steps(plan_for(answers)) == [
+        ("StartModeChange", "NlaSvc", "auto"),
+        ("ServiceStart", "NlaSvc", "running"), ("ServiceStart", "netprofm", "running"), ("ServiceStart", "NcdAutoSetup", "running"),
+    ]
+
+
+def test_start_modes_other_than_disabled_are_left_alone() -> None:
+    answers = with_changes(NlaSvc={"start_mode": "manual"}, netprofm={"start_mode": "auto"})
+    assert plan_for(answers).changes == []
+
+
+def test_start_mode_changes_come_before_any_start() -> None:
+    answers = with_changes(NcdAutoSetup={"start_mode": "disabled", "status": "stopped"}, EventLog={"status": "stopped"})
+    kinds = [type(change) for change in plan_for(answers).changes]
+    assert kinds == [StartModeChange, ServiceStart, ServiceStart]
+
+
+def test_missing_service_is_a_warning_not_a_failure() -> None:
+    answers = {**HEALTHY, "NcdAutoSetup": {"exists": False}}
+    plan = plan_for(answers)
+    assert plan.changes == [] and plan.failure is None
+    assert plan.facts["missing"] == ["NcdAutoSetup"] and "NcdAutoSetup" in plan.warnings[0]
+
+
+def test_diff_and_records_of_a_service_change() -> None:
+    service = ServiceState("NlaSvc", True, "disabled", "stopped")
+    change = StartModeChange(service, "auto", "why")
+    assert change.diff().lines == ("start_mode=disabled", "start_mode=auto")
+    assert change.to_op() == {"op": "service_set_start_mode", "name": "NlaSvc", "start_mode": "auto"}
+    expected = {"kind": "service_start_mode", "service": "NlaSvc", "before": "disabled", "after": "auto"}
+    assert change.backup_record({"before": "disabled"}) == expected
+    assert ServiceStart(service, "why", 30).to_op() == {"op": "service_start", "name": "NlaSvc", "timeout_seconds": 30}
+
+
+def test_dependency_order_tolerates_cycles_and_outside_dependencies() -> None:
+    first = ServiceState("A", True, dependencies=("B", "Outside"))
+    second = ServiceState("B", True, dependencies=("A",))
+    assert [service.name for service in dependency_order([first, second])] == ["B", "A"]
+
+
+@pytest.mark.parametrize(("services", "timeout", "needle"), [
+    ([], 60, "at least one"),
+    ([{"name": "Network Location Awareness\\x", "default_start_mode": "auto"}], 60, "short name"),
+    ([{"name": "NlaSvc", "default_start_mode": "auto"}, {"name": "nlasvc", "default_start_mode": "auto"}], 60, "listed twice"),
+    (DEFAULT_SERVICES, 0, "start_timeout"),
+])
+def test_bad_arguments(services: list, timeout: int, needle: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=needle):
+        check_services_arguments({"services": services, "start_timeout": timeout})
