@@ -15,7 +15,7 @@ from winsim.registry import RegistryError
 
 PROTOCOL = 1
 WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
-                       "service_stop"})
+                       "service_stop", "process_run"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -210,6 +210,23 @@ def _service_stop(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"changed": True, "status": "stopped" if apply else service["status"], "stopped": stopped}
 
 
+def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Only System File Checker is simulated: it repairs the services whose fault says sfc fixes them."""
+    path = _require(op, "path", str)
+    arguments = op.get("arguments", [])
+    if not isinstance(arguments, list) or not all(isinstance(item, str) for item in arguments):
+        raise OpError("invalid_argument", "op 'process_run' takes 'arguments' as a list of strings")
+    program = path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
+    if program != "sfc.exe" or [item.lower() for item in arguments] != ["/scannow"]:
+        raise OpError("not_found", f"{path} {' '.join(arguments)} is not available on this simulated host (Win32 error 2)", win32_error=2)
+    repaired = [name for name, service in host.state.get("services", {}).items()
+                if service.get("faults", {}).get("repaired_by") == "sfc"]
+    if apply:
+        for name in repaired:
+            host.state["services"][name]["faults"] = {}
+    return {"changed": True, "exit_code": 0, "stdout_base64": "", "stderr_base64": ""}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -222,6 +239,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "service_set_start_mode": _service_set_start_mode,
     "service_start": _service_start,
     "service_stop": _service_stop,
+    "process_run": _process_run,
 }
 
 

@@ -19,6 +19,8 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
     ServiceStart, ServiceState, StartModeChange, dependency_order,
 )
@@ -30,6 +32,7 @@ DEFAULT_SERVICES = [
     {"name": "netprofm", "default_start_mode": "manual"},
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
+SFC = r"%SystemRoot%\System32\sfc.exe"
 # Service names are registry key names under HKLM\SYSTEM\CurrentControlSet\Services.
 SERVICE_NAME = re.compile(r"^[^\\/\s][^\\/]{0,255}$")
 
@@ -45,10 +48,18 @@ class ActionModule(ConcernAction):
             },
         },
         "start_timeout": {"type": "int", "default": 60},
+        "sfc_on_failure": {"type": "bool", "default": False},
+        "sfc_timeout": {"type": "int", "default": 3600},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
         check_services_arguments(args)
+
+    def repair_ops(self, args: dict[str, t.Any], change: Change, outcome: OpResult) -> list[dict[str, t.Any]]:
+        # The article's next step for a service that will not start: System File Checker, then try again.
+        if args["sfc_on_failure"] and outcome.error == "service_start_failed":
+            return [{"op": "process_run", "path": SFC, "arguments": ["/scannow"], "timeout_seconds": args["sfc_timeout"]}]
+        return []
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         return [{"op": "service_query", "names": [service["name"] for service in args["services"]]}]
@@ -69,8 +80,9 @@ def check_services_arguments(args: dict[str, t.Any]) -> None:
         if name.lower() in seen:
             raise AnsibleActionFail(f"services: '{name}' is listed twice")
         seen.add(name.lower())
-    if not 1 <= args["start_timeout"] <= 3600:
-        raise AnsibleActionFail(f"start_timeout: must be 1 to 3600 seconds, not {args['start_timeout']}")
+    for option in ("start_timeout", "sfc_timeout"):
+        if not 1 <= args[option] <= 3600:
+            raise AnsibleActionFail(f"{option}: must be 1 to 3600 seconds, not {args[option]}")
 
 
 def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:

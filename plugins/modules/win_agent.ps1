@@ -18,7 +18,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run')
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -618,6 +618,55 @@ Function Invoke-ServiceStop {
     return @{ changed = $true; status = 'stopped'; stopped = @($running + $service.ServiceName) }
 }
 
+Function Invoke-ProcessRun {
+    # Runs a program and returns its exit code and raw output (base64); the output is never parsed.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $path = [Environment]::ExpandEnvironmentVariables([string](Get-OpArg $Op 'path'))
+    $arguments = @()
+    $given = Get-OpArg -Op $Op -Name 'arguments' -Optional
+    if ($null -ne $given) {
+        if ($given -isnot [System.Collections.IList]) {
+            throw (New-AgentError -Class 'invalid_argument' -Message "op 'process_run' takes 'arguments' as a list of strings")
+        }
+        $arguments = @($given)
+    }
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        throw (New-AgentError -Class 'not_found' -Message "$path does not exist (Win32 error 2)" -ErrorCode 2)
+    }
+    if (-not $Apply) {
+        return @{ changed = $true; exit_code = $null; stdout_base64 = ''; stderr_base64 = '' }
+    }
+    $timeout = Get-OpArg -Op $Op -Name 'timeout_seconds' -Optional
+    if ($null -eq $timeout) {
+        $timeout = 3600
+    }
+    $quoted = @($arguments | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' })
+    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+    $startInfo.FileName = $path
+    $startInfo.Arguments = $quoted -join ' '
+    $startInfo.UseShellExecute = $false
+    $startInfo.RedirectStandardOutput = $true
+    $startInfo.RedirectStandardError = $true
+    $startInfo.CreateNoWindow = $true
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    $outBuffer = New-Object -TypeName System.IO.MemoryStream
+    $errBuffer = New-Object -TypeName System.IO.MemoryStream
+    $outCopy = $process.StandardOutput.BaseStream.CopyToAsync($outBuffer)
+    $errCopy = $process.StandardError.BaseStream.CopyToAsync($errBuffer)
+    if (-not $process.WaitForExit([int]$timeout * 1000)) {
+        $process.Kill()
+        throw (New-AgentError -Class 'host_error' -Message "$path did not finish within $timeout seconds and was stopped")
+    }
+    $null = $outCopy.Wait(10000)
+    $null = $errCopy.Wait(10000)
+    return @{
+        changed = $true
+        exit_code = $process.ExitCode
+        stdout_base64 = [Convert]::ToBase64String($outBuffer.ToArray())
+        stderr_base64 = [Convert]::ToBase64String($errBuffer.ToArray())
+    }
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -629,6 +678,7 @@ $Handlers = @{
     service_set_start_mode = ${function:Invoke-ServiceSetStartMode}
     service_start = ${function:Invoke-ServiceStart}
     service_stop = ${function:Invoke-ServiceStop}
+    process_run = ${function:Invoke-ProcessRun}
     system_info = ${function:Invoke-SystemInfo}
 }
 

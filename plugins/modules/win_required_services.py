@@ -18,6 +18,8 @@ description:
     a service's own dependencies first.
   - A service that will not start fails the task with the service, the Win32 error and the article's next step
     (C(sfc /scannow) from an elevated prompt, then a restart). Changes made before the failure are returned in RV(backup).
+  - With O(sfc_on_failure=true) the module runs C(sfc /scannow) itself when a service will not start, then tries that
+    service and the ones after it once more (a third agent run). The result lists it under RV(repairs).
   - A service that does not exist on the host (C(NcdAutoSetup) arrived with Windows 8 / Server 2012) is reported as a
     warning and in RV(services.missing), not changed.
 options:
@@ -41,6 +43,17 @@ options:
     description: Seconds to wait for each service to reach Running (1 to 3600).
     type: int
     default: 60
+  sfc_on_failure:
+    description:
+      - Run System File Checker (C(%SystemRoot%\System32\sfc.exe /scannow)) when a service will not start, then retry once.
+      - C(sfc /scannow) can take tens of minutes; WinRM keeps the command alive meanwhile. Its output is returned raw
+        (base64) and never interpreted; only its exit code is reported.
+    type: bool
+    default: false
+  sfc_timeout:
+    description: Seconds C(sfc /scannow) may run before it is stopped (1 to 3600).
+    type: int
+    default: 3600
 extends_documentation_fragment:
   - m365ops.activation.concern
 seealso:
@@ -65,6 +78,10 @@ EXAMPLES = r"""
       - name: Dhcp
         default_start_mode: auto
     start_timeout: 120
+
+- name: Let the module run sfc /scannow when a service will not start
+  m365ops.activation.win_required_services:
+    sfc_on_failure: true
 """
 
 RETURN = r"""
@@ -117,6 +134,11 @@ agent_executions:
   description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
   returned: always
   type: int
+repairs:
+  description: Repair ops run after a service would not start (with O(sfc_on_failure=true)), with C(ok) and C(exit_code).
+  returned: when a repair ran
+  type: list
+  elements: dict
 services:
   description: What the module found.
   returned: always

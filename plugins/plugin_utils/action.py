@@ -84,6 +84,10 @@ class ConcernAction(ActionBase):
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         raise NotImplementedError
 
+    def repair_ops(self, args: dict[str, t.Any], change: Change, outcome: OpResult) -> list[dict[str, t.Any]]:
+        """Ops that may cure what made ``change`` fail; when given, they run and the rest is tried once more."""
+        return []
+
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         """Other read ops for the probe (services, proxy, ...); their results arrive as ``state.probes``, in order."""
         return []
@@ -152,6 +156,16 @@ class ConcernAction(ActionBase):
     def _apply(self, agent: AgentClient, changes: list[Change], args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
         results = agent.run([change.to_op() for change in changes])
+        failed_at = next((index for index, outcome in enumerate(results) if not outcome.ok), None)
+        repair = [] if failed_at is None else self.repair_ops(args, changes[failed_at], results[failed_at])
+        failed_repair = None
+        if repair:
+            # One more agent run: the repair, then the failed change and those after it, once.
+            retry = agent.run([*repair, *(change.to_op() for change in changes[failed_at:])])
+            result["repairs"] = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
+                                 for op, outcome in zip(repair, retry)]
+            failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
+            results = [*results[:failed_at], *retry[len(repair):]]
         records = applied_records(changes, results)
         result["backup"] = records
         backup_dir = args.get("backup_dir")
@@ -163,6 +177,9 @@ class ConcernAction(ActionBase):
             except OSError as error:
                 raise AgentError(f"backup_dir: the changes were made but their backup record could not be written "
                                  f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
+        if failed_repair is not None:
+            raise AgentOpError(failed_repair, f"repairing the host after {changes[failed_at].target} failed "
+                                              f"({len(records)} of {len(changes)} changes were made and are in 'backup')")
         failed = next(((change, outcome) for change, outcome in zip(changes, results) if not outcome.ok), None)
         if failed is not None:
             change, outcome = failed

@@ -72,3 +72,17 @@ def test_bad_service_name_fails_before_the_host_is_contacted(fleet: Fleet, inven
     run = run_playbook(inventory, TASK, extra_vars={"services_list": [{"name": "Network Location Awareness\\NlaSvc"}]})
     assert run.rc == 2 and "short name" in run.result("pc", TASK_NAME)["msg"]
     assert fleet.hosts["pc"].host.counters["requests"] == 0
+
+
+def test_sfc_on_failure_repairs_and_retries_once(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-eventlog-broken")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"services_sfc_on_failure": True})
+    assert run.rc == 0, run.stdout[-3000:]
+    result = run.result("pc", TASK_NAME)
+    assert result["repairs"] == [{"op": "process_run", "ok": True, "changed": True, "exit_code": 0,
+                                  "stdout_base64": "", "stderr_base64": ""}]
+    assert result["agent_executions"] == 3
+    assert all(services(fleet, "pc")[name]["status"] == "running" for name in ARTICLE_SERVICES)
+    assert [record["service"] for record in result["backup"]] == list(ARTICLE_SERVICES)
+    assert run_playbook(inventory, TASK).changed_hosts() == set()

@@ -88,7 +88,8 @@ def test_dependency_order_tolerates_cycles_and_outside_dependencies() -> None:
     ([{"name": "Network Location Awareness\\x", "default_start_mode": "auto"}], 60, "short name"),
     ([{"name": "NlaSvc", "default_start_mode": "auto"}, {"name": "nlasvc", "default_start_mode": "auto"}], 60, "listed twice"),
     (DEFAULT_SERVICES, 0, "start_timeout"),
+    (DEFAULT_SERVICES, 3601, "start_timeout"),
 ])
 def test_bad_arguments(services: list, timeout: int, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
-        check_services_arguments({"services": services, "start_timeout": timeout})
+        check_services_arguments({"services": services, "start_timeout": timeout, "sfc_timeout": 3600})
