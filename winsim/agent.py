@@ -8,6 +8,7 @@ skips the writes after it.
 """
 from __future__ import annotations
 
+import base64
 from typing import Any, Callable
 
 from winsim.host import SimHost
@@ -57,6 +58,13 @@ def _registry_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, 
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise OpError("invalid_argument", "op 'registry_read' takes 'names' as a list of value names")
     return host.registry.read(_require(op, "key", str), _view(op), names)
+
+
+def _registry_read_subkeys(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    names = _require(op, "names", list)
+    if not all(isinstance(name, str) for name in names):
+        raise OpError("invalid_argument", "op 'registry_read_subkeys' takes 'names' as a list of value names")
+    return host.registry.read_subkeys(_require(op, "key", str), _view(op), names)
 
 
 def _registry_enum(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -210,26 +218,85 @@ def _service_stop(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"changed": True, "status": "stopped" if apply else service["status"], "stopped": stopped}
 
 
+WINSOCK_CATALOGS = (
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters\\Protocol_Catalog9\\Catalog_Entries", "PackedCatalogItem"),
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters\\Protocol_Catalog9\\Catalog_Entries64", "PackedCatalogItem"),
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters\\NameSpace_Catalog5\\Catalog_Entries", "LibraryPath"),
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters\\NameSpace_Catalog5\\Catalog_Entries64", "LibraryPath"),
+)
+INTERFACES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces"
+
+
+def _provider_path(value: dict[str, Any]) -> str:
+    if value["type"] == "binary":
+        return base64.b64decode(value["value"])[:260].split(b"\0", 1)[0].decode("latin-1")
+    return str(value["value"])
+
+
+def _sfc_scannow(host: SimHost, apply: bool) -> int:
+    """System File Checker: repairs the services whose fault says sfc fixes them."""
+    if apply:
+        for service in host.state.get("services", {}).values():
+            if service.get("faults", {}).get("repaired_by") == "sfc":
+                service["faults"] = {}
+    return 0
+
+
+def _winsock_reset(host: SimHost, apply: bool) -> int:
+    """netsh winsock reset: the catalog goes back to the system's own providers (every LSP removed)."""
+    for key, name in WINSOCK_CATALOGS:
+        listing = host.registry.read_subkeys(key, "64", [name])
+        for subkey, entry in listing["subkeys"].items():
+            value = entry["values"].get(name)
+            path = _provider_path(value).lower() if value else ""
+            if apply and "\\system32\\" not in path and "\\syswow64\\" not in path:
+                host.registry.delete_key(f"{key}\\{subkey}", "64", True)
+    return 0
+
+
+def _ip_reset(host: SimHost, apply: bool) -> int:
+    """netsh int ip reset: TCP/IP parameters rewritten; a static address is lost and the adapter falls back to DHCP."""
+    if apply:
+        for subkey in host.registry.enumerate(INTERFACES, "64")["subkeys"]:
+            key = f"{INTERFACES}\\{subkey}"
+            host.registry.write(key, "64", "EnableDHCP", "dword", 1, True)
+            for name in ("IPAddress", "SubnetMask", "DefaultGateway"):
+                host.registry.delete_value(key, "64", name, True)
+    return 0
+
+
+PROGRAMS: dict[tuple[str, ...], Callable[[SimHost, bool], int]] = {
+    ("sfc.exe", "/scannow"): _sfc_scannow,
+    ("netsh.exe", "winsock", "reset"): _winsock_reset,
+    ("netsh.exe", "int", "ip", "reset"): _ip_reset,
+}
+
+
 def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """Only System File Checker is simulated: it repairs the services whose fault says sfc fixes them."""
+    """The few programs the collection runs, by their effect on the host state; output is never meaningful."""
     path = _require(op, "path", str)
     arguments = op.get("arguments", [])
     if not isinstance(arguments, list) or not all(isinstance(item, str) for item in arguments):
         raise OpError("invalid_argument", "op 'process_run' takes 'arguments' as a list of strings")
     program = path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
-    if program != "sfc.exe" or [item.lower() for item in arguments] != ["/scannow"]:
+    effect = PROGRAMS.get((program, *(item.lower() for item in arguments)))
+    if effect is None:
         raise OpError("not_found", f"{path} {' '.join(arguments)} is not available on this simulated host (Win32 error 2)", win32_error=2)
-    repaired = [name for name, service in host.state.get("services", {}).items()
-                if service.get("faults", {}).get("repaired_by") == "sfc"]
-    if apply:
-        for name in repaired:
-            host.state["services"][name]["faults"] = {}
-    return {"changed": True, "exit_code": 0, "stdout_base64": "", "stderr_base64": ""}
+    success = op.get("success_exit_codes")
+    if success is not None and (not isinstance(success, list) or not all(isinstance(code, int) for code in success)):
+        raise OpError("invalid_argument", "op 'process_run' takes 'success_exit_codes' as a list of integers")
+    # faults.exit_codes makes a program fail with that code and no effect, as a broken netsh would.
+    failing = host.faults.get("exit_codes", {})
+    exit_code = None if not apply else failing[program] if program in failing else effect(host, apply)
+    if apply and success is not None and exit_code not in success:
+        raise OpError("process_failed", f"{path} exited with {exit_code}", exit_code=exit_code)
+    return {"changed": True, "exit_code": exit_code, "stdout_base64": "", "stderr_base64": ""}
 
 
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
+    "registry_read_subkeys": _registry_read_subkeys,
     "registry_write": _registry_write,
     "registry_delete_value": _registry_delete_value,
     "registry_delete_key": _registry_delete_key,

@@ -6,6 +6,7 @@ Values follow reference/WINDOWS_FACTS.md in the shared design folder.
 """
 from __future__ import annotations
 
+import base64
 import copy
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -53,6 +54,30 @@ class Release:
     ubr: int | None = None
     architecture: str = "AMD64"
     hotfixes: tuple[str, ...] = ()
+
+
+WINSOCK = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters"
+INTERFACES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces"
+INTERFACE_GUID = "{5c4e6a3e-2f1b-4d0e-9a61-3b7d2a9c8e01}"
+SYSTEM_PROVIDERS = ("%SystemRoot%\\system32\\mswsock.dll", "%SystemRoot%\\system32\\mswsock.dll", "%SystemRoot%\\system32\\mswsock.dll")
+SYSTEM_NAMESPACES = ("%SystemRoot%\\System32\\NLAapi.dll", "%SystemRoot%\\System32\\napinsp.dll", "%SystemRoot%\\System32\\mswsock.dll")
+
+
+def packed_catalog_item(path: str) -> str:
+    """PackedCatalogItem as Windows stores it: the provider path as ANSI in char[MAX_PATH], then WSAPROTOCOL_INFOW."""
+    return base64.b64encode(path.encode("ascii").ljust(260, b"\0") + bytes(372)).decode()
+
+
+def _catalogs(registry: dict[str, Any], architecture: str, extra_provider: str | None = None) -> None:
+    """Protocol and namespace catalogs, 32-bit and (on 64-bit Windows) 64-bit, numbered as Windows numbers them."""
+    for suffix in ("", "64") if architecture != "x86" else ("",):
+        providers = list(SYSTEM_PROVIDERS) + ([extra_provider] if extra_provider else [])
+        for index, path in enumerate(providers, start=1):
+            _set(registry, f"{WINSOCK}\\Protocol_Catalog9\\Catalog_Entries{suffix}\\{index:012d}", "PackedCatalogItem",
+                 "binary", packed_catalog_item(path))
+        for index, path in enumerate(SYSTEM_NAMESPACES, start=1):
+            _set(registry, f"{WINSOCK}\\NameSpace_Catalog5\\Catalog_Entries{suffix}\\{index:012d}", "LibraryPath",
+                 "expand_string", path)
 
 
 # Short name: (start mode, dependencies, English display name, Japanese display name). Display names are only
@@ -109,6 +134,10 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         _set(registry, WINHTTP_WOW)
         for framework in ("v2.0.50727", "v4.0.30319"):
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
+    _set(registry, current, "SystemRoot", "string", "C:\\Windows")
+    _catalogs(registry, release.architecture)
+    _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "EnableDHCP", "dword", 1)
+    _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "DhcpIPAddress", "string", "198.51.100.23")
     _set(registry, NCSI_INTERNET, "EnableActiveProbing", "dword", 1)
     for name, value in (NCSI_PROBES_CONNECTTEST if int(build) >= 14393 else NCSI_PROBES_NCSI).items():
         _set(registry, NCSI_INTERNET, name, "string", value)
@@ -175,6 +204,19 @@ def _eventlog_broken(state: dict[str, Any]) -> None:
         services[name]["status"] = "stopped"
 
 
+def _third_party_lsp(state: dict[str, Any]) -> None:
+    """A third-party Layered Service Provider left in the Winsock catalog (both catalogs on 64-bit Windows)."""
+    _catalogs(state["registry"], "AMD64", "C:\\Program Files\\Contoso Shield\\csl_lsp64.dll")
+
+
+def _static_ip(state: dict[str, Any]) -> None:
+    """The managed adapter has a static address: 'netsh int ip reset' would turn it back to DHCP."""
+    key = f"{INTERFACES}\\{INTERFACE_GUID}"
+    _set(state["registry"], key, "EnableDHCP", "dword", 0)
+    _set(state["registry"], key, "IPAddress", "multi_string", ["192.0.2.10"])
+    _set(state["registry"], key, "SubnetMask", "multi_string", ["255.255.255.0"])
+
+
 def _win7_defaults(state: dict[str, Any]) -> None:
     """Windows 7 ships SSL 2.0 client off and no TLS 1.1/1.2 client keys at all."""
     _set(state["registry"], f"{SCHANNEL}\\SSL 2.0\\Client", "DisabledByDefault", "dword", 1)
@@ -206,6 +248,9 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_nla_disabled,)),
     Profile("win10-eventlog-broken", "Windows 10 whose Event Log refuses to start until sfc /scannow repairs it", WIN10,
             drift=(_eventlog_broken,)),
+    Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),
+    Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,
+            drift=(_static_ip, _third_party_lsp)),
     Profile("win81", "Windows 8.1, defaults", WIN81),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),

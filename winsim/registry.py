@@ -121,6 +121,15 @@ class Registry:
                 values[name] = dict(stored[match])
         return {"exists": True, "values": values}
 
+    def read_subkeys(self, key: str, view: str, names: list[str]) -> dict[str, Any]:
+        node = self._walk(key, view, "read")
+        if node is None:
+            return {"exists": False, "subkeys": {}}
+        answer = {}
+        for subkey in sorted(node.get("keys", {})):
+            answer[subkey] = {"values": self.read(f"{key}\\{subkey}", view, names)["values"]}
+        return {"exists": True, "subkeys": answer}
+
     def enumerate(self, key: str, view: str) -> dict[str, Any]:
         node = self._walk(key, view, "read")
         if node is None:

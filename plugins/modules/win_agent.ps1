@@ -218,6 +218,44 @@ Function Invoke-RegistryRead {
     return $result
 }
 
+Function Invoke-RegistryReadSubkeys {
+    # The named values of every direct subkey, in one op (catalog entries, network interfaces).
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $names = @(Get-OpArg $Op 'names')
+    $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return @{ exists = $false; subkeys = @{} }
+    }
+    try {
+        $answer = @{}
+        foreach ($subName in ($regKey.GetSubKeyNames() | Sort-Object)) {
+            $values = @{}
+            $child = $regKey.OpenSubKey($subName, $false)
+            if ($null -ne $child) {
+                try {
+                    foreach ($name in $names) {
+                        $stored = Find-ValueName -RegKey $child -Name ([string]$name)
+                        if ($null -ne $stored) {
+                            $values[[string]$name] = ConvertTo-AgentValue -RegKey $child -Name $stored
+                        }
+                    }
+                }
+                finally {
+                    $child.Dispose()
+                }
+            }
+            $answer[$subName] = @{ values = $values }
+        }
+        return @{ exists = $true; subkeys = $answer }
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied to a subkey of $($Op['key'])")
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
 Function Invoke-RegistryEnum {
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
@@ -659,6 +697,12 @@ Function Invoke-ProcessRun {
     }
     $null = $outCopy.Wait(10000)
     $null = $errCopy.Wait(10000)
+    $success = Get-OpArg -Op $Op -Name 'success_exit_codes' -Optional
+    if ($null -ne $success -and @($success) -notcontains $process.ExitCode) {
+        $failure = New-AgentError -Class 'process_failed' -Message "$path exited with $($process.ExitCode)"
+        $failure.Data['ExitCode'] = $process.ExitCode
+        throw $failure
+    }
     return @{
         changed = $true
         exit_code = $process.ExitCode
@@ -670,6 +714,7 @@ Function Invoke-ProcessRun {
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
+    registry_read_subkeys = ${function:Invoke-RegistryReadSubkeys}
     registry_write = ${function:Invoke-RegistryWrite}
     registry_delete_value = ${function:Invoke-RegistryDeleteValue}
     registry_delete_key = ${function:Invoke-RegistryDeleteKey}
@@ -722,6 +767,9 @@ foreach ($op in $module.Params.ops) {
         $failure = @{ ok = $false; op = $name; error = $errorClass; message = $_.Exception.Message }
         if ($_.Exception.Data.Contains('Win32Error')) {
             $failure.win32_error = $_.Exception.Data['Win32Error']
+        }
+        if ($_.Exception.Data.Contains('ExitCode')) {
+            $failure.exit_code = $_.Exception.Data['ExitCode']
         }
         $results.Add($failure)
         if ($isWrite) {

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_winsock_reset
+short_description: Reset Winsock (and optionally TCP/IP) only when there is evidence, or once per token
+version_added: 0.1.0
+description:
+  - Fixes the "reset Winsock" step of the Microsoft article on activation errors 0xCAA70007 and 0xCAA80000 with
+    C(netsh winsock reset) and, with O(ip=true), C(netsh int ip reset).
+  - "Idempotent by evidence: a reset runs only when the Winsock catalog (C(Protocol_Catalog9) and C(NameSpace_Catalog5),
+    32-bit and 64-bit) holds a provider DLL outside C(%SystemRoot%\\System32) or C(SysWOW64), such as a third-party
+    Layered Service Provider; or when O(force_token) names a token not yet recorded on the host. The token is then
+    recorded under C(HKLM\\SOFTWARE\\m365ops\\activation), so the same token never resets twice."
+  - C(netsh int ip reset) is refused on a host with a statically configured adapter (C(EnableDHCP=0) with an address)
+    unless O(allow_static_ip_reset=true); after the reboot the adapter could fall back to DHCP and WinRM could be cut off.
+  - netsh is judged by its exit code only; its output is localized and never read. A non-zero exit code fails the task
+    and the token is not recorded.
+  - A reset cannot be undone by M(m365ops.activation.win_restore); its record in RV(backup) is informational.
+options:
+  winsock:
+    description: Reset the Winsock catalog (C(netsh winsock reset)).
+    type: bool
+    default: true
+  ip:
+    description: Also reset TCP/IP (C(netsh int ip reset)).
+    type: bool
+    default: false
+  force_token:
+    description:
+      - Reset even without evidence, once per distinct value, for example a change or incident number.
+      - At most 128 characters.
+    type: str
+  allow_static_ip_reset:
+    description: Allow C(netsh int ip reset) on a host with a statically configured adapter.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds each netsh run may take (10 to 3600).
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - m365ops.activation.concern
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: Reset Winsock where a third-party LSP is left in the catalog
+  m365ops.activation.win_winsock_reset:
+  register: winsock
+
+- name: Restart where a reset ran
+  ansible.windows.win_reboot:
+  when: winsock.reboot_required
+
+- name: Reset Winsock and TCP/IP once for this incident, everywhere, static addresses included
+  m365ops.activation.win_winsock_reset:
+    ip: true
+    force_token: INC0042137
+    allow_static_ip_reset: true
+"""
+
+RETURN = r"""
+changes:
+  description: The resets (C(run)) and the token record the task made (or, in check mode, would make), with the reason.
+  returned: always
+  type: list
+  elements: dict
+backup:
+  description:
+    - Records of what was done; resets appear as C(kind=action) with their exit code and cannot be restored.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: True when a reset ran; Windows must restart before it takes effect. The module never reboots.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
+winsock:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    foreign_providers:
+      description: Catalog entries whose provider DLL is outside the system directory (C(catalog), C(entry), C(path)).
+      type: list
+      elements: dict
+    static_interfaces:
+      description: Adapters with a static address (C(interface), C(addresses)).
+      type: list
+      elements: dict
+    tokens:
+      description: Tokens recorded on the host before this task.
+      type: list
+      elements: str
+    reset_because:
+      description: C(third_party_provider), C(token), or null when nothing warranted a reset.
+      type: str
+"""
