@@ -14,6 +14,7 @@ REQUIRED = (
     "plugins/action/win_restore.py", "plugins/modules/win_restore.py",
     "plugins/action/win_required_services.py", "plugins/modules/win_required_services.py", "roles/required_services/tasks/main.yml",
     "plugins/action/win_winsock_reset.py", "plugins/modules/win_winsock_reset.py", "roles/winsock_reset/tasks/main.yml",
+    "plugins/action/win_ipv6.py", "plugins/modules/win_ipv6.py", "roles/ipv6/tasks/main.yml",
 )
 FORBIDDEN_PREFIXES = ("tests/", "winsim/", ".venv/", ".build/", "extensions/", "scripts/", ".ci/", ".git/")
 

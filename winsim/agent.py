@@ -16,7 +16,7 @@ from winsim.registry import RegistryError
 
 PROTOCOL = 1
 WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
-                       "service_stop", "process_run"})
+                       "service_stop", "process_run", "adapter_binding_set"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -293,6 +293,44 @@ def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     return {"changed": True, "exit_code": exit_code, "stdout_base64": "", "stderr_base64": ""}
 
 
+def _adapters(host: SimHost) -> dict[str, Any]:
+    return host.state.get("adapters", {"netadapter_supported": False, "list": []})
+
+
+def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    adapters = _adapters(host)
+    supported = adapters["netadapter_supported"]
+    return {"netadapter_supported": supported, "adapters": [
+        {"name": item["name"], "guid": item["guid"], "if_index": item["if_index"], "status": item["status"],
+         "addresses": list(item["addresses"]), "ipv6_bound": item["ipv6_bound"] if supported else None}
+        for item in adapters["list"]]}
+
+
+def _management_addresses(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Local addresses of established WinRM connections (5985/5986): the simulator knows which adapter it serves."""
+    adapters = _adapters(host)
+    if not adapters["netadapter_supported"]:
+        return {"supported": False, "addresses": []}
+    return {"supported": True, "addresses": [item["addresses"][0] for item in adapters["list"] if item.get("management")]}
+
+
+def _adapter_binding_set(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    name = _require(op, "name", str)
+    enabled = _require(op, "enabled", bool)
+    if op.get("component_id") != "ms_tcpip6":
+        raise OpError("invalid_argument", "op 'adapter_binding_set' manages component_id 'ms_tcpip6' only")
+    adapters = _adapters(host)
+    if not adapters["netadapter_supported"]:
+        raise OpError("unsupported", "adapter bindings need the NetAdapter module (Windows 8 / Server 2012 and later)")
+    adapter = next((item for item in adapters["list"] if item["name"].lower() == name.lower()), None)
+    if adapter is None:
+        raise OpError("not_found", f"no network adapter is named {name}")
+    before = adapter["ipv6_bound"]
+    if before != enabled and apply:
+        adapter["ipv6_bound"] = enabled
+    return {"changed": before != enabled, "before": before}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -307,6 +345,9 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "service_start": _service_start,
     "service_stop": _service_stop,
     "process_run": _process_run,
+    "adapter_list": _adapter_list,
+    "management_addresses": _management_addresses,
+    "adapter_binding_set": _adapter_binding_set,
 }
 
 

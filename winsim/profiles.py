@@ -105,6 +105,20 @@ def base_services(release: "Release", language: int) -> dict[str, Any]:
     return services
 
 
+def base_adapters(release: "Release") -> dict[str, Any]:
+    """A wired adapter that carries the WinRM connection and a Wi-Fi adapter, with their IPv6 binding (ms_tcpip6)."""
+    return {
+        # The NetAdapter module (Get-/Set-NetAdapterBinding) arrived with Windows 8 / Server 2012.
+        "netadapter_supported": not release.version.startswith("6.1."),
+        "list": [
+            {"name": "Ethernet", "guid": INTERFACE_GUID, "if_index": 6, "status": "up",
+             "addresses": ["198.51.100.23", "fe80::5c4e:6a3e:2f1b:4d0e"], "ipv6_bound": True, "management": True},
+            {"name": "Wi-Fi", "guid": "{0b7a7c1d-91e2-4c55-8a0f-6f3e2d1c0b9a}", "if_index": 11, "status": "up",
+             "addresses": ["203.0.113.41", "fe80::91e2:4c55:8a0f:6f3e"], "ipv6_bound": True, "management": False},
+        ],
+    }
+
+
 def base_state(name: str, release: Release, language: int = 1033) -> dict[str, Any]:
     major, minor, build = release.version.split(".")
     registry: dict[str, Any] = {}
@@ -156,6 +170,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
             "Win32_QuickFixEngineering": [{"HotFixID": kb} for kb in release.hotfixes],
         },
         "services": base_services(release, language),
+        "adapters": base_adapters(release),
         "faults": {},
     }
 
@@ -259,5 +274,5 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("ws2022", "Windows Server 2022, healthy", WS2022),
 )}
 
-DEMO_FLEET = ("win11", "win10-ncsi-off", "win10-nla-disabled", "win10-ja", "win10-tls-hardened", "win10-tls-hardened",
+DEMO_FLEET = ("win11", "win10-ncsi-off", "win10-nla-disabled", "win10-ja", "win10-tls-hardened", "win10-lsp",
               "win81", "win7sp1", "win7sp1-nokb", "ws2012")

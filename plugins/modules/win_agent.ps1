@@ -18,7 +18,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set')
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -711,6 +711,89 @@ Function Invoke-ProcessRun {
     }
 }
 
+Function Test-NetAdapterModule {
+    return $null -ne (Get-Command -Name Get-NetAdapterBinding -ErrorAction SilentlyContinue)
+}
+
+Function Invoke-AdapterList {
+    # Adapters with their addresses and, on Windows 8 / 2012 and later, the ms_tcpip6 (IPv6) binding.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $supported = Test-NetAdapterModule
+    $adapters = New-Object -TypeName System.Collections.Generic.List[object]
+    if ($supported) {
+        foreach ($adapter in @(Get-NetAdapter)) {
+            $binding = Get-NetAdapterBinding -Name $adapter.Name -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
+            $bound = $null
+            if ($null -ne $binding) {
+                $bound = [bool]$binding.Enabled
+            }
+            $addresses = @(Get-NetIPAddress -InterfaceIndex $adapter.ifIndex -ErrorAction SilentlyContinue | ForEach-Object { $_.IPAddress })
+            $adapters.Add(@{
+                name = $adapter.Name
+                guid = [string]$adapter.InterfaceGuid
+                if_index = [int]$adapter.ifIndex
+                status = ([string]$adapter.Status).ToLowerInvariant()
+                addresses = $addresses
+                ipv6_bound = $bound
+            })
+        }
+    }
+    else {
+        foreach ($config in @(Get-CimInstance -ClassName Win32_NetworkAdapterConfiguration -Filter 'IPEnabled = TRUE')) {
+            $adapter = Get-CimInstance -ClassName Win32_NetworkAdapter -Filter "Index = $($config.Index)"
+            $adapters.Add(@{
+                name = [string]$adapter.NetConnectionID
+                guid = [string]$config.SettingID
+                if_index = [int]$config.InterfaceIndex
+                status = 'up'
+                addresses = @($config.IPAddress)
+                ipv6_bound = $null
+            })
+        }
+    }
+    return @{ netadapter_supported = $supported; adapters = @($adapters) }
+}
+
+Function Invoke-ManagementAddresses {
+    # Local addresses of established WinRM (5985/5986) connections: the adapters that carry management.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    if ($null -eq (Get-Command -Name Get-NetTCPConnection -ErrorAction SilentlyContinue)) {
+        return @{ supported = $false; addresses = @() }
+    }
+    $connections = @(Get-NetTCPConnection -State Established -ErrorAction SilentlyContinue | Where-Object { $_.LocalPort -eq 5985 -or $_.LocalPort -eq 5986 })
+    return @{ supported = $true; addresses = @($connections | ForEach-Object { $_.LocalAddress } | Sort-Object -Unique) }
+}
+
+Function Invoke-AdapterBindingSet {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $name = [string](Get-OpArg $Op 'name')
+    $enabled = Get-OpArg $Op 'enabled'
+    if ($enabled -isnot [bool]) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "op 'adapter_binding_set' takes 'enabled' as true or false")
+    }
+    if ([string]$Op['component_id'] -ne 'ms_tcpip6') {
+        throw (New-AgentError -Class 'invalid_argument' -Message "op 'adapter_binding_set' manages component_id 'ms_tcpip6' only")
+    }
+    if (-not (Test-NetAdapterModule)) {
+        throw (New-AgentError -Class 'unsupported' -Message 'adapter bindings need the NetAdapter module (Windows 8 / Server 2012 and later)')
+    }
+    $binding = Get-NetAdapterBinding -Name $name -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
+    if ($null -eq $binding) {
+        throw (New-AgentError -Class 'not_found' -Message "no network adapter is named $name")
+    }
+    $before = [bool]$binding.Enabled
+    $changed = $before -ne $enabled
+    if ($changed -and $Apply) {
+        if ($enabled) {
+            Enable-NetAdapterBinding -Name $name -ComponentID ms_tcpip6
+        }
+        else {
+            Disable-NetAdapterBinding -Name $name -ComponentID ms_tcpip6
+        }
+    }
+    return @{ changed = $changed; before = $before }
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -724,6 +807,9 @@ $Handlers = @{
     service_start = ${function:Invoke-ServiceStart}
     service_stop = ${function:Invoke-ServiceStop}
     process_run = ${function:Invoke-ProcessRun}
+    adapter_list = ${function:Invoke-AdapterList}
+    management_addresses = ${function:Invoke-ManagementAddresses}
+    adapter_binding_set = ${function:Invoke-AdapterBindingSet}
     system_info = ${function:Invoke-SystemInfo}
 }
 

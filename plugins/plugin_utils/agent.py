@@ -21,6 +21,7 @@ _ERROR_ADVICE = {
     "unknown_op": "the agent on the host does not know this op; the collection and its agent are out of step",
     "host_error": "Windows reported an error",
     "not_found": "it does not exist on this host",
+    "unsupported": "this Windows release does not offer it",
     "process_failed": "the program reported failure through its exit code",
     "service_start_failed": "the Service Control Manager could not start it; the article's next step is 'sfc /scannow' "
                             "from an elevated prompt, then a restart",

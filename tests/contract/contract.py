@@ -3,7 +3,7 @@
 A case has ``ops`` and ``expect`` (one partial expectation per op), optional ``setup`` ops
 run before it, ``check_mode``, ``after``/``expect_after`` ops run (not in check mode) after
 it, ``variants`` (each a set of fields merged into the first op, giving one case per variant)
-and ``requires: x64``. In expectations a string like ``<int>``, ``<str|null>``, ``<list>`` or
+and ``requires`` (``x64``, or ``netadapter`` for Windows 8 / 2012 and later). In expectations a string like ``<int>``, ``<str|null>``, ``<list>`` or
 ``<any>`` matches by type; anything else must be equal. Messages are free text and are only
 ever matched by type.
 """
@@ -110,10 +110,13 @@ def judge(cases: list[Case], answers: list[dict[str, Any]]) -> list[Verdict]:
         raise ValueError(f"expected {len(runs)} agent answers, got {len(answers)}")
     by_phase = {(run["case"], run["phase"]): answer for run, answer in zip(runs, answers)}
     probe = by_phase[("(probe)", "probe")].get("results", [{}])[0]
-    architecture = (probe.get("os") or {}).get("architecture", "AMD64")
+    host_os = probe.get("os") or {}
+    unmet = {"x64": str(host_os.get("architecture", "AMD64")).upper() == "X86",
+             # The NetAdapter module arrived with Windows 8 / Server 2012 (6.2).
+             "netadapter": (host_os.get("major", 10), host_os.get("minor", 0)) < (6, 2)}
     verdicts = []
     for case in cases:
-        if case.requires == "x64" and str(architecture).upper() == "X86":
+        if case.requires and unmet.get(case.requires, False):
             verdicts.append(Verdict(case.name, [], skipped=True))
             continue
         problems: list[str] = []

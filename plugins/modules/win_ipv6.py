@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_ipv6
+short_description: Turn IPv6 off or on per adapter, for the article's activation retry
+version_added: 0.1.0
+description:
+  - The article's step "uncheck Internet Protocol Version 6 on the network adapter, retry activation, then check it
+    again". The C(ipv6) role runs the whole sequence and turns IPv6 back on in an C(always) section.
+  - "O(method=binding) (Windows 8 / Server 2012 and later): the adapter's C(ms_tcpip6) binding, per adapter, no restart."
+  - "O(method=registry) (any release): C(HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip6\\Parameters\\DisabledComponents)
+    C(0xFF) for off, for every adapter at once, restart needed; never C(0xFFFFFFFF) (KB929852). On again removes the
+    value, or keeps only a separately set prefer-IPv4 bit C(0x20)."
+  - O(method=auto) picks the binding where the NetAdapter module exists and the registry elsewhere.
+  - Turning IPv6 off on the adapter that carries the WinRM management connection (found from the local addresses of
+    established connections on ports 5985/5986) is refused unless O(allow_management_adapter=true); with the registry
+    method, which reaches every adapter, whenever such an adapter exists or cannot be told.
+options:
+  state:
+    description: C(disabled) to turn IPv6 off, C(enabled) to turn it on again.
+    type: str
+    required: true
+    choices: [enabled, disabled]
+  adapters:
+    description: Adapter names (as in Network Connections), or C(*) for every adapter. The registry method needs C(*).
+    type: list
+    elements: str
+    default: ["*"]
+  method:
+    description: C(binding), C(registry), or C(auto) (binding where supported).
+    type: str
+    choices: [auto, binding, registry]
+    default: auto
+  allow_management_adapter:
+    description: Allow turning IPv6 off on the adapter that carries (or may carry) the management connection.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - m365ops.activation.concern
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: IPv6 off on the Wi-Fi adapter only
+  m365ops.activation.win_ipv6:
+    state: disabled
+    adapters: [Wi-Fi]
+
+- name: IPv6 on again everywhere
+  m365ops.activation.win_ipv6:
+    state: enabled
+"""
+
+RETURN = r"""
+changes:
+  description: Each binding or registry value the task changed (or, in check mode, would change), with the reason.
+  returned: always
+  type: list
+  elements: dict
+backup:
+  description: Records of what was changed (C(kind) C(adapter_binding) or C(registry)).
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
+  returned: always
+  type: bool
+reboot_required:
+  description: True when C(DisabledComponents) changed (registry method); binding changes need no restart.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  returned: always
+  type: int
+ipv6:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    method:
+      description: C(binding) or C(registry).
+      type: str
+    adapters:
+      description: Each adapter with C(name), C(ipv6_bound) (null where bindings are not available) and C(management).
+      type: list
+      elements: dict
+    management_addresses:
+      description: Local addresses of established WinRM connections, or null when the release cannot tell.
+      type: list
+      elements: str
+    disabled_components:
+      description: The C(DisabledComponents) value found, or null.
+      type: int
+"""
