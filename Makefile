@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: demo test venv link pytest unit winsim contract integration molecule sanity lint build clean
+.PHONY: demo test venv link tools pytest unit winsim contract integration molecule sanity lint build clean
 
 venv: $(VENV)/.installed link
 
@@ -34,7 +34,11 @@ demo: venv
 # pytest last, so the run ends with its "N passed" line.
 test: build lint sanity molecule pytest
 
-pytest: venv
+# Mono's C# compiler checks the C# module_utils; installed from Debian where it is missing (CI runs as root).
+tools:
+	@command -v mcs >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq mono-mcs >/dev/null; }
+
+pytest: venv tools
 	$(BIN)/python -m pytest -q tests
 
 unit: venv

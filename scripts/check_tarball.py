@@ -15,6 +15,8 @@ REQUIRED = (
     "plugins/action/win_required_services.py", "plugins/modules/win_required_services.py", "roles/required_services/tasks/main.yml",
     "plugins/action/win_winsock_reset.py", "plugins/modules/win_winsock_reset.py", "roles/winsock_reset/tasks/main.yml",
     "plugins/action/win_ipv6.py", "plugins/modules/win_ipv6.py", "roles/ipv6/tasks/main.yml",
+    "plugins/action/win_winhttp_proxy.py", "plugins/modules/win_winhttp_proxy.py", "plugins/module_utils/WinHttpProxy.cs",
+    "roles/winhttp_proxy/tasks/main.yml",
 )
 FORBIDDEN_PREFIXES = ("tests/", "winsim/", ".venv/", ".build/", "extensions/", "scripts/", ".ci/", ".git/")
 

@@ -32,7 +32,8 @@ def run_playbook(name: str, inventory: Path, *extra: str) -> None:
 
 # What one change of each concern is called in the table: (singular, plural).
 CHANGE_NOUNS = {"tls12": ("TLS 1.2 value", "TLS 1.2 values"), "ncsi": ("NCSI value", "NCSI values"),
-                "required_services": ("service setting", "service settings"), "winsock_reset": ("reset", "resets")}
+                "required_services": ("service setting", "service settings"), "winsock_reset": ("reset", "resets"),
+                "winhttp_proxy": ("proxy setting", "proxy settings")}
 
 
 def describe(entry: dict) -> str:
@@ -68,7 +69,7 @@ def main() -> int:
         finally:
             fleet.terminate()
             fleet.wait(timeout=30)
-    print("\nMicrosoft 365 activation prerequisites (TLS 1.2, NCSI, services, Winsock), simulated fleet (winsim, not real Windows):\n")
+    print("\nMicrosoft 365 activation prerequisites (TLS 1.2, WinHTTP proxy, NCSI, services, Winsock), simulated fleet (winsim, not real Windows):\n")
     print(f"{'host':24} {'Windows':21} {'before remediation':46} {'after remediation':32} reboot")
     for host in sorted(before):
         print(f"{host:24} {before[host]['os']:21} {describe(before[host]):46} {describe(after[host]):32} "

@@ -9,6 +9,7 @@ skips the writes after it.
 from __future__ import annotations
 
 import base64
+import struct
 from typing import Any, Callable
 
 from winsim.host import SimHost
@@ -16,7 +17,8 @@ from winsim.registry import RegistryError
 
 PROTOCOL = 1
 WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
-                       "service_stop", "process_run", "adapter_binding_set"})
+                       "service_stop", "process_run", "adapter_binding_set",
+                       "winhttp_proxy_write"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -331,6 +333,48 @@ def _adapter_binding_set(host: SimHost, op: dict[str, Any], apply: bool) -> dict
     return {"changed": before != enabled, "before": before}
 
 
+WINHTTP_CONNECTIONS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"
+
+
+def winhttp_blob(access_type: str, proxy: str | None, bypass: str | None, counter: int) -> str:
+    """WinHttpSettings as WinHTTP stores it: version, counter, flags (1 direct, 2 named), proxy, bypass."""
+    flags = 2 if access_type == "named" else 1
+    version = 0x28 if access_type == "named" else 0x18
+    data = struct.pack("<III", version, counter, flags)
+    for text in (proxy or "", bypass or ""):
+        encoded = text.encode("ascii")
+        data += struct.pack("<I", len(encoded)) + encoded
+    return base64.b64encode(data).decode()
+
+
+def _winhttp(host: SimHost) -> dict[str, Any]:
+    return host.state.setdefault("winhttp_proxy", {"access_type": "direct", "proxy": None, "bypass": None})
+
+
+def _winhttp_proxy_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return dict(_winhttp(host))
+
+
+def _winhttp_proxy_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    access = op.get("access_type")
+    proxy, bypass = op.get("proxy"), op.get("bypass")
+    if access not in ("direct", "named"):
+        raise OpError("invalid_argument", f"access_type must be 'direct' or 'named', not '{access}'")
+    if access == "named" and not proxy:
+        raise OpError("invalid_argument", "access_type 'named' needs 'proxy'")
+    if access == "direct":
+        proxy = bypass = None
+    before = dict(_winhttp(host))
+    after = {"access_type": access, "proxy": proxy or None, "bypass": bypass or None}
+    changed = before != after
+    if changed and apply:
+        host.state["winhttp_proxy"] = after
+        counter = int(host.state.get("winhttp_counter", 0)) + 1
+        host.state["winhttp_counter"] = counter
+        host.registry.write(WINHTTP_CONNECTIONS, "64", "WinHttpSettings", "binary", winhttp_blob(access, proxy, bypass, counter), True)
+    return {"changed": changed, "before": before, "after": after}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -348,6 +392,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "adapter_list": _adapter_list,
     "management_addresses": _management_addresses,
     "adapter_binding_set": _adapter_binding_set,
+    "winhttp_proxy_read": _winhttp_proxy_read,
+    "winhttp_proxy_write": _winhttp_proxy_write,
 }
 
 

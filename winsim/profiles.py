@@ -11,6 +11,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from winsim.agent import winhttp_blob
+
 SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
 WINHTTP = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
 WINHTTP_WOW = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
@@ -149,6 +151,9 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         for framework in ("v2.0.50727", "v4.0.30319"):
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
     _set(registry, current, "SystemRoot", "string", "C:\\Windows")
+    # The direct-access WinHttpSettings blob Windows ships (reference: WINDOWS_FACTS section 2).
+    _set(registry, f"{INTERNET_SETTINGS}\\Connections", "WinHttpSettings", "binary",
+         base64.b64encode(bytes.fromhex("1800000000000000010000000000000000000000")).decode())
     _catalogs(registry, release.architecture)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "EnableDHCP", "dword", 1)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "DhcpIPAddress", "string", "198.51.100.23")
@@ -171,6 +176,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         },
         "services": base_services(release, language),
         "adapters": base_adapters(release),
+        "winhttp_proxy": {"access_type": "direct", "proxy": None, "bypass": None},
         "faults": {},
     }
 
@@ -217,6 +223,23 @@ def _eventlog_broken(state: dict[str, Any]) -> None:
     services["EventLog"].update(status="stopped", faults={"refuses_start": True, "repaired_by": "sfc"})
     for name in ("NlaSvc", "netprofm", "NcdAutoSetup"):
         services[name]["status"] = "stopped"
+
+
+USER_INTERNET_SETTINGS = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+
+
+def _proxy_site(state: dict[str, Any]) -> None:
+    """A site where the internet is reached through a proxy: the user's IE settings know it, WinHTTP does not."""
+    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyEnable", "dword", 1)
+    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyServer", "string", "proxy.corp.example:8080")
+    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyOverride", "string", "*.corp.example;<local>")
+
+
+def _stale_proxy(state: dict[str, Any]) -> None:
+    """WinHTTP still points at a proxy that was retired."""
+    state["winhttp_proxy"] = {"access_type": "named", "proxy": "old-proxy.corp.example:3128", "bypass": "<local>"}
+    _set(state["registry"], f"{INTERNET_SETTINGS}\\Connections", "WinHttpSettings", "binary",
+         winhttp_blob("named", "old-proxy.corp.example:3128", "<local>", 7))
 
 
 def _third_party_lsp(state: dict[str, Any]) -> None:
@@ -266,6 +289,9 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),
     Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,
             drift=(_static_ip, _third_party_lsp)),
+    Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the user's IE settings name the proxy, WinHTTP is direct",
+            WIN10, drift=(_proxy_site,)),
+    Profile("win10-stale-proxy", "Windows 10 whose WinHTTP proxy is a retired server", WIN10, drift=(_stale_proxy,)),
     Profile("win81", "Windows 8.1, defaults", WIN81),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put back what the collection's modules changed, from the backup records they wrote.
 
-Services that were stopped are stopped again (dependents first) and get their start mode back.
+Services that were stopped are stopped again (dependents first) and get their start mode back;
+the WinHTTP default proxy gets its first recorded configuration back.
 Each registry value gets the value it had before the *first* recorded change (records are read
 oldest first), or is removed when it did not exist then. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
@@ -24,6 +25,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistryValue
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceState, ServiceStop, StartModeChange, dependency_order
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyChange, ProxySetting
 
 RESTORE_MODULE = "m365ops.activation.win_restore"
 
@@ -36,6 +38,7 @@ class RestoreTargets:
     reboot: set[RegistryRef] = field(default_factory=set)
     start_modes: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    winhttp: dict[str, t.Any] | None = None
     created_keys: list[RegistryKey] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
 
@@ -77,6 +80,8 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
                 targets.start_modes.setdefault(record["service"], record["before"])
             elif record.get("kind") == "service_status":
                 targets.statuses.setdefault(record["service"], record["before"])
+            elif record.get("kind") == "winhttp_proxy" and targets.winhttp is None:
+                targets.winhttp = record["before"]
             if record.get("kind") != "registry":
                 continue
             key = RegistryKey(record["key"], str(record.get("view", "64")))
@@ -118,15 +123,21 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
                 values_after += (original is not None) - present
         if values_after == 0:
             plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
-    plan_service_restore(plan, targets, state)
+    probes = {probe.op: probe for probe in state.probes}
+    plan_service_restore(plan, targets, probes)
+    if targets.winhttp is not None:
+        current = ProxySetting.from_agent(probes["winhttp_proxy_read"].data)
+        original = ProxySetting.from_agent(targets.winhttp)
+        if not current.same_as(original):
+            plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes"))
     return plan
 
 
-def plan_service_restore(plan: Plan, targets: RestoreTargets, state: HostState) -> None:
+def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, t.Any]) -> None:
     """Stop what was stopped before (dependents first), then put start modes back."""
     if not (targets.start_modes or targets.statuses):
         return
-    answers = state.probes[0].data["services"]
+    answers = probes["service_query"].data["services"]
     services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
     present = [service for service in services if service.exists]
     for service in reversed(dependency_order(present)):
@@ -170,7 +181,10 @@ class ActionModule(ConcernAction):
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         names = service_names(self._targets)
-        return [{"op": "service_query", "names": names}] if names else []
+        ops = [{"op": "service_query", "names": names}] if names else []
+        if self._targets.winhttp is not None:
+            ops.append({"op": "winhttp_proxy_read"})
+        return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_restore(self._targets, state)

@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
 
 # The host side of m365ops.activation. It executes a list of primitive ops and returns one
 # result per op. It holds no policy: what to read and what to change is decided by the
@@ -18,7 +19,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write')
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -794,6 +795,62 @@ Function Invoke-AdapterBindingSet {
     return @{ changed = $changed; before = $before }
 }
 
+Function Get-WinHttpProxy {
+    $configuration = [ansible_collections.m365ops.activation.plugins.module_utils.WinHttpProxy.DefaultProxy]::Get()
+    $access = 'direct'
+    if ($configuration.AccessType -eq 3) {
+        $access = 'named'
+    }
+    return @{ access_type = $access; proxy = $configuration.Proxy; bypass = $configuration.Bypass }
+}
+
+Function Invoke-WinHttpProxyRead {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    return Get-WinHttpProxy
+}
+
+Function Invoke-WinHttpProxyWrite {
+    # Writes exactly what the controller decided, through WinHttpSetDefaultProxyConfiguration, and reads it back.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $access = [string](Get-OpArg $Op 'access_type')
+    $proxy = Get-OpArg -Op $Op -Name 'proxy' -Optional
+    $bypass = Get-OpArg -Op $Op -Name 'bypass' -Optional
+    if ($access -ne 'direct' -and $access -ne 'named') {
+        throw (New-AgentError -Class 'invalid_argument' -Message "access_type must be 'direct' or 'named', not '$access'")
+    }
+    if ($access -eq 'named' -and -not $proxy) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "access_type 'named' needs 'proxy'")
+    }
+    if ($access -eq 'direct') {
+        $proxy = $null
+        $bypass = $null
+    }
+    $before = Get-WinHttpProxy
+    $changed = $before.access_type -ne $access -or [string]$before.proxy -ne [string]$proxy -or [string]$before.bypass -ne [string]$bypass
+    if (-not $changed -or -not $Apply) {
+        return @{ changed = $changed; before = $before; after = @{ access_type = $access; proxy = $proxy; bypass = $bypass } }
+    }
+    $accessType = 1
+    if ($access -eq 'named') {
+        $accessType = 3
+    }
+    try {
+        [ansible_collections.m365ops.activation.plugins.module_utils.WinHttpProxy.DefaultProxy]::Set($accessType, $proxy, $bypass)
+    }
+    catch {
+        $code = 0
+        if ($_.Exception.InnerException -is [System.ComponentModel.Win32Exception]) {
+            $code = $_.Exception.InnerException.NativeErrorCode
+        }
+        $class = 'host_error'
+        if ($code -eq 5) {
+            $class = 'access_denied'
+        }
+        throw (New-AgentError -Class $class -Message "WinHttpSetDefaultProxyConfiguration failed (Win32 error $code)" -ErrorCode $code)
+    }
+    return @{ changed = $true; before = $before; after = (Get-WinHttpProxy) }
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -810,6 +867,8 @@ $Handlers = @{
     adapter_list = ${function:Invoke-AdapterList}
     management_addresses = ${function:Invoke-ManagementAddresses}
     adapter_binding_set = ${function:Invoke-AdapterBindingSet}
+    winhttp_proxy_read = ${function:Invoke-WinHttpProxyRead}
+    winhttp_proxy_write = ${function:Invoke-WinHttpProxyWrite}
     system_info = ${function:Invoke-SystemInfo}
 }
 

@@ -20,7 +20,8 @@ def test_there_are_cases_for_every_op_and_error_class() -> None:
     ops = {op.get("op") for case in CASES for op in case.ops}
     assert {"registry_read", "registry_enum", "registry_write", "registry_delete_value", "registry_delete_key",
             "registry_tree_stat", "registry_read_subkeys", "system_info", "service_query", "service_set_start_mode", "service_start",
-            "service_stop", "process_run", "adapter_list", "management_addresses", "adapter_binding_set"} <= ops
+            "service_stop", "process_run", "adapter_list", "management_addresses", "adapter_binding_set",
+            "winhttp_proxy_read", "winhttp_proxy_write"} <= ops
     errors = {expect.get("error") for case in CASES for expect in case.expect}
     assert {"invalid_argument", "access_denied", "unknown_op", "skipped", "not_found"} <= errors
 
