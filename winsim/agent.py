@@ -267,6 +267,22 @@ def _ip_reset(host: SimHost, apply: bool) -> int:
     return 0
 
 
+# What the programs print, by display language: never meant to be read by the collection, which goes by exit codes.
+# Japanese Windows prints in the OEM code page (932).
+PROGRAM_OUTPUT = {
+    "sfc.exe": {1033: ("Windows Resource Protection did not find any integrity violations.", "utf-8"),
+                1041: ("Windows リソース保護は、整合性違反を検出しませんでした。", "cp932")},
+    "netsh.exe": {1033: ("Successfully reset the Winsock Catalog. You must restart the computer in order to complete the reset.", "utf-8"),
+                  1041: ("Winsock カタログをリセットしました。リセットを完了するには、コンピューターを再起動する必要があります。", "cp932")},
+}
+
+
+def _program_output(host: SimHost, program: str) -> str:
+    language = host.state["cim"]["Win32_OperatingSystem"]["OSLanguage"]
+    text, encoding = PROGRAM_OUTPUT.get(program, {}).get(language, PROGRAM_OUTPUT.get(program, {}).get(1033, ("", "utf-8")))
+    return base64.b64encode(f"{text}\r\n".encode(encoding)).decode() if text else ""
+
+
 PROGRAMS: dict[tuple[str, ...], Callable[[SimHost, bool], int]] = {
     ("sfc.exe", "/scannow"): _sfc_scannow,
     ("netsh.exe", "winsock", "reset"): _winsock_reset,
@@ -292,7 +308,8 @@ def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     exit_code = None if not apply else failing[program] if program in failing else effect(host, apply)
     if apply and success is not None and exit_code not in success:
         raise OpError("process_failed", f"{path} exited with {exit_code}", exit_code=exit_code)
-    return {"changed": True, "exit_code": exit_code, "stdout_base64": "", "stderr_base64": ""}
+    return {"changed": True, "exit_code": exit_code, "stdout_base64": _program_output(host, program) if apply else "",
+            "stderr_base64": ""}
 
 
 def _adapters(host: SimHost) -> dict[str, Any]:
