@@ -30,6 +30,7 @@ attributes:
     platforms: windows
 notes:
   - Decisions are made on the controller; the host runs the collection's agent
-    (M(m365ops.activation.win_agent)) at most twice per task, once to read and once to change.
+    (M(m365ops.activation.win_agent)) once to read and, when something must change, once to change; only a repair
+    after a failed change (M(m365ops.activation.win_required_services) with C(sfc_on_failure)) adds a third run.
   - Tested against the collection's simulated Windows fleet only; it has not yet been run on a real Windows host.
 """
