@@ -4,7 +4,7 @@
 """Put back what the collection's modules changed, from the backup records they wrote.
 
 Services that were stopped are stopped again (dependents first) and get their start mode back;
-the WinHTTP default proxy gets its first recorded configuration back.
+the WinHTTP default proxy gets its first recorded configuration back, and adapters their IPv6 binding.
 Each registry value gets the value it had before the *first* recorded change (records are read
 oldest first), or is removed when it did not exist then. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistryValue
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceState, ServiceStop, StartModeChange, dependency_order
@@ -39,6 +40,7 @@ class RestoreTargets:
     start_modes: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
     winhttp: dict[str, t.Any] | None = None
+    bindings: dict[str, bool] = field(default_factory=dict)
     created_keys: list[RegistryKey] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
 
@@ -82,6 +84,8 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
                 targets.statuses.setdefault(record["service"], record["before"])
             elif record.get("kind") == "winhttp_proxy" and targets.winhttp is None:
                 targets.winhttp = record["before"]
+            elif record.get("kind") == "adapter_binding" and isinstance(record.get("before"), bool):
+                targets.bindings.setdefault(record["adapter"], record["before"])
             if record.get("kind") != "registry":
                 continue
             key = RegistryKey(record["key"], str(record.get("view", "64")))
@@ -130,6 +134,13 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
         original = ProxySetting.from_agent(targets.winhttp)
         if not current.same_as(original):
             plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes"))
+    if targets.bindings:
+        adapters = {item["name"].lower(): Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])}
+        for name, bound in targets.bindings.items():
+            adapter = adapters.get(name.lower())
+            if adapter is not None and adapter.ipv6_bound is not None and adapter.ipv6_bound != bound:
+                state_word = "bound" if bound else "unbound"
+                plan.changes.append(BindingChange(adapter, bound, f"IPv6 was {state_word} on adapter '{adapter.name}' before the recorded changes"))
     return plan
 
 
@@ -184,6 +195,8 @@ class ActionModule(ConcernAction):
         ops = [{"op": "service_query", "names": names}] if names else []
         if self._targets.winhttp is not None:
             ops.append({"op": "winhttp_proxy_read"})
+        if self._targets.bindings:
+            ops.append({"op": "adapter_list"})
         return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:

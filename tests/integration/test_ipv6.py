@@ -65,3 +65,15 @@ def test_role_turns_ipv6_on_again_when_the_retry_fails(fleet: Fleet, inventory: 
     assert run.rc == 2 and run.status("pc", "m365ops.activation.ipv6 : Retry activation, and fail") == "failed"
     assert run.status("pc", "m365ops.activation.ipv6 : IPv6 | On again where this run turned it off") == "ok"
     assert bound(fleet, "pc") == {"Ethernet": True, "Wi-Fi": True}
+
+
+def test_restore_binds_ipv6_again_from_the_backup_records(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10")
+    fleet.write_inventory(inventory)
+    backups = tmp_path / "backups"
+    off = run_playbook(inventory, PLAYBOOKS / "ipv6_off_with_backup.yml", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert off.rc == 0 and bound(fleet, "pc") == {"Ethernet": True, "Wi-Fi": False}
+    restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0 and bound(fleet, "pc") == {"Ethernet": True, "Wi-Fi": True}
+    again = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert again.changed_hosts() == set()
