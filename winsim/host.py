@@ -1,7 +1,6 @@
 """A simulated Windows host: JSON state on disk, a lock, and per-host traffic counters."""
 from __future__ import annotations
 
-import copy
 import json
 import os
 import tempfile
@@ -38,11 +37,6 @@ class SimHost:
             "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0,
         }
 
-    @classmethod
-    def load(cls, state_path: Path) -> "SimHost":
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        return cls(state["name"], state, state_path)
-
     @property
     def architecture(self) -> str:
         node = Registry(self.state["registry"], "AMD64").read(ENVIRONMENT_KEY, "64", ["PROCESSOR_ARCHITECTURE"])
@@ -60,10 +54,6 @@ class SimHost:
     def credentials_match(self, username: str, password: str) -> bool:
         account = self.state["winrm"]
         return username.lower() == account["username"].lower() and password == account["password"]
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return copy.deepcopy(self.state)
 
     def save(self) -> None:
         with self.lock:

@@ -19,7 +19,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
 
 DISABLED_COMPONENTS = RegistryRef(RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip6\Parameters"), "DisabledComponents")
 ALL_OFF = 0xFF
@@ -104,7 +104,7 @@ def plan_binding(plan: Plan, args: dict[str, t.Any], adapters: list[Adapter], su
 
 def plan_registry(plan: Plan, args: dict[str, t.Any], adapters: list[Adapter], known: bool, state: HostState) -> None:
     current = state.registry.get(DISABLED_COMPONENTS)
-    value = current.value if current is not None and current.type == "dword" else None
+    value = dword_of(current)
     if args["state"] == "disabled":
         if value == ALL_OFF:
             return

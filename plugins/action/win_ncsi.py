@@ -17,7 +17,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
 
 INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet")
 POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator")
@@ -45,10 +45,6 @@ def probe_defaults(build: int) -> dict[str, str]:
     return PROBE_DEFAULTS_CONNECTTEST if build >= CONNECTTEST_BUILD else PROBE_DEFAULTS_NCSI
 
 
-def _dword(value: RegistryValue | None) -> int | None:
-    return value.value if value is not None and value.type == "dword" else None
-
-
 class ActionModule(ConcernAction):
     FACTS_KEY = "ncsi"
     ARGUMENT_SPEC = {
@@ -71,11 +67,11 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
     service = state.registry.get(ENABLE_ACTIVE_PROBING)
     policy = state.registry.get(NO_ACTIVE_PROBE)
 
-    if _dword(service) != 1:
+    if dword_of(service) != 1:
         shown = "absent" if service is None else f"{service.value!r}"
         plan.set_value(state, ENABLE_ACTIVE_PROBING, RegistryValue.dword(1),
                        f"NlaSvc EnableActiveProbing is {shown}, so NCSI does not test internet access")
-    if policy is not None and _dword(policy) != 0:
+    if policy is not None and dword_of(policy) != 0:
         reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
         if args["policy"] == "remove":
             plan.remove_value(state, NO_ACTIVE_PROBE, reason)
@@ -96,8 +92,8 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         plan.warnings.append("NCSI probes a non-default target (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
                              + "); if that server is unreachable Office sees no internet. Use restore_probe_defaults=true to reset.")
 
-    probing_was_on = _dword(policy) == 0 if policy is not None else _dword(service) == 1
-    policy_remains = policy is not None and not (args["policy"] == "remove" and _dword(policy) != 0)
+    probing_was_on = dword_of(policy) == 0 if policy is not None else dword_of(service) == 1
+    policy_remains = policy is not None and not (args["policy"] == "remove" and dword_of(policy) != 0)
     plan.facts = {
         "active_probing_was_on": probing_was_on,
         "enable_active_probing": None if service is None else service.value,

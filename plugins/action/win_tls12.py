@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
@@ -51,10 +51,6 @@ def release_class(state: HostState) -> tuple[str | None, str | None]:
     return (LEGACY if windows.version < (6, 3) else MODERN), None
 
 
-def _dword(value: RegistryValue | None) -> int | None:
-    return value.value if value is not None and value.type == "dword" else None
-
-
 def schannel_refs(side: str) -> tuple[RegistryRef, RegistryRef]:
     key = RegistryKey(f"{SCHANNEL_TLS12}\\{side}")
     return RegistryRef(key, "Enabled"), RegistryRef(key, "DisabledByDefault")
@@ -69,10 +65,10 @@ def plan_schannel(plan: Plan, state: HostState, cls: str, side: str) -> None:
     enabled = state.registry.get(enabled_ref)
     disabled = state.registry.get(disabled_ref)
     # Any non-zero Enabled counts as on: some guides write 0xFFFFFFFF.
-    if (enabled is None and cls == LEGACY) or (enabled is not None and not _dword(enabled)):
+    if (enabled is None and cls == LEGACY) or (enabled is not None and not dword_of(enabled)):
         why = "absent, and this release ships TLS 1.2 off" if enabled is None else "set to 0, so TLS 1.2 is never negotiated"
         plan.set_value(state, enabled_ref, RegistryValue.dword(1), f"SCHANNEL TLS 1.2 {side} Enabled is {why}", True)
-    if (disabled is None and cls == LEGACY) or (disabled is not None and _dword(disabled) != 0):
+    if (disabled is None and cls == LEGACY) or (disabled is not None and dword_of(disabled) != 0):
         why = "absent, and this release defaults it to on" if disabled is None else "non-zero, so TLS 1.2 is off unless an app asks for it"
         plan.set_value(state, disabled_ref, RegistryValue.dword(0), f"SCHANNEL TLS 1.2 {side} DisabledByDefault is {why}", True)
 
@@ -80,7 +76,7 @@ def plan_schannel(plan: Plan, state: HostState, cls: str, side: str) -> None:
 def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRef, label: str, reboot: bool) -> None:
     """Add the TLS 1.2 bit to a protocol bitmap (WinHTTP DefaultSecureProtocols, WinINet SecureProtocols)."""
     current = state.registry.get(ref)
-    bits = _dword(current)
+    bits = dword_of(current)
     if current is None:
         if cls == LEGACY:
             plan.set_value(state, ref, RegistryValue.dword(LEGACY_PROTOCOLS_WHEN_ABSENT),
@@ -152,7 +148,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["wininet"]:
         plan_protocol_bitmap(plan, state, cls, RegistryRef(RegistryKey(WININET), "SecureProtocols"),
                              "WinINet SecureProtocols (Internet Options 'Use TLS 1.2')", False)
-        policy = _dword(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
+        policy = dword_of(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
         plan.facts["wininet_policy_secure_protocols"] = policy
         if policy is not None and not policy & TLS1_2:
             plan.blockers.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "

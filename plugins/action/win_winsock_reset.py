@@ -66,7 +66,7 @@ def foreign_providers(state: HostState) -> list[dict[str, str]]:
             stored = RegistryValue.from_agent(details["values"].get(name))
             path = provider_path(stored) if stored is not None else ""
             if path and not is_system_provider(path, root):
-                found.append({"catalog": key.rsplit("\\", 2)[-2] + "\\" + key.rsplit("\\", 1)[-1], "entry": entry, "path": path})
+                found.append({"catalog": "\\".join(key.split("\\")[-2:]), "entry": entry, "path": path})
     return found
 
 

@@ -63,6 +63,11 @@ class RegistryValue:
         return f"{self.type}:{self.value}"
 
 
+def dword_of(value: RegistryValue | None) -> int | None:
+    """The integer of a REG_DWORD value; None when the value is absent or of another type."""
+    return value.value if value is not None and value.type == "dword" else None
+
+
 @dataclass(frozen=True)
 class ValueChange:
     """A value to set (``after``) or remove (``after`` is None), and why."""

@@ -5,7 +5,7 @@ import pytest
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, snapshot,
+    KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of, read_ops, snapshot,
 )
 
 KEY = RegistryKey(r"HKLM\SOFTWARE\Example")
@@ -74,3 +74,9 @@ def test_key_removal_op_is_guarded_and_shown_in_the_diff() -> None:
     assert removal.to_op() == {"op": "registry_delete_key", "key": KEY.path, "view": "64", "only_if_no_values": True}
     diff = render_diff([removal, ValueChange(RegistryRef(KEY, "A"), RegistryValue.dword(0), None, "why")])
     assert diff["after"].splitlines() == [f"[{KEY.path}]", '"A"=(absent)', f"[-{KEY.path}]"]
+
+
+def test_dword_of_reads_only_dwords() -> None:
+    assert dword_of(RegistryValue.dword(0)) == 0
+    assert dword_of(RegistryValue("string", "1")) is None
+    assert dword_of(None) is None
