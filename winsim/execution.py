@@ -63,16 +63,25 @@ class ModuleCall:
 
 def _run_win_agent(call: ModuleCall) -> CommandResult:
     user_args = call.user_args
-    unsupported = sorted(set(user_args) - {"ops"})
+    unsupported = sorted(set(user_args) - {"ops", "strict"})
     if unsupported:
         return _json_output({"failed": True, "msg": f"Unsupported parameters for (win_agent) module: {', '.join(unsupported)}. "
-                             "Supported parameters include: ops"}, rc=1)
+                             "Supported parameters include: ops, strict"}, rc=1)
     ops = user_args.get("ops")
     if not isinstance(ops, list):
         return _json_output({"failed": True, "msg": "missing required arguments: ops" if ops is None
                              else "argument for ops is of type %s and we were unable to convert to list" % type(ops).__name__}, rc=1)
+    strict = user_args.get("strict", True)
+    if not isinstance(strict, bool):
+        return _json_output({"failed": True, "msg": f"argument for strict is of type {type(strict).__name__} and we were unable "
+                             "to convert to bool"}, rc=1)
     envelope = agent.run_ops(call.host, ops, call.check_mode)
-    envelope["invocation"] = {"module_args": user_args}
+    envelope["invocation"] = {"module_args": {**user_args, "strict": strict}}
+    failed = [f"#{index} ({entry.get('op')}): {entry.get('error')}" for index, entry in enumerate(envelope["results"]) if not entry["ok"]]
+    if strict and failed:
+        # As Ansible.Basic's FailJson: the results stay in the answer, the task fails.
+        envelope.update(failed=True, msg=f"{len(failed)} of {len(ops)} ops failed: {', '.join(failed)}")
+        return _json_output(envelope, rc=1)
     return _json_output(envelope, rc=0)
 
 

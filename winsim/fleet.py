@@ -80,6 +80,12 @@ class Fleet:
         write_json_atomically(path, self.inventory())
         path.chmod(0o600)
 
+    def take_offline(self, name: str) -> None:
+        """Stop answering for ``name``, keeping it in the inventory: its port now refuses connections (an unreachable host)."""
+        entry = self.hosts[name]
+        entry.server.shutdown()
+        entry.server.server_close()
+
     def stop(self) -> None:
         for entry in self.hosts.values():
             entry.server.shutdown()

@@ -5,12 +5,19 @@ import json
 import os
 import tempfile
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from winsim.registry import Registry
 
 ENVIRONMENT_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment"
+# What a restart clears: the servicing stack's and Windows Update's reboot flags, and queued file renames.
+REBOOT_CLEARS = (
+    ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending", None),
+    ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired", None),
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations"),
+)
 
 
 def write_json_atomically(path: Path, document: Any) -> None:
@@ -54,6 +61,21 @@ class SimHost:
     def credentials_match(self, username: str, password: str) -> bool:
         account = self.state["winrm"]
         return username.lower() == account["username"].lower() and password == account["password"]
+
+    def reboot(self) -> str:
+        """Restart the host: a new boot time (always later than the last), and the pending-reboot flags cleared."""
+        with self.lock:
+            cim_os = self.state["cim"]["Win32_OperatingSystem"]
+            last = datetime.strptime(cim_os["LastBootUpTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            now = max(datetime.now(timezone.utc).replace(microsecond=0), last + timedelta(seconds=1))
+            cim_os["LastBootUpTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            for key, name in REBOOT_CLEARS:
+                if name is None:
+                    self.registry.delete_key(key, "64", True)
+                else:
+                    self.registry.delete_value(key, "64", name, True)
+            self.save()
+            return cim_os["LastBootUpTime"]
 
     def save(self) -> None:
         with self.lock:

@@ -28,6 +28,7 @@ INTERFACE_BITS = 0x01 | 0x10  # tunnel interfaces, native interfaces
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "ipv6"
     FACTS_KEY = "ipv6"
     ARGUMENT_SPEC = {
         "state": {"type": "str", "required": True, "choices": ["enabled", "disabled"]},

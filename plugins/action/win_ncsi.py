@@ -9,7 +9,8 @@ active probing off NCSI can report "no internet" and activation gives up with 0x
 - Policy: Policies\\...\\NetworkConnectivityStatusIndicator\\NoActiveProbe; when present it wins
   over the service value. A non-zero policy is set to 0 (what the GPO "Disabled" writes) or
   removed, as the caller chooses; an absent policy is left absent.
-- Probe hosts that differ from the Windows defaults are reported, and restored on request.
+- Probe hosts that differ from the Windows defaults are drift until they are restored, which happens on
+  request only (a site may run its own probe server).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def probe_defaults(build: int) -> dict[str, str]:
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "ncsi"
     FACTS_KEY = "ncsi"
     ARGUMENT_SPEC = {
         "policy": {"type": "str", "default": "set_zero", "choices": ["set_zero", "remove"]},
@@ -89,8 +91,11 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
                 plan.set_value(state, ref, RegistryValue("string", default),
                                f"NCSI {name} is {current.value!r}, not the Windows default {default!r}")
     if differences and not args["restore_probe_defaults"]:
-        plan.warnings.append("NCSI probes a non-default target (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
-                             + "); if that server is unreachable Office sees no internet. Use restore_probe_defaults=true to reset.")
+        # Not fixed while NCSI probes a target Windows does not ship: a site may run its own probe server on
+        # purpose, so it is reported as drift and only reset when asked.
+        plan.drift.append("NCSI probes a target Windows does not ship (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
+                          + "); if that server is unreachable, NCSI reports no internet and Office cannot activate. "
+                          "Set restore_probe_defaults: true (role: ncsi_restore_probe_defaults) to put the Windows defaults back.")
 
     probing_was_on = dword_of(policy) == 0 if policy is not None else dword_of(service) == 1
     policy_remains = policy is not None and not (args["policy"] == "remove" and dword_of(policy) != 0)

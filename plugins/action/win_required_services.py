@@ -38,6 +38,7 @@ SERVICE_NAME = re.compile(r"^[^\\/\s][^\\/]{0,255}$")
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "required_services"
     FACTS_KEY = "services"
     ARGUMENT_SPEC = {
         "services": {

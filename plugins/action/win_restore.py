@@ -165,6 +165,7 @@ def service_names(targets: RestoreTargets) -> list[str]:
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "restore"
     FACTS_KEY = "restore"
     ARGUMENT_SPEC = {
         "backups": {"type": "path", "required": True},

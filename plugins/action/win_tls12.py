@@ -91,6 +91,7 @@ def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRe
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "tls12"
     FACTS_KEY = "tls12"
     ARGUMENT_SPEC = {
         "server": {"type": "bool", "default": False},

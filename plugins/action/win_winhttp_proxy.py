@@ -58,6 +58,7 @@ def desired_from_ie(state: HostState, plan: Plan) -> ProxySetting | None:
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "winhttp_proxy"
     FACTS_KEY = "winhttp"
     ARGUMENT_SPEC = {
         "proxy": {"type": "str"},

@@ -83,6 +83,7 @@ def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
 
 
 class ActionModule(ConcernAction):
+    CONCERN = "winsock_reset"
     FACTS_KEY = "winsock"
     ARGUMENT_SPEC = {
         "winsock": {"type": "bool", "default": True},

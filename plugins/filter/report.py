@@ -1,82 +1,176 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turn the registered results of the collection's roles into a per-host compliance report."""
+"""Turn the registered results of the collection's roles into a per-host compliance report.
+
+The report is built from the hosts the play targeted and the concerns the run selected. A concern
+the run did not ask for is ``not_selected``; a selected concern without a result is ``not_run``, with
+the reason (an earlier concern failed, the host was unreachable, the task was skipped); a host takes
+the worst status of its concerns (order in ``plugin_utils/status.py``).
+"""
 
 from __future__ import annotations
 
+import difflib
 import typing as t
 
-STATUS_ORDER = ("compliant", "remediated", "drift", "blocked", "failed", "not_run")
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
+    FAILED, NOT_RUN, NOT_SELECTED, STATUS_ORDER, UNREACHABLE, result_status, worst,
+)
+
+# Every concern the playbooks know, in the order they run.
+CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6")
+# What each concern's module is called, for restore's module filter.
+CONCERN_MODULES = {
+    "tls12": "m365ops.activation.win_tls12", "winhttp_proxy": "m365ops.activation.win_winhttp_proxy",
+    "ncsi": "m365ops.activation.win_ncsi", "required_services": "m365ops.activation.win_required_services",
+    "winsock_reset": "m365ops.activation.win_winsock_reset", "ipv6": "m365ops.activation.win_ipv6",
+}
 
 
-def concern_status(result: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
-    """Classify one registered concern result."""
-    if not result or result.get("skipped"):
-        return {"status": "not_run", "changes": [], "blockers": [], "warnings": []}
+def selected_concerns(concerns: t.Sequence[str], run_tags: t.Sequence[str] = ("all",), skip_tags: t.Sequence[str] = ()) -> list[str]:
+    """The concerns of ``concerns`` that ``--tags``/``--skip-tags`` let run (each concern's tasks carry its name as tag)."""
+    run, skip = set(run_tags or ("all",)), set(skip_tags or ())
+    return [concern for concern in concerns
+            if (run & {"all", "tagged", concern}) and not skip & {concern, "tagged", "all"}]
+
+
+def concern_entry(result: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Status and details of one registered concern result."""
+    blockers = list(result.get("blockers") or [])
+    drift = list(result.get("drift") or [])
     entry: dict[str, t.Any] = {
-        "changes": [change.get("reason", "") for change in result.get("changes") or []],
-        "blockers": list(result.get("blockers") or []),
-        "warnings": [warning for warning in result.get("warnings") or [] if warning not in (result.get("blockers") or [])],
+        "status": result_status(result),
+        "changes": [change.get("reason", "") for change in result.get("changes") or [] if isinstance(change, t.Mapping)],
+        "blockers": blockers,
+        "drift": drift,
+        "warnings": [warning for warning in result.get("warnings") or [] if warning not in blockers and warning not in drift],
         "reboot_required": bool(result.get("reboot_required")),
+        "reboot_owed_by": list(result.get("reboot_owed_by") or []),
     }
-    if result.get("unreachable"):
-        entry.update(status="not_run", message=result.get("msg", "unreachable"))
-    elif result.get("failed"):
-        entry.update(status="failed", message=result.get("msg", ""))
-    elif entry["blockers"] and not result.get("changed"):
-        entry["status"] = "blocked"
-    elif result.get("changed"):
-        entry["status"] = "drift" if result.get("check_mode") else "remediated"
-    else:
-        entry["status"] = "compliant"
+    if entry["status"] in (FAILED, UNREACHABLE):
+        entry["message"] = str(result.get("msg") or entry["status"])
+    elif result.get("skipped"):
+        entry["message"] = f"skipped: {result.get('skip_reason') or result.get('false_condition') or 'condition false'}"
     return entry
 
 
-def _os_name(result: t.Mapping[str, t.Any] | None) -> str:
-    for value in (result or {}).values():
-        if isinstance(value, t.Mapping) and value.get("os"):
-            return str(value["os"])
+def _stopped_entry(concern: str, stopped: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    empty: dict[str, t.Any] = {"changes": [], "blockers": [], "drift": [], "warnings": [], "reboot_required": False, "reboot_owed_by": []}
+    if stopped and stopped.get("concern") == concern:
+        return {**empty, "status": stopped.get("status", FAILED), "message": str(stopped.get("msg") or "failed")}
+    if stopped:
+        how = "was unreachable" if stopped.get("status") == UNREACHABLE else "failed"
+        return {**empty, "status": NOT_RUN, "message": f"not run because {stopped.get('concern')} {how}"}
+    return {**empty, "status": NOT_RUN, "message": "no result: the concern did not run on this host"}
+
+
+def _os_name(results: t.Iterable[t.Mapping[str, t.Any] | None]) -> str:
+    for result in results:
+        for value in (result or {}).values():
+            if isinstance(value, t.Mapping) and value.get("os"):
+                return str(value["os"])
     return ""
 
 
-def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], concerns: t.Sequence[str] = ("tls12",)) -> dict[str, t.Any]:
-    report_hosts: dict[str, t.Any] = {}
+def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], selected: t.Collection[str]) -> dict[str, t.Any]:
+    stopped = variables.get("fleet_stopped")
+    entries: dict[str, dict[str, t.Any]] = {}
+    results = []
+    for concern in concerns:
+        result = variables.get(f"{concern}_result")
+        if concern not in selected:
+            entries[concern] = {"status": NOT_SELECTED}
+            continue
+        results.append(result)
+        if isinstance(result, t.Mapping) and not (result.get("skipped") and stopped):
+            entries[concern] = concern_entry(result)
+        else:
+            entries[concern] = _stopped_entry(concern, stopped)
+    status = worst(entry["status"] for entry in entries.values())
+    owed = sorted({name for entry in entries.values() for name in entry.get("reboot_owed_by", [])})
+    host: dict[str, t.Any] = {
+        "status": status,
+        "os": _os_name(results),
+        "reboot_required": any(entry.get("reboot_required") for entry in entries.values()) or bool(owed),
+        "reboot_owed_by": owed,
+        "concerns": entries,
+    }
+    if status in (FAILED, UNREACHABLE, NOT_RUN):
+        host["message"] = "; ".join(f"{concern}: {entry['message']}" for concern, entry in entries.items()
+                                    if entry["status"] == status and entry.get("message"))
+    return host
+
+
+def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], concerns: t.Sequence[str] = CONCERNS,
+                      selected: t.Sequence[str] | None = None) -> dict[str, t.Any]:
+    """Per host and concern statuses of ``hosts`` (the hosts the play targeted), and totals per status."""
+    chosen = set(concerns if selected is None else selected)
+    unknown = sorted(chosen - set(concerns))
+    if unknown:
+        raise ValueError(f"compliance_report: unknown concern(s) {', '.join(unknown)}; known: {', '.join(concerns)}")
+    report_hosts = {host: host_entry(hostvars.get(host) or {}, concerns, chosen) for host in hosts}
     totals = {status: 0 for status in STATUS_ORDER}
-    for host in hosts:
-        variables = hostvars.get(host) or {}
-        results = {concern: variables.get(f"{concern}_result") for concern in concerns}
-        entries = {concern: concern_status(result) for concern, result in results.items()}
-        status = max((entry["status"] for entry in entries.values()), key=STATUS_ORDER.index, default="not_run")
-        os_name = next((name for name in (_os_name(result) for result in results.values()) if name), "")
-        report_hosts[host] = {
-            "status": status,
-            "os": os_name,
-            "reboot_required": any(entry.get("reboot_required") for entry in entries.values()),
-            "concerns": entries,
-        }
-        totals[status] += 1
-    return {"hosts": report_hosts, "totals": totals}
+    for entry in report_hosts.values():
+        totals[entry["status"]] += 1
+    return {"hosts": report_hosts, "totals": totals, "concerns": [concern for concern in concerns if concern in chosen],
+            "status_order": list(STATUS_ORDER)}
+
+
+def _details(concern: str, detail: t.Mapping[str, t.Any]) -> list[str]:
+    lines = []
+    if detail.get("message"):
+        lines.append(f"{concern}: {detail['message']}")
+    elif detail.get("changes"):
+        lines.append(f"{concern}: " + "; ".join(detail["changes"]))
+    lines.extend(f"{concern} blocked: {blocker}" for blocker in detail.get("blockers", []))
+    lines.extend(f"{concern} drift: {item}" for item in detail.get("drift", []))
+    lines.extend(f"{concern} warning: {warning}" for warning in detail.get("warnings", []))
+    return lines
+
+
+def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[str]:
+    """What one concern task did or would do on one host, for a role's closing message."""
+    if not isinstance(result, t.Mapping):
+        return [f"{concern}: no result"]
+    detail = concern_entry(result)
+    head = f"{concern}: {detail['status'].upper()}"
+    if detail["reboot_required"] or detail["reboot_owed_by"]:
+        owed = detail["reboot_owed_by"]
+        head += " [reboot required" + (f"; owed for changes by {', '.join(owed)}" if owed else "") + "]"
+    return [head, *_details(concern, detail)]
 
 
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     """One readable line per host, then the totals."""
     lines = []
     for host, entry in sorted(report["hosts"].items()):
-        details = []
-        for concern, detail in entry["concerns"].items():
-            if detail.get("message"):
-                details.append(f"{concern}: {detail['message']}")
-            elif detail["changes"]:
-                details.append(f"{concern}: " + "; ".join(detail["changes"]))
-            details.extend(f"{concern} blocked: {blocker}" for blocker in detail.get("blockers", []))
-            details.extend(f"{concern} warning: {warning}" for warning in detail["warnings"])
+        details = [line for concern, detail in entry["concerns"].items() for line in _details(concern, detail)]
         reboot = " [reboot required]" if entry["reboot_required"] else ""
         lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {entry['status'].upper()}{reboot}" + (f" - {' | '.join(details)}" if details else ""))
-    lines.append("totals: " + ", ".join(f"{status}={count}" for status, count in report["totals"].items() if count))
+    lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
     return lines
+
+
+def concern_module(concern: str) -> str:
+    """The module a concern runs (``tls12`` -> ``m365ops.activation.win_tls12``)."""
+    if concern not in CONCERN_MODULES:
+        raise ValueError(f"concern_module: unknown concern '{concern}'; known: {', '.join(CONCERNS)}")
+    return CONCERN_MODULES[concern]
+
+
+def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[str]:
+    """A message per variable in ``names`` that is not in ``known``, with the nearest known name."""
+    messages = []
+    for name in sorted(set(names) - set(known)):
+        near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        messages.append(f"{name} is not a variable of m365ops.activation{hint} (it would be ignored, so nothing it says would happen)")
+    return messages
 
 
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"compliance_report": compliance_report, "report_lines": report_lines}
+        return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
+                "selected_concerns": selected_concerns, "concern_module": concern_module,
+                "unknown_variables": unknown_variables}

@@ -13,6 +13,7 @@
 $spec = @{
     options = @{
         ops = @{ type = 'list'; elements = 'dict'; required = $true }
+        strict = @{ type = 'bool'; default = $true }
     }
     supports_check_mode = $true
 }
@@ -873,6 +874,7 @@ $Handlers = @{
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]
+$failedOps = New-Object -TypeName System.Collections.Generic.List[string]
 $failedWrite = $null
 $anyChanged = $false
 $index = 0
@@ -881,6 +883,7 @@ foreach ($op in $module.Params.ops) {
     $isWrite = $WriteOps -contains $name
     if ($isWrite -and $null -ne $failedWrite) {
         $results.Add(@{ ok = $false; op = $name; error = 'skipped'; message = "not run: write op $failedWrite failed earlier in this batch" })
+        $failedOps.Add("#$index ($name): skipped")
         $index++
         continue
     }
@@ -917,6 +920,7 @@ foreach ($op in $module.Params.ops) {
             $failure.exit_code = $_.Exception.Data['ExitCode']
         }
         $results.Add($failure)
+        $failedOps.Add("#$index ($name): $errorClass")
         if ($isWrite) {
             $failedWrite = "#$index ($name)"
         }
@@ -927,4 +931,8 @@ foreach ($op in $module.Params.ops) {
 $module.Result.protocol = $ProtocolVersion
 $module.Result.results = @($results)
 $module.Result.changed = $anyChanged
+if ($module.Params.strict -and $failedOps.Count -gt 0) {
+    # Called directly, a failed op fails the task; the collection's action plugins pass strict=false and judge each op.
+    $module.FailJson("$($failedOps.Count) of $($results.Count) ops failed: $($failedOps -join ', ')")
+}
 $module.ExitJson()

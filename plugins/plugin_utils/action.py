@@ -6,7 +6,12 @@
 A concern subclasses :class:`ConcernAction` and describes only its own settings:
 ``registry_refs`` (what to read) and ``plan`` (what must change, and why). This class owns
 argument validation, the two agent executions (one probe, one apply only when something must
-change and the task is not in check mode), diff, backup records and error mapping.
+change and the task is not in check mode), diff, backup records, error mapping, the concern's
+status, and the memory of a reboot a change made necessary.
+
+A reboot owed is recorded on the host, under ``HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired``,
+one REG_SZ value per concern holding the boot time at which the change was made. While the host's
+boot time is still that one, every later run reports the reboot as owed; a reboot clears it.
 """
 
 from __future__ import annotations
@@ -14,14 +19,16 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, check_backup_dir, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -29,13 +36,69 @@ COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 }
 
 
+REBOOT_MARKERS = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\RebootRequired")
+
+
 @dataclass(frozen=True)
 class HostState:
-    """Everything the probe learned: the Windows release and the registry values asked for."""
+    """Everything the probe learned: the Windows release, the registry values asked for, and reboots owed.
+
+    ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
+    for the concerns whose reboot has not happened yet.
+    """
 
     windows: WindowsHost
     registry: RegistrySnapshot
     probes: tuple[OpResult, ...] = ()
+    reboots_owed: dict[str, str] = field(default_factory=dict)
+
+
+def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
+    """The markers whose boot time is the current one: their reboot has not happened yet.
+
+    When the host's boot time is unknown every marker counts as owed: never rosier than the host.
+    """
+    owed = {}
+    for concern, value in (markers.data.get("values") or {}).items():
+        since = value.get("value") if isinstance(value, dict) else None
+        if isinstance(since, str) and (boot_time is None or since == boot_time):
+            owed[concern] = since
+    return owed
+
+
+@dataclass(frozen=True)
+class RebootMarker:
+    """Bookkeeping write that remembers, on the host, a reboot this concern's changes made necessary."""
+
+    concern: str
+    boot_time: str
+    reason: str = "remember the reboot these changes need"
+    reboot_required: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"the reboot marker {REBOOT_MARKERS}\\{self.concern}"
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "registry_write", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view, "name": self.concern,
+                "type": "string", "value": self.boot_time}
+
+    def backup_record(self, applied: dict[str, t.Any]) -> None:
+        # Not a setting of the host: restore must never remove the memory of a reboot still owed.
+        return None
+
+
+def with_reboot_marker(changes: t.Sequence[Change], marker: RebootMarker) -> list[t.Any]:
+    """``changes`` with ``marker`` right after the first one that needs a restart.
+
+    The agent skips the writes after a failed write, so the marker lands exactly when at least one
+    change that needs a restart was made.
+    """
+    batch: list[t.Any] = list(changes)
+    first = next((index for index, change in enumerate(changes) if change.reboot_required), None)
+    if first is not None:
+        batch.insert(first + 1, marker)
+    return batch
 
 
 @dataclass
@@ -44,11 +107,15 @@ class Plan:
 
     ``blockers`` are conditions that keep the host non-compliant and that this module cannot
     fix (a missing update, a Group Policy); they are returned and also raised as warnings.
+    ``drift`` names what differs from what the article needs and is left in place with the options
+    given (a non-default NCSI probe host, a proxy site whose WinINet uses a PAC file): after a run,
+    the concern is not fixed while anything is listed there.
     """
 
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
     facts: dict[str, t.Any] = field(default_factory=dict)
     failure: str | None = None
 
@@ -65,16 +132,25 @@ class Plan:
             self.changes.append(ValueChange(ref, before, None, reason, reboot_required))
 
 
-def applied_records(changes: t.Sequence[Change], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+def applied(changes: t.Sequence[t.Any], results: t.Sequence[OpResult]) -> list[t.Any]:
+    """The changes the agent actually made (the reboot marker is bookkeeping, not a change)."""
+    return [change for change, result in zip(changes, results)
+            if result.ok and result.data.get("changed") and not isinstance(change, RebootMarker)]
+
+
+def applied_records(changes: t.Sequence[t.Any], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
     """Backup records of the changes the agent actually made, from what it found just before each one."""
-    return [change.backup_record(result.data) for change, result in zip(changes, results) if result.ok and result.data.get("changed")]
+    records = (change.backup_record(result.data) for change, result in zip(changes, results) if result.ok and result.data.get("changed"))
+    return [record for record in records if record is not None]
 
 
 class ConcernAction(ActionBase):
-    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC and FACTS_KEY, and say what to probe."""
+    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC, CONCERN and FACTS_KEY, and say what to probe."""
 
     TRANSFERS_FILES = False
     ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
+    # The concern's name (as in the playbooks' m365ops_concerns); it also names the concern's reboot marker.
+    CONCERN: t.ClassVar[str] = ""
     FACTS_KEY: t.ClassVar[str] = ""
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
@@ -107,19 +183,29 @@ class ConcernAction(ActionBase):
 
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
         self.check_arguments(args)
+        if args.get("backup_dir") and not self._task.check_mode:
+            # Before the host is touched: a change whose backup cannot be written must not be made.
+            try:
+                check_backup_dir(args["backup_dir"])
+            except OSError as error:
+                raise AnsibleActionFail(f"backup_dir: {args['backup_dir']} cannot hold backup records ({error}); "
+                                        "nothing was changed on the host") from error
 
         agent = AgentClient(self._execute_module, task_vars)
+        plan = Plan()
         try:
             state = self._probe(agent, args)
             plan = self.plan(args, state)
-            result.update(self._report(plan))
+            result.update(self._report(plan, state))
             if plan.failure:
                 result.update(failed=True, msg=plan.failure)
-                return result
-            if plan.changes and not self._task.check_mode:
-                self._apply(agent, plan.changes, args, result, task_vars)
+            elif plan.changes and not self._task.check_mode:
+                self._apply(agent, plan, state, args, result, task_vars)
         except AgentError as error:
-            result.update(failed=True, msg=str(error))
+            result.update(failed=True, msg=str(error), **error.details)
+            result.setdefault("changed", False)
+        result["status"] = plan_status(failed=bool(result.get("failed")), blockers=plan.blockers, drift=plan.drift,
+                                       changed=bool(result.get("changed")), check_mode=bool(self._task.check_mode))
         result["agent_executions"] = agent.executions
         return result
 
@@ -128,33 +214,42 @@ class ConcernAction(ActionBase):
         keys, reads = read_ops(refs)
         trees = sorted(set(self.tree_keys(args)))
         extra = self.probe_ops(args)
-        system, *answers = agent.run([{"op": "system_info"}, *reads, *tree_ops(trees), *extra])
+        markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
+        system, markers, *answers = agent.run([{"op": "system_info"}, markers_op, *reads, *tree_ops(trees), *extra])
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
+        if not markers.ok:
+            raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
         probes = answers[len(reads) + len(trees):]
         for op, probe in zip(extra, probes):
             if not probe.ok:
                 raise AgentOpError(probe, f"probing ({op['op']})")
         registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
-        return HostState(WindowsHost.from_system_info(system.data), registry, tuple(probes))
+        windows = WindowsHost.from_system_info(system.data)
+        return HostState(windows, registry, tuple(probes), reboots_owed(markers, windows.boot_time))
 
-    def _report(self, plan: Plan) -> dict[str, t.Any]:
+    def _report(self, plan: Plan, state: HostState) -> dict[str, t.Any]:
         report: dict[str, t.Any] = {
             "changed": bool(plan.changes),
             "check_mode": bool(self._task.check_mode),
-            "reboot_required": any(change.reboot_required for change in plan.changes),
+            "reboot_required": any(change.reboot_required for change in plan.changes) or self.CONCERN in state.reboots_owed,
+            "reboot_owed_by": sorted(state.reboots_owed),
             "changes": [change.as_result() for change in plan.changes],
             "blockers": list(plan.blockers),
+            "drift": list(plan.drift),
             self.FACTS_KEY: plan.facts,
         }
-        if plan.warnings or plan.blockers:
-            report["warnings"] = [*plan.blockers, *plan.warnings]
+        if plan.warnings or plan.blockers or plan.drift:
+            report["warnings"] = [*plan.blockers, *plan.drift, *plan.warnings]
         if plan.changes and self._task.diff:
             report["diff"] = render_diff(plan.changes)
         return report
 
-    def _apply(self, agent: AgentClient, changes: list[Change], args: dict[str, t.Any],
+    def _apply(self, agent: AgentClient, plan: Plan, state: HostState, args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
+        # Unknown boot time: the marker still says "owed", and reboots_owed() keeps it owed until one is known.
+        changes = with_reboot_marker(plan.changes, RebootMarker(self.CONCERN, state.windows.boot_time or "unknown"))
+        planned = len(plan.changes)
         results = agent.run([change.to_op() for change in changes])
         failed_at = next((index for index, outcome in enumerate(results) if not outcome.ok), None)
         repair = [] if failed_at is None else self.repair_ops(args, changes[failed_at], results[failed_at])
@@ -166,6 +261,10 @@ class ConcernAction(ActionBase):
                                  for op, outcome in zip(repair, retry)]
             failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
             results = [*results[:failed_at], *retry[len(repair):]]
+        made = applied(changes, results)
+        # What was applied, not what was planned: a batch that failed at its first write changed nothing.
+        result["changed"] = bool(made)
+        result["reboot_required"] = any(change.reboot_required for change in made) or self.CONCERN in state.reboots_owed
         records = applied_records(changes, results)
         result["backup"] = records
         backup_dir = args.get("backup_dir")
@@ -179,9 +278,8 @@ class ConcernAction(ActionBase):
                                  f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
         if failed_repair is not None:
             raise AgentOpError(failed_repair, f"repairing the host after {changes[failed_at].target} failed "
-                                              f"({len(records)} of {len(changes)} changes were made and are in 'backup')")
+                                              f"({len(made)} of {planned} changes were made and are in 'backup')")
         failed = next(((change, outcome) for change, outcome in zip(changes, results) if not outcome.ok), None)
         if failed is not None:
             change, outcome = failed
-            done = len(records)
-            raise AgentOpError(outcome, f"changing {change.target} ({done} of {len(changes)} changes were made and are in 'backup')")
+            raise AgentOpError(outcome, f"changing {change.target} ({len(made)} of {planned} changes were made and are in 'backup')")

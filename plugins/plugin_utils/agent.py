@@ -30,7 +30,16 @@ _ERROR_ADVICE = {
 
 
 class AgentError(AnsibleError):
-    """The agent could not run or returned something the controller cannot trust."""
+    """The agent could not run or returned something the controller cannot trust.
+
+    ``details`` carries what Ansible reported about a failed module run (``module_stdout``,
+    ``module_stderr``, ``exception``, ``rc``) into the task result, so a compile error, a
+    constrained-language host or an AMSI block can be diagnosed from the result alone.
+    """
+
+    def __init__(self, message: str, details: dict[str, t.Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = dict(details or {})
 
 
 class AgentOpError(AgentError):
@@ -40,6 +49,10 @@ class AgentOpError(AgentError):
         advice = _ERROR_ADVICE.get(result.error or "", "")
         super().__init__(f"{result.op} {target}: {result.message} ({result.error}{': ' + advice if advice else ''})")
         self.result = result
+
+
+# What Ansible puts in a failed module result that helps a person see why the module could not run.
+_FAILURE_DETAILS = ("module_stdout", "module_stderr", "exception", "rc")
 
 
 @dataclass(frozen=True)
@@ -73,9 +86,11 @@ class AgentClient:
 
     def run(self, ops: list[dict[str, t.Any]]) -> list[OpResult]:
         self.executions += 1
-        answer = self._execute_module(module_name=AGENT_MODULE, module_args={"ops": ops}, task_vars=self._task_vars)
+        # strict=false: a failed op is judged by the calling concern, not by the module.
+        answer = self._execute_module(module_name=AGENT_MODULE, module_args={"ops": ops, "strict": False}, task_vars=self._task_vars)
         if answer.get("failed"):
-            raise AgentError(f"the m365ops.activation agent failed on the host: {answer.get('msg', 'no message')}")
+            details = {key: answer[key] for key in _FAILURE_DETAILS if key in answer}
+            raise AgentError(f"the m365ops.activation agent failed on the host: {answer.get('msg', 'no message')}", details)
         protocol = answer.get("protocol")
         if protocol != PROTOCOL:
             raise AgentError(f"the host's agent speaks protocol {protocol!r}, this controller needs {PROTOCOL}; "

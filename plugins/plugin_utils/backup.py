@@ -20,6 +20,16 @@ def backup_document(host: str, module: str, records: list[dict[str, t.Any]], now
     return {"format": BACKUP_FORMAT, "host": host, "module": module, "created": created, "records": records}
 
 
+def check_backup_dir(directory: str) -> None:
+    """Make sure records can be written under ``directory`` (created when missing); raise OSError when not."""
+    target = os.path.expanduser(directory)
+    os.makedirs(target, mode=0o700, exist_ok=True)
+    if not os.path.isdir(target):
+        raise NotADirectoryError(f"{target} is not a directory")
+    with tempfile.TemporaryFile(dir=target, prefix=".writable-"):
+        pass
+
+
 def write_backup(directory: str, document: dict[str, t.Any]) -> str:
     """Write one JSON file per host and run: ``<dir>/<host>/<created>_<module>.json``. Returns its path."""
     safe_host = re.sub(r"[^A-Za-z0-9._-]", "_", document["host"])

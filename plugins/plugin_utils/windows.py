@@ -27,6 +27,7 @@ class WindowsHost:
     architecture: str
     hotfixes: frozenset[str]
     pending_reboot: tuple[str, ...] = ()
+    boot_time: str | None = None
 
     @classmethod
     def from_system_info(cls, data: dict[str, t.Any]) -> "WindowsHost":
@@ -37,6 +38,7 @@ class WindowsHost:
             architecture=str(os_info.get("architecture") or "AMD64"),
             hotfixes=frozenset(str(kb).upper() for kb in data.get("hotfixes", [])),
             pending_reboot=tuple(data.get("pending_reboot", [])),
+            boot_time=str(data["boot_time"]) if data.get("boot_time") else None,
         )
 
     @property

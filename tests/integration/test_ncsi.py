@@ -32,7 +32,8 @@ def test_converges_and_is_idempotent(fleet: Fleet, inventory: Path, extra_vars: 
     assert result["ncsi"]["active_probing_was_on"] is False and result["ncsi"]["decided_by"] == decided_by
     assert value(fleet, "off", INTERNET, "EnableActiveProbing") == {"type": "dword", "value": 1}
     assert value(fleet, "off", POLICY, "NoActiveProbe") == policy_after
-    assert any("ncsi.retired.example" in warning for warning in result["warnings"])
+    # Active probing is on, but NCSI still probes a host Windows does not ship: not remediated.
+    assert any("ncsi.retired.example" in item for item in result["drift"]) and result["status"] == "drift"
 
     second = run_playbook(inventory, TASK, extra_vars=extra_vars)
     assert second.rc == 0 and second.changed_hosts() == set()
@@ -49,6 +50,7 @@ def test_check_mode_predicts_and_touches_nothing(fleet: Fleet, inventory: Path) 
     real = run_playbook(inventory, TASK, extra_vars={"ncsi_restore_probe_defaults": True})
     assert real.result("off", TASK_NAME)["changes"] == check.result("off", TASK_NAME)["changes"]
     assert value(fleet, "off", INTERNET, "ActiveWebProbeHost") == {"type": "string", "value": "www.msftconnecttest.com"}
+    assert check.result("off", TASK_NAME)["status"] == "drift" and real.result("off", TASK_NAME)["status"] == "remediated"
 
 
 def test_bad_policy_choice_fails_before_the_host_is_contacted(fleet: Fleet, inventory: Path) -> None:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_reads_the_agent_spec() -> None:
     assert find_spec((ROOT / "plugins" / "modules" / "win_agent.ps1").read_bytes()) == {
-        "options": {"ops": {"type": "list", "elements": "dict", "required": True}}, "supports_check_mode": True}
+        "options": {"ops": {"type": "list", "elements": "dict", "required": True}, "strict": {"type": "bool", "default": True}},
+        "supports_check_mode": True}
 
 
 def test_literal_forms() -> None:

@@ -19,6 +19,7 @@ from winsim.host import SimHost
 from winsim.profiles import PROFILES
 
 CLIENT = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+REBOOT_KEY = r"HKLM\SOFTWARE\m365ops\activation\RebootRequired"
 
 
 class RecordedHost:
@@ -76,8 +77,11 @@ def test_check_mode_reports_changes_without_an_apply_batch(tmp_path: Path) -> No
 def test_apply_sends_exactly_the_planned_writes(tmp_path: Path) -> None:
     recorded = RecordedHost(tmp_path, "win10-tls-hardened")
     result = make_action(recorded).run(task_vars={})
-    assert result["changed"] is True and result["reboot_required"] is True
+    assert result["changed"] is True and result["reboot_required"] is True and result["status"] == "remediated"
     apply_batch = recorded.batches[1]
+    # The planned writes, and one bookkeeping write right after the first change that needs a restart.
+    marker = apply_batch.pop(1)
+    assert (marker["key"], marker["name"], marker["value"]) == (REBOOT_KEY, "tls12", "2026-11-20T07:55:00Z")
     assert {(op["key"], op["view"], op["name"], op["value"]) for op in apply_batch} == {
         (change["key"], change["view"], change["name"], change["after"]["value"]) for change in result["changes"]}
     assert recorded.host.registry.read(CLIENT, "64", ["Enabled"])["values"]["Enabled"]["value"] == 1
@@ -129,3 +133,77 @@ def test_failed_write_reports_what_was_made(tmp_path: Path) -> None:
     assert result["failed"] is True
     assert "access_denied" in result["msg"] and "2 of 5 changes were made" in result["msg"]
     assert [record["name"] for record in result["backup"]] == ["Enabled", "DisabledByDefault"]
+
+
+def test_a_batch_that_fails_at_its_first_write_reports_no_change(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    schannel = recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"]["keys"]["CurrentControlSet"]["keys"]["Control"]["keys"][
+        "SecurityProviders"]["keys"]["SCHANNEL"]
+    schannel["deny"] = ["write"]
+    result = make_action(recorded).run(task_vars={})
+    assert result["failed"] is True and "0 of 5 changes were made" in result["msg"]
+    assert result["changed"] is False and result["status"] == "failed" and result["backup"] == []
+    assert result["reboot_required"] is False
+
+
+def test_a_reboot_owed_stays_reported_until_the_host_restarts(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    assert make_action(recorded).run(task_vars={})["reboot_required"] is True
+    again = make_action(recorded).run(task_vars={})
+    assert again["changed"] is False and again["status"] == "compliant"
+    assert again["reboot_required"] is True and again["reboot_owed_by"] == ["tls12"]
+    audit = make_action(recorded, check_mode=True).run(task_vars={})
+    assert audit["reboot_required"] is True
+    recorded.host.reboot()
+    after = make_action(recorded).run(task_vars={})
+    assert after["reboot_required"] is False and after["reboot_owed_by"] == []
+
+
+def test_restore_never_removes_the_reboot_marker(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    result = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "h"})
+    assert all(record.get("key") != REBOOT_KEY for record in result["backup"])
+    assert recorded.host.registry.read(REBOOT_KEY, "64", ["tls12"])["values"]["tls12"]["value"] == "2026-11-20T07:55:00Z"
+
+
+def test_missing_kb3140245_is_blocked_also_on_the_run_that_writes(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win7sp1-nokb")
+    first = make_action(recorded).run(task_vars={})
+    assert first["changed"] is True and first["status"] == "blocked"
+    second = make_action(recorded).run(task_vars={})
+    assert second["changed"] is False and second["status"] == "blocked"
+
+
+def test_module_failure_keeps_what_ansible_reported(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    recorded.answer_override = {"failed": True, "msg": "MODULE FAILURE\nSee stdout/stderr for the exact error",
+                                "module_stdout": "", "module_stderr": "Add-Type : Cannot add type. Compilation errors",
+                                "exception": "System.Management.Automation.RuntimeException", "rc": 1}
+    result = make_action(recorded).run(task_vars={})
+    assert result["failed"] is True and result["status"] == "failed"
+    assert result["module_stderr"].startswith("Add-Type") and result["rc"] == 1 and "exception" in result
+    assert recorded.batches[0][0]["op"] == "system_info"
+
+
+def test_agent_is_asked_not_to_fail_on_a_failed_op(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win11")
+    seen: list[dict[str, Any]] = []
+    action = make_action(recorded)
+    original = action._execute_module  # pylint: disable=protected-access
+
+    def spy(module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        seen.append(module_args)
+        return original(module_name=module_name, module_args=module_args, task_vars=task_vars)
+
+    action._execute_module = spy  # pylint: disable=protected-access
+    action.run(task_vars={})
+    assert seen and all(args["strict"] is False for args in seen)
+
+
+def test_unwritable_backup_dir_fails_before_the_host_is_contacted(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(AnsibleActionFail, match="backup_dir: .*nothing was changed"):
+        make_action(recorded, {"backup_dir": str(blocker / "backups")}).run(task_vars={"inventory_hostname": "h"})
+    assert recorded.batches == []

@@ -1,36 +1,129 @@
 from __future__ import annotations
 
-from ansible_collections.m365ops.activation.plugins.filter.report import compliance_report, report_lines
+import pytest
+
+from ansible_collections.m365ops.activation.plugins.filter.report import (
+    compliance_report, concern_lines, concern_module, report_lines, selected_concerns, unknown_variables,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import STATUS_ORDER
 
 CHANGE = {"reason": "SCHANNEL TLS 1.2 Client Enabled is set to 0"}
 
 
 def test_each_status() -> None:
     hostvars = {
-        "ok": {"tls12_result": {"changed": False, "tls12": {"os": "Windows 11"}}},
-        "drift": {"tls12_result": {"changed": True, "check_mode": True, "changes": [CHANGE], "reboot_required": True}},
-        "fixed": {"tls12_result": {"changed": True, "check_mode": False, "changes": [CHANGE], "backup": []}},
-        "blocked": {"tls12_result": {"changed": False, "blockers": ["KB3140245 is not installed"],
+        "ok": {"tls12_result": {"changed": False, "status": "compliant", "tls12": {"os": "Windows 11"}}},
+        "drift": {"tls12_result": {"changed": True, "check_mode": True, "status": "drift", "changes": [CHANGE], "reboot_required": True}},
+        "fixed": {"tls12_result": {"changed": True, "check_mode": False, "status": "remediated", "changes": [CHANGE], "backup": []}},
+        "blocked": {"tls12_result": {"changed": True, "status": "blocked", "changes": [CHANGE], "blockers": ["KB3140245 is not installed"],
                                      "warnings": ["KB3140245 is not installed", "other"]}},
         "broken": {"tls12_result": {"failed": True, "msg": "access denied"}},
-        "gone": {},
+        "gone": {"tls12_result": {"unreachable": True, "msg": "connection refused"}},
+        "silent": {},
     }
-    report = compliance_report(hostvars, list(hostvars))
+    report = compliance_report(hostvars, list(hostvars), selected=["tls12"])
     assert {host: entry["status"] for host, entry in report["hosts"].items()} == {
-        "ok": "compliant", "drift": "drift", "fixed": "remediated", "blocked": "blocked", "broken": "failed", "gone": "not_run"}
+        "ok": "compliant", "drift": "drift", "fixed": "remediated", "blocked": "blocked", "broken": "failed",
+        "gone": "unreachable", "silent": "not_run"}
     assert report["hosts"]["ok"]["os"] == "Windows 11"
     assert report["hosts"]["drift"]["reboot_required"] is True
     assert report["hosts"]["blocked"]["concerns"]["tls12"]["warnings"] == ["other"]
-    assert report["totals"] == {"compliant": 1, "remediated": 1, "drift": 1, "blocked": 1, "failed": 1, "not_run": 1}
+    assert report["hosts"]["broken"]["message"] == "tls12: access denied"
+    assert report["hosts"]["ok"]["concerns"]["ncsi"] == {"status": "not_selected"}
+    assert report["totals"] == {"not_selected": 0, "compliant": 1, "remediated": 1, "drift": 1, "blocked": 1, "not_run": 1,
+                                "failed": 1, "unreachable": 1}
 
 
-def test_host_status_is_the_worst_of_its_concerns() -> None:
-    hostvars = {"pc": {"tls12_result": {"changed": False}, "other_result": {"failed": True, "msg": "x"}}}
-    assert compliance_report(hostvars, ["pc"], ["tls12", "other"])["hosts"]["pc"]["status"] == "failed"
+def test_a_failed_concern_makes_the_host_failed_and_names_what_did_not_run() -> None:
+    # As the fleet role leaves it: tls12 failed, so ncsi never ran (its registration says skipped).
+    hostvars = {"pc": {"tls12_result": {"failed": True, "msg": "access denied"},
+                       "ncsi_result": {"skipped": True, "false_condition": "fleet_stopped is undefined"},
+                       "fleet_stopped": {"concern": "tls12", "status": "failed", "msg": "access denied"}}}
+    entry = compliance_report(hostvars, ["pc"], selected=["tls12", "ncsi"])["hosts"]["pc"]
+    assert entry["status"] == "failed"
+    assert entry["concerns"]["ncsi"] == {"status": "not_run", "message": "not run because tls12 failed", "changes": [],
+                                         "blockers": [], "drift": [], "warnings": [], "reboot_required": False, "reboot_owed_by": []}
+
+
+def test_a_concern_that_failed_before_registering_is_failed_with_its_message() -> None:
+    hostvars = {"pc": {"fleet_stopped": {"concern": "winhttp_proxy", "status": "failed", "msg": "winhttp_proxy_proxy: bad"}}}
+    entry = compliance_report(hostvars, ["pc"], selected=["tls12", "winhttp_proxy"])["hosts"]["pc"]
+    assert entry["concerns"]["winhttp_proxy"]["status"] == "failed"
+    assert entry["concerns"]["tls12"]["status"] == "not_run"
+    assert entry["status"] == "failed" and "winhttp_proxy_proxy: bad" in entry["message"]
+
+
+def test_unreachable_outranks_everything() -> None:
+    hostvars = {"pc": {"tls12_result": {"unreachable": True, "msg": "timed out"},
+                       "fleet_stopped": {"concern": "tls12", "status": "unreachable", "msg": "timed out"}}}
+    entry = compliance_report(hostvars, ["pc"], selected=["tls12", "ncsi"])["hosts"]["pc"]
+    assert entry["status"] == "unreachable"
+    assert entry["concerns"]["ncsi"]["message"] == "not run because tls12 was unreachable"
+
+
+@pytest.mark.parametrize(("statuses", "host"), [
+    (("compliant", "remediated"), "remediated"), (("remediated", "drift"), "drift"), (("drift", "blocked"), "blocked"),
+    (("blocked", "not_run"), "not_run"), (("not_run", "failed"), "failed"), (("failed", "unreachable"), "unreachable"),
+])
+def test_host_status_is_the_worst_of_its_concerns(statuses: tuple[str, str], host: str) -> None:
+    def result(status: str) -> dict:
+        return {"unreachable": {"unreachable": True}, "failed": {"failed": True, "msg": "x"},
+                "not_run": {"skipped": True}}.get(status, {"status": status})
+    hostvars = {"pc": {"tls12_result": result(statuses[0]), "ncsi_result": result(statuses[1])}}
+    assert compliance_report(hostvars, ["pc"], selected=["tls12", "ncsi"])["hosts"]["pc"]["status"] == host
+    assert list(STATUS_ORDER).index(statuses[0]) < list(STATUS_ORDER).index(statuses[1])
+
+
+def test_hosts_outside_the_play_are_not_listed() -> None:
+    hostvars = {"in": {"tls12_result": {"status": "compliant"}}, "out": {"tls12_result": {"failed": True}}}
+    report = compliance_report(hostvars, ["in"], selected=["tls12"])
+    assert list(report["hosts"]) == ["in"] and report["totals"]["failed"] == 0
+
+
+def test_a_reboot_owed_by_an_earlier_run_marks_the_host() -> None:
+    hostvars = {"pc": {"tls12_result": {"status": "compliant", "reboot_required": False, "reboot_owed_by": ["winsock"]}}}
+    entry = compliance_report(hostvars, ["pc"], selected=["tls12"])["hosts"]["pc"]
+    assert entry["reboot_required"] is True and entry["reboot_owed_by"] == ["winsock"]
+
+
+def test_unknown_selected_concern_is_an_error() -> None:
+    with pytest.raises(ValueError, match="tls13"):
+        compliance_report({}, [], selected=["tls13"])
+
+
+@pytest.mark.parametrize(("run_tags", "skip_tags", "expected"), [
+    (["all"], [], ["tls12", "ncsi"]),
+    (["tls12"], [], ["tls12"]),
+    (["all"], ["ncsi"], ["tls12"]),
+    (["tagged"], [], ["tls12", "ncsi"]),
+    (["always"], [], []),
+    (["untagged"], [], []),
+])
+def test_tags_select_concerns(run_tags: list[str], skip_tags: list[str], expected: list[str]) -> None:
+    assert selected_concerns(["tls12", "ncsi"], run_tags, skip_tags) == expected
 
 
 def test_lines_name_the_reason() -> None:
-    report = compliance_report({"pc": {"tls12_result": {"changed": True, "check_mode": True, "changes": [CHANGE]}}}, ["pc"])
+    report = compliance_report({"pc": {"tls12_result": {"changed": True, "check_mode": True, "changes": [CHANGE]}}}, ["pc"], selected=["tls12"])
     lines = report_lines(report)
     assert lines[0].startswith("pc (unknown OS): DRIFT") and CHANGE["reason"] in lines[0]
     assert lines[-1] == "totals: drift=1"
+    assert report_lines(compliance_report({}, []))[-1] == "totals: no hosts"
+
+
+def test_concern_lines_say_status_reboot_and_drift() -> None:
+    lines = concern_lines({"status": "drift", "changed": False, "drift": ["NCSI probes ncsi.retired.example"],
+                           "reboot_required": True, "reboot_owed_by": ["winsock"]}, "ncsi")
+    assert lines == ["ncsi: DRIFT [reboot required; owed for changes by winsock]", "ncsi drift: NCSI probes ncsi.retired.example"]
+    assert concern_lines(None, "ncsi") == ["ncsi: no result"]
+
+
+def test_unknown_variables_suggest_the_nearest_name() -> None:
+    messages = unknown_variables(["winhttp_proxy_proxi", "tls12_server"], ["winhttp_proxy_proxy", "tls12_server"])
+    assert len(messages) == 1 and messages[0].startswith("winhttp_proxy_proxi is not a variable") and "winhttp_proxy_proxy?" in messages[0]
+
+
+def test_concern_module_names_the_module() -> None:
+    assert concern_module("winsock_reset") == "m365ops.activation.win_winsock_reset"
+    with pytest.raises(ValueError, match="tls13"):
+        concern_module("tls13")

@@ -1,0 +1,135 @@
+"""The fleet run behind audit.yml and remediate.yml, over WinRM against winsim: statuses that tell the truth, the
+report under --check, --limit and --tags, targets that match nothing, misspelt variables, reboots owed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+
+AUDIT = ROOT / "playbooks" / "audit.yml"
+REMEDIATE = ROOT / "playbooks" / "remediate.yml"
+AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+SCHANNEL = ("HKLM", "SYSTEM", "CurrentControlSet", "Control", "SecurityProviders", "SCHANNEL")
+
+
+def deny_schannel_reads(fleet: Fleet, host: str) -> None:
+    """A key the connecting account may not read: the TLS probe fails on this host."""
+    node = fleet.hosts[host].host.state["registry"]
+    for part in SCHANNEL:
+        node = node[part] if part == "HKLM" else node["keys"][part]
+    node["deny"] = ["read"]
+    fleet.hosts[host].host.save()
+
+
+def report_of(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def executions(fleet: Fleet, host: str) -> int:
+    return fleet.hosts[host].host.counters["executions"].get(AGENT, 0)
+
+
+def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name, profile in (("broken", "win10"), ("offline", "win10"), ("healthy", "win11"), ("nokb", "win7sp1-nokb")):
+        fleet.add(name, profile)
+    deny_schannel_reads(fleet, "broken")
+    fleet.take_offline("offline")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "audit.json"
+
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file)})
+    # The report is written, then the failed and unreachable hosts fail the run.
+    assert run.rc == 2, run.stdout[-3000:]
+    report = report_of(report_file)
+    statuses = {host: entry["status"] for host, entry in report["hosts"].items()}
+    assert statuses == {"broken": "failed", "offline": "unreachable", "healthy": "compliant", "nokb": "blocked"}
+    assert report["totals"]["failed"] == 1 and report["totals"]["unreachable"] == 1
+    broken = report["hosts"]["broken"]
+    assert broken["concerns"]["tls12"]["status"] == "failed" and "access_denied" in broken["message"]
+    # Later concerns of a failed host did not run, and say why; the healthy host ran them all.
+    assert broken["concerns"]["ncsi"] == {**broken["concerns"]["ncsi"], "status": "not_run", "message": "not run because tls12 failed"}
+    assert report["hosts"]["offline"]["concerns"]["winsock_reset"]["message"] == "not run because tls12 was unreachable"
+    assert report["hosts"]["healthy"]["concerns"]["ipv6"] == {"status": "not_selected"}
+    assert run.stats["broken"]["failures"] == 1 and run.stats["offline"]["failures"] == 1 and run.stats["healthy"]["failures"] == 0
+    assert executions(fleet, "broken") == 1, "nothing after the failed concern touched the host"
+
+
+def test_report_is_written_under_check_and_limit_for_the_targeted_hosts_only(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("one", "win10-tls-hardened")
+    fleet.add("two", "win11")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "limited.json"
+    run = run_playbook(inventory, REMEDIATE, "--check", "--diff", "--limit", "one",
+                       extra_vars={"m365ops_report_file": str(report_file)})
+    assert run.rc == 0, run.stdout[-3000:]
+    report = report_of(report_file)
+    assert list(report["hosts"]) == ["one"] and report["hosts"]["one"]["status"] == "drift"
+    assert report["title"] == "remediation"
+    assert f"Report written to {report_file}" in run.stdout
+    # --diff shows the host's changes, not the controller-side report file.
+    assert '"Enabled"=dword:00000001' in run.stdout and '"totals"' not in run.stdout.split("PLAY RECAP")[0].split("Show the report")[0]
+    assert fleet.hosts["two"].host.counters["requests"] == 0
+
+
+def test_a_target_that_matches_no_host_fails_the_run(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win11")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_target": "no_such_group"})
+    assert run.rc == 2 and "m365ops_target 'no_such_group' matched no host" in run.stdout
+    limited = run_playbook(inventory, AUDIT, "--limit", "pc", extra_vars={"m365ops_target": "no_such_group"})
+    assert limited.rc == 2 and "within --limit pc" in limited.stdout
+
+
+def test_tags_and_the_concerns_variable_select_concerns(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    tagged = run_playbook(inventory, AUDIT, "--tags", "tls12", extra_vars={"m365ops_report_file": str(tmp_path / "t.json")})
+    assert tagged.rc == 0, tagged.stdout[-3000:]
+    concerns = report_of(tmp_path / "t.json")["hosts"]["pc"]["concerns"]
+    assert concerns["tls12"]["status"] == "drift"
+    assert {name: entry["status"] for name, entry in concerns.items() if name != "tls12"} == dict.fromkeys(
+        ("winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6"), "not_selected")
+    assert executions(fleet, "pc") == 1
+
+    chosen = run_playbook(inventory, AUDIT, extra_vars={"m365ops_concerns": ["ncsi"], "m365ops_report_file": str(tmp_path / "c.json")})
+    assert chosen.rc == 0
+    concerns = report_of(tmp_path / "c.json")["hosts"]["pc"]["concerns"]
+    assert concerns["ncsi"]["status"] == "compliant" and concerns["tls12"]["status"] == "not_selected"
+
+
+def test_misspelt_variables_and_concerns_fail_before_any_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-stale-proxy")
+    fleet.write_inventory(inventory)
+    misspelt = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxi": "proxy.corp.example:8080"})
+    assert misspelt.rc == 2 and "winhttp_proxy_proxi is not a variable" in misspelt.stdout and "winhttp_proxy_proxy?" in misspelt.stdout
+    unknown = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_concerns": ["tls13"]})
+    assert unknown.rc == 2 and "tls13" in unknown.stdout and "m365ops_concerns" in unknown.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == 0
+
+
+def test_a_reboot_owed_stays_reported_until_the_host_restarts(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("lsp", "win10-lsp")
+    fleet.write_inventory(inventory)
+    first = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_report_file": str(tmp_path / "1.json")})
+    assert first.rc == 0 and report_of(tmp_path / "1.json")["hosts"]["lsp"]["reboot_required"] is True
+    second = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "2.json")})
+    entry = report_of(tmp_path / "2.json")["hosts"]["lsp"]
+    assert second.changed_hosts() == set()
+    assert entry["status"] == "compliant" and entry["reboot_required"] is True and entry["reboot_owed_by"] == ["winsock_reset"]
+    assert "[reboot required" in second.stdout
+    fleet.hosts["lsp"].host.reboot()
+    third = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "3.json")})
+    assert third.rc == 0 and report_of(tmp_path / "3.json")["hosts"]["lsp"]["reboot_required"] is False
+
+
+def test_a_role_says_what_it_did_without_a_debug_task_of_the_user(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    playbook = inventory.with_name("role.yml")
+    playbook.write_text("- hosts: windows\n  gather_facts: false\n  roles:\n    - m365ops.activation.tls12\n", encoding="utf-8")
+    run = run_playbook(inventory, playbook)
+    assert run.rc == 0
+    assert "tls12: REMEDIATED [reboot required]" in run.stdout
+    assert "SCHANNEL TLS 1.2 Client Enabled is set to 0" in run.stdout
