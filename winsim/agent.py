@@ -9,6 +9,8 @@ skips the writes after it.
 from __future__ import annotations
 
 import base64
+import functools
+import re
 import struct
 from typing import Any, Callable
 
@@ -298,6 +300,10 @@ def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
         raise OpError("invalid_argument", "op 'process_run' takes 'arguments' as a list of strings")
     program = path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
     effect = PROGRAMS.get((program, *(item.lower() for item in arguments)))
+    if effect is None and program == "netsh.exe" and arguments[:1] and arguments[0].lower() == "winhttp":
+        if "\\syswow64\\" in path.lower() and host.architecture.upper() == "X86":
+            raise OpError("not_found", f"{path} does not exist on 32-bit Windows (Win32 error 2)", win32_error=2)
+        effect = functools.partial(netsh_winhttp, path=path, arguments=arguments)
     if effect is None:
         raise OpError("not_found", f"{path} {' '.join(arguments)} is not available on this simulated host (Win32 error 2)", win32_error=2)
     success = op.get("success_exit_codes")
@@ -364,12 +370,36 @@ def winhttp_blob(access_type: str, proxy: str | None, bypass: str | None, counte
     return base64.b64encode(data).decode()
 
 
-def _winhttp(host: SimHost) -> dict[str, Any]:
-    return host.state.setdefault("winhttp_proxy", {"access_type": "direct", "proxy": None, "bypass": None})
+def winhttp_setting(host: SimHost, view: str) -> dict[str, Any]:
+    """The default proxy a WinHTTP client of that bitness sees: its view's WinHttpSettings blob (absent: direct)."""
+    value = host.registry.read(WINHTTP_CONNECTIONS, view, ["WinHttpSettings"])["values"].get("WinHttpSettings")
+    direct = {"access_type": "direct", "proxy": None, "bypass": None}
+    if not value or value["type"] != "binary":
+        return direct
+    data = base64.b64decode(value["value"])
+    _version, _counter, flags = struct.unpack_from("<III", data, 0)
+    texts, offset = [], 12
+    for _field in range(2):
+        (length,) = struct.unpack_from("<I", data, offset)
+        texts.append(data[offset + 4: offset + 4 + length].decode("ascii"))
+        offset += 4 + length
+    if not flags & 2 or not texts[0]:
+        return direct
+    return {"access_type": "named", "proxy": texts[0], "bypass": texts[1] or None}
+
+
+def set_winhttp(host: SimHost, view: str, access: str, proxy: str | None, bypass: str | None) -> None:
+    """What WinHttpSetDefaultProxyConfiguration (64-bit view) or the 32-bit netsh does: a new blob, counter bumped."""
+    if view in host.faults.get("winhttp_write_ignored", []):
+        return
+    value = host.registry.read(WINHTTP_CONNECTIONS, view, ["WinHttpSettings"])["values"].get("WinHttpSettings")
+    counter = struct.unpack_from("<I", base64.b64decode(value["value"]), 4)[0] + 1 if value and value["type"] == "binary" else 1
+    host.registry.write(WINHTTP_CONNECTIONS, view, "WinHttpSettings", "binary",
+                        winhttp_blob(access, proxy, bypass if access == "named" else None, counter), True)
 
 
 def _winhttp_proxy_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    return dict(_winhttp(host))
+    return winhttp_setting(host, "64")
 
 
 def _winhttp_proxy_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -381,15 +411,57 @@ def _winhttp_proxy_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict
         raise OpError("invalid_argument", "access_type 'named' needs 'proxy'")
     if access == "direct":
         proxy = bypass = None
-    before = dict(_winhttp(host))
-    after = {"access_type": access, "proxy": proxy or None, "bypass": bypass or None}
-    changed = before != after
-    if changed and apply:
-        host.state["winhttp_proxy"] = after
-        counter = int(host.state.get("winhttp_counter", 0)) + 1
-        host.state["winhttp_counter"] = counter
-        host.registry.write(WINHTTP_CONNECTIONS, "64", "WinHttpSettings", "binary", winhttp_blob(access, proxy, bypass, counter), True)
-    return {"changed": changed, "before": before, "after": after}
+    before = winhttp_setting(host, "64")
+    wanted = {"access_type": access, "proxy": proxy or None, "bypass": bypass or None}
+    changed = before != wanted
+    if not changed or not apply:
+        return {"changed": changed, "before": before, "after": wanted}
+    set_winhttp(host, "64", access, proxy, bypass)
+    # As the agent does: the configuration read back after the write.
+    return {"changed": True, "before": before, "after": winhttp_setting(host, "64")}
+
+
+def _netsh_value(arguments: list[str], name: str) -> str | None:
+    prefix = f"{name}="
+    found = next((item[len(prefix):] for item in arguments if item.lower().startswith(prefix)), None)
+    return None if found is None else found.strip('"')
+
+
+def netsh_winhttp(host: SimHost, apply: bool, *, path: str, arguments: list[str]) -> int:
+    """netsh winhttp set proxy / reset proxy, on the view of netsh's own bitness (SysWOW64: 32-bit). Exit 1 on bad syntax."""
+    view = "32" if "\\syswow64\\" in path.lower().replace("/", "\\") else "64"
+    words = [item.lower() for item in arguments[:3]]
+    if words == ["winhttp", "reset", "proxy"] and len(arguments) == 3:
+        if apply:
+            set_winhttp(host, view, "direct", None, None)
+        return 0
+    proxy = _netsh_value(arguments[3:], "proxy-server")
+    if words != ["winhttp", "set", "proxy"] or not proxy:
+        return 1
+    if apply:
+        set_winhttp(host, view, "named", proxy, _netsh_value(arguments[3:], "bypass-list"))
+    return 0
+
+
+def _user_sessions(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Signed-in users (owners of explorer.exe): their SID, DOMAIN\\name and session id."""
+    return {"sessions": [dict(session) for session in host.state.get("sessions", [])]}
+
+
+USER_HIVE = re.compile(r"^S-1-(5-21|12-1)-[0-9-]+$")
+
+
+def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """One subkey's named values in every loaded user profile hive (HKEY_USERS\\<SID>; not _Classes, not service accounts)."""
+    subkey = _require(op, "subkey", str)
+    names = _require(op, "names", list)
+    if not all(isinstance(name, str) for name in names):
+        raise OpError("invalid_argument", "op 'registry_read_user_hives' takes 'names' as a list of value names")
+    hives = {}
+    for sid in host.registry.enumerate("HKU", "64")["subkeys"]:
+        if USER_HIVE.match(sid):
+            hives[sid] = host.registry.read(f"HKU\\{sid}\\{subkey}", "64", names)
+    return {"hives": hives}
 
 
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
@@ -411,6 +483,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "adapter_binding_set": _adapter_binding_set,
     "winhttp_proxy_read": _winhttp_proxy_read,
     "winhttp_proxy_write": _winhttp_proxy_write,
+    "user_sessions": _user_sessions,
+    "registry_read_user_hives": _registry_read_user_hives,
 }
 
 

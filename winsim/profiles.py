@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,6 +18,38 @@ SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNE
 WINHTTP = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
 WINHTTP_WOW = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
 INTERNET_SETTINGS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+INTERNET_SETTINGS_WOW = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+USER_INTERNET_SETTINGS = "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+WININET_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+# The signed-in user of workstation profiles, and the local administrator WinRM connects as.
+USER_SID = "S-1-5-21-1004336348-1177238915-682003330-1104"
+USER_NAME = "CORP\\alice"
+ADMIN_SID = "S-1-5-21-3623811015-3361044348-30300820-500"
+# WinINet DefaultConnectionSettings flags.
+FLAG_DIRECT, FLAG_PROXY, FLAG_PAC, FLAG_AUTO_DETECT = 0x01, 0x02, 0x04, 0x08
+SITE_PROXY = "proxy.corp.example:8080"
+SITE_BYPASS = "*.corp.example;<local>"
+
+
+def connection_settings_blob(flags: int, proxy: str = "", bypass: str = "", pac_url: str = "", counter: int = 3) -> str:
+    """WinINet DefaultConnectionSettings: version, counter, flags, proxy, bypass, PAC URL, then bytes WinINet keeps for itself."""
+    data = struct.pack("<III", 0x46, counter, flags)
+    for text in (proxy, bypass, pac_url):
+        encoded = text.encode("ascii")
+        data += struct.pack("<I", len(encoded)) + encoded
+    return base64.b64encode(data + bytes(32)).decode()
+
+
+def user_wininet(registry: dict[str, Any], sid: str, flags: int, proxy: str = "", bypass: str = "", pac_url: str = "") -> None:
+    """A user's Internet Options as WinINet stores them: the blob, and the plain values beside it."""
+    settings = f"HKU\\{sid}\\{USER_INTERNET_SETTINGS}"
+    _set(registry, f"{settings}\\Connections", "DefaultConnectionSettings", "binary", connection_settings_blob(flags, proxy, bypass, pac_url))
+    _set(registry, settings, "ProxyEnable", "dword", 1 if flags & FLAG_PROXY else 0)
+    if proxy:
+        _set(registry, settings, "ProxyServer", "string", proxy)
+        _set(registry, settings, "ProxyOverride", "string", bypass)
+    if pac_url:
+        _set(registry, settings, "AutoConfigURL", "string", pac_url)
 NCSI_INTERNET = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NlaSvc\\Parameters\\Internet"
 NCSI_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnectivityStatusIndicator"
 # NCSI probe targets as Windows installs them; 1607 (build 14393) moved the web probe to msftconnecttest.com.
@@ -151,9 +184,16 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         for framework in ("v2.0.50727", "v4.0.30319"):
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
     _set(registry, current, "SystemRoot", "string", "C:\\Windows")
-    # The direct-access WinHttpSettings blob Windows ships (reference: WINDOWS_FACTS section 2).
-    _set(registry, f"{INTERNET_SETTINGS}\\Connections", "WinHttpSettings", "binary",
-         base64.b64encode(bytes.fromhex("1800000000000000010000000000000000000000")).decode())
+    # The direct-access WinHttpSettings blob Windows ships (reference: WINDOWS_FACTS section 2), in each registry view.
+    for connections in (f"{INTERNET_SETTINGS}\\Connections",) + ((f"{INTERNET_SETTINGS_WOW}\\Connections",) if release.architecture != "x86" else ()):
+        _set(registry, connections, "WinHttpSettings", "binary", base64.b64encode(bytes.fromhex("1800000000000000010000000000000000000000")).decode())
+    # Loaded profile hives: the WinRM administrator's (its WinINet is empty, as a service account's usually is) and,
+    # on workstations, the signed-in user's, whose Internet Options hold Windows' default (automatic detection on).
+    _set(registry, f"HKU\\{ADMIN_SID}\\{USER_INTERNET_SETTINGS}")
+    sessions = []
+    if release.product_type == 1:
+        sessions.append({"sid": USER_SID, "user": USER_NAME, "session_id": 1})
+        user_wininet(registry, USER_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
     _catalogs(registry, release.architecture)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "EnableDHCP", "dword", 1)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "DhcpIPAddress", "string", "198.51.100.23")
@@ -176,7 +216,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         },
         "services": base_services(release, language),
         "adapters": base_adapters(release),
-        "winhttp_proxy": {"access_type": "direct", "proxy": None, "bypass": None},
+        "sessions": sessions,
         "faults": {},
     }
 
@@ -225,21 +265,38 @@ def _eventlog_broken(state: dict[str, Any]) -> None:
         services[name]["status"] = "stopped"
 
 
-USER_INTERNET_SETTINGS = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
-
-
 def _proxy_site(state: dict[str, Any]) -> None:
-    """A site where the internet is reached through a proxy: the user's IE settings know it, WinHTTP does not."""
-    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyEnable", "dword", 1)
-    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyServer", "string", "proxy.corp.example:8080")
-    _set(state["registry"], USER_INTERNET_SETTINGS, "ProxyOverride", "string", "*.corp.example;<local>")
+    """A site where the internet is reached through a proxy: the signed-in user's Internet Options name it, WinHTTP goes direct."""
+    user_wininet(state["registry"], USER_SID, FLAG_DIRECT | FLAG_PROXY | FLAG_AUTO_DETECT, SITE_PROXY, SITE_BYPASS)
+
+
+def _winhttp_named(state: dict[str, Any], proxy: str, bypass: str | None, views: tuple[str, ...]) -> None:
+    for view in views:
+        connections = f"{INTERNET_SETTINGS if view == '64' else INTERNET_SETTINGS_WOW}\\Connections"
+        _set(state["registry"], connections, "WinHttpSettings", "binary", winhttp_blob("named", proxy, bypass, 7))
+
+
+def _proxy_right(state: dict[str, Any]) -> None:
+    """A proxy site already set up as the article says: WinHTTP (both views) names the proxy the user's WinINet names."""
+    _proxy_site(state)
+    _winhttp_named(state, SITE_PROXY, SITE_BYPASS, ("64", "32"))
+
+
+def _proxy_pac(state: dict[str, Any]) -> None:
+    """A site whose browsers get their proxy from a PAC file: WinHTTP's default configuration cannot hold one."""
+    user_wininet(state["registry"], USER_SID, FLAG_DIRECT | FLAG_PAC, pac_url="http://wpad.corp.example/proxy.pac")
+
+
+def _proxy_machine(state: dict[str, Any]) -> None:
+    """Proxy set per machine by the policy ProxySettingsPerUser=0: HKLM's WinINet settings are everyone's."""
+    _set(state["registry"], WININET_POLICY, "ProxySettingsPerUser", "dword", 0)
+    _set(state["registry"], f"{INTERNET_SETTINGS}\\Connections", "DefaultConnectionSettings", "binary",
+         connection_settings_blob(FLAG_DIRECT | FLAG_PROXY, "http=proxy.branch.example:3128;https=proxy.branch.example:3128", "<local>"))
 
 
 def _stale_proxy(state: dict[str, Any]) -> None:
-    """WinHTTP still points at a proxy that was retired."""
-    state["winhttp_proxy"] = {"access_type": "named", "proxy": "old-proxy.corp.example:3128", "bypass": "<local>"}
-    _set(state["registry"], f"{INTERNET_SETTINGS}\\Connections", "WinHttpSettings", "binary",
-         winhttp_blob("named", "old-proxy.corp.example:3128", "<local>", 7))
+    """WinHTTP still points at a proxy that was retired, set with the 64-bit netsh only (the 32-bit view goes direct)."""
+    _winhttp_named(state, "old-proxy.corp.example:3128", "<local>", ("64",))
 
 
 def _third_party_lsp(state: dict[str, Any]) -> None:
@@ -289,9 +346,15 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),
     Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,
             drift=(_static_ip, _third_party_lsp)),
-    Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the user's IE settings name the proxy, WinHTTP is direct",
+    Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",
             WIN10, drift=(_proxy_site,)),
-    Profile("win10-stale-proxy", "Windows 10 whose WinHTTP proxy is a retired server", WIN10, drift=(_stale_proxy,)),
+    Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",
+            WIN10, drift=(_proxy_right,)),
+    Profile("win10-proxy-pac", "Windows 10 whose signed-in user gets the proxy from a PAC file, WinHTTP goes direct",
+            WIN10, drift=(_proxy_pac,)),
+    Profile("win10-proxy-machine", "Windows 10 with per-machine proxy settings (ProxySettingsPerUser=0), WinHTTP goes direct",
+            WIN10, drift=(_proxy_machine,)),
+    Profile("win10-stale-proxy", "Windows 10 whose WinHTTP proxy (64-bit view only) is a retired server", WIN10, drift=(_stale_proxy,)),
     Profile("win81", "Windows 8.1, defaults", WIN81),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
@@ -301,4 +364,5 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
 )}
 
 DEMO_FLEET = ("win11", "win10-ncsi-off", "win10-nla-disabled", "win10-ja", "win10-tls-hardened", "win10-lsp",
+              "win10-proxy-site", "win10-proxy-right", "win10-stale-proxy", "win10-eventlog-broken",
               "win81", "win7sp1", "win7sp1-nokb", "ws2012")

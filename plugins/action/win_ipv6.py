@@ -19,7 +19,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
 DISABLED_COMPONENTS = RegistryRef(RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip6\Parameters"), "DisabledComponents")
 ALL_OFF = 0xFF
@@ -30,6 +30,7 @@ INTERFACE_BITS = 0x01 | 0x10  # tunnel interfaces, native interfaces
 class ActionModule(ConcernAction):
     CONCERN = "ipv6"
     FACTS_KEY = "ipv6"
+    MANAGED = (ManagedValues(DISABLED_COMPONENTS.key.path, (DISABLED_COMPONENTS.name,)),)
     ARGUMENT_SPEC = {
         "state": {"type": "str", "required": True, "choices": ["enabled", "disabled"]},
         "adapters": {"type": "list", "elements": "str", "default": ["*"]},

@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
 INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet")
 POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator")
@@ -49,6 +49,10 @@ def probe_defaults(build: int) -> dict[str, str]:
 class ActionModule(ConcernAction):
     CONCERN = "ncsi"
     FACTS_KEY = "ncsi"
+    MANAGED = (
+        ManagedValues(INTERNET.path, ("EnableActiveProbing", *PROBE_DEFAULTS_CONNECTTEST)),
+        ManagedValues(POLICY.path, ("NoActiveProbe",)),
+    )
     ARGUMENT_SPEC = {
         "policy": {"type": "str", "default": "set_zero", "choices": ["set_zero", "remove"]},
         "restore_probe_defaults": {"type": "bool", "default": False},

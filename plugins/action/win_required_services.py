@@ -13,7 +13,6 @@ will not start fails the task with the Win32 error and the article's next step, 
 
 from __future__ import annotations
 
-import re
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -22,7 +21,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
-    ServiceStart, ServiceState, StartModeChange, dependency_order,
+    SERVICE_NAME, ServiceStart, ServiceState, StartModeChange, dependency_order,
 )
 
 # Windows defaults (WINDOWS_FACTS section 6); NcdAutoSetup and netprofm are trigger/manual services.
@@ -33,8 +32,6 @@ DEFAULT_SERVICES = [
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
 SFC = r"%SystemRoot%\System32\sfc.exe"
-# Service names are registry key names under HKLM\SYSTEM\CurrentControlSet\Services.
-SERVICE_NAME = re.compile(r"^[^\\/\s][^\\/]{0,255}$")
 
 
 class ActionModule(ConcernAction):
@@ -75,7 +72,7 @@ def check_services_arguments(args: dict[str, t.Any]) -> None:
     seen: set[str] = set()
     for service in args["services"]:
         name = service["name"]
-        if not SERVICE_NAME.match(name):
+        if not SERVICE_NAME.fullmatch(name):
             raise AnsibleActionFail(f"services: '{name}' is not a service short name (no slashes or backslashes, "
                                     "not empty, at most 256 characters); use the name, not the localized display name")
         if name.lower() in seen:

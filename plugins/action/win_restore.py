@@ -4,11 +4,17 @@
 """Put back what the collection's modules changed, from the backup records they wrote.
 
 Services that were stopped are stopped again (dependents first) and get their start mode back;
-the WinHTTP default proxy gets its first recorded configuration back, and adapters their IPv6 binding.
+the WinHTTP default proxy of each registry view gets its first recorded configuration back, and
+adapters their IPv6 binding.
 Each registry value gets the value it had before the *first* recorded change (records are read
 oldest first), or is removed when it did not exist then. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
 ignored, so restoring twice changes nothing the second time.
+
+A backup file is data from outside: every record is checked before the host is contacted. Only
+registry values some concern of the collection declares it manages (``MANAGED``) are restored, each
+value must be one the agent can write, and a malformed record fails the task naming file, record and
+problem; nothing is restored from a set of records with any such problem.
 """
 
 from __future__ import annotations
@@ -21,14 +27,26 @@ from dataclasses import dataclass, field
 
 from ansible.errors import AnsibleActionFail
 
+from ansible_collections.m365ops.activation.plugins.action import win_ipv6, win_ncsi, win_tls12, win_winsock_reset
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistryValue
-from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceState, ServiceStop, StartModeChange, dependency_order
-from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyChange, ProxySetting
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, value_problem,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
+    SERVICE_NAME, START_MODES, STATUSES, ServiceState, ServiceStop, StartModeChange, dependency_order,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
+    ProxyChange, ProxyError, ProxySetting, current_views, normalize_bypass, normalize_proxy, settings_ref, split_bypass, verify_ops,
+    verify_proxy,
+)
 
 RESTORE_MODULE = "m365ops.activation.win_restore"
+# Every registry value a concern of the collection may change; nothing else is ever restored.
+MANAGED: tuple[ManagedValues, ...] = (*win_tls12.ActionModule.MANAGED, *win_ncsi.ActionModule.MANAGED, *win_ipv6.ActionModule.MANAGED,
+                                      *win_winsock_reset.ActionModule.MANAGED)
 
 
 @dataclass
@@ -39,7 +57,7 @@ class RestoreTargets:
     reboot: set[RegistryRef] = field(default_factory=set)
     start_modes: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
-    winhttp: dict[str, t.Any] | None = None
+    winhttp: dict[str, dict[str, t.Any]] = field(default_factory=dict)
     bindings: dict[str, bool] = field(default_factory=dict)
     created_keys: list[RegistryKey] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
@@ -67,8 +85,69 @@ def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[st
             raise AnsibleActionFail(f"backups: {path} is not a format {BACKUP_FORMAT} backup record of m365ops.activation")
         if document.get("host") != host:
             raise AnsibleActionFail(f"backups: {path} records host {document.get('host')!r}, not {host!r}")
+        for index, record in enumerate(document["records"]):
+            problem = record_problem(record)
+            if problem:
+                raise AnsibleActionFail(f"backups: {path} record #{index}: {problem}; nothing was restored")
         documents.append((path, document))
     return sorted(documents, key=lambda item: item[1].get("created", ""))
+
+
+def _proxy_problem(setting: t.Any) -> str | None:
+    if not isinstance(setting, dict) or setting.get("access_type") not in ("direct", "named"):
+        return "a WinHTTP proxy record needs before.access_type 'direct' or 'named'"
+    if setting["access_type"] == "direct":
+        return None
+    try:
+        normalize_proxy(str(setting.get("proxy") or ""), "before.proxy")
+        normalize_bypass(split_bypass(setting.get("bypass")), "before.bypass")
+    except ProxyError as error:
+        return str(error)
+    return None
+
+
+def _registry_problem(record: dict[str, t.Any]) -> str | None:
+    if not all(isinstance(record.get(name), str) for name in ("key", "name")) or str(record.get("view", "64")) not in ("64", "32"):
+        return "a registry record needs key, name and view 64 or 32"
+    ref = RegistryRef(RegistryKey(record["key"], str(record.get("view", "64"))), record["name"])
+    if not any(managed.covers(ref) for managed in MANAGED):
+        return f"{ref} is not a value any concern of m365ops.activation manages, so restore will not write it"
+    if record.get("before") is not None and (problem := value_problem(record["before"])):
+        return f"{ref}: {problem}"
+    created = record.get("created_key")
+    if created is not None:
+        if not isinstance(created, str) or created.count("\\") < 2:
+            return f"created_key {created!r} is not a key below a hive's top-level key"
+        inside = ref.key.path.lower() == created.lower() or ref.key.path.lower().startswith(created.lower().rstrip("\\") + "\\")
+        if not inside:
+            return f"created_key {created} does not hold {ref}"
+    return None
+
+
+def record_problem(record: t.Any) -> str | None:
+    """Why a backup record cannot be trusted, or None."""
+    if not isinstance(record, dict):
+        return "a record must be a mapping"
+    kind = record.get("kind")
+    if kind == "registry":
+        return _registry_problem(record)
+    if kind == "registry_key":
+        return None if isinstance(record.get("key"), str) else "a registry_key record needs a key"
+    if kind in ("service_start_mode", "service_status"):
+        allowed = START_MODES if kind == "service_start_mode" else STATUSES
+        if not isinstance(record.get("service"), str) or not SERVICE_NAME.fullmatch(record["service"]):
+            return f"{kind}: service {record.get('service')!r} is not a service name"
+        return None if record.get("before") in allowed else f"{kind}: before must be one of {', '.join(allowed)}"
+    if kind == "winhttp_proxy":
+        if str(record.get("view", "64")) not in ("64", "32"):
+            return "winhttp_proxy: view must be 64 or 32"
+        return _proxy_problem(record.get("before"))
+    if kind == "adapter_binding":
+        ok = isinstance(record.get("adapter"), str) and record.get("component_id") == "ms_tcpip6" and isinstance(record.get("before"), (bool, type(None)))
+        return None if ok else "adapter_binding: needs adapter, component_id ms_tcpip6 and a true/false before"
+    if kind == "action":
+        return None
+    return f"kind {kind!r} is not one the collection writes"
 
 
 def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None) -> RestoreTargets:
@@ -82,8 +161,8 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
                 targets.start_modes.setdefault(record["service"], record["before"])
             elif record.get("kind") == "service_status":
                 targets.statuses.setdefault(record["service"], record["before"])
-            elif record.get("kind") == "winhttp_proxy" and targets.winhttp is None:
-                targets.winhttp = record["before"]
+            elif record.get("kind") == "winhttp_proxy":
+                targets.winhttp.setdefault(str(record.get("view", "64")), record["before"])
             elif record.get("kind") == "adapter_binding" and isinstance(record.get("before"), bool):
                 targets.bindings.setdefault(record["adapter"], record["before"])
             if record.get("kind") != "registry":
@@ -129,11 +208,13 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
             plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
     probes = {probe.op: probe for probe in state.probes}
     plan_service_restore(plan, targets, probes)
-    if targets.winhttp is not None:
-        current = ProxySetting.from_agent(probes["winhttp_proxy_read"].data)
-        original = ProxySetting.from_agent(targets.winhttp)
-        if not current.same_as(original):
-            plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes"))
+    if targets.winhttp:
+        views = current_views(state, probes["winhttp_proxy_read"])
+        for view, recorded in sorted(targets.winhttp.items()):
+            current = views.get(view)
+            original = ProxySetting.from_agent(recorded)
+            if current is not None and not current.same_as(original):
+                plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
     if targets.bindings:
         adapters = {item["name"].lower(): Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])}
         for name, bound in targets.bindings.items():
@@ -186,7 +267,8 @@ class ActionModule(ConcernAction):
         self._targets = restore_targets(documents, args.get("modules"))
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
-        return list(self._targets.values)
+        refs = list(self._targets.values)
+        return refs + [settings_ref("32")] if self._targets.winhttp else refs
 
     def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
         return list(self._targets.created_keys)
@@ -194,7 +276,7 @@ class ActionModule(ConcernAction):
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         names = service_names(self._targets)
         ops = [{"op": "service_query", "names": names}] if names else []
-        if self._targets.winhttp is not None:
+        if self._targets.winhttp:
             ops.append({"op": "winhttp_proxy_read"})
         if self._targets.bindings:
             ops.append({"op": "adapter_list"})
@@ -202,3 +284,9 @@ class ActionModule(ConcernAction):
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_restore(self._targets, state)
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        return verify_ops(plan.changes)
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        return verify_proxy(plan.changes, applied, checks)

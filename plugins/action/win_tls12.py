@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
@@ -93,6 +93,13 @@ def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRe
 class ActionModule(ConcernAction):
     CONCERN = "tls12"
     FACTS_KEY = "tls12"
+    MANAGED = (
+        ManagedValues(f"{SCHANNEL_TLS12}\\Client", ("Enabled", "DisabledByDefault")),
+        ManagedValues(f"{SCHANNEL_TLS12}\\Server", ("Enabled", "DisabledByDefault")),
+        ManagedValues(WINHTTP, ("DefaultSecureProtocols",), ("64", "32")),
+        ManagedValues(WININET, ("SecureProtocols",)),
+        *(ManagedValues(framework, DOTNET_VALUES, ("64", "32")) for framework in DOTNET_FRAMEWORKS),
+    )
     ARGUMENT_SPEC = {
         "server": {"type": "bool", "default": False},
         "winhttp": {"type": "bool", "default": True},

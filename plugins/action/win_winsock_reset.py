@@ -22,7 +22,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue
 
 WINSOCK = r"HKLM\SYSTEM\CurrentControlSet\Services\WinSock2\Parameters"
 # (catalog key, value holding the provider DLL): protocol entries pack the path into a binary blob.
@@ -85,6 +85,7 @@ def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
 class ActionModule(ConcernAction):
     CONCERN = "winsock_reset"
     FACTS_KEY = "winsock"
+    MANAGED = (ManagedValues(TOKENS.key.path, (TOKENS.name,)),)
     ARGUMENT_SPEC = {
         "winsock": {"type": "bool", "default": True},
         "ip": {"type": "bool", "default": False},

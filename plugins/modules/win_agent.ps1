@@ -852,6 +852,51 @@ Function Invoke-WinHttpProxyWrite {
     return @{ changed = $true; before = $before; after = (Get-WinHttpProxy) }
 }
 
+Function Invoke-UserSessions {
+    # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $sessions = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
+        $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwnerSid
+        if ($owner.ReturnValue -ne 0 -or -not $owner.Sid) {
+            continue
+        }
+        $user = [string]$owner.Sid
+        $account = Invoke-CimMethod -InputObject $process -MethodName GetOwner
+        if ($account.ReturnValue -eq 0 -and $account.User) {
+            $user = [string]$account.User
+            if ($account.Domain) {
+                $user = [string]$account.Domain + '\' + $user
+            }
+        }
+        $sessions.Add(@{ sid = [string]$owner.Sid; user = $user; session_id = [int]$process.SessionId })
+    }
+    return @{ sessions = @($sessions) }
+}
+
+Function Invoke-RegistryReadUserHives {
+    # One subkey's named values in every loaded user profile hive (HKEY_USERS\<SID>), in one op.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $subkey = [string](Get-OpArg $Op 'subkey')
+    $names = @(Get-OpArg $Op 'names')
+    $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
+    $hives = @{}
+    try {
+        foreach ($sid in $users.GetSubKeyNames()) {
+            # Domain, local and Entra ID accounts; not service accounts, not the _Classes hives.
+            if ($sid -notmatch '^S-1-(5-21|12-1)-[0-9-]+$') {
+                continue
+            }
+            $read = @{ op = 'registry_read'; key = "HKU\$sid\$subkey"; names = $names }
+            $hives[$sid] = Invoke-RegistryRead -Op $read -Apply $false
+        }
+    }
+    finally {
+        $users.Dispose()
+    }
+    return @{ hives = $hives }
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -870,6 +915,8 @@ $Handlers = @{
     adapter_binding_set = ${function:Invoke-AdapterBindingSet}
     winhttp_proxy_read = ${function:Invoke-WinHttpProxyRead}
     winhttp_proxy_write = ${function:Invoke-WinHttpProxyWrite}
+    user_sessions = ${function:Invoke-UserSessions}
+    registry_read_user_hives = ${function:Invoke-RegistryReadUserHives}
     system_info = ${function:Invoke-SystemInfo}
 }
 

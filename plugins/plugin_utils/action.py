@@ -26,7 +26,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Ag
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, check_backup_dir, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
+    ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
@@ -152,6 +152,8 @@ class ConcernAction(ActionBase):
     # The concern's name (as in the playbooks' m365ops_concerns); it also names the concern's reboot marker.
     CONCERN: t.ClassVar[str] = ""
     FACTS_KEY: t.ClassVar[str] = ""
+    # The registry values the concern may change: restore puts back only values some concern declares here.
+    MANAGED: t.ClassVar[tuple[ManagedValues, ...]] = ()
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         """Registry values the probe reads; none by default."""
@@ -174,6 +176,14 @@ class ConcernAction(ActionBase):
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
         """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        """Read ops sent at the end of the apply batch to read back what the changes wrote; none by default."""
+        return []
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        """Problems found in the read-back (``applied``: one result per planned change; ``checks``: the verify ops)."""
+        return []
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
@@ -250,17 +260,20 @@ class ConcernAction(ActionBase):
         # Unknown boot time: the marker still says "owed", and reboots_owed() keeps it owed until one is known.
         changes = with_reboot_marker(plan.changes, RebootMarker(self.CONCERN, state.windows.boot_time or "unknown"))
         planned = len(plan.changes)
-        results = agent.run([change.to_op() for change in changes])
+        checks = self.verify_ops(args, plan)
+        answers = agent.run([*(change.to_op() for change in changes), *checks])
+        results, verified = answers[:len(changes)], answers[len(changes):]
         failed_at = next((index for index, outcome in enumerate(results) if not outcome.ok), None)
         repair = [] if failed_at is None else self.repair_ops(args, changes[failed_at], results[failed_at])
         failed_repair = None
         if repair:
-            # One more agent run: the repair, then the failed change and those after it, once.
-            retry = agent.run([*repair, *(change.to_op() for change in changes[failed_at:])])
+            # One more agent run: the repair, then the failed change and those after it, once (and the read-back again).
+            retry = agent.run([*repair, *(change.to_op() for change in changes[failed_at:]), *checks])
             result["repairs"] = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                  for op, outcome in zip(repair, retry)]
             failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
-            results = [*results[:failed_at], *retry[len(repair):]]
+            results = [*results[:failed_at], *retry[len(repair):len(retry) - len(checks)]]
+            verified = retry[len(retry) - len(checks):]
         made = applied(changes, results)
         # What was applied, not what was planned: a batch that failed at its first write changed nothing.
         result["changed"] = bool(made)
@@ -283,3 +296,7 @@ class ConcernAction(ActionBase):
         if failed is not None:
             change, outcome = failed
             raise AgentOpError(outcome, f"changing {change.target} ({len(made)} of {planned} changes were made and are in 'backup')")
+        per_change = [outcome for change, outcome in zip(changes, results) if not isinstance(change, RebootMarker)]
+        problems = self.verify(args, plan, per_change, verified)
+        if problems:
+            raise AgentError("; ".join(problems) + f" ({len(made)} of {planned} changes were made and are in 'backup')")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from dataclasses import dataclass
 
@@ -61,6 +62,43 @@ class RegistryValue:
         if self.type == "multi_string":
             return "multi:" + ",".join(f'"{item}"' for item in self.value)
         return f"{self.type}:{self.value}"
+
+
+@dataclass(frozen=True)
+class ManagedValues:
+    """Registry values a concern may change, and so restore may put back: value names of one key, in some views."""
+
+    key: str
+    names: tuple[str, ...]
+    views: tuple[str, ...] = ("64",)
+
+    def covers(self, ref: RegistryRef) -> bool:
+        return (ref.key.path.lower() == self.key.lower() and ref.key.view in self.views
+                and ref.name.lower() in {name.lower() for name in self.names})
+
+
+# What a stored value of each type must look like (restore refuses anything else).
+DWORD_MAX = 0xFFFFFFFF
+QWORD_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+def value_problem(document: t.Any) -> str | None:
+    """Why ``document`` is not a ``{"type", "value"}`` the agent can write, or None."""
+    if not isinstance(document, dict) or set(document) != {"type", "value"}:
+        return "a value must be {type, value}"
+    kind, value = document["type"], document["value"]
+    if kind in ("dword", "qword"):
+        limit = DWORD_MAX if kind == "dword" else QWORD_MAX
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+    elif kind in ("string", "expand_string"):
+        ok = isinstance(value, str)
+    elif kind == "multi_string":
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    elif kind == "binary":
+        ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", value) is not None and len(value) % 4 == 0
+    else:
+        return f"type '{kind}' is not one the collection writes"
+    return None if ok else f"a {kind} value cannot be {value!r}"[:200]
 
 
 def dword_of(value: RegistryValue | None) -> int | None:

@@ -6,9 +6,16 @@
 from __future__ import annotations
 
 import typing as t
+import re
 from dataclasses import dataclass
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+
+
+# Service names are registry key names under HKLM\SYSTEM\CurrentControlSet\Services: no slashes, no control characters.
+SERVICE_NAME = re.compile(r"[^\\/\s\x00-\x1f][^\\/\x00-\x1f]{0,255}")
+START_MODES = ("auto", "delayed", "manual", "disabled")
+STATUSES = ("running", "stopped")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from conftest import ROOT, run_playbook
 from winsim.fleet import Fleet
-from winsim.profiles import _hardened, _nla_disabled, _ncsi_off, _stale_proxy, _third_party_lsp
+from winsim.agent import winhttp_setting
+from winsim.profiles import _hardened, _nla_disabled, _ncsi_off, _proxy_site, _third_party_lsp
 
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
 ROLE_TASKS = {
@@ -28,7 +29,7 @@ COMPARED = ("changed", "changes", "reboot_required", "blockers", "agent_executio
 
 def drift_everything(fleet: Fleet, name: str, profile: str) -> None:
     host = fleet.add(name, profile)
-    for drift in (_hardened, _ncsi_off, _nla_disabled, _third_party_lsp, _stale_proxy):
+    for drift in (_hardened, _ncsi_off, _nla_disabled, _third_party_lsp, _proxy_site):
         drift(host.state)
     host.save()
 
@@ -51,7 +52,9 @@ def test_japanese_and_english_hosts_get_the_same_remediation(fleet: Fleet, inven
 
     assert run_playbook(inventory, REMEDIATE).changed_hosts() == set()
     english_state, japanese_state = fleet.hosts["english"].host.state, fleet.hosts["japanese"].host.state
-    assert english_state["registry"] != {} and english_state["winhttp_proxy"] == japanese_state["winhttp_proxy"]
+    assert english_state["registry"] != {}
+    for view in ("64", "32"):
+        assert winhttp_setting(fleet.hosts["english"].host, view) == winhttp_setting(fleet.hosts["japanese"].host, view)
     assert {name: (svc["start_mode"], svc["status"]) for name, svc in english_state["services"].items()} == \
         {name: (svc["start_mode"], svc["status"]) for name, svc in japanese_state["services"].items()}
 

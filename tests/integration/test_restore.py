@@ -5,6 +5,7 @@ import copy
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
+from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
 from winsim.profiles import PROFILES
 
@@ -18,14 +19,18 @@ PROFILE_NAMES = sorted(name for name in PROFILES
 
 
 def registry_without_winhttp_counter(registry: dict) -> dict:
-    """The registry, minus the WinHttpSettings blob: Windows bumps its change counter on every proxy write, so a
-    restored proxy is equal through the API (compared separately) but never byte-equal in the blob. Minus, too,
+    """The registry, minus the WinHttpSettings blobs of both views: Windows bumps their change counter on every proxy
+    write, so a restored proxy is equal through the API (compared separately) but never byte-equal in the blob. Minus, too,
     the collection's own memory of reboots owed (HKLM\\SOFTWARE\\m365ops): a restored TLS value needs a restart as
     much as the change did, and that memory is kept on purpose (asserted separately)."""
     copied = copy.deepcopy(registry)
     connections = copied["HKLM"]["keys"]["SOFTWARE"]["keys"]["Microsoft"]["keys"]["Windows"]["keys"]["CurrentVersion"][
         "keys"]["Internet Settings"]["keys"]["Connections"]
     connections["values"].pop("WinHttpSettings", None)
+    wow = copied["HKLM"]["keys"]["SOFTWARE"]["keys"].get("Wow6432Node", {"keys": {}})["keys"].get("Microsoft", {"keys": {}})
+    wow_settings = wow["keys"].get("Windows", {"keys": {}})["keys"].get("CurrentVersion", {"keys": {}})["keys"].get("Internet Settings")
+    if wow_settings and "Connections" in wow_settings["keys"]:
+        wow_settings["keys"]["Connections"]["values"].pop("WinHttpSettings", None)
     copied["HKLM"]["keys"]["SOFTWARE"]["keys"].pop("m365ops", None)
     return copied
 
@@ -35,7 +40,7 @@ def test_restore_returns_every_registry_to_the_original(fleet: Fleet, inventory:
         fleet.add(profile, profile)
     fleet.write_inventory(inventory)
     originals = {name: registry_without_winhttp_counter(entry.host.state["registry"]) for name, entry in fleet.hosts.items()}
-    original_proxies = {name: dict(entry.host.state["winhttp_proxy"]) for name, entry in fleet.hosts.items()}
+    original_proxies = {name: (winhttp_setting(entry.host, "64"), winhttp_setting(entry.host, "32")) for name, entry in fleet.hosts.items()}
     original_services = {name: copy.deepcopy(entry.host.state["services"]) for name, entry in fleet.hosts.items()}
     backups = tmp_path / "backups"
 
@@ -51,7 +56,7 @@ def test_restore_returns_every_registry_to_the_original(fleet: Fleet, inventory:
     assert restore.rc == 0 and restore.changed_hosts() == changed
     for name, entry in fleet.hosts.items():
         assert registry_without_winhttp_counter(entry.host.state["registry"]) == originals[name], f"{name}: registry differs"
-        assert entry.host.state["winhttp_proxy"] == original_proxies[name], f"{name}: WinHTTP proxy differs"
+        assert (winhttp_setting(entry.host, "64"), winhttp_setting(entry.host, "32")) == original_proxies[name], f"{name}: WinHTTP proxy differs"
         assert entry.host.state["services"] == original_services[name], f"{name} differs from its original services"
     legacy = restore.result("win7sp1", RESTORE_TASK)
     assert any(change["before"] == "(key)" for change in legacy["changes"]), "the created TLS 1.2 key is removed"

@@ -21,7 +21,8 @@ ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet 
 # Profiles the remediate playbook brings to compliance (win7-rtm is unsupported, the broken Event Log needs sfc).
 SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
 TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
-DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-stale-proxy"}
+# A default run imports WinINet's proxy where WinHTTP goes direct, and never touches a configured WinHTTP proxy.
+DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-proxy-machine"}
 
 
 def value(fleet: Fleet, host: str, key: str, name: str, view: str = "64"):

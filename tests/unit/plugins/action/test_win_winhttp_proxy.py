@@ -1,0 +1,163 @@
+"""win_winhttp_proxy decisions, driven through the action against simulated hosts (the agent's recorded semantics)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.action.win_winhttp_proxy import ActionModule
+from test_concern_action import RecordedHost
+from winsim.agent import winhttp_setting
+from winsim.profiles import FLAG_DIRECT, FLAG_PROXY, USER_SID, user_wininet
+
+SITE = {"access_type": "named", "proxy": "proxy.corp.example:8080", "bypass": "*.corp.example;<local>"}
+DIRECT = {"access_type": "direct", "proxy": None, "bypass": None}
+BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
+
+
+def run(recorded: RecordedHost, args: dict[str, Any] | None = None, check_mode: bool = False) -> dict[str, Any]:
+    task = MagicMock()
+    task.args = dict(args or {})
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.diff = False
+    task.action = task.resolved_action = "m365ops.activation.win_winhttp_proxy"
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    recorded.check_mode = check_mode
+    action._execute_module = recorded.execute_module  # pylint: disable=protected-access
+    return action.run(task_vars={"inventory_hostname": "host"})
+
+
+def views(recorded: RecordedHost) -> tuple[dict, dict]:
+    return winhttp_setting(recorded.host, "64"), winhttp_setting(recorded.host, "32")
+
+
+def sign_in(recorded: RecordedHost, sid: str, user: str, proxy: str = "", flags: int = FLAG_DIRECT | FLAG_PROXY) -> None:
+    user_wininet(recorded.host.state["registry"], sid, flags, proxy, "<local>" if proxy else "")
+    recorded.host.state["sessions"].append({"sid": sid, "user": user, "session_id": 2})
+
+
+def test_default_imports_the_signed_in_users_proxy_into_both_views(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    result = run(recorded)
+    assert result["status"] == "remediated" and views(recorded) == (SITE, SITE)
+    assert [change["view"] for change in result["changes"]] == ["64", "32"]
+    assert result["winhttp"]["imported_from"] == [f"CORP\\alice ({USER_SID})"]
+    assert result["winhttp"]["wininet"]["scope"] == "users"
+    # Read back: 64-bit from the API write, 32-bit from its blob in the same batch.
+    assert recorded.batches[1][-1] == {"op": "registry_read", "names": ["WinHttpSettings"], "view": "32",
+                                       "key": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"}
+    assert run(recorded)["changed"] is False
+
+
+def test_default_never_removes_or_replaces_a_configured_proxy(tmp_path: Path) -> None:
+    for profile in ("win10-proxy-right", "win10-stale-proxy"):
+        recorded = RecordedHost(tmp_path, profile)
+        before = views(recorded)
+        result = run(recorded)
+        assert result["changed"] is False and views(recorded) == before and len(recorded.batches) == 1
+
+
+def test_the_winrm_accounts_own_empty_settings_are_never_the_source(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "ws2022")
+    result = run(recorded)
+    assert result["status"] == "compliant" and result["winhttp"]["wininet"]["sources"] == []
+    # An explicit import with nothing to import is an error, not "direct".
+    failed = run(recorded, {"source": "wininet"})
+    assert failed["failed"] is True and "found no WinINet settings" in failed["msg"] and len(recorded.batches) == 2
+
+
+@pytest.mark.parametrize(("second_user_proxy", "needle"), [
+    ("other-proxy.corp.example:3128", "do not all name the same static proxy"),
+    ("", "do not all name the same static proxy"),
+])
+def test_users_who_disagree_are_drift_and_nothing_changes(tmp_path: Path, second_user_proxy: str, needle: str) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    sign_in(recorded, BOB_SID, "CORP\\bob", second_user_proxy, FLAG_DIRECT | (FLAG_PROXY if second_user_proxy else 0))
+    result = run(recorded)
+    assert result["changed"] is False and result["status"] == "drift" and views(recorded) == (DIRECT, DIRECT)
+    assert needle in result["drift"][0] and "CORP\\bob" in result["drift"][0]
+
+
+def test_a_loopback_proxy_is_not_imported(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10")
+    user_wininet(recorded.host.state["registry"], USER_SID, FLAG_DIRECT | FLAG_PROXY, "127.0.0.1:8888")
+    result = run(recorded)
+    assert result["changed"] is False and "on this machine (127.0.0.1:8888)" in result["drift"][0]
+
+
+def test_pac_is_drift_and_machine_wide_settings_win_over_users(tmp_path: Path) -> None:
+    pac = run(RecordedHost(tmp_path, "win10-proxy-pac"))
+    assert pac["changed"] is False and pac["status"] == "drift" and "PAC file http://wpad.corp.example/proxy.pac" in pac["drift"][0]
+    recorded = RecordedHost(tmp_path, "win10-proxy-machine")
+    machine = run(recorded)
+    assert machine["winhttp"]["wininet"]["scope"] == "machine" and machine["status"] == "remediated"
+    assert views(recorded)[0]["proxy"] == "http=proxy.branch.example:3128;https=proxy.branch.example:3128"
+
+
+def test_winhttp_naming_another_proxy_than_wininet_is_drift(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-right")
+    user_wininet(recorded.host.state["registry"], USER_SID, FLAG_DIRECT | FLAG_PROXY, "new-proxy.corp.example:8080", "<local>")
+    result = run(recorded, check_mode=True)
+    assert result["status"] == "drift" and result["changed"] is False
+    assert any("names proxy proxy.corp.example:8080" in item and "new-proxy.corp.example:8080" in item for item in result["drift"])
+
+
+def test_a_named_user_is_imported_and_an_absent_one_is_an_error(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    sign_in(recorded, BOB_SID, "CORP\\bob", "")
+    assert run(recorded, {"wininet_user": "alice"})["status"] == "remediated" and views(recorded)[1] == SITE
+    missing = run(RecordedHost(tmp_path, "win10-proxy-site"), {"wininet_user": "CORP\\carol"})
+    assert missing["failed"] is True and "has no interactive session" in missing["msg"] and "CORP\\alice" in missing["msg"]
+
+
+def test_explicit_states_converge_both_views(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-stale-proxy")
+    result = run(recorded, {"proxy": "Proxy.Corp.Example:8080", "bypass": ["<local>", "*.corp.example"]})
+    assert result["status"] == "remediated"
+    assert views(recorded) == ({**SITE, "bypass": "<local>;*.corp.example"},) * 2
+    assert run(recorded, {"proxy": "proxy.corp.example:8080", "bypass": ["*.CORP.example", "<local>"]})["changed"] is False
+    direct = run(recorded, {"direct": True})
+    assert direct["changed"] is True and views(recorded) == (DIRECT, DIRECT)
+    assert {record["view"]: record["before"]["proxy"] for record in direct["backup"]} == {"64": "proxy.corp.example:8080",
+                                                                                         "32": "proxy.corp.example:8080"}
+
+
+def test_a_read_back_that_differs_fails_the_task(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    recorded.host.faults["winhttp_write_ignored"] = ["32"]
+    result = run(recorded)
+    assert result["failed"] is True and result["status"] == "failed"
+    assert "WinHTTP (32-bit view) reads back direct access (no proxy) after proxy proxy.corp.example:8080" in result["msg"]
+    assert result["changed"] is True and [record["view"] for record in result["backup"]] == ["64", "32"]
+
+
+def test_32_bit_windows_has_one_view(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"]["keys"]["CurrentControlSet"]["keys"]["Control"]["keys"][
+        "Session Manager"]["keys"]["Environment"]["values"]["PROCESSOR_ARCHITECTURE"]["value"] = "x86"
+    result = run(recorded)
+    assert [change["view"] for change in result["changes"]] == ["64"] and list(result["winhttp"]["views"]) == ["64"]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    ({"proxy": "   "}, "proxy: blank"),
+    ({"proxy": "evil\n:8080"}, "'evil\\\\n'"),
+    ({"proxy": "p:80", "direct": True}, "direct, proxy"),
+    ({"bypass": ["<local>"]}, "bypass: only meaningful with proxy"),
+    ({"source": "options"}, "source: 'options' needs proxy"),
+    ({"source": "wininet", "direct": True}, "source: 'wininet'"),
+    ({"wininet_user": "alice", "proxy": "p:80"}, "wininet_user"),
+    ({"wininet_user": " "}, "wininet_user: blank"),
+    ({"proxy": "socks=s:1080;http=p:80"}, "SOCKS"),
+])
+def test_bad_input_fails_before_the_host_is_contacted(tmp_path: Path, args: dict[str, Any], needle: str) -> None:
+    recorded = RecordedHost(tmp_path, "win10")
+    with pytest.raises(AnsibleActionFail, match=needle.replace("(", r"\(")):
+        run(recorded, args)
+    assert recorded.batches == []
