@@ -8,7 +8,9 @@ Windows Event Log must run: NCSI, which Office asks whether it is online, lives 
 addressed by its short name (display names are localized). A Disabled service gets its Windows
 default start mode back; a stopped one is started, dependencies first (the SCM starts a service's
 dependencies itself, but a disabled dependency in the list must be enabled before). A service that
-will not start fails the task with the Win32 error and the article's next step, sfc /scannow.
+will not start fails the task with the Win32 error and the article's next step, sfc /scannow. A
+service that does not exist fails the task naming it, unless it arrived with a later release than
+the host's (NcdAutoSetup before Windows 8), which is reported as not applicable.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ DEFAULT_SERVICES = [
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
 SFC = r"%SystemRoot%\System32\sfc.exe"
+# Services that arrived with a later release: absent before it is what Windows ships, not a fault.
+INTRODUCED = {"ncdautosetup": ((6, 2), "Windows 8 / Server 2012")}
 
 
 class ActionModule(ConcernAction):
@@ -88,9 +92,15 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
     answers = state.probes[0].data["services"]
     wanted = {service["name"]: service["default_start_mode"] for service in args["services"]}
     found = [ServiceState.from_agent(name, answers.get(name, {})) for name in wanted]
-    missing = [service.name for service in found if not service.exists]
+    absent = [service.name for service in found if not service.exists]
+    not_applicable = [name for name in absent if state.windows.version < INTRODUCED.get(name.lower(), ((0, 0), ""))[0]]
+    missing = [name for name in absent if name not in not_applicable]
+    plan.facts = {"missing": missing, "not_applicable": not_applicable}
     if missing:
-        plan.warnings.append(f"not present on {state.windows.name}, so not checked: {', '.join(missing)}")
+        plan.failure = (f"services: {', '.join(missing)} does not exist on this {state.windows.name} host (Win32 error 1060); "
+                        "name services by their short name (the key under HKLM\\SYSTEM\\CurrentControlSet\\Services, as "
+                        "'sc.exe query' shows it), not by their localized display name")
+        return plan
     present = [service for service in found if service.exists]
     starts = []
     for service in dependency_order(present):
@@ -101,8 +111,5 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
             starts.append(ServiceStart(service, f"{service.name} is {service.status}, and the article needs it running",
                                        args["start_timeout"]))
     plan.changes.extend(starts)
-    plan.facts = {
-        "found": {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present},
-        "missing": missing,
-    }
+    plan.facts["found"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present}
     return plan

@@ -16,10 +16,20 @@ description:
   - Ops that change the host are not carried out in check mode; they report what they would change.
   - "Batch rules: a failed read op does not stop later ops; the first failed write op skips the
     write ops after it (their result has C(error=skipped))."
-  - "Op vocabulary of protocol 1: C(registry_read) (C(key), C(view), optional C(names)),
-    C(registry_enum) (C(key), C(view)), C(registry_write) (C(key), C(view), C(name), C(type), C(value)),
-    C(registry_delete_value) (C(key), C(view), C(name)), C(registry_delete_key) (C(key), C(view)),
-    C(system_info)."
+  - "Op vocabulary of protocol 1, registry: C(registry_read) (C(key), C(view), optional C(names)),
+    C(registry_enum) (C(key), C(view)), C(registry_read_subkeys) (C(key), C(view), C(names): the values of every direct subkey),
+    C(registry_read_user_hives) (C(subkey), C(names): that subkey of every loaded user profile hive under C(HKEY_USERS)),
+    C(registry_tree_stat) (C(key), C(view): values and subkeys counted below a key),
+    C(registry_write) (C(key), C(view), C(name), C(type), C(value)), C(registry_delete_value) (C(key), C(view), C(name)),
+    C(registry_delete_key) (C(key), C(view), optional C(only_if_no_values))."
+  - "Services: C(service_query) (C(names)), C(service_set_start_mode) (C(name), C(start_mode)),
+    C(service_start) and C(service_stop) (C(name), optional C(timeout_seconds))."
+  - "Programs: C(process_run) (C(path), C(arguments), optional C(success_exit_codes), C(timeout_seconds)); the exit code
+    and the raw output (base64) are returned, the output is never interpreted."
+  - "Network: C(adapter_list), C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
+    C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
+  - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
+    interactively, by SID)."
   - "Registry value types: C(string), C(expand_string), C(multi_string) (list), C(dword), C(qword)
     (integers), C(binary) (base64 text), C(none). C(view) is C(64) (default) or C(32) (WOW64)."
 options:
@@ -29,6 +39,12 @@ options:
     type: list
     elements: dict
     required: true
+  strict:
+    description:
+      - Fail the task when any op fails (the results are still returned). The collection's modules pass C(false) and
+        judge each op's result themselves; a direct caller gets a failed task for a failed op.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -70,7 +86,8 @@ results:
   description:
     - One entry per op, in order. C(ok=true) entries carry the op's data (for example C(exists) and
       C(values) for C(registry_read)); C(ok=false) entries carry C(error) (C(invalid_argument),
-      C(access_denied), C(unknown_op), C(skipped), C(host_error)) and C(message).
+      C(access_denied), C(not_found), C(unsupported), C(unknown_op), C(process_failed), C(service_start_failed),
+      C(skipped), C(host_error)) and C(message).
   returned: always
   type: list
   elements: dict

@@ -20,8 +20,9 @@ description:
     (C(sfc /scannow) from an elevated prompt, then a restart). Changes made before the failure are returned in RV(backup).
   - With O(sfc_on_failure=true) the module runs C(sfc /scannow) itself when a service will not start, then tries that
     service and the ones after it once more (a third agent run). The result lists it under RV(repairs).
-  - A service that does not exist on the host (C(NcdAutoSetup) arrived with Windows 8 / Server 2012) is reported as a
-    warning and in RV(services.missing), not changed.
+  - A service that does not exist on the host fails the task, naming it (Win32 error 1060), before anything changes;
+    a service that arrived with a later release than the host's (C(NcdAutoSetup), Windows 8 / Server 2012) is
+    reported in RV(services.not_applicable) instead.
 options:
   services:
     description:
@@ -148,7 +149,11 @@ services:
       description: Start mode and status of each service found, before this task.
       type: dict
     missing:
-      description: Services that do not exist on the host.
+      description: Services that do not exist on the host (the task fails).
+      type: list
+      elements: str
+    not_applicable:
+      description: Services that arrived with a later Windows release than the host's, so their absence is expected.
       type: list
       elements: str
 """

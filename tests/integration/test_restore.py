@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
@@ -89,3 +90,39 @@ def test_restore_without_a_backup_dir_fails_clearly(fleet: Fleet, inventory: Pat
     run = run_playbook(inventory, RESTORE)
     assert run.rc == 2 and "m365ops_backup_dir" in run.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == 0
+
+
+def test_a_tampered_backup_record_is_refused_before_the_host_is_contacted(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10")
+    fleet.write_inventory(inventory)
+    backups = tmp_path / "backups"
+    (backups / "pc").mkdir(parents=True)
+    tampered = {"format": 1, "host": "pc", "module": "m365ops.activation.win_tls12", "created": "2026-11-02T00:00:00.000000Z",
+                "records": [{"kind": "registry", "key": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run", "view": "64",
+                             "name": "Updater", "before": {"type": "string", "value": r"C:\Users\Public\evil.exe"}, "created_key": None}]}
+    (backups / "pc" / "20261102T000000.000000Z_m365ops.activation.win_tls12.json").write_text(json.dumps(tampered), encoding="utf-8")
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert run.rc == 2 and "is not a value any concern of m365ops.activation manages" in run.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == 0
+    assert fleet.hosts["pc"].host.registry.read(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run", "64", None)["values"] == {}
+
+
+def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    from winsim.profiles import _proxy_site  # pylint: disable=import-outside-toplevel
+    host = fleet.add("pc", "win10-tls-hardened")
+    _proxy_site(host.state)
+    host.save()
+    fleet.write_inventory(inventory)
+    original = copy.deepcopy(host.state["registry"])
+    backups = tmp_path / "backups"
+    assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    imported = winhttp_setting(host, "64")
+    assert imported["access_type"] == "named"
+    run = run_playbook(inventory, RESTORE, "--tags", "tls12", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert run.rc == 0 and "restore: REMEDIATED [reboot required" in run.stdout
+    tls = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+    assert host.registry.read(tls, "64", ["Enabled"])["values"] == {"Enabled": {"type": "dword", "value": 0}}
+    assert winhttp_setting(host, "64") == imported, "--tags tls12 restores TLS only"
+    rest = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert rest.rc == 0 and winhttp_setting(host, "64")["access_type"] == "direct"
+    assert registry_without_winhttp_counter(host.state["registry"]) == registry_without_winhttp_counter(original)

@@ -20,9 +20,9 @@ HEALTHY = {
 }
 
 
-def plan_for(answers: dict, services: list | None = None):
+def plan_for(answers: dict, services: list | None = None, release: str = "win10"):
     args = {"services": services or DEFAULT_SERVICES, "start_timeout": 60}
-    base = make_state("win10", [])
+    base = make_state(release, [])
     state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": answers}),))
     return plan_services(args, state)
 
@@ -60,11 +60,19 @@ def test_start_mode_changes_come_before_any_start() -> None:
     assert kinds == [StartModeChange, ServiceStart, ServiceStart]
 
 
-def test_missing_service_is_a_warning_not_a_failure() -> None:
-    answers = {**HEALTHY, "NcdAutoSetup": {"exists": False}}
+def test_a_service_that_does_not_exist_fails_naming_it() -> None:
+    answers = {**HEALTHY, "NlaSvc": {"exists": False}}
     plan = plan_for(answers)
-    assert plan.changes == [] and plan.failure is None
-    assert plan.facts["missing"] == ["NcdAutoSetup"] and "NcdAutoSetup" in plan.warnings[0]
+    assert plan.changes == [] and plan.facts["missing"] == ["NlaSvc"]
+    assert plan.failure is not None and plan.failure.startswith("services: NlaSvc does not exist") and "1060" in plan.failure
+
+
+def test_a_service_newer_than_the_release_is_not_applicable() -> None:
+    answers = {**HEALTHY, "NcdAutoSetup": {"exists": False}}
+    assert plan_for(answers).failure is not None, "NcdAutoSetup is part of Windows 10"
+    legacy = plan_for(answers, release="win7")
+    assert legacy.failure is None and legacy.changes == []
+    assert legacy.facts["missing"] == [] and legacy.facts["not_applicable"] == ["NcdAutoSetup"] and legacy.warnings == []
 
 
 def test_diff_and_records_of_a_service_change() -> None:

@@ -105,3 +105,57 @@ def test_bad_records_fail_before_the_host(tmp_path: Path, content: str, needle: 
 def test_missing_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(AnsibleActionFail, match="neither a backup record file nor a directory"):
         backup_paths(str(tmp_path / "nowhere"), "pc")
+
+
+def write_document(tmp_path: Path, records: list) -> Path:
+    path = tmp_path / "pc" / "tampered.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": 1, "host": "pc", "module": "m365ops.activation.win_tls12",
+                                "created": "2026-11-02T00:00:00Z", "records": records}), encoding="utf-8")
+    return path
+
+
+RUN_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"
+
+
+@pytest.mark.parametrize(("bad", "needle"), [
+    ({"kind": "registry", "key": RUN_KEY, "view": "64", "name": "Updater", "before": {"type": "string", "value": "evil.exe"}},
+     "is not a value any concern of m365ops.activation manages"),
+    ({"kind": "registry", "key": CLIENT, "view": "64", "name": "Enabled", "before": {"type": "dword", "value": -1}},
+     "a dword value cannot be -1"),
+    ({"kind": "registry", "key": CLIENT, "view": "64", "name": "Enabled", "before": {"type": "link", "value": "x"}},
+     "type 'link' is not one the collection writes"),
+    ({"kind": "registry", "key": CLIENT, "view": "64", "name": "Enabled", "before": None, "created_key": r"HKLM\SOFTWARE\Other"},
+     "does not hold"),
+    ({"kind": "registry", "key": CLIENT, "view": "99", "name": "Enabled", "before": None}, "view 64 or 32"),
+    ({"kind": "winhttp_proxy", "view": "64", "before": {"access_type": "named", "proxy": "evil\n:8080"}}, "is not a host name label"),
+    ({"kind": "winhttp_proxy", "view": "64", "before": {"access_type": "auto"}}, "access_type"),
+    ({"kind": "service_status", "service": "WinRM", "before": "paused"}, "before must be one of running, stopped"),
+    ({"kind": "service_start_mode", "service": "bad\\name", "before": "auto"}, "is not a service name"),
+    ({"kind": "script", "run": "format c:"}, "kind 'script' is not one the collection writes"),
+    ({"kind": "registry", "name": "Enabled"}, "needs key, name"),
+    ("not a mapping", "a record must be a mapping"),
+])
+def test_tampered_or_malformed_records_are_refused_before_contact(tmp_path: Path, bad, needle: str) -> None:
+    good = record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})
+    path = write_document(tmp_path, [good, bad])
+    with pytest.raises(AnsibleActionFail, match="record #1: .*" + needle.replace("(", r"\(").replace("\\", "\\\\") + ".*nothing was restored"):
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc")
+    assert path.exists()
+
+
+def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
+    records = [
+        record("Enabled", None, {"type": "dword", "value": 1}, created_key=TLS),
+        {"kind": "registry", "key": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp", "view": "32",
+         "name": "DefaultSecureProtocols", "before": None, "after": {"type": "dword", "value": 0x880}, "created_key": None},
+        {"kind": "winhttp_proxy", "view": "32", "before": {"access_type": "named", "proxy": "old-proxy:3128", "bypass": "<local>"}},
+        {"kind": "winhttp_proxy", "before": {"access_type": "direct", "proxy": None, "bypass": None}},
+        {"kind": "service_start_mode", "service": "NlaSvc", "before": "disabled", "after": "auto"},
+        {"kind": "service_status", "service": "NlaSvc", "before": "stopped", "after": "running"},
+        {"kind": "adapter_binding", "adapter": "Ethernet", "component_id": "ms_tcpip6", "before": True, "after": False},
+        {"kind": "action", "run": "netsh.exe winsock reset", "exit_code": 0},
+    ]
+    write_document(tmp_path, records)
+    targets = restore_targets(load_documents(backup_paths(str(tmp_path), "pc"), "pc"), None)
+    assert set(targets.winhttp) == {"32", "64"} and targets.statuses == {"NlaSvc": "stopped"}
