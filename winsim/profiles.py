@@ -50,6 +50,8 @@ def user_wininet(registry: dict[str, Any], sid: str, flags: int, proxy: str = ""
         _set(registry, settings, "ProxyOverride", "string", bypass)
     if pac_url:
         _set(registry, settings, "AutoConfigURL", "string", pac_url)
+
+
 NCSI_INTERNET = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NlaSvc\\Parameters\\Internet"
 NCSI_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnectivityStatusIndicator"
 # NCSI probe targets as Windows installs them; 1607 (build 14393) moved the web probe to msftconnecttest.com.

@@ -226,4 +226,3 @@ def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[
         if not after.get("64", views["64"]).same_as(after.get("32", views["32"])):
             plan.drift.append(f"the 64-bit and 32-bit WinHTTP views differ ({views['64'].describe()} / {views['32'].describe()}); "
                               "32-bit Office uses the 32-bit one. Set the proxy explicitly (proxy: host:port, or direct: true).")
-

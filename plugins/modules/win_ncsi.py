@@ -55,6 +55,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+status:
+  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
+  returned: always
+  type: str
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 changes:
   description: Each registry value the task changed (or, in check mode, would change), with the reason.
   returned: always

@@ -81,6 +81,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+status:
+  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
+  returned: always
+  type: str
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 changes:
   description: Each registry value the task changed (or, in check mode, would change), with the reason.
   returned: always
@@ -128,7 +144,7 @@ check_mode:
   returned: always
   type: bool
 reboot_required:
-  description: Whether Windows must restart before a changed value takes effect. The module never reboots.
+  description: Whether Windows must restart before a value this task or an earlier one changed takes effect (see RV(reboot_owed_by)). The module never reboots.
   returned: always
   type: bool
 agent_executions:

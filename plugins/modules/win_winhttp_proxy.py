@@ -5,39 +5,58 @@
 DOCUMENTATION = r"""
 ---
 module: win_winhttp_proxy
-short_description: Set the WinHTTP default proxy that Office sign-in and licensing use
+short_description: Give WinHTTP the proxy Office sign-in and licensing need, never taking a configured one away
 version_added: 0.1.0
 description:
   - The "check whether you are behind a proxy" step of the Microsoft article on activation errors 0xCAA70007 and
     0xCAA80000, which runs C(netsh winhttp set proxy). Office's identity and licensing traffic goes through WinHTTP,
-    which does not follow the browser's proxy.
-  - Direct access (no O(proxy)), a named proxy (C(host:port)), or one per scheme (C(http=host:port;https=host:port)),
-    with a bypass list that may include C(<local>).
-  - O(source=ie) imports the static proxy of the connecting user's Internet Explorer / WinINet settings
-    (C(ProxyEnable), C(ProxyServer), C(ProxyOverride) under C(HKCU)), as C(netsh winhttp import proxy source=ie) does;
-    use become to import another user's. A PAC file (C(AutoConfigURL)) cannot be held by WinHTTP's default
-    configuration and is reported, not imported.
-  - Reads and writes through C(WinHttpGetDefaultProxyConfiguration) / C(WinHttpSetDefaultProxyConfiguration) only,
-    and reads the result back. The undocumented C(WinHttpSettings) registry blob is decoded in RV(winhttp.registry_blob)
-    to explain state, never written.
+    which does not follow the browser's (WinINet) proxy; WinHTTP going direct while WinINet names a proxy is the
+    classic cause of these errors at proxy sites.
+  - "Default (no O(proxy), no O(direct)): a WinHTTP registry view that goes direct gets the static proxy WinINet names,
+    when every WinINet source names the same one and it is not this machine. The sources are the machine's settings
+    when the policy C(ProxySettingsPerUser) is 0, otherwise the settings of every user signed in interactively (or of
+    O(wininet_user)), read through C(HKEY_USERS) from C(DefaultConnectionSettings) as C(netsh winhttp import proxy) does,
+    never the connecting account's own. A PAC file, users who disagree, a proxy on this machine, or WinHTTP naming
+    another proxy than WinINet are reported in RV(drift) with the evidence, and nothing is changed. A configured WinHTTP
+    proxy is never removed or replaced by default."
+  - "Explicit desired state: O(proxy) (C(host:port) or C(scheme=host:port;...), with O(bypass)) or O(direct=true)
+    replaces what WinHTTP uses. A blank O(proxy) is an error, never direct access."
+  - On 64-bit Windows the default proxy exists once per registry view; 32-bit Office reads the C(Wow6432Node) one.
+    Both are read, compared and written - the 64-bit view through C(WinHttpSetDefaultProxyConfiguration), the 32-bit
+    view through the 32-bit C(netsh) (C(%SystemRoot%\\SysWOW64\\netsh.exe), judged by its exit code) - and read back
+    after writing; a read-back that differs from what was written fails the task.
   - Comparison is semantic; case, spacing, scheme order and bypass order do not cause a change.
-  - Host names, ports (1 to 65535), schemes (C(http), C(https), C(ftp), C(socks)) and bypass entries are validated
-    before the host is contacted.
+  - "Validated before the host is contacted, whole strings only: host names (labels of letters, digits, C(-) and C(_),
+    at most 63 characters each and 253 in all, not all digits), IPv4, C([IPv6]), ports 1 to 65535, schemes C(http),
+    C(https), C(ftp), bypass entries. An C(http://) prefix is dropped; C(socks=) entries are refused (WinHTTP has no SOCKS
+    support) and, when imported from WinINet, dropped with a warning."
 options:
   proxy:
     description:
-      - C(host:port) or C(scheme=host:port;...). Empty or omitted means direct access.
+      - The proxy WinHTTP must use in every registry view, C(host:port) or C(scheme=host:port;...). Replaces what is there.
     type: str
   bypass:
     description: Hosts that bypass the proxy, for example C(<local>) and C(*.corp.example). Only with O(proxy).
     type: list
     elements: str
     default: []
+  direct:
+    description: Remove the WinHTTP proxy in every view (direct access), as C(netsh winhttp reset proxy) does.
+    type: bool
+    default: false
   source:
-    description: C(options) uses O(proxy) and O(bypass); C(ie) imports the connecting user's Internet settings.
+    description:
+      - C(auto) - O(proxy) or O(direct) when given, else import from WinINet.
+      - C(wininet) - import from WinINet, and fail when there are no WinINet settings to import (nobody signed in).
+      - C(options) - require O(proxy) or O(direct=true).
     type: str
-    choices: [options, ie]
-    default: options
+    choices: [auto, wininet, options]
+    default: auto
+  wininet_user:
+    description:
+      - Import from this signed-in user's WinINet settings only - C(DOMAIN\\user), C(user) or a SID. A user without an
+        interactive session is an error (their profile hive is not loaded). Ignored when the machine-wide policy applies.
+    type: str
 extends_documentation_fragment:
   - m365ops.activation.concern
 author:
@@ -45,32 +64,42 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Office goes through the site proxy, except for local and corporate names
+- name: Give WinHTTP the proxy the signed-in users' WinINet names, where WinHTTP goes direct (the default)
+  m365ops.activation.win_winhttp_proxy:
+
+- name: Office goes through the site proxy, except for local and corporate names (replaces what is there)
   m365ops.activation.win_winhttp_proxy:
     proxy: proxy.corp.example:8080
     bypass:
       - <local>
       - "*.corp.example"
 
-- name: Direct access (netsh winhttp reset proxy)
+- name: Remove the WinHTTP proxy (netsh winhttp reset proxy), in both registry views
   m365ops.activation.win_winhttp_proxy:
+    direct: true
 
-- name: Take the proxy the signed-in user's browser uses
+- name: Import one signed-in user's proxy
   m365ops.activation.win_winhttp_proxy:
-    source: ie
-  become: true
-  become_method: runas
-  become_user: "{{ office_user }}"
+    source: wininet
+    wininet_user: CORP\alice
 """
 
 RETURN = r"""
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 changes:
-  description: The proxy change the task made (or, in check mode, would make), with C(before), C(after) and C(reason).
+  description: The proxy changes the task made (or, in check mode, would make), one per registry view (C(view) C(64) or C(32)),
+    with C(before), C(after) and C(reason) (which names the WinINet source of an import).
   returned: always
   type: list
   elements: dict
 backup:
-  description: Restore records (C(kind=winhttp_proxy)) with the configuration found before the write.
+  description: Restore records (C(kind=winhttp_proxy), one per view written) with the configuration found before the write.
   returned: changed and not check mode
   type: list
   elements: dict
@@ -95,18 +124,36 @@ agent_executions:
   description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
   returned: always
   type: int
+drift:
+  description: What differs from what the article needs and was left in place (PAC file, users who disagree, another proxy), with the evidence.
+  returned: always
+  type: list
+  elements: str
+status:
+  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); see the collection's compliance report.
+  returned: always
+  type: str
 winhttp:
-  description: What the module found and decided.
+  description: What the module found and decided, WinHTTP and WinINet side by side.
   returned: always
   type: dict
   contains:
-    current:
-      description: The configuration found (C(access_type) C(direct) or C(named), C(proxy), C(bypass)).
+    views:
+      description: The WinHTTP default proxy per registry view (C(64), and C(32) on 64-bit Windows) before this task.
+      type: dict
+    registry_blobs:
+      description: The C(WinHttpSettings) blob of each view decoded (C(version), C(counter), C(direct), C(named_proxy), C(proxy), C(bypass)), or null.
+      type: dict
+    wininet:
+      description:
+        - C(scope) (C(machine), C(users) or C(user)) and C(sources), one per WinINet configuration compared - C(source)
+          (whose), C(proxy), C(bypass), C(pac_url), C(auto_detect), C(problem), C(ignored).
       type: dict
     desired:
-      description: The configuration asked for, in canonical form.
+      description: The explicit desired state in canonical form, or null when WinINet decides.
       type: dict
-    registry_blob:
-      description: The C(WinHttpSettings) blob decoded (C(version), C(counter), C(direct), C(named_proxy), C(proxy), C(bypass)), or null.
-      type: dict
+    imported_from:
+      description: Whose WinINet settings were imported in this task.
+      type: list
+      elements: str
 """

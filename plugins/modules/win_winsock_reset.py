@@ -64,6 +64,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+status:
+  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
+  returned: always
+  type: str
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 changes:
   description: The resets (C(run)) and the token record the task made (or, in check mode, would make), with the reason.
   returned: always
@@ -89,7 +105,7 @@ check_mode:
   returned: always
   type: bool
 reboot_required:
-  description: True when a reset ran; Windows must restart before it takes effect. The module never reboots.
+  description: True when a reset ran, in this task or an earlier one, and the host has not restarted since. The module never reboots.
   returned: always
   type: bool
 agent_executions:

@@ -37,6 +37,7 @@ COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 
 
 REBOOT_MARKERS = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\RebootRequired")
+UNKNOWN_BOOT_TIME = "unknown"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
     owed = {}
     for concern, value in (markers.data.get("values") or {}).items():
         since = value.get("value") if isinstance(value, dict) else None
-        if isinstance(since, str) and (boot_time is None or since == boot_time):
+        # A marker written without a known boot time cannot be proven stale: it stays owed.
+        if isinstance(since, str) and (boot_time is None or since in (boot_time, UNKNOWN_BOOT_TIME)):
             owed[concern] = since
     return owed
 
@@ -257,8 +259,7 @@ class ConcernAction(ActionBase):
 
     def _apply(self, agent: AgentClient, plan: Plan, state: HostState, args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
-        # Unknown boot time: the marker still says "owed", and reboots_owed() keeps it owed until one is known.
-        changes = with_reboot_marker(plan.changes, RebootMarker(self.CONCERN, state.windows.boot_time or "unknown"))
+        changes = with_reboot_marker(plan.changes, RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME))
         planned = len(plan.changes)
         checks = self.verify_ops(args, plan)
         answers = agent.run([*(change.to_op() for change in changes), *checks])

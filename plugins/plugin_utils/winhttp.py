@@ -380,4 +380,3 @@ def verify_proxy(changes: t.Sequence[t.Any], applied: t.Sequence[OpResult], chec
             problems.append(f"WinHTTP ({VIEW_NAMES[change.view]} view) reads back {stored.describe()} after "
                             f"{change.after.describe()} was written")
     return problems
-

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
+from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
 
 AUDIT = ROOT / "playbooks" / "audit.yml"
@@ -133,3 +134,38 @@ def test_a_role_says_what_it_did_without_a_debug_task_of_the_user(fleet: Fleet, 
     assert run.rc == 0
     assert "tls12: REMEDIATED [reboot required]" in run.stdout
     assert "SCHANNEL TLS 1.2 Client Enabled is set to 0" in run.stdout
+
+
+def test_the_issue_fleet_end_to_end(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """A failing host, an unreachable one, a proxy-only site, a site whose proxy is right, Windows 7 without KB3140245,
+    a healthy host: audit, default remediation, explicit proxy."""
+    hosts = {"failing": "win10", "offline": "win10", "proxy-only": "win10-proxy-site", "proxy-right": "win10-proxy-right",
+             "win7-nokb": "win7sp1-nokb", "healthy": "win11"}
+    for name, profile in hosts.items():
+        fleet.add(name, profile)
+    deny_schannel_reads(fleet, "failing")
+    fleet.take_offline("offline")
+    fleet.write_inventory(inventory)
+
+    def both_views(name: str) -> tuple[dict, dict]:
+        return winhttp_setting(fleet.hosts[name].host, "64"), winhttp_setting(fleet.hosts[name].host, "32")
+
+    right_before = both_views("proxy-right")
+    run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    audit = report_of(tmp_path / "audit.json")["hosts"]
+    assert {name: entry["status"] for name, entry in audit.items()} == {
+        "failing": "failed", "offline": "unreachable", "proxy-only": "drift", "proxy-right": "compliant", "win7-nokb": "blocked",
+        "healthy": "compliant"}
+    proxy_changes = audit["proxy-only"]["concerns"]["winhttp_proxy"]["changes"]
+    assert len(proxy_changes) == 2 and all("CORP\\alice" in change and "proxy.corp.example:8080" in change for change in proxy_changes)
+
+    remediate = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_report_file": str(tmp_path / "remediation.json")})
+    assert remediate.rc == 2
+    site = {"access_type": "named", "proxy": "proxy.corp.example:8080", "bypass": "*.corp.example;<local>"}
+    assert both_views("proxy-right") == right_before and both_views("proxy-only") == (site, site)
+    assert report_of(tmp_path / "remediation.json")["hosts"]["win7-nokb"]["status"] == "blocked"
+
+    explicit = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.branch.example:3128"})
+    assert explicit.rc == 2
+    wanted = {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": None}
+    assert all(both_views(name) == (wanted, wanted) for name in ("proxy-only", "proxy-right", "win7-nokb", "healthy"))

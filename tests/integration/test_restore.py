@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import ROOT, run_playbook
 from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
-from winsim.profiles import PROFILES
+from winsim.profiles import PROFILES, _proxy_site
 
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
 RESTORE = ROOT / "playbooks" / "restore.yml"
@@ -108,7 +108,6 @@ def test_a_tampered_backup_record_is_refused_before_the_host_is_contacted(fleet:
 
 
 def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    from winsim.profiles import _proxy_site  # pylint: disable=import-outside-toplevel
     host = fleet.add("pc", "win10-tls-hardened")
     _proxy_site(host.state)
     host.save()

@@ -14,6 +14,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_tls12 import ActionModule
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import reboots_owed
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from winsim import agent
 from winsim.host import SimHost
 from winsim.profiles import PROFILES
@@ -207,3 +209,14 @@ def test_unwritable_backup_dir_fails_before_the_host_is_contacted(tmp_path: Path
     with pytest.raises(AnsibleActionFail, match="backup_dir: .*nothing was changed"):
         make_action(recorded, {"backup_dir": str(blocker / "backups")}).run(task_vars={"inventory_hostname": "h"})
     assert recorded.batches == []
+
+
+@pytest.mark.parametrize(("stored", "boot_time", "owed"), [
+    ("2026-11-20T07:55:00Z", "2026-11-20T07:55:00Z", True),
+    ("2026-11-20T07:55:00Z", "2026-11-21T08:00:00Z", False),
+    ("unknown", "2026-11-21T08:00:00Z", True),
+    ("2026-11-20T07:55:00Z", None, True),
+])
+def test_which_reboot_markers_are_still_owed(stored: str, boot_time: str | None, owed: bool) -> None:
+    markers = OpResult("registry_read", True, {"exists": True, "values": {"tls12": {"type": "string", "value": stored}}})
+    assert ("tls12" in reboots_owed(markers, boot_time)) is owed

@@ -124,8 +124,8 @@ def test_explicit_states_converge_both_views(tmp_path: Path) -> None:
     assert run(recorded, {"proxy": "proxy.corp.example:8080", "bypass": ["*.CORP.example", "<local>"]})["changed"] is False
     direct = run(recorded, {"direct": True})
     assert direct["changed"] is True and views(recorded) == (DIRECT, DIRECT)
-    assert {record["view"]: record["before"]["proxy"] for record in direct["backup"]} == {"64": "proxy.corp.example:8080",
-                                                                                         "32": "proxy.corp.example:8080"}
+    before = {record["view"]: record["before"]["proxy"] for record in direct["backup"]}
+    assert before == {"64": "proxy.corp.example:8080", "32": "proxy.corp.example:8080"}
 
 
 def test_a_read_back_that_differs_fails_the_task(tmp_path: Path) -> None:
