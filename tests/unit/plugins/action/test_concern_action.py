@@ -42,16 +42,18 @@ class RecordedHost:
     check_mode = False
 
 
-def make_action(recorded: RecordedHost, args: dict[str, Any] | None = None, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def make_action(recorded: RecordedHost, args: dict[str, Any] | None = None, check_mode: bool = False, diff: bool = False,
+                action_class: type = ActionModule, module: str = "m365ops.activation.win_tls12") -> Any:
+    """The concern action (win_tls12 unless told otherwise) as Ansible builds it, its agent runs answered by ``recorded``."""
     task = MagicMock()
     task.args = dict(args or {})
     task.async_val = 0
     task.check_mode = check_mode
     task.diff = diff
-    task.action = task.resolved_action = "m365ops.activation.win_tls12"
+    task.action = task.resolved_action = module
     connection = MagicMock()
     connection._shell.tmpdir = None
-    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    action = action_class(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
     recorded.check_mode = check_mode
     action._execute_module = recorded.execute_module  # pylint: disable=protected-access
     return action

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from unittest.mock import MagicMock
 
 import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_winhttp_proxy import ActionModule
-from test_concern_action import RecordedHost
+from test_concern_action import RecordedHost, make_action
 from winsim.agent import winhttp_setting
 from winsim.profiles import FLAG_DIRECT, FLAG_PROXY, USER_SID, user_wininet
 
@@ -19,17 +18,7 @@ BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
 
 
 def run(recorded: RecordedHost, args: dict[str, Any] | None = None, check_mode: bool = False) -> dict[str, Any]:
-    task = MagicMock()
-    task.args = dict(args or {})
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = False
-    task.action = task.resolved_action = "m365ops.activation.win_winhttp_proxy"
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
-    recorded.check_mode = check_mode
-    action._execute_module = recorded.execute_module  # pylint: disable=protected-access
+    action = make_action(recorded, args, check_mode, action_class=ActionModule, module="m365ops.activation.win_winhttp_proxy")
     return action.run(task_vars={"inventory_hostname": "host"})
 
 
