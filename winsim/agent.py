@@ -133,17 +133,31 @@ def _service(host: SimHost, name: str) -> tuple[str, dict[str, Any]] | None:
     return None if match is None else (match, services[match])
 
 
+def _service_answer(host: SimHost, name: str, service: dict[str, Any]) -> dict[str, Any]:
+    running = [other for other in _dependents(host, name) if host.state["services"][other]["status"] != "stopped"]
+    return {"exists": True, "start_mode": service["start_mode"], "status": service["status"],
+            "dependencies": list(service.get("dependencies", [])), "dependents_running": running,
+            "trigger_start": bool(service.get("trigger_start"))}
+
+
 def _service_query(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Each named service and, with ``with_dependencies``, every service it depends on, directly or not."""
     names = _require(op, "names", list)
-    answer = {}
+    closure = op.get("with_dependencies") is True
+    answer: dict[str, Any] = {}
     for name in names:
         found = _service(host, str(name))
         if found is None:
             answer[name] = {"exists": False}
             continue
-        service = found[1]
-        answer[name] = {"exists": True, "start_mode": service["start_mode"], "status": service["status"],
-                        "dependencies": list(service.get("dependencies", []))}
+        answer[name] = _service_answer(host, found[0], found[1])
+        pending = list(found[1].get("dependencies", [])) if closure else []
+        while pending:
+            dependency = _service(host, pending.pop(0))
+            if dependency is None or any(key.lower() == dependency[0].lower() for key in answer):
+                continue
+            answer[dependency[0]] = _service_answer(host, dependency[0], dependency[1])
+            pending.extend(dependency[1].get("dependencies", []))
     return {"services": answer}
 
 
@@ -171,7 +185,7 @@ def _start(host: SimHost, name: str, service: dict[str, Any], chain: tuple[str, 
     if service["status"] == "running":
         return
     if service["start_mode"] == "disabled":
-        raise OpError("service_start_failed", f"service {name} is disabled (Win32 error {ERROR_SERVICE_DISABLED})",
+        raise OpError("service_disabled", f"service {name} is disabled (Win32 error {ERROR_SERVICE_DISABLED})",
                       win32_error=ERROR_SERVICE_DISABLED)
     for dependency in service.get("dependencies", []):
         found = _service(host, dependency)
@@ -180,7 +194,7 @@ def _start(host: SimHost, name: str, service: dict[str, Any], chain: tuple[str, 
         try:
             _start(host, found[0], found[1], (*chain, name.lower()))
         except OpError as error:
-            raise OpError("service_start_failed", f"service {name} could not start because {found[0]} did not: {error} "
+            raise OpError("dependency_failed", f"service {name} could not start because {found[0]} did not: {error} "
                           f"(Win32 error {ERROR_SERVICE_DEPENDENCY_FAIL})", win32_error=ERROR_SERVICE_DEPENDENCY_FAIL) from error
     if service.get("faults", {}).get("refuses_start"):
         raise OpError("service_start_failed", f"service {name} terminated while starting (Win32 error {ERROR_PROCESS_ABORTED})",

@@ -139,6 +139,9 @@ def base_services(release: "Release", language: int) -> dict[str, Any]:
             continue
         services[name] = {"start_mode": mode, "status": "running", "dependencies": dependencies,
                           "display_name": japanese if language == 1041 else english}
+        # Network Connected Devices Auto-Setup is "Manual (Trigger Start)": Windows starts it on its trigger.
+        if name == "NcdAutoSetup":
+            services[name]["trigger_start"] = True
     return services
 
 
@@ -259,6 +262,14 @@ def _nla_disabled(state: dict[str, Any]) -> None:
     services["NcdAutoSetup"]["status"] = "stopped"
 
 
+def _dhcp_disabled(state: dict[str, Any]) -> None:
+    """A hardening baseline disabled the DHCP Client; Network Location Awareness, which depends on it, cannot start."""
+    services = state["services"]
+    services["Dhcp"].update(start_mode="disabled", status="stopped")
+    for name in ("NlaSvc", "netprofm", "NcdAutoSetup"):
+        services[name]["status"] = "stopped"
+
+
 def _eventlog_broken(state: dict[str, Any]) -> None:
     """Windows Event Log stopped and refusing to start until system files are repaired (sfc /scannow)."""
     services = state["services"]
@@ -343,6 +354,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-ncsi-off", "Windows 10 with NCSI active probing off by policy and a retired probe host", WIN10, drift=(_ncsi_off,)),
     Profile("win10-nla-disabled", "Windows 10 with Network Location Awareness disabled and its dependents stopped", WIN10,
             drift=(_nla_disabled,)),
+    Profile("win10-dhcp-disabled", "Windows 10 whose DHCP Client was disabled by a baseline, so NlaSvc cannot start (1068)", WIN10,
+            drift=(_dhcp_disabled,)),
     Profile("win10-eventlog-broken", "Windows 10 whose Event Log refuses to start until sfc /scannow repairs it", WIN10,
             drift=(_eventlog_broken,)),
     Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),

@@ -34,6 +34,9 @@ DEFAULT_SERVICES = [
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
 SFC = r"%SystemRoot%\System32\sfc.exe"
+# Windows default start modes of what the article's services depend on (sc qc on Windows 10/11); any other
+# Disabled dependency is set to manual (demand start), which lets the SCM start it for its dependents.
+DEPENDENCY_DEFAULTS = {"dhcp": "auto", "nsi": "auto", "rpcss": "auto", "eventlog": "auto", "nlasvc": "auto"}
 # Services that arrived with a later release: absent before it is what Windows ships, not a fault.
 INTRODUCED = {"ncdautosetup": ((6, 2), "Windows 8 / Server 2012")}
 
@@ -52,6 +55,7 @@ class ActionModule(ConcernAction):
         "start_timeout": {"type": "int", "default": 60},
         "sfc_on_failure": {"type": "bool", "default": False},
         "sfc_timeout": {"type": "int", "default": 3600},
+        "enable_dependencies": {"type": "bool", "default": True},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -64,7 +68,7 @@ class ActionModule(ConcernAction):
         return []
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-        return [{"op": "service_query", "names": [service["name"] for service in args["services"]]}]
+        return [{"op": "service_query", "names": [service["name"] for service in args["services"]], "with_dependencies": True}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_services(args, state)
@@ -102,14 +106,40 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
                         "'sc.exe query' shows it), not by their localized display name")
         return plan
     present = [service for service in found if service.exists]
+    listed = {service.name.lower() for service in present}
+    # Everything the listed services depend on, directly or not: a Disabled one makes their start fail with 1068.
+    closure = [ServiceState.from_agent(name, data) for name, data in answers.items()
+               if name.lower() not in listed and data.get("exists")]
+    resting = []
     starts = []
-    for service in dependency_order(present):
+    for service in dependency_order([*closure, *present]):
+        if service.name.lower() not in listed:
+            if service.start_mode == "disabled" and args["enable_dependencies"]:
+                mode = DEPENDENCY_DEFAULTS.get(service.name.lower(), "manual")
+                plan.changes.append(StartModeChange(service, mode, f"{service.name} is Disabled, and the required services depend on it "
+                                                                   f"(the SCM refuses to start them, Win32 error 1068); set to {mode}"))
+                if service.status != "running":
+                    # Started explicitly, so that the start is recorded and restore can put it back.
+                    starts.append(ServiceStart(service, f"{service.name} was Disabled and stopped; the required services need it running",
+                                               args["start_timeout"]))
+            elif service.start_mode == "disabled":
+                plan.blockers.append(f"{service.name} is Disabled and the required services depend on it (Win32 error 1068 on start); "
+                                     "enable it, or set enable_dependencies: true")
+            continue
         if service.start_mode == "disabled":
             plan.changes.append(StartModeChange(service, wanted[service.name],
                                                 f"{service.name} is Disabled; its Windows default start mode is {wanted[service.name]}"))
-        if service.status != "running":
+        elif service.start_mode == "unknown":
+            plan.warnings.append(f"{service.name} has no readable Start value under HKLM\\SYSTEM\\CurrentControlSet\\Services")
+        if service.status == "stopped" and service.trigger_start and service.start_mode not in ("disabled", None):
+            # Trigger-start services rest stopped and Windows starts them on their trigger: starting one by hand does
+            # not last, and would be a change on every run.
+            resting.append(service.name)
+        elif service.status != "running":
             starts.append(ServiceStart(service, f"{service.name} is {service.status}, and the article needs it running",
                                        args["start_timeout"]))
     plan.changes.extend(starts)
     plan.facts["found"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present}
+    plan.facts["dependencies"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in closure}
+    plan.facts["resting_trigger_start"] = resting
     return plan

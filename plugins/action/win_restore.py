@@ -44,6 +44,9 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import 
 )
 
 RESTORE_MODULE = "m365ops.activation.win_restore"
+# Services restore never stops: the connection it runs over (WinRM needs RpcSs and HTTP too, which are protected by
+# being depended on by a running WinRM).
+NEVER_STOP = {"winrm"}
 # Every registry value a concern of the collection may change; nothing else is ever restored.
 MANAGED: tuple[ManagedValues, ...] = (*win_tls12.ActionModule.MANAGED, *win_ncsi.ActionModule.MANAGED, *win_ipv6.ActionModule.MANAGED,
                                       *win_winsock_reset.ActionModule.MANAGED)
@@ -232,9 +235,18 @@ def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, 
     answers = probes["service_query"].data["services"]
     services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
     present = [service for service in services if service.exists]
+    stopping = {service.name.lower() for service in present if targets.statuses.get(service.name) == "stopped" and service.status != "stopped"}
     for service in reversed(dependency_order(present)):
-        if targets.statuses.get(service.name) == "stopped" and service.status != "stopped":
-            plan.changes.append(ServiceStop(service, f"{service.name} was stopped before the recorded changes"))
+        if service.name.lower() not in stopping:
+            continue
+        # Stopping a service stops every running service that depends on it: only when restore stops those too.
+        others = [name for name in service.dependents_running if name.lower() not in stopping]
+        if service.name.lower() in NEVER_STOP or others:
+            why = "the management connection needs it" if service.name.lower() in NEVER_STOP else \
+                f"running services depend on it ({', '.join(others)}) and would be stopped with it"
+            plan.warnings.append(f"{service.name} was stopped before the recorded changes but is left running: {why}")
+            continue
+        plan.changes.append(ServiceStop(service, f"{service.name} was stopped before the recorded changes"))
     for service in present:
         original = targets.start_modes.get(service.name)
         if original and original != service.start_mode:

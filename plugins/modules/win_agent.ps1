@@ -531,16 +531,84 @@ Function Get-ServiceByName {
 }
 
 Function Get-ServiceStartMode {
+    # From the service's key: ServiceController.StartType only exists from .NET Framework 4.6.1.
     param([System.ServiceProcess.ServiceController]$Service)
-    $mode = ([string]$Service.StartType).ToLowerInvariant()
-    if ($mode -eq 'automatic') {
-        $delayed = Get-RegistryValueData "HKLM\SYSTEM\CurrentControlSet\Services\$($Service.ServiceName)" 'DelayedAutostart'
-        if ($delayed -eq 1) {
+    $key = "HKLM\SYSTEM\CurrentControlSet\Services\$($Service.ServiceName)"
+    $start = Get-RegistryValueData $key 'Start'
+    if ($null -eq $start) {
+        return 'unknown'
+    }
+    if ($start -eq 2) {
+        if ((Get-RegistryValueData $key 'DelayedAutostart') -eq 1) {
             return 'delayed'
         }
         return 'auto'
     }
-    return $mode
+    $modes = @{ 0 = 'boot'; 1 = 'system'; 3 = 'manual'; 4 = 'disabled' }
+    if ($modes.ContainsKey([int]$start)) {
+        return $modes[[int]$start]
+    }
+    return 'unknown'
+}
+
+Function Get-ServiceStartError {
+    # The Win32 error behind a failed start, from the innermost Win32Exception, and the protocol class it maps to.
+    param([System.Exception]$Exception, [string]$Name)
+    $code = 0
+    $timedOut = $false
+    $current = $Exception
+    while ($null -ne $current) {
+        if ($current -is [System.ComponentModel.Win32Exception]) {
+            $code = $current.NativeErrorCode
+            break
+        }
+        if ($current -is [System.ServiceProcess.TimeoutException]) {
+            $timedOut = $true
+        }
+        $current = $current.InnerException
+    }
+    if ($code -eq 0 -and -not $timedOut) {
+        $record = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Name'"
+        if ($null -ne $record) {
+            $code = [int]$record.ExitCode
+        }
+    }
+    $class = 'service_start_failed'
+    if ($timedOut) {
+        $class = 'timeout'
+    }
+    elseif ($code -eq 5) {
+        $class = 'access_denied'
+    }
+    elseif ($code -eq 1058) {
+        $class = 'service_disabled'
+    }
+    elseif ($code -eq 1068 -or $code -eq 1075) {
+        $class = 'dependency_failed'
+    }
+    return @{ code = $code; class = $class }
+}
+
+Function Add-ServiceAndDependencies {
+    # The service's answer, and with -Closure those of every service it depends on, directly or not.
+    param([hashtable]$Answer, [System.ServiceProcess.ServiceController]$Service, [bool]$Closure)
+    if ($Answer.ContainsKey($Service.ServiceName)) {
+        return
+    }
+    $key = "HKLM\SYSTEM\CurrentControlSet\Services\$($Service.ServiceName)"
+    $Answer[$Service.ServiceName] = @{
+        exists = $true
+        start_mode = Get-ServiceStartMode -Service $Service
+        status = ConvertTo-SnakeCase -Text ([string]$Service.Status)
+        dependencies = @($Service.ServicesDependedOn | ForEach-Object { $_.ServiceName })
+        dependents_running = @($Service.DependentServices | Where-Object { $_.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Stopped } | ForEach-Object { $_.ServiceName })
+        trigger_start = Test-RegistryKey "$key\TriggerInfo"
+    }
+    if ($Closure) {
+        foreach ($dependency in $Service.ServicesDependedOn) {
+            Add-ServiceAndDependencies -Answer $Answer -Service $dependency -Closure $true
+        }
+    }
 }
 
 Function ConvertTo-SnakeCase {
@@ -560,6 +628,7 @@ Function Get-RequiredService {
 
 Function Invoke-ServiceQuery {
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $closure = $true -eq (Get-OpArg -Op $Op -Name 'with_dependencies' -Optional)
     $answer = @{}
     foreach ($name in @(Get-OpArg $Op 'names')) {
         $service = Get-ServiceByName -Name ([string]$name)
@@ -567,11 +636,15 @@ Function Invoke-ServiceQuery {
             $answer[[string]$name] = @{ exists = $false }
             continue
         }
-        $answer[[string]$name] = @{
-            exists = $true
-            start_mode = Get-ServiceStartMode -Service $service
-            status = ConvertTo-SnakeCase -Text ([string]$service.Status)
-            dependencies = @($service.ServicesDependedOn | ForEach-Object { $_.ServiceName })
+        $found = @{}
+        Add-ServiceAndDependencies -Answer $found -Service $service -Closure $closure
+        foreach ($entry in $found.Keys) {
+            # Asked-for names keep the caller's spelling.
+            $label = $entry
+            if ([string]::Equals($entry, [string]$name, [StringComparison]::OrdinalIgnoreCase)) {
+                $label = [string]$name
+            }
+            $answer[$label] = $found[$entry]
         }
     }
     return @{ services = $answer }
@@ -613,22 +686,23 @@ Function Invoke-ServiceStart {
     if ($null -eq $timeout) {
         $timeout = 60
     }
+    $span = [TimeSpan]::FromSeconds([int]$timeout)
     try {
-        # The Service Control Manager starts the dependencies first.
-        $service.Start()
-        $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, [TimeSpan]::FromSeconds([int]$timeout))
+        # A service on its way somewhere is waited for; Start() would throw on it.
+        if ($service.Status -eq [System.ServiceProcess.ServiceControllerStatus]::StopPending) {
+            $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Stopped, $span)
+        }
+        if ($service.Status -ne [System.ServiceProcess.ServiceControllerStatus]::StartPending) {
+            # The Service Control Manager starts the dependencies first.
+            $service.Start()
+        }
+        $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, $span)
     }
     catch {
-        $exitCode = 0
-        $record = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($service.ServiceName)'"
-        if ($null -ne $record) {
-            $exitCode = [int]$record.ExitCode
-        }
-        $inner = $_.Exception.InnerException
-        if ($inner -is [System.ComponentModel.Win32Exception]) {
-            $exitCode = $inner.NativeErrorCode
-        }
-        throw (New-AgentError -Class 'service_start_failed' -Message "service $($service.ServiceName) did not start (Win32 error $exitCode)" -ErrorCode $exitCode)
+        $failure = Get-ServiceStartError -Exception $_.Exception -Name $service.ServiceName
+        $service.Refresh()
+        $message = "service $($service.ServiceName) did not start (Win32 error $($failure.code)); it is $(ConvertTo-SnakeCase -Text ([string]$service.Status))"
+        throw (New-AgentError -Class $failure.class -Message $message -ErrorCode $failure.code)
     }
     return @{ changed = $true; status = 'running' }
 }

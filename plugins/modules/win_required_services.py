@@ -15,7 +15,10 @@ description:
   - A service whose start mode is Disabled gets its Windows default start mode back (O(services[].default_start_mode));
     other start modes are left as they are.
   - A stopped service is started; services are handled in dependency order, and the Service Control Manager starts
-    a service's own dependencies first.
+    a service's own dependencies first. A trigger-start service that is stopped and not Disabled is resting (Windows
+    starts it on its trigger) and is reported in RV(services.resting_trigger_start), not started.
+  - Start modes are read from the service's registry key (C(Start), C(DelayedAutostart)), which every .NET Framework
+    release can read.
   - A service that will not start fails the task with the service, the Win32 error and the article's next step
     (C(sfc /scannow) from an elevated prompt, then a restart). Changes made before the failure are returned in RV(backup).
   - With O(sfc_on_failure=true) the module runs C(sfc /scannow) itself when a service will not start, then tries that
@@ -46,11 +49,19 @@ options:
     default: 60
   sfc_on_failure:
     description:
-      - Run System File Checker (C(%SystemRoot%\System32\sfc.exe /scannow)) when a service will not start, then retry once.
+      - Run System File Checker (C(%SystemRoot%\System32\sfc.exe /scannow)) when a service will not start for a reason that is
+        not its configuration (not 1058 Disabled, 1068/1075 dependency, 5 access denied, or a timeout), then retry once.
       - C(sfc /scannow) can take tens of minutes; WinRM keeps the command alive meanwhile. Its output is returned raw
         (base64) and never interpreted; only its exit code is reported.
     type: bool
     default: false
+  enable_dependencies:
+    description:
+      - Give a Disabled service that the listed services depend on, directly or not (the DHCP Client that NlaSvc needs,
+        say), its Windows default start mode (or manual when none is known) and start it before them.
+      - When false it is reported in RV(blockers), and the start of its dependents fails with Win32 error 1068.
+    type: bool
+    default: true
   sfc_timeout:
     description: Seconds C(sfc /scannow) may run before it is stopped (1 to 3600).
     type: int
@@ -170,6 +181,13 @@ services:
       elements: str
     not_applicable:
       description: Services that arrived with a later Windows release than the host's, so their absence is expected.
+      type: list
+      elements: str
+    dependencies:
+      description: Start mode and status of every service the listed ones depend on, directly or not.
+      type: dict
+    resting_trigger_start:
+      description: Trigger-start services found stopped and left so (Windows starts them on their trigger).
       type: list
       elements: str
 """

@@ -25,6 +25,10 @@ _ERROR_ADVICE = {
     "process_failed": "the program reported failure through its exit code",
     "service_start_failed": "the Service Control Manager could not start it; the article's next step is 'sfc /scannow' "
                             "from an elevated prompt, then a restart",
+    "service_disabled": "the service is Disabled (Win32 error 1058): a configuration problem, not damaged system files; "
+                        "give it a start mode first",
+    "dependency_failed": "a service it depends on is Disabled or would not start (Win32 error 1068/1075); fix that one first",
+    "timeout": "it did not reach the state in time; look at the service's own event log entries, then try again",
     "skipped": "not run because an earlier change in the same batch failed",
 }
 

@@ -25,11 +25,14 @@ class ServiceState:
     start_mode: str | None = None
     status: str | None = None
     dependencies: tuple[str, ...] = ()
+    dependents_running: tuple[str, ...] = ()
+    trigger_start: bool = False
 
     @classmethod
     def from_agent(cls, name: str, data: dict[str, t.Any]) -> "ServiceState":
         return cls(name=name, exists=bool(data.get("exists")), start_mode=data.get("start_mode"), status=data.get("status"),
-                   dependencies=tuple(data.get("dependencies") or ()))
+                   dependencies=tuple(data.get("dependencies") or ()), dependents_running=tuple(data.get("dependents_running") or ()),
+                   trigger_start=bool(data.get("trigger_start")))
 
 
 @dataclass(frozen=True)

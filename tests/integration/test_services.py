@@ -10,6 +10,8 @@ from winsim.fleet import Fleet
 TASK = ROOT / "tests" / "integration" / "playbooks" / "services_task.yml"
 TASK_NAME = "Run win_required_services"
 ARTICLE_SERVICES = ("EventLog", "NlaSvc", "netprofm", "NcdAutoSetup")
+# NcdAutoSetup is a trigger-start service: stopped is its resting state, and Windows starts it on its trigger.
+STARTED_SERVICES = ("EventLog", "NlaSvc", "netprofm")
 
 
 def services(fleet: Fleet, host: str) -> dict:
@@ -35,10 +37,10 @@ def test_converges_idempotently_and_a_japanese_host_answers_the_same(fleet: Flee
     assert first.rc == 0 and first.changed_hosts() == {"english", "japanese"}
     assert first.result("english", TASK_NAME)["changes"] == first.result("japanese", TASK_NAME)["changes"]
     assert [(change["service"], change["setting"], change["after"]) for change in first.result("english", TASK_NAME)["changes"]] == [
-        ("NlaSvc", "start_mode", "auto"), ("NlaSvc", "status", "running"),
-        ("netprofm", "status", "running"), ("NcdAutoSetup", "status", "running")]
+        ("NlaSvc", "start_mode", "auto"), ("NlaSvc", "status", "running"), ("netprofm", "status", "running")]
     for host in ("english", "japanese"):
-        assert all(services(fleet, host)[name]["status"] == "running" for name in ARTICLE_SERVICES)
+        assert all(services(fleet, host)[name]["status"] == "running" for name in STARTED_SERVICES)
+        assert first.result(host, TASK_NAME)["services"]["resting_trigger_start"] == ["NcdAutoSetup"]
         assert services(fleet, host)["NlaSvc"]["start_mode"] == "auto"
     assert first.result("win7", TASK_NAME)["services"]["not_applicable"] == ["NcdAutoSetup"]
 
@@ -85,6 +87,21 @@ def test_sfc_on_failure_repairs_and_retries_once(fleet: Fleet, inventory: Path) 
     assert (repair["op"], repair["ok"], repair["exit_code"]) == ("process_run", True, 0)
     assert b"integrity violations" in base64.b64decode(repair["stdout_base64"]), "raw output is returned, not interpreted"
     assert result["agent_executions"] == 3
-    assert all(services(fleet, "pc")[name]["status"] == "running" for name in ARTICLE_SERVICES)
-    assert [record["service"] for record in result["backup"]] == list(ARTICLE_SERVICES)
+    assert all(services(fleet, "pc")[name]["status"] == "running" for name in STARTED_SERVICES)
+    assert [record["service"] for record in result["backup"]] == list(STARTED_SERVICES)
+    assert run_playbook(inventory, TASK).changed_hosts() == set()
+
+
+def test_a_disabled_dependency_is_enabled_and_configuration_problems_never_run_sfc(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-dhcp-disabled")
+    fleet.write_inventory(inventory)
+    kept = run_playbook(inventory, TASK, extra_vars={"services_enable_dependencies": False, "services_sfc_on_failure": True})
+    assert kept.rc == 2, "NlaSvc cannot start while the DHCP Client it depends on is Disabled"
+    message = kept.result("pc", TASK_NAME)["msg"]
+    assert "dependency_failed" in message and "1068" in message and "repairs" not in kept.result("pc", TASK_NAME)
+    assert services(fleet, "pc")["Dhcp"]["start_mode"] == "disabled"
+    fixed = run_playbook(inventory, TASK)
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    assert services(fleet, "pc")["Dhcp"]["start_mode"] == "auto" and services(fleet, "pc")["NlaSvc"]["status"] == "running"
+    assert fixed.result("pc", TASK_NAME)["changes"][0]["service"] == "Dhcp"
     assert run_playbook(inventory, TASK).changed_hosts() == set()

@@ -5,7 +5,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_required_services import (
-    DEFAULT_SERVICES, check_services_arguments, plan_services,
+    DEFAULT_SERVICES, ActionModule, check_services_arguments, plan_services,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
@@ -20,8 +20,8 @@ HEALTHY = {
 }
 
 
-def plan_for(answers: dict, services: list | None = None, release: str = "win10"):
-    args = {"services": services or DEFAULT_SERVICES, "start_timeout": 60}
+def plan_for(answers: dict, services: list | None = None, release: str = "win10", enable_dependencies: bool = True):
+    args = {"services": services or DEFAULT_SERVICES, "start_timeout": 60, "enable_dependencies": enable_dependencies}
     base = make_state(release, [])
     state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": answers}),))
     return plan_services(args, state)
@@ -101,3 +101,35 @@ def test_dependency_order_tolerates_cycles_and_outside_dependencies() -> None:
 def test_bad_arguments(services: list, timeout: int, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
         check_services_arguments({"services": services, "start_timeout": timeout, "sfc_timeout": 3600})
+
+
+DHCP_DISABLED = {"Dhcp": {"exists": True, "start_mode": "disabled", "status": "stopped", "dependencies": ["NSI"]},
+                 "NSI": {"exists": True, "start_mode": "auto", "status": "running", "dependencies": ["RpcSs"]},
+                 "RpcSs": {"exists": True, "start_mode": "auto", "status": "running", "dependencies": []}}
+
+
+def test_a_disabled_dependency_is_enabled_before_the_services_that_need_it_start() -> None:
+    answers = {**with_changes(NlaSvc={"status": "stopped"}, netprofm={"status": "stopped"}), **DHCP_DISABLED}
+    plan = plan_for(answers)
+    assert steps(plan) == [("StartModeChange", "Dhcp", "auto"), ("ServiceStart", "Dhcp", "running"), ("ServiceStart", "NlaSvc", "running"),
+                           ("ServiceStart", "netprofm", "running")]
+    assert "1068" in plan.changes[0].reason and plan.facts["dependencies"]["Dhcp"]["start_mode"] == "disabled"
+    kept = plan_for(answers, enable_dependencies=False)
+    assert steps(kept)[0] == ("ServiceStart", "NlaSvc", "running") and "Dhcp is Disabled" in kept.blockers[0]
+
+
+def test_a_resting_trigger_start_service_is_not_a_change() -> None:
+    answers = with_changes(NcdAutoSetup={"status": "stopped", "trigger_start": True})
+    plan = plan_for(answers)
+    assert plan.changes == [] and plan.facts["resting_trigger_start"] == ["NcdAutoSetup"]
+    disabled = plan_for(with_changes(NcdAutoSetup={"status": "stopped", "start_mode": "disabled", "trigger_start": True}))
+    assert steps(disabled) == [("StartModeChange", "NcdAutoSetup", "manual"), ("ServiceStart", "NcdAutoSetup", "running")]
+
+
+@pytest.mark.parametrize(("error", "repaired"), [("service_start_failed", True), ("service_disabled", False),
+                                                 ("dependency_failed", False), ("access_denied", False), ("timeout", False)])
+def test_only_a_service_that_will_not_start_for_unknown_reasons_gets_sfc(error: str, repaired: bool) -> None:
+    action = ActionModule.__new__(ActionModule)
+    outcome = OpResult("service_start", False, {}, error, "did not start")
+    repair = action.repair_ops({"sfc_on_failure": True, "sfc_timeout": 60}, ServiceStart(ServiceState("EventLog", True), "why"), outcome)
+    assert bool(repair) is repaired

@@ -8,9 +8,10 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_restore import (
-    RESTORE_MODULE, backup_paths, load_documents, plan_restore, restore_targets,
+    RESTORE_MODULE, RestoreTargets, backup_paths, load_documents, plan_restore, plan_service_restore, restore_targets,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot
 from hoststate import changes_of, dword, make_state
@@ -159,3 +160,23 @@ def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
     write_document(tmp_path, records)
     targets = restore_targets(load_documents(backup_paths(str(tmp_path), "pc"), "pc"), None)
     assert set(targets.winhttp) == {"32", "64"} and targets.statuses == {"NlaSvc": "stopped"}
+
+
+def service_restore_plan(statuses: dict, answers: dict):
+    plan = Plan()
+    plan_service_restore(plan, RestoreTargets(statuses=statuses), {"service_query": OpResult("service_query", True, {"services": answers})})
+    return plan
+
+
+def running(*dependents: str, depends_on: tuple = ()) -> dict:
+    return {"exists": True, "start_mode": "auto", "status": "running", "dependencies": list(depends_on), "dependents_running": list(dependents)}
+
+
+def test_restore_never_stops_a_service_whose_running_dependents_would_go_down_with_it() -> None:
+    lone = service_restore_plan({"EventLog": "stopped"}, {"EventLog": running("NlaSvc")})
+    assert lone.changes == [] and "running services depend on it (NlaSvc)" in lone.warnings[0]
+    both = service_restore_plan({"EventLog": "stopped", "NlaSvc": "stopped"},
+                                {"EventLog": running("NlaSvc"), "NlaSvc": running(depends_on=("EventLog",))})
+    assert [change.service.name for change in both.changes] == ["NlaSvc", "EventLog"] and both.warnings == []
+    winrm = service_restore_plan({"WinRM": "stopped"}, {"WinRM": running()})
+    assert winrm.changes == [] and "management connection" in winrm.warnings[0]
