@@ -7,8 +7,12 @@ Office asks the Network Connectivity Status Indicator whether the machine is onl
 active probing off NCSI can report "no internet" and activation gives up with 0xCAA70007.
 - Service value: NlaSvc\\Parameters\\Internet\\EnableActiveProbing = 1.
 - Policy: Policies\\...\\NetworkConnectivityStatusIndicator\\NoActiveProbe; when present it wins
-  over the service value. A non-zero policy is set to 0 (what the GPO "Disabled" writes) or
-  removed, as the caller chooses; an absent policy is left absent.
+  over the service value. Group Policy owns that key and writes it again at every refresh (about
+  every 90 minutes) and at boot, so a non-zero value is a blocker naming the GPO setting to change.
+  Overriding it (set to 0, what the GPO "Disabled" writes, or removed) takes an explicit option and
+  is reported as temporary; an absent policy is left absent.
+- NlaSvc reads these values when it starts or a network is identified again: a change is pending,
+  and reported as needing a restart, until then.
 - Probe hosts that differ from the Windows defaults are drift until they are restored, which happens on
   request only (a site may run its own probe server).
 """
@@ -25,6 +29,9 @@ POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectiv
 ENABLE_ACTIVE_PROBING = RegistryRef(INTERNET, "EnableActiveProbing")
 NO_ACTIVE_PROBE = RegistryRef(POLICY, "NoActiveProbe")
 
+# Where the policy comes from, in the Group Policy editor.
+GPO_SETTING = ("Computer Configuration\\Administrative Templates\\System\\Internet Communication Management\\"
+               "Internet Communication settings\\Turn off Windows Network Connectivity Status Indicator active tests")
 # Windows 10 1607 (build 14393) moved the web probe to msftconnecttest.com.
 CONNECTTEST_BUILD = 14393
 PROBE_DEFAULTS_CONNECTTEST = {
@@ -54,7 +61,7 @@ class ActionModule(ConcernAction):
         ManagedValues(POLICY.path, ("NoActiveProbe",)),
     )
     ARGUMENT_SPEC = {
-        "policy": {"type": "str", "default": "set_zero", "choices": ["set_zero", "remove"]},
+        "policy": {"type": "str", "default": "report", "choices": ["report", "set_zero", "remove"]},
         "restore_probe_defaults": {"type": "bool", "default": False},
     }
 
@@ -75,14 +82,22 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
 
     if dword_of(service) != 1:
         shown = "absent" if service is None else f"{service.value!r}"
+        # NlaSvc reads the value when it starts (or a network is identified again): pending until a restart.
         plan.set_value(state, ENABLE_ACTIVE_PROBING, RegistryValue.dword(1),
-                       f"NlaSvc EnableActiveProbing is {shown}, so NCSI does not test internet access")
+                       f"NlaSvc EnableActiveProbing is {shown}, so NCSI does not test internet access (in effect once NlaSvc "
+                       "restarts: restart the host)", True)
     if policy is not None and dword_of(policy) != 0:
         reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
-        if args["policy"] == "remove":
-            plan.remove_value(state, NO_ACTIVE_PROBE, reason)
+        if args["policy"] == "report":
+            plan.blockers.append(f"{reason}. Group Policy writes it again at every refresh and boot: set the GPO '{GPO_SETTING}' "
+                                 "to Disabled or Not Configured (policy: set_zero or remove overrides it until the next refresh only)")
         else:
-            plan.set_value(state, NO_ACTIVE_PROBE, RegistryValue.dword(0), reason)
+            plan.warnings.append(f"temporary: {NO_ACTIVE_PROBE} is Group Policy's; the next policy refresh (about every 90 minutes) "
+                                 f"or boot writes {policy.value!r} again unless the GPO '{GPO_SETTING}' is changed")
+            if args["policy"] == "remove":
+                plan.remove_value(state, NO_ACTIVE_PROBE, reason, True)
+            else:
+                plan.set_value(state, NO_ACTIVE_PROBE, RegistryValue.dword(0), reason, True)
 
     defaults = probe_defaults(state.windows.build)
     differences = []
@@ -93,7 +108,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
             differences.append({"name": name, "value": current.value, "default": default})
             if args["restore_probe_defaults"]:
                 plan.set_value(state, ref, RegistryValue("string", default),
-                               f"NCSI {name} is {current.value!r}, not the Windows default {default!r}")
+                               f"NCSI {name} is {current.value!r}, not the Windows default {default!r} (in effect once NlaSvc restarts)", True)
     if differences and not args["restore_probe_defaults"]:
         # Not fixed while NCSI probes a target Windows does not ship: a site may run its own probe server on
         # purpose, so it is reported as drift and only reset when asked.
@@ -103,6 +118,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
 
     probing_was_on = dword_of(policy) == 0 if policy is not None else dword_of(service) == 1
     policy_remains = policy is not None and not (args["policy"] == "remove" and dword_of(policy) != 0)
+
     plan.facts = {
         "active_probing_was_on": probing_was_on,
         "enable_active_probing": None if service is None else service.value,
@@ -110,5 +126,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         # With the policy value present, NCSI follows it and ignores EnableActiveProbing.
         "decided_by": "policy" if policy_remains else "service",
         "probe_differences": differences,
+        # An override of a Group Policy value lasts until the next policy refresh.
+        "policy_override_temporary": policy is not None and dword_of(policy) != 0 and args["policy"] != "report",
     }
     return plan

@@ -13,22 +13,26 @@ description:
     and Office stops trying to activate.
   - Sets C(EnableActiveProbing=1) under C(HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet).
   - A Group Policy value C(NoActiveProbe) under C(HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator)
-    wins over the service value. When it is non-zero it is set to C(0) (what the GPO setting
-    "Turn off Windows Network Connectivity Status Indicator active tests" set to Disabled writes) or removed, as O(policy) says.
-    An absent policy value stays absent. The result says which of the two values decides (RV(ncsi.decided_by)).
+    wins over the service value. Group Policy owns that key and writes it again at every refresh (about every 90 minutes)
+    and at boot, so by default (O(policy=report)) a non-zero value is a blocker naming the GPO setting to change,
+    "Turn off Windows Network Connectivity Status Indicator active tests". O(policy=set_zero) (what the GPO set to
+    Disabled writes) or O(policy=remove) overrides it until the next refresh, reported as temporary
+    (RV(ncsi.policy_override_temporary)). An absent policy value stays absent. RV(ncsi.decided_by) says which value decides.
   - Probe targets (C(ActiveWebProbeHost), C(ActiveDnsProbeHost) and the rest, IPv4 and IPv6) that differ from the Windows
-    defaults are reported as a warning, and reset to the defaults with O(restore_probe_defaults=true). The defaults are
+    defaults are drift until they are reset to the defaults with O(restore_probe_defaults=true). The defaults are
     C(www.msftconnecttest.com) on Windows 10 1607 (build 14393) and later and C(www.msftncsi.com) before.
-  - If a domain GPO sets C(NoActiveProbe), the next policy refresh writes it again; fix the GPO as well.
+  - NlaSvc reads these values when it starts or a network is identified again, so every change is pending until then
+    and is reported as needing a restart (RV(reboot_required)).
 options:
   policy:
     description:
       - What to do with a non-zero C(NoActiveProbe) policy value.
-      - C(set_zero) writes C(0), as the Group Policy setting "Disabled" does.
-      - C(remove) deletes the value, leaving C(EnableActiveProbing) in charge.
+      - C(report) changes nothing and reports a blocker naming the GPO setting.
+      - C(set_zero) writes C(0), as the Group Policy setting "Disabled" does, until the next policy refresh.
+      - C(remove) deletes the value, leaving C(EnableActiveProbing) in charge, until the next policy refresh.
     type: str
-    choices: [set_zero, remove]
-    default: set_zero
+    choices: [report, set_zero, remove]
+    default: report
   restore_probe_defaults:
     description:
       - Reset probe targets that differ from the Windows defaults for the host's build.
@@ -116,7 +120,9 @@ check_mode:
   returned: always
   type: bool
 reboot_required:
-  description: Always false; NlaSvc picks the values up when it restarts or the network changes.
+  description:
+    - True when a value changed, in this task or an earlier one the host has not restarted since; NlaSvc reads the values
+      when it starts or a network is identified again.
   returned: always
   type: bool
 agent_executions:
@@ -134,6 +140,9 @@ ncsi:
     enable_active_probing:
       description: The service value found, or null when absent.
       type: raw
+    policy_override_temporary:
+      description: True when a Group Policy value was overridden by O(policy); the next policy refresh writes it again.
+      type: bool
     policy_no_active_probe:
       description: The policy value found, or null when absent.
       type: raw

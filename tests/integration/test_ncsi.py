@@ -19,7 +19,7 @@ def value(fleet: Fleet, host: str, key: str, name: str):
 
 
 @pytest.mark.parametrize(("extra_vars", "policy_after", "decided_by"), [
-    ({}, {"type": "dword", "value": 0}, "policy"),
+    ({"ncsi_policy": "set_zero"}, {"type": "dword", "value": 0}, "policy"),
     ({"ncsi_policy": "remove"}, None, "service"),
 ])
 def test_converges_and_is_idempotent(fleet: Fleet, inventory: Path, extra_vars: dict, policy_after, decided_by: str) -> None:
@@ -34,6 +34,8 @@ def test_converges_and_is_idempotent(fleet: Fleet, inventory: Path, extra_vars: 
     assert value(fleet, "off", POLICY, "NoActiveProbe") == policy_after
     # Active probing is on, but NCSI still probes a host Windows does not ship: not remediated.
     assert any("ncsi.retired.example" in item for item in result["drift"]) and result["status"] == "drift"
+    assert result["reboot_required"] is True and result["ncsi"]["policy_override_temporary"] is True
+    assert any(warning.startswith("temporary:") for warning in result["warnings"])
 
     second = run_playbook(inventory, TASK, extra_vars=extra_vars)
     assert second.rc == 0 and second.changed_hosts() == set()
@@ -50,7 +52,8 @@ def test_check_mode_predicts_and_touches_nothing(fleet: Fleet, inventory: Path) 
     real = run_playbook(inventory, TASK, extra_vars={"ncsi_restore_probe_defaults": True})
     assert real.result("off", TASK_NAME)["changes"] == check.result("off", TASK_NAME)["changes"]
     assert value(fleet, "off", INTERNET, "ActiveWebProbeHost") == {"type": "string", "value": "www.msftconnecttest.com"}
-    assert check.result("off", TASK_NAME)["status"] == "drift" and real.result("off", TASK_NAME)["status"] == "remediated"
+    # The Group Policy value stays, so the concern is blocked before and after, never remediated.
+    assert check.result("off", TASK_NAME)["status"] == "blocked" and real.result("off", TASK_NAME)["status"] == "blocked"
 
 
 def test_bad_policy_choice_fails_before_the_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
@@ -60,3 +63,15 @@ def test_bad_policy_choice_fails_before_the_host_is_contacted(fleet: Fleet, inve
     assert run.rc == 2 and run.status("off", TASK_NAME) == "failed"
     assert "policy" in run.result("off", TASK_NAME)["msg"] and "set_zero" in run.result("off", TASK_NAME)["msg"]
     assert fleet.hosts["off"].host.counters["requests"] == 0
+
+
+def test_a_group_policy_value_is_blocked_by_default_and_left_alone(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("off", "win10-ncsi-off")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    result = run.result("off", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "blocked"
+    assert "Turn off Windows Network Connectivity Status Indicator active tests" in result["blockers"][0]
+    assert value(fleet, "off", POLICY, "NoActiveProbe") == {"type": "dword", "value": 1}
+    # The service value is still set (it is no one's policy); it waits for NlaSvc to restart.
+    assert value(fleet, "off", INTERNET, "EnableActiveProbing") == {"type": "dword", "value": 1} and result["reboot_required"] is True

@@ -43,7 +43,18 @@ def test_active_probing(values: dict, options: dict, expected: dict, decided_by:
     assert changes_of(plan) == expected
     assert plan.facts["decided_by"] == decided_by
     assert plan.facts["active_probing_was_on"] is was_on
-    assert not any(change.reboot_required for change in plan.changes)
+    # NlaSvc reads the values at start: every change is pending until it restarts.
+    assert all(change.reboot_required for change in plan.changes)
+
+
+def test_a_group_policy_value_is_blocked_by_default_and_an_override_is_temporary() -> None:
+    values = {**HEALTHY, (POLICY, "64", "NoActiveProbe"): dword(1)}
+    plan = run("win10", values, policy="report")
+    assert plan.changes == [] and "Turn off Windows Network Connectivity Status Indicator active tests" in plan.blockers[0]
+    assert plan.facts["policy_override_temporary"] is False
+    override = run("win10", values, policy="set_zero")
+    assert override.blockers == [] and override.warnings[0].startswith("temporary:")
+    assert override.facts["policy_override_temporary"] is True
 
 
 @pytest.mark.parametrize(("release", "host"), [("win10", "www.msftconnecttest.com"), ("win7", "www.msftncsi.com")])
