@@ -273,14 +273,15 @@ def _winsock_reset(host: SimHost, apply: bool) -> int:
 
 
 def _ip_reset(host: SimHost, apply: bool) -> int:
-    """netsh int ip reset: TCP/IP parameters rewritten; a static address is lost and the adapter falls back to DHCP."""
+    """netsh int ip reset: TCP/IP parameters rewritten; a static address is lost and the adapter falls back to DHCP.
+    With ``faults.ip_reset_partial`` it exits 1 after that work, as on Windows 10/11 when one NSI key refuses."""
     if apply:
         for subkey in host.registry.enumerate(INTERFACES, "64")["subkeys"]:
             key = f"{INTERFACES}\\{subkey}"
             host.registry.write(key, "64", "EnableDHCP", "dword", 1, True)
-            for name in ("IPAddress", "SubnetMask", "DefaultGateway"):
+            for name in ("IPAddress", "SubnetMask", "DefaultGateway", "NameServer"):
                 host.registry.delete_value(key, "64", name, True)
-    return 0
+    return 1 if host.faults.get("ip_reset_partial") else 0
 
 
 # What the programs print, by display language: never meant to be read by the collection, which goes by exit codes.

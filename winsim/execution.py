@@ -171,6 +171,9 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
         if script is None:
             return CommandResult(rc=1, stderr=b"winsim: only -EncodedCommand PowerShell invocations are simulated\r\n")
         if BOOTSTRAP_MARKER in script:
+            # Ansible's bootstrap refuses old PowerShell before it reads anything (bootstrap_wrapper.ps1, ansible-core 2.19).
+            if tuple(int(part) for part in str(host.state.get("powershell_version", "5.1")).split(".")) < (5, 1):
+                return CommandResult(rc=1, stdout=b'{"failed":true,"msg":"Ansible requires PowerShell v5.1"}\r\n')
             return _run_bootstrap(host, stdin)
         if script.lstrip().startswith("Remove-Item"):
             return CommandResult(rc=0)

@@ -100,19 +100,23 @@ SYSTEM_PROVIDERS = ("%SystemRoot%\\system32\\mswsock.dll", "%SystemRoot%\\system
 SYSTEM_NAMESPACES = ("%SystemRoot%\\System32\\NLAapi.dll", "%SystemRoot%\\System32\\napinsp.dll", "%SystemRoot%\\System32\\mswsock.dll")
 
 
-def packed_catalog_item(path: str) -> str:
-    """PackedCatalogItem as Windows stores it: the provider path as ANSI in char[MAX_PATH], then WSAPROTOCOL_INFOW."""
-    return base64.b64encode(path.encode("ascii").ljust(260, b"\0") + bytes(372)).decode()
+def packed_catalog_item(path: str, chain_length: int = 1) -> str:
+    """PackedCatalogItem as Windows stores it: the provider path as ANSI in char[MAX_PATH], then WSAPROTOCOL_INFOW, whose
+    ProtocolChain.ChainLen (40 bytes in) is 1 for a base protocol, 0 for a layered protocol, more for a chain over one."""
+    info = bytearray(372)
+    struct.pack_into("<i", info, 40, chain_length)
+    return base64.b64encode(path.encode("ascii").ljust(260, b"\0") + bytes(info)).decode()
 
 
-def _catalogs(registry: dict[str, Any], architecture: str, extra_provider: str | None = None) -> None:
-    """Protocol and namespace catalogs, 32-bit and (on 64-bit Windows) 64-bit, numbered as Windows numbers them."""
+def _catalogs(registry: dict[str, Any], architecture: str, extra_provider: str | None = None, extra_namespace: str | None = None) -> None:
+    """Protocol and namespace catalogs, 32-bit and (on 64-bit Windows) 64-bit, numbered as Windows numbers them.
+    ``extra_provider`` is a layered protocol (an LSP) and a chain over TCP; ``extra_namespace`` a namespace provider."""
     for suffix in ("", "64") if architecture != "x86" else ("",):
-        providers = list(SYSTEM_PROVIDERS) + ([extra_provider] if extra_provider else [])
-        for index, path in enumerate(providers, start=1):
+        entries = [(path, 1) for path in SYSTEM_PROVIDERS] + ([(extra_provider, 0), (extra_provider, 2)] if extra_provider else [])
+        for index, (path, chain_length) in enumerate(entries, start=1):
             _set(registry, f"{WINSOCK}\\Protocol_Catalog9\\Catalog_Entries{suffix}\\{index:012d}", "PackedCatalogItem",
-                 "binary", packed_catalog_item(path))
-        for index, path in enumerate(SYSTEM_NAMESPACES, start=1):
+                 "binary", packed_catalog_item(path, chain_length))
+        for index, path in enumerate(list(SYSTEM_NAMESPACES) + ([extra_namespace] if extra_namespace else []), start=1):
             _set(registry, f"{WINSOCK}\\NameSpace_Catalog5\\Catalog_Entries{suffix}\\{index:012d}", "LibraryPath",
                  "expand_string", path)
 
@@ -317,12 +321,27 @@ def _third_party_lsp(state: dict[str, Any]) -> None:
     _catalogs(state["registry"], "AMD64", "C:\\Program Files\\Contoso Shield\\csl_lsp64.dll")
 
 
+def _bonjour(state: dict[str, Any]) -> None:
+    """Apple Bonjour's namespace provider (iTunes, many printer drivers): outside system32, and nothing broken."""
+    _catalogs(state["registry"], "AMD64", extra_namespace="%ProgramFiles%\\Bonjour\\mdnsNSP.dll")
+
+
+def _ip_reset_partial(state: dict[str, Any]) -> None:
+    """netsh int ip reset rewrites the TCP/IP settings, then exits 1 on an NSI key it may not reset (Windows 10/11)."""
+    state["faults"]["ip_reset_partial"] = True
+
+
 def _static_ip(state: dict[str, Any]) -> None:
     """The managed adapter has a static address: 'netsh int ip reset' would turn it back to DHCP."""
     key = f"{INTERFACES}\\{INTERFACE_GUID}"
     _set(state["registry"], key, "EnableDHCP", "dword", 0)
     _set(state["registry"], key, "IPAddress", "multi_string", ["192.0.2.10"])
     _set(state["registry"], key, "SubnetMask", "multi_string", ["255.255.255.0"])
+
+
+def _powershell_4(state: dict[str, Any]) -> None:
+    """Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1, so Ansible runs no module on it."""
+    state["powershell_version"] = "4.0"
 
 
 def _win7_defaults(state: dict[str, Any]) -> None:
@@ -359,6 +378,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-eventlog-broken", "Windows 10 whose Event Log refuses to start until sfc /scannow repairs it", WIN10,
             drift=(_eventlog_broken,)),
     Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),
+    Profile("win10-bonjour", "Windows 10 with Apple Bonjour's namespace provider: outside system32, nothing broken", WIN10,
+            drift=(_bonjour,)),
+    Profile("win10-ip-reset-partial", "Windows 10 whose netsh int ip reset exits 1 after resetting most settings", WIN10,
+            drift=(_ip_reset_partial,)),
     Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,
             drift=(_static_ip, _third_party_lsp)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",
@@ -370,7 +393,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-proxy-machine", "Windows 10 with per-machine proxy settings (ProxySettingsPerUser=0), WinHTTP goes direct",
             WIN10, drift=(_proxy_machine,)),
     Profile("win10-stale-proxy", "Windows 10 whose WinHTTP proxy (64-bit view only) is a retired server", WIN10, drift=(_stale_proxy,)),
-    Profile("win81", "Windows 8.1, defaults", WIN81),
+    Profile("win81", "Windows 8.1, defaults, with WMF 5.1 installed", WIN81),
+    Profile("win81-ps4", "Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1 (Ansible cannot run modules)", WIN81, drift=(_powershell_4,)),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
     Profile("win7-rtm", "Windows 7 without Service Pack 1 (unsupported)", WIN7_RTM, drift=(_win7_defaults,)),

@@ -3,19 +3,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Winsock and TCP/IP reset (article: "reset Winsock").
 
-A reset is an action, so it is made idempotent by evidence: it runs only when the Winsock catalog
-holds a provider outside the system directory (a third-party Layered Service Provider, deprecated
-since Windows 8), or when forced with a once-token that is then recorded on the host, so the same
-token never resets twice. 'netsh int ip reset' rewrites the TCP/IP parameters and can turn a static
-address into DHCP after the reboot, cutting management off: it is refused on hosts with a
-statically configured adapter unless explicitly allowed. netsh is judged by its exit code only;
-its text is localized.
+A reset is an action, so it is made idempotent by evidence of damage, or forced with a once-token that
+is recorded on the host. 'netsh winsock reset' removes every third-party provider, so a provider outside
+the system directory is not evidence by itself (Apple Bonjour, VPN and security products install one on
+purpose): those are reported, and reset only when asked. Evidence is a layered protocol (an LSP, chain
+length 0, or a chain over a base protocol; deprecated since Windows 8) or a protocol catalog without the
+system's base provider. The evidence a reset acted on is recorded (a hash of the catalog), so a product
+that puts its provider back makes a blocker, not a reset and an owed reboot on every run.
+'netsh int ip reset' rewrites the TCP/IP parameters and can turn a static address or static DNS servers
+into DHCP after the reboot, cutting management off: it is refused on such hosts unless explicitly
+allowed; its exit code 1 after doing most of its work is a partial reset, reported, not a failure to
+repeat. netsh is judged by its exit code only; its text is localized.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import struct
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -35,8 +41,13 @@ CATALOGS = (
 INTERFACES = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces"
 SYSTEM_ROOT = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"), "SystemRoot")
 TOKENS = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\m365ops\activation"), "WinsockResetTokens")
+# Hashes of the catalogs a reset acted on: the same catalog again means a product re-registers its provider.
+RESET_CATALOGS = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\m365ops\activation"), "WinsockResetCatalogs")
 NETSH = r"%SystemRoot%\System32\netsh.exe"
 MAX_PATH = 260
+# WSAPROTOCOL_INFOW.ProtocolChain.ChainLen, after dwServiceFlags1-4, dwProviderFlags, ProviderId and dwCatalogEntryId.
+CHAIN_LENGTH_OFFSET = MAX_PATH + 40
+BASE_PROVIDER = "mswsock.dll"
 
 
 def provider_path(value: RegistryValue) -> str:
@@ -51,46 +62,76 @@ def provider_path(value: RegistryValue) -> str:
     return str(value.value)
 
 
+def chain_length(value: RegistryValue) -> int | None:
+    """ProtocolChain.ChainLen of a protocol entry: 1 base protocol, 0 layered protocol, more a chain over a base one."""
+    try:
+        return int(struct.unpack_from("<i", base64.b64decode(value.value), CHAIN_LENGTH_OFFSET)[0])
+    except (binascii.Error, TypeError, struct.error):
+        return None
+
+
 def is_system_provider(path: str, system_root: str) -> bool:
     lowered = path.lower().replace("/", "\\")
     roots = {"%systemroot%", "%windir%", system_root.lower().rstrip("\\")}
     return any(lowered.startswith(f"{root}\\{folder}\\") for root in roots for folder in ("system32", "syswow64"))
 
 
-def foreign_providers(state: HostState) -> list[dict[str, str]]:
+def catalog_entries(state: HostState) -> list[dict[str, t.Any]]:
+    """Every entry of the four catalogs: catalog, entry, provider path, chain length (protocol entries) and origin."""
     system_root = state.registry.get(SYSTEM_ROOT)
     root = str(system_root.value) if system_root is not None else r"C:\Windows"
-    found = []
+    entries = []
     for (key, name), probe in zip(CATALOGS, state.probes):
         for entry, details in sorted(probe.data.get("subkeys", {}).items()):
             stored = RegistryValue.from_agent(details["values"].get(name))
             path = provider_path(stored) if stored is not None else ""
-            if path and not is_system_provider(path, root):
-                found.append({"catalog": "\\".join(key.split("\\")[-2:]), "entry": entry, "path": path})
+            entries.append({"catalog": "\\".join(key.split("\\")[-2:]), "entry": entry, "path": path,
+                            "chain_length": chain_length(stored) if stored is not None and stored.type == "binary" else None,
+                            "system": bool(path) and is_system_provider(path, root)})
+    return entries
+
+
+def damage(entries: t.Sequence[dict[str, t.Any]]) -> list[str]:
+    """What says the catalog is broken: layered protocols, and protocol catalogs without the system's base provider."""
+    found = [f"{item['catalog']} {item['entry']}: layered protocol {item['path'] or '(no path)'} (chain length {item['chain_length']})"
+             for item in entries if item["chain_length"] is not None and item["chain_length"] != 1]
+    for catalog in sorted({item["catalog"] for item in entries if item["catalog"].startswith("Protocol_Catalog9")}):
+        if not any(item["catalog"] == catalog and item["chain_length"] == 1 and item["path"].lower().endswith(BASE_PROVIDER)
+                   for item in entries):
+            found.append(f"{catalog}: no base protocol provider ({BASE_PROVIDER})")
     return found
 
 
+def catalog_hash(entries: t.Sequence[dict[str, t.Any]]) -> str:
+    """A fingerprint of the catalog's providers, to recognise the same catalog after a product restored it."""
+    text = "\n".join(sorted(f"{item['catalog']}|{item['path'].lower()}|{item['chain_length']}" for item in entries))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
+    """Interfaces with a static IPv4 address or static DNS servers: what 'netsh int ip reset' turns into DHCP."""
     probe = state.probes[len(CATALOGS)]
     static = []
     for interface, details in sorted(probe.data.get("subkeys", {}).items()):
         values = details["values"]
         dhcp = values.get("EnableDHCP", {}).get("value")
         addresses = [address for address in values.get("IPAddress", {}).get("value") or [] if address and address != "0.0.0.0"]
-        if dhcp == 0 and addresses:
-            static.append({"interface": interface, "addresses": addresses})
+        servers = [server for server in str(values.get("NameServer", {}).get("value") or "").replace(",", " ").split() if server]
+        if (dhcp == 0 and addresses) or servers:
+            static.append({"interface": interface, "addresses": addresses if dhcp == 0 else [], "dns_servers": servers})
     return static
 
 
 class ActionModule(ConcernAction):
     CONCERN = "winsock_reset"
     FACTS_KEY = "winsock"
-    MANAGED = (ManagedValues(TOKENS.key.path, (TOKENS.name,)),)
+    MANAGED = (ManagedValues(TOKENS.key.path, (TOKENS.name, RESET_CATALOGS.name)),)
     ARGUMENT_SPEC = {
         "winsock": {"type": "bool", "default": True},
         "ip": {"type": "bool", "default": False},
         "force_token": {"type": "str"},
         "allow_static_ip_reset": {"type": "bool", "default": False},
+        "reset_third_party": {"type": "bool", "default": False},
         "timeout": {"type": "int", "default": 300},
     }
 
@@ -104,41 +145,63 @@ class ActionModule(ConcernAction):
             raise AnsibleActionFail(f"timeout: must be 10 to 3600 seconds, not {args['timeout']}")
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
-        return [SYSTEM_ROOT, TOKENS]
+        return [SYSTEM_ROOT, TOKENS, RESET_CATALOGS]
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         reads = [{"op": "registry_read_subkeys", "key": key, "view": "64", "names": [name]} for key, name in CATALOGS]
-        return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress"]}]
+        return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_reset(args, state)
 
 
+def _strings(state: HostState, ref: RegistryRef) -> list[str]:
+    stored = state.registry.get(ref)
+    return list(stored.value) if stored is not None and stored.type == "multi_string" else []
+
+
 def plan_reset(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
-    foreign = foreign_providers(state)
+    entries = catalog_entries(state)
+    broken = damage(entries)
+    third_party = [item for item in entries if item["path"] and not item["system"] and item["chain_length"] in (1, None)]
     static = static_interfaces(state)
-    stored = state.registry.get(TOKENS)
-    tokens = list(stored.value) if stored is not None and stored.type == "multi_string" else []
+    tokens = _strings(state, TOKENS)
+    reset_catalogs = _strings(state, RESET_CATALOGS)
+    fingerprint = catalog_hash(entries)
     token = args.get("force_token")
     new_token = token is not None and token not in tokens
-    plan.facts = {"foreign_providers": foreign, "static_interfaces": static, "tokens": tokens,
-                  "reset_because": "third_party_provider" if foreign else "token" if new_token else None}
-    if not foreign and not new_token:
+    evidence = broken + ([f"third-party provider {item['path']} ({item['catalog']})" for item in third_party] if args["reset_third_party"] else [])
+    plan.facts = {"damage": broken, "third_party_providers": third_party, "static_interfaces": static, "tokens": tokens,
+                  "catalog_hash": fingerprint, "reset_because": "damage" if evidence else "token" if new_token else None}
+    if third_party and not args["reset_third_party"]:
+        plan.warnings.append("the Winsock catalog holds third-party providers, left in place: "
+                             + ", ".join(sorted({item["path"] for item in third_party}))
+                             + " (a reset would remove them; reset_third_party: true to include them)")
+    if evidence and fingerprint in reset_catalogs and not new_token:
+        plan.blockers.append(f"the Winsock catalog was reset once already in this state ({evidence[0]}), and its provider came back: "
+                             "a product re-registers it. Remove or update that product; another reset would not last.")
         return plan
-    why = (f"the Winsock catalog holds {len(foreign)} provider(s) outside the system directory ({foreign[0]['path']})"
-           if foreign else f"forced once with token '{token}'")
+    if not evidence and not new_token:
+        return plan
+    why = f"{evidence[0]}" + (f" and {len(evidence) - 1} more" if len(evidence) > 1 else "") if evidence else f"forced once with token '{token}'"
     if args["ip"] and static and not args["allow_static_ip_reset"]:
-        shown = ", ".join(f"{item['interface']} ({', '.join(item['addresses'])})" for item in static)
-        plan.failure = (f"refusing 'netsh int ip reset': {shown} has a static address that the reset would turn into DHCP after "
-                        "the reboot, which can cut the WinRM management connection. Set allow_static_ip_reset: true to accept "
-                        "that, or reset Winsock only (ip: false).")
+        shown = ", ".join(f"{item['interface']} ({', '.join(item['addresses'] + item['dns_servers'])})" for item in static)
+        plan.failure = (f"refusing 'netsh int ip reset': {shown} has a static address or static DNS servers that the reset would turn "
+                        "into DHCP after the reboot, which can cut the WinRM management connection. Set allow_static_ip_reset: true "
+                        "to accept that, or reset Winsock only (ip: false).")
         return plan
     timeout = args["timeout"]
     if args["winsock"]:
         plan.changes.append(ProgramRun(NETSH, ("winsock", "reset"), f"netsh winsock reset: {why}", True, (0,), timeout))
-    if args["ip"]:
-        plan.changes.append(ProgramRun(NETSH, ("int", "ip", "reset"), f"netsh int ip reset: {why}", True, (0,), timeout))
+    # Recorded once the Winsock reset is done, before the TCP/IP reset: a partial or failed TCP/IP reset does not
+    # make the next run reset again with the same token or for the same catalog.
     if new_token:
         plan.set_value(state, TOKENS, RegistryValue("multi_string", [*tokens, token]), f"record token '{token}' so it never resets again")
+    if evidence:
+        plan.set_value(state, RESET_CATALOGS, RegistryValue("multi_string", [*reset_catalogs, fingerprint]),
+                       f"record catalog {fingerprint} so the same catalog is never reset twice")
+    if args["ip"]:
+        plan.changes.append(ProgramRun(NETSH, ("int", "ip", "reset"), f"netsh int ip reset: {why}", True, (0, 1), timeout,
+                                       partial_exit_codes=(1,)))
     return plan

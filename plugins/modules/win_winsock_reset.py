@@ -10,14 +10,22 @@ version_added: 0.1.0
 description:
   - Fixes the "reset Winsock" step of the Microsoft article on activation errors 0xCAA70007 and 0xCAA80000 with
     C(netsh winsock reset) and, with O(ip=true), C(netsh int ip reset).
-  - "Idempotent by evidence: a reset runs only when the Winsock catalog (C(Protocol_Catalog9) and C(NameSpace_Catalog5),
-    32-bit and 64-bit) holds a provider DLL outside C(%SystemRoot%\\System32) or C(SysWOW64), such as a third-party
-    Layered Service Provider; or when O(force_token) names a token not yet recorded on the host. The token is then
-    recorded under C(HKLM\\SOFTWARE\\m365ops\\activation), so the same token never resets twice."
-  - C(netsh int ip reset) is refused on a host with a statically configured adapter (C(EnableDHCP=0) with an address)
-    unless O(allow_static_ip_reset=true); after the reboot the adapter could fall back to DHCP and WinRM could be cut off.
-  - netsh is judged by its exit code only; its output is localized and never read. A non-zero exit code fails the task
-    and the token is not recorded.
+  - "Idempotent by evidence of damage: a reset runs only when the Winsock catalog (C(Protocol_Catalog9) and
+    C(NameSpace_Catalog5), 32-bit and 64-bit) holds a layered protocol (an LSP: chain length 0, or a chain over a base
+    protocol, read from C(PackedCatalogItem)) or a protocol catalog has no base provider (C(mswsock.dll)); or when
+    O(force_token) names a token not yet recorded on the host. Tokens and the fingerprint of every catalog a reset acted
+    on are recorded under C(HKLM\\SOFTWARE\\m365ops\\activation): the same token never resets twice, and a catalog that
+    comes back after its reset (a product re-registers its provider) is a blocker, not another reset."
+  - "A provider outside C(%SystemRoot%\\System32) / C(SysWOW64) that breaks nothing (Apple Bonjour's C(mdnsNSP.dll), VPN
+    and security products) is reported in RV(winsock.third_party_providers) and a warning, and left in place: the reset
+    would remove it. O(reset_third_party=true) counts such providers as evidence too."
+  - C(netsh int ip reset) is refused on a host with a static IPv4 address (C(EnableDHCP=0) with an address) or static DNS
+    servers (C(NameServer)) unless O(allow_static_ip_reset=true); after the reboot they could turn into DHCP and WinRM
+    could be cut off.
+  - netsh is judged by its exit code only; its output is localized and never read. A failed Winsock reset fails the task
+    and records nothing. The token and the catalog's fingerprint are recorded before the TCP/IP reset, whose exit code 1
+    (Windows 10/11, after resetting most settings, on an NSI key it may not reset) is a partial reset, said in the
+    warnings and not repeated by the next run.
   - A reset cannot be undone by M(m365ops.activation.win_restore); its record in RV(backup) is informational.
 options:
   winsock:
@@ -34,7 +42,11 @@ options:
       - At most 128 characters.
     type: str
   allow_static_ip_reset:
-    description: Allow C(netsh int ip reset) on a host with a statically configured adapter.
+    description: Allow C(netsh int ip reset) on a host with a static address or static DNS servers.
+    type: bool
+    default: false
+  reset_third_party:
+    description: Count providers outside the system directory that break nothing as evidence too; the reset removes them.
     type: bool
     default: false
   timeout:
@@ -48,7 +60,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Reset Winsock where a third-party LSP is left in the catalog
+- name: Reset Winsock where the catalog is damaged (a layered service provider left behind)
   m365ops.activation.win_winsock_reset:
   register: winsock
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, check_backup_dir, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
@@ -213,6 +213,11 @@ class ConcernAction(ActionBase):
                 result.update(failed=True, msg=plan.failure)
             elif plan.changes and not self._task.check_mode:
                 self._apply(agent, plan, state, args, result, task_vars)
+        except AgentPrerequisiteError as error:
+            # Blocked, not failed: a person must install something before anything can be checked or changed.
+            plan.blockers.append(str(error))
+            result.update(changed=False, blockers=list(plan.blockers), warnings=list(plan.blockers),
+                          check_mode=bool(self._task.check_mode), reboot_required=False, reboot_owed_by=[], changes=[], drift=[])
         except AgentError as error:
             result.update(failed=True, msg=str(error), **error.details)
             result.setdefault("changed", False)
@@ -281,6 +286,9 @@ class ConcernAction(ActionBase):
         result["reboot_required"] = any(change.reboot_required for change in made) or self.CONCERN in state.reboots_owed
         records = applied_records(changes, results)
         result["backup"] = records
+        notes = [change.applied_note(outcome.data) for change, outcome in zip(changes, results) if outcome.ok and hasattr(change, "applied_note")]
+        if any(notes):
+            result["warnings"] = [*result.get("warnings", []), *(note for note in notes if note)]
         backup_dir = args.get("backup_dir")
         if records and backup_dir:
             host = str(task_vars.get("inventory_hostname", "unknown"))

@@ -55,6 +55,18 @@ class AgentOpError(AgentError):
         self.result = result
 
 
+class AgentPrerequisiteError(AgentError):
+    """The host cannot run the agent at all until a person installs something: the concern is blocked, not failed."""
+
+
+# Ansible's own bootstrap refuses hosts below PowerShell 5.1 with this message (controller text, not Windows').
+POWERSHELL_FLOOR_MESSAGE = "requires PowerShell v5.1"
+POWERSHELL_FLOOR_ADVICE = (
+    "this host runs a PowerShell older than 5.1, on which Ansible runs no module: install Windows Management Framework 5.1 "
+    "(on Windows 7 SP1 / Server 2008 R2 SP1 and Server 2012 after .NET Framework 4.5.2 or later; 4.6.1 or later recommended), "
+    "restart, and run again. Nothing was checked on this host")
+
+
 # What Ansible puts in a failed module result that helps a person see why the module could not run.
 _FAILURE_DETAILS = ("module_stdout", "module_stderr", "exception", "rc")
 
@@ -92,6 +104,8 @@ class AgentClient:
         self.executions += 1
         # strict=false: a failed op is judged by the calling concern, not by the module.
         answer = self._execute_module(module_name=AGENT_MODULE, module_args={"ops": ops, "strict": False}, task_vars=self._task_vars)
+        if answer.get("failed") and POWERSHELL_FLOOR_MESSAGE in str(answer.get("msg", "")):
+            raise AgentPrerequisiteError(POWERSHELL_FLOOR_ADVICE)
         if answer.get("failed"):
             details = {key: answer[key] for key in _FAILURE_DETAILS if key in answer}
             raise AgentError(f"the m365ops.activation agent failed on the host: {answer.get('msg', 'no message')}", details)

@@ -19,6 +19,8 @@ class ProgramRun:
     reboot_required: bool = False
     success_exit_codes: tuple[int, ...] = (0,)
     timeout_seconds: int = 600
+    # Exit codes that mean "did part of its work": accepted, and said in the result.
+    partial_exit_codes: tuple[int, ...] = ()
 
     @property
     def command(self) -> str:
@@ -37,6 +39,14 @@ class ProgramRun:
 
     def diff(self) -> DiffEntry:
         return DiffEntry(("run", self.command), ("[run]", "[run]"), ("", self.command), self.command)
+
+    def applied_note(self, applied: dict[str, t.Any]) -> str | None:
+        """What the result must say about this run beyond "done": a partial exit code."""
+        code = applied.get("exit_code")
+        if code in self.partial_exit_codes:
+            return (f"'{self.command}' exited {code}: it did part of its work and could not finish the rest (on Windows 10/11 "
+                    "commonly an NSI key it may not reset); restart the host, and finish by hand if the problem remains")
+        return None
 
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
         # An action, not a value: recorded so the history is complete; restore cannot undo it.

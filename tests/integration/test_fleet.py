@@ -169,3 +169,15 @@ def test_the_issue_fleet_end_to_end(fleet: Fleet, inventory: Path, tmp_path: Pat
     assert explicit.rc == 2
     wanted = {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": None}
     assert all(both_views(name) == (wanted, wanted) for name in ("proxy-only", "proxy-right", "win7-nokb", "healthy"))
+
+
+def test_a_host_without_powershell_51_is_blocked_not_failed(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("old", "win81-ps4")
+    fleet.add("new", "win81")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "a.json")})
+    assert run.rc == 0, run.stdout[-3000:]
+    old = report_of(tmp_path / "a.json")["hosts"]["old"]
+    assert old["status"] == "blocked" and all(entry["status"] == "blocked" for name, entry in old["concerns"].items() if name != "ipv6")
+    assert "Windows Management Framework 5.1" in old["concerns"]["tls12"]["blockers"][0]
+    assert report_of(tmp_path / "a.json")["hosts"]["new"]["status"] == "compliant"

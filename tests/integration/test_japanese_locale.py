@@ -21,8 +21,7 @@ ROLE_TASKS = {
     "ncsi": 'm365ops.activation.ncsi : NCSI | Active probing on (article step "proxy/firewall/GPO", NCSI active tests)',
     "services": 'm365ops.activation.required_services : Services | Required services running '
                 '(article step "make sure required services are running")',
-    "winsock": 'm365ops.activation.winsock_reset : Winsock | Reset where the catalog holds a third-party provider '
-               '(article step "reset Winsock")',
+    "winsock": 'm365ops.activation.winsock_reset : Winsock | Reset where the catalog is damaged (article step "reset Winsock")',
 }
 COMPARED = ("changed", "changes", "reboot_required", "blockers", "agent_executions")
 

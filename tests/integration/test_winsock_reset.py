@@ -5,6 +5,7 @@ from pathlib import Path
 
 from conftest import ROOT, run_playbook
 from winsim.fleet import Fleet
+from winsim.profiles import _third_party_lsp
 
 TASK = ROOT / "tests" / "integration" / "playbooks" / "winsock_task.yml"
 TASK_NAME = "Run win_winsock_reset"
@@ -20,14 +21,15 @@ def test_resets_only_where_an_lsp_is_and_only_once(fleet: Fleet, inventory: Path
     fleet.add("lsp", "win10-lsp")
     fleet.add("clean", "win10")
     fleet.write_inventory(inventory)
-    assert len(catalog_entries(fleet, "lsp")) == 4
+    assert len(catalog_entries(fleet, "lsp")) == 5
     check = run_playbook(inventory, TASK, "--check")
-    assert check.changed_hosts() == {"lsp"} and len(catalog_entries(fleet, "lsp")) == 4
+    assert check.changed_hosts() == {"lsp"} and len(catalog_entries(fleet, "lsp")) == 5
     first = run_playbook(inventory, TASK)
     assert first.rc == 0 and first.changed_hosts() == {"lsp"}
     result = first.result("lsp", TASK_NAME)
-    assert result["reboot_required"] is True and result["winsock"]["reset_because"] == "third_party_provider"
-    assert result["backup"] == [{"kind": "action", "run": "netsh.exe winsock reset", "exit_code": 0}]
+    assert result["reboot_required"] is True and result["winsock"]["reset_because"] == "damage"
+    assert result["backup"][0] == {"kind": "action", "run": "netsh.exe winsock reset", "exit_code": 0}
+    assert result["backup"][1]["name"] == "WinsockResetCatalogs"
     assert len(catalog_entries(fleet, "lsp")) == 3
     assert run_playbook(inventory, TASK).changed_hosts() == set()
 
@@ -56,7 +58,7 @@ def test_ip_reset_is_refused_on_a_static_host_and_changes_nothing(fleet: Fleet, 
     assert dhcp == {"EnableDHCP": {"type": "dword", "value": 1}}, "the simulated reset drops the static address, as warned"
 
 
-def test_a_failing_netsh_fails_the_task_and_records_no_token(fleet: Fleet, inventory: Path) -> None:
+def test_a_failing_winsock_reset_fails_the_task_and_records_no_token(fleet: Fleet, inventory: Path) -> None:
     host = fleet.add("pc", "win10")
     host.faults["exit_codes"] = {"netsh.exe": 1}
     host.save()
@@ -64,3 +66,36 @@ def test_a_failing_netsh_fails_the_task_and_records_no_token(fleet: Fleet, inven
     run = run_playbook(inventory, TASK, extra_vars={"winsock_token": "CHG-9"})
     assert run.rc == 2 and "exited with 1" in run.result("pc", TASK_NAME)["msg"]
     assert fleet.hosts["pc"].host.registry.read(r"HKLM\SOFTWARE\m365ops\activation", "64", None)["exists"] is False
+
+
+def test_a_provider_that_breaks_nothing_is_reported_and_left(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-bonjour")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    result = run.result("pc", TASK_NAME)
+    assert run.rc == 0 and run.changed_hosts() == set() and result["status"] == "compliant"
+    assert any("Bonjour" in warning for warning in result["warnings"])
+    asked = run_playbook(inventory, TASK, extra_vars={"winsock_reset_third_party": True})
+    assert asked.changed_hosts() == {"pc"}
+
+
+def test_a_product_that_re_registers_its_lsp_is_blocked_not_reset_again(fleet: Fleet, inventory: Path) -> None:
+    host = fleet.add("pc", "win10-lsp")
+    fleet.write_inventory(inventory)
+    assert run_playbook(inventory, TASK).changed_hosts() == {"pc"}
+    _third_party_lsp(host.state)
+    host.save()
+    again = run_playbook(inventory, TASK)
+    result = again.result("pc", TASK_NAME)
+    assert again.changed_hosts() == set() and result["status"] == "blocked" and "re-registers" in result["blockers"][0]
+
+
+def test_a_partial_ip_reset_is_reported_and_not_repeated(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-ip-reset-partial")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"winsock_ip": True, "winsock_token": "CHG-10"})
+    result = run.result("pc", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated" and result["reboot_required"] is True
+    assert any("exited 1: it did part of its work" in warning for warning in result["warnings"])
+    assert [record.get("exit_code") for record in result["backup"] if record["kind"] == "action"] == [0, 1]
+    assert run_playbook(inventory, TASK, extra_vars={"winsock_ip": True, "winsock_token": "CHG-10"}).changed_hosts() == set()

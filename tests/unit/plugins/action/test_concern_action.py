@@ -222,3 +222,11 @@ def test_unwritable_backup_dir_fails_before_the_host_is_contacted(tmp_path: Path
 def test_which_reboot_markers_are_still_owed(stored: str, boot_time: str | None, owed: bool) -> None:
     markers = OpResult("registry_read", True, {"exists": True, "values": {"tls12": {"type": "string", "value": stored}}})
     assert ("tls12" in reboots_owed(markers, boot_time)) is owed
+
+
+def test_a_host_below_powershell_51_is_blocked_with_what_to_install(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win81")
+    recorded.answer_override = {"failed": True, "msg": "Ansible requires PowerShell v5.1"}
+    result = make_action(recorded).run(task_vars={})
+    assert result.get("failed") is None and result["status"] == "blocked" and result["changed"] is False
+    assert "Windows Management Framework 5.1" in result["blockers"][0] and ".NET Framework 4.5.2" in result["blockers"][0]

@@ -12,15 +12,17 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import
 from hoststate import make_state
 from winsim.profiles import packed_catalog_item
 
-DEFAULTS = {"winsock": True, "ip": False, "force_token": None, "allow_static_ip_reset": False, "timeout": 300}
+DEFAULTS = {"winsock": True, "ip": False, "force_token": None, "allow_static_ip_reset": False, "timeout": 300, "reset_third_party": False}
 SYSTEM = r"%SystemRoot%\system32\mswsock.dll"
 LSP = r"C:\Program Files\Contoso Shield\csl_lsp64.dll"
+BONJOUR = r"%ProgramFiles%\Bonjour\mdnsNSP.dll"
+BASE = ((SYSTEM, 1), (SYSTEM, 1))
 
 
-def catalog(*paths: str) -> OpResult:
-    entries = {f"{index:012d}": {"values": {"PackedCatalogItem": {"type": "binary", "value": packed_catalog_item(path)}}}
-               for index, path in enumerate(paths, start=1)}
-    return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": entries})
+def catalog(*entries: tuple[str, int]) -> OpResult:
+    packed = {f"{index:012d}": {"values": {"PackedCatalogItem": {"type": "binary", "value": packed_catalog_item(path, chain)}}}
+              for index, (path, chain) in enumerate(entries, start=1)}
+    return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": packed})
 
 
 def namespaces(*paths: str) -> OpResult:
@@ -29,20 +31,24 @@ def namespaces(*paths: str) -> OpResult:
     return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": entries})
 
 
-def interfaces(static: bool) -> OpResult:
+def interfaces(static: bool = False, dns: str = "") -> OpResult:
     values = {"EnableDHCP": {"type": "dword", "value": 0 if static else 1}}
     if static:
         values["IPAddress"] = {"type": "multi_string", "value": ["192.0.2.10"]}
+    if dns:
+        values["NameServer"] = {"type": "string", "value": dns}
     return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": {"{guid}": {"values": values}}})
 
 
-def run(providers=(SYSTEM,), names=(r"%SystemRoot%\System32\NLAapi.dll",), static=False, tokens=None, **options):
+def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=False, dns="", tokens=None, reset_catalogs=None, **options):
     args = {**DEFAULTS, **options}
     values = {(winsock.SYSTEM_ROOT.key.path, "64", "SystemRoot"): RegistryValue("string", r"C:\Windows")}
     if tokens is not None:
         values[(winsock.TOKENS.key.path, "64", "WinsockResetTokens")] = RegistryValue("multi_string", tokens)
-    base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS], values)
-    probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static))
+    if reset_catalogs is not None:
+        values[(winsock.RESET_CATALOGS.key.path, "64", "WinsockResetCatalogs")] = RegistryValue("multi_string", reset_catalogs)
+    base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS], values)
+    probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns))
     return winsock.plan_reset(args, HostState(base.windows, base.registry, probes))
 
 
@@ -52,44 +58,67 @@ def runs(plan) -> list[str]:
 
 def test_system_catalog_needs_no_reset() -> None:
     plan = run()
-    assert plan.changes == [] and plan.facts["reset_because"] is None
+    assert plan.changes == [] and plan.facts["reset_because"] is None and plan.facts["damage"] == []
 
 
-@pytest.mark.parametrize("path", [r"C:\Windows\System32\mswsock.dll", r"%windir%\SysWOW64\mswsock.dll", r"c:\windows\system32\NLAapi.dll"])
+@pytest.mark.parametrize("path", [r"C:\Windows\System32\mswsock.dll", r"%windir%\SysWOW64\mswsock.dll"])
 def test_system_directory_spellings_count_as_system(path: str) -> None:
-    assert run(providers=(path,), names=(path,)).changes == []
+    plan = run(providers=((path, 1),), names=(r"c:\windows\system32\NLAapi.dll",))
+    assert plan.changes == [] and plan.facts["third_party_providers"] == []
 
 
-def test_a_third_party_lsp_is_evidence() -> None:
-    plan = run(providers=(SYSTEM, LSP))
-    assert runs(plan) == ["netsh.exe winsock reset"]
-    assert plan.facts["reset_because"] == "third_party_provider"
-    assert {item["path"] for item in plan.facts["foreign_providers"]} == {LSP}
-    assert all(change.reboot_required for change in plan.changes)
-    assert plan.changes[0].to_op()["success_exit_codes"] == [0]
+def test_a_layered_provider_is_damage_and_is_reset_with_its_catalog_recorded() -> None:
+    plan = run(providers=(*BASE, (LSP, 0), (LSP, 2)))
+    assert runs(plan) == ["netsh.exe winsock reset"] and plan.facts["reset_because"] == "damage"
+    assert any("layered protocol" in item and LSP in item for item in plan.facts["damage"])
+    assert plan.changes[0].reboot_required and plan.changes[0].to_op()["success_exit_codes"] == [0]
+    recorded = plan.changes[-1]
+    assert recorded.ref == winsock.RESET_CATALOGS and recorded.after.value == [plan.facts["catalog_hash"]]
 
 
-def test_a_foreign_namespace_provider_is_evidence_too() -> None:
-    assert runs(run(names=(r"C:\ProgramData\Vendor\nsp.dll",))) == ["netsh.exe winsock reset"]
+def test_the_same_catalog_is_never_reset_twice() -> None:
+    first = run(providers=(*BASE, (LSP, 0)))
+    again = run(providers=(*BASE, (LSP, 0)), reset_catalogs=[first.facts["catalog_hash"]])
+    assert again.changes == [] and "re-registers" in again.blockers[0]
 
 
-def test_a_new_token_forces_once_and_is_recorded_after_the_reset() -> None:
-    plan = run(tokens=["CHG-1"], force_token="CHG-2")
-    assert runs(plan) == ["netsh.exe winsock reset"]
-    assert plan.changes[-1].after == RegistryValue("multi_string", ["CHG-1", "CHG-2"])
+def test_a_catalog_without_the_base_provider_is_damage() -> None:
+    plan = run(providers=((r"%SystemRoot%\system32\other.dll", 1),))
+    assert runs(plan) == ["netsh.exe winsock reset"] and "no base protocol provider" in plan.facts["damage"][0]
+
+
+def test_a_third_party_provider_that_breaks_nothing_is_reported_not_reset() -> None:
+    plan = run(names=(r"%SystemRoot%\System32\NLAapi.dll", BONJOUR))
+    assert plan.changes == [] and [item["path"] for item in plan.facts["third_party_providers"]] == [BONJOUR, BONJOUR]
+    assert "Bonjour" in plan.warnings[0]
+    assert runs(run(names=(BONJOUR,), reset_third_party=True)) == ["netsh.exe winsock reset"]
+
+
+def test_a_new_token_forces_once_and_is_recorded_before_the_ip_reset() -> None:
+    plan = run(tokens=["CHG-1"], force_token="CHG-2", ip=True)
+    assert [type(change).__name__ for change in plan.changes] == ["ProgramRun", "ValueChange", "ProgramRun"]
+    assert plan.changes[1].after == RegistryValue("multi_string", ["CHG-1", "CHG-2"])
+    assert plan.changes[2].to_op()["success_exit_codes"] == [0, 1]
     assert run(tokens=["CHG-1", "CHG-2"], force_token="CHG-2").changes == []
 
 
-def test_ip_reset_is_refused_on_a_static_address() -> None:
-    plan = run(providers=(SYSTEM, LSP), static=True, ip=True)
-    assert plan.failure and "192.0.2.10" in plan.failure and "allow_static_ip_reset" in plan.failure
+def test_a_partial_ip_reset_is_said_in_the_result() -> None:
+    ip_reset = run(force_token="CHG-3", ip=True).changes[-1]
+    assert "exited 1: it did part of its work" in ip_reset.applied_note({"exit_code": 1})
+    assert ip_reset.applied_note({"exit_code": 0}) is None
+
+
+@pytest.mark.parametrize(("static", "dns", "needle"), [(True, "", "192.0.2.10"), (False, "10.0.0.53 10.0.0.54", "10.0.0.53")])
+def test_ip_reset_is_refused_on_a_static_address_or_static_dns(static: bool, dns: str, needle: str) -> None:
+    plan = run(providers=(*BASE, (LSP, 0)), static=static, dns=dns, ip=True)
+    assert plan.failure and needle in plan.failure and "allow_static_ip_reset" in plan.failure
     assert plan.changes == []
 
 
 def test_ip_reset_on_a_static_address_when_allowed_and_winsock_alone_is_fine() -> None:
-    allowed = run(providers=(SYSTEM, LSP), static=True, ip=True, allow_static_ip_reset=True)
+    allowed = run(providers=(*BASE, (LSP, 0)), static=True, ip=True, allow_static_ip_reset=True)
     assert runs(allowed) == ["netsh.exe winsock reset", "netsh.exe int ip reset"]
-    assert runs(run(providers=(SYSTEM, LSP), static=True)) == ["netsh.exe winsock reset"]
+    assert runs(run(providers=(*BASE, (LSP, 0)), static=True)) == ["netsh.exe winsock reset"]
 
 
 @pytest.mark.parametrize(("options", "needle"), [
