@@ -6,9 +6,10 @@
 Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
 - Windows 8.1 / Server 2012 R2 and later negotiate TLS 1.2 by default, so only values that
   switch it off (a hardening script, an old GPO) are repaired; absent values stay absent.
-- Windows 7 SP1 / Server 2008 R2 SP1 / Server 2012 ship TLS 1.2 off for clients, so the
-  enabling values are written. WinHTTP honours DefaultSecureProtocols there only with update
-  KB3140245 installed (the update does not write the value itself).
+- Windows 7 SP1 / Server 2008 R2 SP1 ship TLS 1.2 off in SCHANNEL for clients, so the enabling
+  values are written there; Windows 8 / Server 2012 enable it in SCHANNEL but not in WinHTTP, so
+  only the protocol bitmaps are written there. WinHTTP honours DefaultSecureProtocols on those
+  releases only with update KB3140245 installed (the update does not write the value itself).
 Protocol bits are only ever added: SSL 2/3 are never turned on, and TLS 1.0/1.1 are never
 re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpose).
 """
@@ -30,13 +31,19 @@ DOTNET_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
 
 TLS1_0 = 0x80
 TLS1_2 = 0x800
-# Written where the value is absent on Windows 7/2008 R2/2012: TLS 1.2 added to the TLS 1.0 those
+TLS1_1 = 0x200
+# Written where WinHTTP's value is absent on Windows 7/2008 R2/2012: TLS 1.2 added to the TLS 1.0 those
 # releases use by default (0xA0 = SSL 3.0 + TLS 1.0); SSL 3.0 is left off.
 LEGACY_PROTOCOLS_WHEN_ABSENT = TLS1_0 | TLS1_2
+# WinINet's default with IE11 (the only supported IE on these releases) is TLS 1.0 + 1.1 + 1.2: where its value is
+# absent, the Easy Fix's 0xA80 keeps TLS 1.1, which 0x880 would take away.
+WININET_WHEN_ABSENT = TLS1_0 | TLS1_1 | TLS1_2
 KB3140245 = "KB3140245"
 
-LEGACY = "legacy"      # 6.1 SP1, 6.2: TLS 1.2 must be switched on
+LEGACY = "legacy"      # 6.1 SP1, 6.2: TLS 1.2 must be switched on (SCHANNEL on 6.1 only, WinHTTP on both)
 MODERN = "modern"      # 6.3 and later: TLS 1.2 is on unless something switched it off
+# SCHANNEL enables TLS 1.1/1.2 for clients by default from Windows 8 / Server 2012 (6.2).
+SCHANNEL_ON_BY_DEFAULT = (6, 2)
 
 
 def release_class(state: HostState) -> tuple[str | None, str | None]:
@@ -73,17 +80,17 @@ def plan_schannel(plan: Plan, state: HostState, cls: str, side: str) -> None:
         plan.set_value(state, disabled_ref, RegistryValue.dword(0), f"SCHANNEL TLS 1.2 {side} DisabledByDefault is {why}", True)
 
 
-def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRef, label: str, reboot: bool) -> None:
+def plan_protocol_bitmap(plan: Plan, state: HostState, cls: str, ref: RegistryRef, label: str, reboot: bool,
+                         when_absent: int = LEGACY_PROTOCOLS_WHEN_ABSENT) -> None:
     """Add the TLS 1.2 bit to a protocol bitmap (WinHTTP DefaultSecureProtocols, WinINet SecureProtocols)."""
     current = state.registry.get(ref)
     bits = dword_of(current)
     if current is None:
         if cls == LEGACY:
-            plan.set_value(state, ref, RegistryValue.dword(LEGACY_PROTOCOLS_WHEN_ABSENT),
-                           f"{label} is absent, so this release offers no TLS 1.2", reboot)
+            plan.set_value(state, ref, RegistryValue.dword(when_absent), f"{label} is absent, so this release offers no TLS 1.2", reboot)
         return
     if bits is None:
-        plan.set_value(state, ref, RegistryValue.dword(LEGACY_PROTOCOLS_WHEN_ABSENT if cls == LEGACY else TLS1_2),
+        plan.set_value(state, ref, RegistryValue.dword(when_absent if cls == LEGACY else TLS1_2),
                        f"{label} is a {current.type}, not a DWORD bitmap", reboot)
     elif not bits & TLS1_2:
         plan.set_value(state, ref, RegistryValue.dword(bits | TLS1_2),
@@ -146,16 +153,17 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
             return plan
         plan.blockers.append(message)
 
-    plan_schannel(plan, state, cls, "Client")
+    schannel_cls = MODERN if windows.version >= SCHANNEL_ON_BY_DEFAULT else cls
+    plan_schannel(plan, state, schannel_cls, "Client")
     if args["server"]:
-        plan_schannel(plan, state, cls, "Server")
+        plan_schannel(plan, state, schannel_cls, "Server")
     if args["winhttp"]:
         for view in _views(state):
             label = "WinHTTP DefaultSecureProtocols" + ("" if view == "64" else " (32-bit view)")
             plan_protocol_bitmap(plan, state, cls, RegistryRef(RegistryKey(WINHTTP, view), "DefaultSecureProtocols"), label, True)
     if args["wininet"]:
         plan_protocol_bitmap(plan, state, cls, RegistryRef(RegistryKey(WININET), "SecureProtocols"),
-                             "WinINet SecureProtocols (Internet Options 'Use TLS 1.2')", False)
+                             "WinINet SecureProtocols (Internet Options 'Use TLS 1.2', machine-wide fallback)", False, WININET_WHEN_ABSENT)
         policy = dword_of(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
         plan.facts["wininet_policy_secure_protocols"] = policy
         if policy is not None and not policy & TLS1_2:

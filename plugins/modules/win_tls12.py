@@ -14,9 +14,10 @@ description:
     (SCHANNEL C(Enabled=0) or C(DisabledByDefault=1), a C(DefaultSecureProtocols) or C(SecureProtocols) bitmap without
     the TLS 1.2 bit C(0x800)). Values that are absent stay absent."
   - "On Windows 7 SP1 / Server 2008 R2 SP1 / Server 2012 it writes the enabling values: SCHANNEL TLS 1.2 client
-    C(Enabled=1) and C(DisabledByDefault=0), and C(DefaultSecureProtocols) in both registry views. An absent bitmap
-    becomes C(0x880) (TLS 1.0 as the release already used, plus TLS 1.2; SSL 3.0 off); an existing one gets the
-    C(0x800) bit added and keeps its other bits."
+    C(Enabled=1) and C(DisabledByDefault=0) on Windows 7 / 2008 R2 only (SCHANNEL offers TLS 1.2 from Windows 8 / 2012),
+    and C(DefaultSecureProtocols) in both registry views. An absent WinHTTP bitmap becomes C(0x880) (TLS 1.0 as the
+    release already used, plus TLS 1.2; SSL 3.0 off), an absent WinINet one C(0xA80) as the Easy Fix writes (IE11 has
+    TLS 1.1 on); an existing one gets the C(0x800) bit added and keeps its other bits."
   - It never turns on SSL 2.0/3.0 and never re-enables TLS 1.0/1.1 that were turned off.
   - "WinHTTP honours C(DefaultSecureProtocols) on Windows 7 SP1 / 2008 R2 SP1 / 2012 only when update KB3140245 is
     installed. When it is missing the module warns, or fails before changing anything with O(require_kb3140245=true)."

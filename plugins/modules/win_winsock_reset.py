@@ -129,12 +129,21 @@ winsock:
   returned: always
   type: dict
   contains:
-    foreign_providers:
-      description: Catalog entries whose provider DLL is outside the system directory (C(catalog), C(entry), C(path)).
+    damage:
+      description: What says the catalog is broken (layered protocols, a protocol catalog without its base provider).
+      type: list
+      elements: str
+    third_party_providers:
+      description:
+        - Catalog entries outside the system directory that break nothing (C(catalog), C(entry), C(path), C(chain_length),
+          C(system)); left in place unless O(reset_third_party=true).
       type: list
       elements: dict
+    catalog_hash:
+      description: Fingerprint of the catalog; a reset records it so the same catalog is never reset twice.
+      type: str
     static_interfaces:
-      description: Adapters with a static address (C(interface), C(addresses)).
+      description: Adapters with a static address or static DNS servers (C(interface), C(addresses), C(dns_servers)).
       type: list
       elements: dict
     tokens:
@@ -142,6 +151,6 @@ winsock:
       type: list
       elements: str
     reset_because:
-      description: C(third_party_provider), C(token), or null when nothing warranted a reset.
+      description: C(damage), C(token), or null when nothing warranted a reset.
       type: str
 """

@@ -30,8 +30,11 @@ def run(release: str, values=None, **kwargs):
 LEGACY_ABSENT = {
     (CLIENT, "64", "Enabled"): 1, (CLIENT, "64", "DisabledByDefault"): 0,
     (WINHTTP, "64", "DefaultSecureProtocols"): 0x880, (WINHTTP, "32", "DefaultSecureProtocols"): 0x880,
-    (WININET, "64", "SecureProtocols"): 0x880,
+    # WinINet keeps TLS 1.1, which IE11 has on by default (0x880 would take it away).
+    (WININET, "64", "SecureProtocols"): 0xA80,
 }
+# Windows 8 / Server 2012: SCHANNEL already offers TLS 1.2; only WinHTTP and WinINet need it.
+SCHANNEL_ON = {key: value for key, value in LEGACY_ABSENT.items() if key[0] != CLIENT}
 
 CASES = [
     # (id, release, starting values, options, expected changes)
@@ -55,7 +58,7 @@ CASES = [
      {(WININET, "64", "SecureProtocols"): RegistryValue("string", "2688")}, {}, {(WININET, "64", "SecureProtocols"): 0x800}),
     ("legacy defaults get the enabling values", "win7", {}, {}, LEGACY_ABSENT),
     ("2008 R2 is legacy too", "2008r2", {}, {}, LEGACY_ABSENT),
-    ("2012 is legacy too", "2012", {}, {}, LEGACY_ABSENT),
+    ("2012 needs the bitmaps, not SCHANNEL", "2012", {}, {}, SCHANNEL_ON),
     ("legacy explicit SSL3+TLS1.0 keeps its bits", "win7",
      {(CLIENT, "64", "Enabled"): dword(1), (CLIENT, "64", "DisabledByDefault"): dword(0),
       (WINHTTP, "64", "DefaultSecureProtocols"): dword(0xA0), (WINHTTP, "32", "DefaultSecureProtocols"): dword(0xA80),
