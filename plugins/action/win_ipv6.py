@@ -36,6 +36,7 @@ class ActionModule(ConcernAction):
         "adapters": {"type": "list", "elements": "str", "default": ["*"]},
         "method": {"type": "str", "default": "auto", "choices": ["auto", "binding", "registry"]},
         "allow_management_adapter": {"type": "bool", "default": False},
+        "immediate": {"type": "bool", "default": False},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -75,6 +76,11 @@ def plan_ipv6(args: dict[str, t.Any], state: HostState) -> Plan:
     }
     if method == "binding":
         plan_binding(plan, args, adapters, bool(listing.get("netadapter_supported")), state)
+    elif args["immediate"]:
+        # DisabledComponents is read at boot only: an off-retry-on without restarts would retry with IPv6 still on.
+        plan.failure = (f"immediate: the registry method (DisabledComponents) takes effect only after a restart, and {state.windows.name} "
+                        "has no NetAdapter module for the per-adapter binding. Turn IPv6 off with win_ipv6 (method: registry), "
+                        "restart with ansible.windows.win_reboot, retry, then turn it on and restart again.")
     else:
         plan_registry(plan, args, adapters, known, state)
     return plan
@@ -119,10 +125,11 @@ def plan_registry(plan: Plan, args: dict[str, t.Any], adapters: list[Adapter], k
         return
     if value is None or not value & INTERFACE_BITS:
         return
-    # 0xFF is "all off" as this module and the KB write it; a separate 0x20 is someone's prefer-IPv4 choice, kept.
-    kept = 0 if value == ALL_OFF else value & PREFER_IPV4
+    # 0xFF is "all off" as this module and the KB write it; otherwise only the two interface bits are cleared, and
+    # a site's own choices stay: 0x20 prefer IPv4, 0x02 6to4, 0x04 ISATAP, 0x08 Teredo off (hardening).
+    kept = 0 if value == ALL_OFF else value & ~INTERFACE_BITS
     reason = f"DisabledComponents {value:#x} turns IPv6 interfaces off"
     if kept:
-        plan.set_value(state, DISABLED_COMPONENTS, RegistryValue.dword(kept), reason + "; the prefer-IPv4 bit 0x20 is kept", True)
+        plan.set_value(state, DISABLED_COMPONENTS, RegistryValue.dword(kept), reason + f"; the other bits ({kept:#x}) are kept", True)
     else:
         plan.remove_value(state, DISABLED_COMPONENTS, reason, True)

@@ -13,7 +13,8 @@ description:
   - "O(method=binding) (Windows 8 / Server 2012 and later): the adapter's C(ms_tcpip6) binding, per adapter, no restart."
   - "O(method=registry) (any release): C(HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip6\\Parameters\\DisabledComponents)
     C(0xFF) for off, for every adapter at once, restart needed; never C(0xFFFFFFFF) (KB929852). On again removes the
-    value, or keeps only a separately set prefer-IPv4 bit C(0x20)."
+    value C(0xFF), or clears only the interface bits C(0x01) and C(0x10) of any other value, keeping a site's prefer-IPv4
+    (C(0x20)) and tunnel (C(0x02), C(0x04), C(0x08)) choices. O(immediate=true) refuses this method, which acts only at boot."
   - O(method=auto) picks the binding where the NetAdapter module exists and the registry elsewhere.
   - Turning IPv6 off on the adapter that carries the WinRM management connection (found from the local addresses of
     established connections on ports 5985/5986) is refused unless O(allow_management_adapter=true); with the registry
@@ -36,6 +37,12 @@ options:
     default: auto
   allow_management_adapter:
     description: Allow turning IPv6 off on the adapter that carries (or may carry) the management connection.
+    type: bool
+    default: false
+  immediate:
+    description:
+      - Refuse a method that takes effect only after a restart (C(DisabledComponents), used where the NetAdapter module is
+        missing, as on Windows 7 / 2008 R2). The C(ipv6) role sets it, since its activation retry follows at once.
     type: bool
     default: false
 extends_documentation_fragment:

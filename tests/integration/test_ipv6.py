@@ -77,3 +77,14 @@ def test_restore_binds_ipv6_again_from_the_backup_records(fleet: Fleet, inventor
     assert restore.rc == 0 and bound(fleet, "pc") == {"Ethernet": True, "Wi-Fi": True}
     again = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
     assert again.changed_hosts() == set()
+
+
+def test_the_role_refuses_the_registry_method_which_would_retry_with_ipv6_still_on(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("win7", "win7sp1")
+    fleet.write_inventory(inventory)
+    playbook = inventory.with_name("role7.yml")
+    playbook.write_text("- hosts: windows\n  gather_facts: false\n  roles:\n    - role: m365ops.activation.ipv6\n"
+                        "      vars:\n        ipv6_allow_management_adapter: true\n", encoding="utf-8")
+    run = run_playbook(inventory, playbook)
+    assert run.rc == 2 and "takes effect only after a restart" in run.stdout
+    assert fleet.hosts["win7"].host.registry.read(DISABLED_COMPONENTS, "64", ["DisabledComponents"])["values"] == {}

@@ -10,7 +10,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import dword, make_state
 
-DEFAULTS = {"state": "disabled", "adapters": ["*"], "method": "auto", "allow_management_adapter": False}
+DEFAULTS = {"state": "disabled", "adapters": ["*"], "method": "auto", "allow_management_adapter": False, "immediate": False}
 KEY = win_ipv6.DISABLED_COMPONENTS.key.path
 
 
@@ -62,14 +62,21 @@ def test_windows7_uses_disabled_components_and_guards_unknown_management() -> No
     assert change.after == dword(0xFF) and change.reboot_required
 
 
-@pytest.mark.parametrize(("value", "after"), [(0xFF, None), (0x10, None), (0x31, 0x20), (0x20, "unchanged"), (None, "unchanged")])
-def test_registry_on_again_keeps_only_the_prefer_ipv4_bit(value, after) -> None:
+@pytest.mark.parametrize(("value", "after"), [(0xFF, None), (0x10, None), (0x31, 0x20), (0x20, "unchanged"), (None, "unchanged"),
+                                             (0x19, 0x08), (0x1E, 0x0E)])
+def test_registry_on_again_clears_only_the_interface_bits(value, after) -> None:
     plan = run(supported=False, release="win7", state="enabled", disabled_components=value)
     if after == "unchanged":
         assert plan.changes == []
     else:
         change, = plan.changes
         assert (change.after.value if change.after else None) == after
+
+
+def test_an_immediate_off_retry_on_refuses_the_registry_method() -> None:
+    plan = run(supported=False, release="win7", allow_management_adapter=True, immediate=True)
+    assert plan.changes == [] and "takes effect only after a restart" in plan.failure
+    assert run(immediate=True, management=False).changes, "the per-adapter binding acts at once"
 
 
 def test_binding_method_on_windows7_fails_with_the_alternative() -> None:
