@@ -347,11 +347,19 @@ def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
 
 
 def _management_addresses(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """Local addresses of established WinRM connections (5985/5986): the simulator knows which adapter it serves."""
+    """Local addresses of established connections on the asked ports (default 5985/5986). The simulated connection
+    arrives on the port the fleet serves the host on, so it is seen only when that port is asked for, as on Windows
+    a WinRM listener on a custom port is."""
     adapters = _adapters(host)
     if not adapters["netadapter_supported"]:
         return {"supported": False, "addresses": []}
-    return {"supported": True, "addresses": [item["addresses"][0] for item in adapters["list"] if item.get("management")]}
+    ports = op.get("ports", [5985, 5986])
+    if not isinstance(ports, list) or not all(isinstance(port, int) and not isinstance(port, bool) for port in ports):
+        raise OpError("invalid_argument", "op 'management_addresses' takes 'ports' as a list of integers")
+    if host.winrm_port not in ports:
+        return {"supported": True, "addresses": [], "ports": ports}
+    return {"supported": True, "ports": ports,
+            "addresses": [item["addresses"][0].split("%")[0] for item in adapters["list"] if item.get("management")]}
 
 
 def _adapter_binding_set(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -362,13 +370,17 @@ def _adapter_binding_set(host: SimHost, op: dict[str, Any], apply: bool) -> dict
     adapters = _adapters(host)
     if not adapters["netadapter_supported"]:
         raise OpError("unsupported", "adapter bindings need the NetAdapter module (Windows 8 / Server 2012 and later)")
-    adapter = next((item for item in adapters["list"] if item["name"].lower() == name.lower()), None)
+    index = op.get("if_index")
+    if index is not None:
+        adapter = next((item for item in adapters["list"] if item["if_index"] == index), None)
+    else:
+        adapter = next((item for item in adapters["list"] if item["name"].lower() == name.lower()), None)
     if adapter is None:
-        raise OpError("not_found", f"no network adapter is named {name}")
+        raise OpError("not_found", f"no network adapter is named {name} (interface index {index})")
     before = adapter["ipv6_bound"]
     if before != enabled and apply:
         adapter["ipv6_bound"] = enabled
-    return {"changed": before != enabled, "before": before}
+    return {"changed": before != enabled, "before": before, "guid": adapter["guid"]}
 
 
 WINHTTP_CONNECTIONS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"

@@ -49,6 +49,7 @@ class Fleet:
         host = SimHost(name, state, path)
         host.save()
         server = WinRMServer(host, (self.bind_address, 0))
+        host.winrm_port = server.port
         thread = threading.Thread(target=server.serve_forever, name=f"winsim-{name}", daemon=True)
         thread.start()
         self.hosts[name] = FleetHost(host, server, thread)

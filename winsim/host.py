@@ -39,6 +39,8 @@ class SimHost:
         self.state_path = state_path
         self.counters_path = state_path.with_name(f"{name}.counters.json")
         self.lock = threading.RLock()
+        # The port the fleet serves this host's WinRM on (the local port of its management connection).
+        self.winrm_port = 5985
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
             "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0,

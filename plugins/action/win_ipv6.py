@@ -15,11 +15,27 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
+
+# WinRM's ports; the connection's own port is added (a listener on a custom port, PSRP, SSH).
+WINRM_PORTS = (5985, 5986)
+
+
+def management_ports(connection: t.Any) -> list[int]:
+    """The ports whose established connections carry this management session."""
+    ports = set(WINRM_PORTS)
+    try:
+        port = connection.get_option("port")
+    except (AttributeError, KeyError, TypeError, ValueError, AnsibleError):
+        port = None
+    if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+        ports.add(int(port))
+    return sorted(ports)
+
 
 DISABLED_COMPONENTS = RegistryRef(RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip6\Parameters"), "DisabledComponents")
 ALL_OFF = 0xFF
@@ -52,7 +68,7 @@ class ActionModule(ConcernAction):
         return [DISABLED_COMPONENTS]
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-        return [{"op": "adapter_list"}, {"op": "management_addresses"}]
+        return [{"op": "adapter_list"}, {"op": "management_addresses", "ports": management_ports(self._connection)}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_ipv6(args, state)

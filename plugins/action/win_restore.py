@@ -62,6 +62,8 @@ class RestoreTargets:
     statuses: dict[str, str] = field(default_factory=dict)
     winhttp: dict[str, dict[str, t.Any]] = field(default_factory=dict)
     bindings: dict[str, bool] = field(default_factory=dict)
+    # The adapter's interface GUID where the record has one: names are localized and can be changed.
+    binding_guids: dict[str, str] = field(default_factory=dict)
     created_keys: list[RegistryKey] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
 
@@ -168,6 +170,8 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
                 targets.winhttp.setdefault(str(record.get("view", "64")), record["before"])
             elif record.get("kind") == "adapter_binding" and isinstance(record.get("before"), bool):
                 targets.bindings.setdefault(record["adapter"], record["before"])
+                if isinstance(record.get("guid"), str):
+                    targets.binding_guids.setdefault(record["adapter"], record["guid"].lower())
             if record.get("kind") != "registry":
                 continue
             key = RegistryKey(record["key"], str(record.get("view", "64")))
@@ -219,9 +223,11 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
             if current is not None and not current.same_as(original):
                 plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
     if targets.bindings:
-        adapters = {item["name"].lower(): Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])}
+        listed = [Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])]
+        by_guid = {adapter.guid.lower(): adapter for adapter in listed if adapter.guid}
+        by_name = {adapter.name.lower(): adapter for adapter in listed}
         for name, bound in targets.bindings.items():
-            adapter = adapters.get(name.lower())
+            adapter = by_guid.get(targets.binding_guids.get(name, "")) or by_name.get(name.lower())
             if adapter is not None and adapter.ipv6_bound is not None and adapter.ipv6_bound != bound:
                 state_word = "bound" if bound else "unbound"
                 plan.changes.append(BindingChange(adapter, bound, f"IPv6 was {state_word} on adapter '{adapter.name}' before the recorded changes"))

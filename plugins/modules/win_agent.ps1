@@ -798,7 +798,9 @@ Function Invoke-AdapterList {
     $adapters = New-Object -TypeName System.Collections.Generic.List[object]
     if ($supported) {
         foreach ($adapter in @(Get-NetAdapter)) {
-            $binding = Get-NetAdapterBinding -Name $adapter.Name -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
+            # -Name takes wildcards: 'Ethernet [2]' must be escaped to match itself.
+            $literal = [System.Management.Automation.WildcardPattern]::Escape([string]$adapter.Name)
+            $binding = Get-NetAdapterBinding -Name $literal -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
             $bound = $null
             if ($null -ne $binding) {
                 $bound = [bool]$binding.Enabled
@@ -831,13 +833,20 @@ Function Invoke-AdapterList {
 }
 
 Function Invoke-ManagementAddresses {
-    # Local addresses of established WinRM (5985/5986) connections: the adapters that carry management.
+    # Local addresses of established connections on the management ports (the connection's own port, WinRM's 5985/5986
+    # by default): the adapters that carry management. Zone ids (fe80::1%12) are dropped, as adapters list addresses without.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     if ($null -eq (Get-Command -Name Get-NetTCPConnection -ErrorAction SilentlyContinue)) {
         return @{ supported = $false; addresses = @() }
     }
-    $connections = @(Get-NetTCPConnection -State Established -ErrorAction SilentlyContinue | Where-Object { $_.LocalPort -eq 5985 -or $_.LocalPort -eq 5986 })
-    return @{ supported = $true; addresses = @($connections | ForEach-Object { $_.LocalAddress } | Sort-Object -Unique) }
+    $ports = @(5985, 5986)
+    $given = Get-OpArg -Op $Op -Name 'ports' -Optional
+    if ($null -ne $given) {
+        $ports = @($given | ForEach-Object { [int]$_ })
+    }
+    $connections = @(Get-NetTCPConnection -State Established -ErrorAction SilentlyContinue | Where-Object { $ports -contains [int]$_.LocalPort })
+    $addresses = @($connections | ForEach-Object { ([string]$_.LocalAddress).Split('%')[0] } | Sort-Object -Unique)
+    return @{ supported = $true; addresses = $addresses; ports = $ports }
 }
 
 Function Invoke-AdapterBindingSet {
@@ -853,21 +862,33 @@ Function Invoke-AdapterBindingSet {
     if (-not (Test-NetAdapterModule)) {
         throw (New-AgentError -Class 'unsupported' -Message 'adapter bindings need the NetAdapter module (Windows 8 / Server 2012 and later)')
     }
-    $binding = Get-NetAdapterBinding -Name $name -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
+    # By interface index when given (a name can change, and is localized), else by exact name.
+    $index = Get-OpArg -Op $Op -Name 'if_index' -Optional
+    if ($null -ne $index) {
+        $adapter = Get-NetAdapter -InterfaceIndex ([int]$index) -ErrorAction SilentlyContinue
+    }
+    else {
+        $adapter = @(Get-NetAdapter -ErrorAction SilentlyContinue | Where-Object { [string]::Equals($_.Name, $name, [StringComparison]::OrdinalIgnoreCase) }) | Select-Object -First 1
+    }
+    if ($null -eq $adapter) {
+        throw (New-AgentError -Class 'not_found' -Message "no network adapter is named $name (interface index $index)")
+    }
+    $literal = [System.Management.Automation.WildcardPattern]::Escape([string]$adapter.Name)
+    $binding = Get-NetAdapterBinding -Name $literal -ComponentID ms_tcpip6 -ErrorAction SilentlyContinue
     if ($null -eq $binding) {
-        throw (New-AgentError -Class 'not_found' -Message "no network adapter is named $name")
+        throw (New-AgentError -Class 'not_found' -Message "adapter $name has no ms_tcpip6 binding")
     }
     $before = [bool]$binding.Enabled
     $changed = $before -ne $enabled
     if ($changed -and $Apply) {
         if ($enabled) {
-            Enable-NetAdapterBinding -Name $name -ComponentID ms_tcpip6
+            Enable-NetAdapterBinding -InputObject $binding
         }
         else {
-            Disable-NetAdapterBinding -Name $name -ComponentID ms_tcpip6
+            Disable-NetAdapterBinding -InputObject $binding
         }
     }
-    return @{ changed = $changed; before = $before }
+    return @{ changed = $changed; before = $before; guid = [string]$adapter.InterfaceGuid }
 }
 
 Function Get-WinHttpProxy {

@@ -11,18 +11,27 @@ from dataclasses import dataclass
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 
 
+def bare_address(address: str) -> str:
+    """An address as adapters list it: lower case, without the zone id of a link-local one (fe80::1%12)."""
+    return str(address).split("%", 1)[0].lower()
+
+
 @dataclass(frozen=True)
 class Adapter:
     name: str
     addresses: tuple[str, ...]
     ipv6_bound: bool | None
     management: bool
+    if_index: int | None = None
+    guid: str | None = None
 
     @classmethod
     def from_agent(cls, data: dict[str, t.Any], management_addresses: t.Collection[str]) -> "Adapter":
         addresses = tuple(str(address) for address in data.get("addresses") or ())
+        wanted = {bare_address(address) for address in management_addresses}
         return cls(name=str(data["name"]), addresses=addresses, ipv6_bound=data.get("ipv6_bound"),
-                   management=any(address.lower() in management_addresses for address in addresses))
+                   management=any(bare_address(address) in wanted for address in addresses),
+                   if_index=data.get("if_index"), guid=data.get("guid"))
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,9 @@ class BindingChange:
         return f"the IPv6 binding of adapter '{self.adapter.name}'"
 
     def to_op(self) -> dict[str, t.Any]:
-        return {"op": "adapter_binding_set", "name": self.adapter.name, "component_id": "ms_tcpip6", "enabled": self.bound}
+        op = {"op": "adapter_binding_set", "name": self.adapter.name, "component_id": "ms_tcpip6", "enabled": self.bound}
+        # By interface index where known: names change and are matched as wildcards by the NetAdapter cmdlets.
+        return op if self.adapter.if_index is None else {**op, "if_index": self.adapter.if_index}
 
     def as_result(self) -> dict[str, t.Any]:
         return {"adapter": self.adapter.name, "setting": "ms_tcpip6", "before": self.adapter.ipv6_bound, "after": self.bound,
@@ -51,5 +62,5 @@ class BindingChange:
                          (f"ms_tcpip6={'bound' if self.adapter.ipv6_bound else 'unbound'}", f"ms_tcpip6={'bound' if self.bound else 'unbound'}"))
 
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
-        return {"kind": "adapter_binding", "adapter": self.adapter.name, "component_id": "ms_tcpip6",
-                "before": applied.get("before"), "after": self.bound}
+        return {"kind": "adapter_binding", "adapter": self.adapter.name, "guid": applied.get("guid") or self.adapter.guid,
+                "component_id": "ms_tcpip6", "before": applied.get("before"), "after": self.bound}

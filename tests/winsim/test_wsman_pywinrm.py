@@ -10,6 +10,7 @@ import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMError
 from winrm.protocol import Protocol
 
+from winsim import agent
 from winsim.fleet import WINRM_USER, Fleet
 
 AGENT_SCRIPT = "ansible_collections.m365ops.activation.plugins.modules.win_agent.ps1"
@@ -152,3 +153,15 @@ def test_arbitrary_powershell_is_refused(fleet: Fleet, host: str) -> None:
                             transport="basic", message_encryption="never")
     result = session.run_ps("Get-Process")
     assert result.status_code == 1 and b"not simulated" in result.std_err
+
+
+def test_management_is_seen_only_on_the_port_the_connection_uses(tmp_path: Path) -> None:
+    """As on Windows: a WinRM listener on a custom port is invisible to a probe that looks at 5985/5986 only."""
+    fleet = Fleet(tmp_path / "fleet")
+    try:
+        host = fleet.add("pc", "win10")
+        default = agent.run_ops(host, [{"op": "management_addresses"}], check_mode=False)["results"][0]
+        asked = agent.run_ops(host, [{"op": "management_addresses", "ports": [5985, 5986, host.winrm_port]}], check_mode=False)["results"][0]
+    finally:
+        fleet.stop()
+    assert default["addresses"] == [] and asked["addresses"] == ["198.51.100.23"]

@@ -6,7 +6,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action import win_ipv6
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
-from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import BindingChange
+from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import dword, make_state
 
@@ -92,3 +92,23 @@ def test_binding_method_on_windows7_fails_with_the_alternative() -> None:
 def test_bad_arguments(options: dict, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
         win_ipv6.ActionModule.check_arguments(None, {**DEFAULTS, **options})
+
+
+def test_a_link_local_management_address_with_a_zone_id_marks_its_adapter() -> None:
+    adapter = Adapter.from_agent({"name": "Ethernet", "addresses": ["fe80::5c4e:6a3e:2f1b:4d0e"]}, ["FE80::5c4e:6a3e:2f1b:4d0e%12"])
+    assert adapter.management is True
+
+
+@pytest.mark.parametrize(("port", "ports"), [(5986, [5985, 5986]), (55985, [5985, 5986, 55985]), ("22", [22, 5985, 5986]), (None, [5985, 5986])])
+def test_the_connection_port_is_a_management_port(port, ports) -> None:
+    class Connection:
+        def get_option(self, name: str):
+            assert name == "port"
+            return port
+    assert win_ipv6.management_ports(Connection()) == ports
+
+
+def test_bindings_are_set_by_interface_index_and_recorded_with_the_guid() -> None:
+    adapter = Adapter.from_agent({"name": "Ethernet [2]", "addresses": [], "if_index": 7, "guid": "{abc}", "ipv6_bound": True}, [])
+    change = BindingChange(adapter, False, "why")
+    assert change.to_op()["if_index"] == 7 and change.backup_record({"before": True})["guid"] == "{abc}"
