@@ -144,7 +144,15 @@ Function ConvertTo-AgentValue {
     if ($kind -eq [Microsoft.Win32.RegistryValueKind]::Binary) {
         return @{ type = 'binary'; value = [Convert]::ToBase64String([byte[]]$raw) }
     }
-    return @{ type = 'none'; value = $null }
+    if ($kind -eq [Microsoft.Win32.RegistryValueKind]::None) {
+        return @{ type = 'none'; value = $null }
+    }
+    # REG_RESOURCE_LIST, REG_DWORD_BIG_ENDIAN, REG_LINK and the like: raw bytes, so nothing is mistaken for REG_NONE.
+    $bytes = [byte[]]@()
+    if ($raw -is [byte[]]) {
+        $bytes = $raw
+    }
+    return @{ type = 'unknown'; value = [Convert]::ToBase64String($bytes) }
 }
 
 Function ConvertFrom-AgentValue {
@@ -732,6 +740,15 @@ Function Invoke-ServiceStop {
     return @{ changed = $true; status = 'stopped'; stopped = @($running + $service.ServiceName) }
 }
 
+Function ConvertTo-CommandLineArgument {
+    # One argument as CommandLineToArgvW reads it back: quoted, with the backslashes before a quote (and before the
+    # closing quote) doubled, so a path ending in '\' does not swallow the quote.
+    param([string]$Argument)
+    $escaped = [regex]::Replace($Argument, '(\\*)"', '$1$1\"')
+    $escaped = [regex]::Replace($escaped, '(\\+)$', '$1$1')
+    return '"' + $escaped + '"'
+}
+
 Function Invoke-ProcessRun {
     # Runs a program and returns its exit code and raw output (base64); the output is never parsed.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -754,7 +771,7 @@ Function Invoke-ProcessRun {
     if ($null -eq $timeout) {
         $timeout = 3600
     }
-    $quoted = @($arguments | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' })
+    $quoted = @($arguments | ForEach-Object { ConvertTo-CommandLineArgument -Argument ([string]$_) })
     $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
     $startInfo.FileName = $path
     $startInfo.Arguments = $quoted -join ' '

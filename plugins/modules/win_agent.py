@@ -31,7 +31,8 @@ description:
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID)."
   - "Registry value types: C(string), C(expand_string), C(multi_string) (list), C(dword), C(qword)
-    (integers), C(binary) (base64 text), C(none). C(view) is C(64) (default) or C(32) (WOW64)."
+    (integers), C(binary) (base64 text), C(none); read only, C(unknown) (other kinds, raw bytes as base64).
+    C(view) is C(64) (default) or C(32) (WOW64)."
 options:
   ops:
     description:
