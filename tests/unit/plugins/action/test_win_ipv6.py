@@ -62,8 +62,9 @@ def test_windows7_uses_disabled_components_and_guards_unknown_management() -> No
     assert change.after == dword(0xFF) and change.reboot_required
 
 
-@pytest.mark.parametrize(("value", "after"), [(0xFF, None), (0x10, None), (0x31, 0x20), (0x20, "unchanged"), (None, "unchanged"),
-                                             (0x19, 0x08), (0x1E, 0x0E)])
+@pytest.mark.parametrize(("value", "after"), [
+    (0xFF, None), (0x10, None), (0x31, 0x20), (0x20, "unchanged"), (None, "unchanged"), (0x19, 0x08), (0x1E, 0x0E),
+])
 def test_registry_on_again_clears_only_the_interface_bits(value, after) -> None:
     plan = run(supported=False, release="win7", state="enabled", disabled_components=value)
     if after == "unchanged":
