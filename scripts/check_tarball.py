@@ -10,7 +10,7 @@ REQUIRED = (
     "plugins/action/win_tls12.py", "plugins/plugin_utils/action.py", "plugins/filter/report.py",
     "roles/tls12/tasks/main.yml", "roles/tls12/meta/argument_specs.yml", "plugins/modules/win_ncsi.py", "plugins/action/win_ncsi.py",
     "roles/ncsi/tasks/main.yml", "roles/ncsi/meta/argument_specs.yml",
-    "playbooks/audit.yml", "playbooks/remediate.yml", "playbooks/targets_reached.yml", "playbooks/restore.yml",
+    "playbooks/audit.yml", "playbooks/remediate.yml", "playbooks/targets_reached.yml", "playbooks/prerequisites.yml", "playbooks/restore.yml",
     "plugins/action/win_restore.py", "plugins/modules/win_restore.py",
     "plugins/action/win_required_services.py", "plugins/modules/win_required_services.py", "roles/required_services/tasks/main.yml",
     "plugins/action/win_winsock_reset.py", "plugins/modules/win_winsock_reset.py", "roles/winsock_reset/tasks/main.yml",

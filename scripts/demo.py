@@ -41,6 +41,9 @@ def run_playbook(name: str, inventory: Path, report: Path, *extra: str) -> dict:
 
 def describe(entry: dict) -> str:
     """The host's status and the concerns that give it that status."""
+    if (entry.get("prerequisites") or {}).get("lacks"):
+        count = len(entry["prerequisites"]["lacks"])
+        return f"{entry['status']}: lacks {count} prerequisite{'s' if count != 1 else ''}"
     concerns = sorted(name for name, concern in entry["concerns"].items() if concern.get("status") == entry["status"])
     return entry["status"] + (": " + ", ".join(concerns) if entry["status"] != "compliant" and concerns else "")
 

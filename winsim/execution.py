@@ -21,6 +21,11 @@ from winsim import agent
 from winsim.host import SimHost
 
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
+# The collection's read-only probe for hosts that run no module (roles/prerequisites/files/prerequisites.ps1).
+PREREQUISITES_MARKER = "m365ops.activation prerequisites probe 1"
+# .NET Framework 4.x Release values (4.8.1 on Windows 10/11, 4.5.1 on 8.1 as it ships, 4.5 on 8 / 2012; the Windows 7
+# profiles model hosts with WMF 5.1, which needs 4.5.2); a profile's state can say otherwise (dotnet_release).
+DOTNET_RELEASE_BY_VERSION = {"10.0": 533320, "6.3": 378675, "6.2": 378389, "6.1": 379893}
 BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
 AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 HELPER_ACTIONS = {"powershell_mkdtemp.ps1", "powershell_expand_user.ps1"}
@@ -150,6 +155,28 @@ def _run_bootstrap(host: SimHost, stdin: bytes) -> CommandResult:
     return handler(call)
 
 
+def _prerequisites(host: SimHost) -> CommandResult:
+    """What the prerequisites probe prints on this host: PowerShell, .NET 4 release, and the TLS 1.2 values it reads."""
+    def value(key: str, name: str, view: str = "64") -> Any:
+        found = host.registry.read(key, view, [name])["values"].get(name)
+        return None if found is None else found["value"]
+    version = host.state["cim"]["Win32_OperatingSystem"]["Version"]
+    release = host.state.get("dotnet_release", DOTNET_RELEASE_BY_VERSION.get(".".join(version.split(".")[:2])))
+    schannel = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
+    winhttp = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
+    current = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+    answer = {
+        "probe": 1, "powershell": str(host.state.get("powershell_version", "5.1")), "architecture": host.architecture,
+        "dotnet4_release": release,
+        "os_version": value(current, "CurrentVersion"), "os_build": value(current, "CurrentBuildNumber"),
+        "schannel_tls12_client_enabled": value(schannel, "Enabled"),
+        "schannel_tls12_client_disabled_by_default": value(schannel, "DisabledByDefault"),
+        "winhttp_default_secure_protocols": value(winhttp, "DefaultSecureProtocols"),
+        "winhttp_default_secure_protocols_32": value(winhttp, "DefaultSecureProtocols", "32") if host.architecture.upper() != "X86" else None,
+    }
+    return CommandResult(rc=0, stdout=json.dumps(answer, separators=(",", ":")).encode() + b"\r\n")
+
+
 def _decode_encoded_command(arguments: list[str]) -> str | None:
     lowered = [argument.lower() for argument in arguments]
     for flag in ("-encodedcommand", "-enc", "-e"):
@@ -170,6 +197,8 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
         script = _decode_encoded_command(argv[1:])
         if script is None:
             return CommandResult(rc=1, stderr=b"winsim: only -EncodedCommand PowerShell invocations are simulated\r\n")
+        if PREREQUISITES_MARKER in script:
+            return _prerequisites(host)
         if BOOTSTRAP_MARKER in script:
             # Ansible's bootstrap refuses old PowerShell before it reads anything (bootstrap_wrapper.ps1, ansible-core 2.19).
             if tuple(int(part) for part in str(host.state.get("powershell_version", "5.1")).split(".")) < (5, 1):

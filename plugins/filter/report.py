@@ -96,6 +96,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         "reboot_owed_by": owed,
         "concerns": entries,
     }
+    prerequisites = variables.get("prerequisites_result")
+    if isinstance(prerequisites, t.Mapping):
+        host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
     if status in (FAILED, UNREACHABLE, NOT_RUN):
         host["message"] = "; ".join(f"{concern}: {entry['message']}" for concern, entry in entries.items()
                                     if entry["status"] == status and entry.get("message"))
@@ -146,6 +149,10 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     lines = []
     for host, entry in sorted(report["hosts"].items()):
         details = [line for concern, detail in entry["concerns"].items() for line in _details(concern, detail)]
+        lacks = (entry.get("prerequisites") or {}).get("lacks")
+        if lacks:
+            # Said once: the same blocker stands under every concern of a host the agent cannot run on.
+            details = [f"lacks, in order: {'; '.join(lacks)}"]
         reboot = " [reboot required]" if entry["reboot_required"] else ""
         lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {entry['status'].upper()}{reboot}" + (f" - {' | '.join(details)}" if details else ""))
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))

@@ -216,7 +216,7 @@ class ConcernAction(ActionBase):
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             plan.blockers.append(str(error))
-            result.update(changed=False, blockers=list(plan.blockers), warnings=list(plan.blockers),
+            result.update(changed=False, blockers=list(plan.blockers), warnings=list(plan.blockers), agent_unavailable=True,
                           check_mode=bool(self._task.check_mode), reboot_required=False, reboot_owed_by=[], changes=[], drift=[])
         except AgentError as error:
             result.update(failed=True, msg=str(error), **error.details)

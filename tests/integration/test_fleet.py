@@ -181,3 +181,15 @@ def test_a_host_without_powershell_51_is_blocked_not_failed(fleet: Fleet, invent
     assert old["status"] == "blocked" and all(entry["status"] == "blocked" for name, entry in old["concerns"].items() if name != "ipv6")
     assert "Windows Management Framework 5.1" in old["concerns"]["tls12"]["blockers"][0]
     assert report_of(tmp_path / "a.json")["hosts"]["new"]["status"] == "compliant"
+
+
+def test_the_audit_says_what_a_host_without_powershell_51_lacks(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("old", "win81-ps4")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "a.json")})
+    assert run.rc == 0, run.stdout[-3000:]
+    prerequisites = report_of(tmp_path / "a.json")["hosts"]["old"]["prerequisites"]
+    assert prerequisites["powershell"] == "4.0" and prerequisites["ready"] is False
+    assert prerequisites["lacks"][:2] == [".NET Framework 4.5.2 or later (4.6.1 or later recommended)",
+                                          "Windows Management Framework 5.1 (PowerShell 4.0 runs no Ansible module)"]
+    assert "old (unknown OS): BLOCKED - lacks, in order: .NET Framework 4.5.2" in run.stdout

@@ -10,7 +10,8 @@ import tree_sitter_powershell
 ROOT = Path(__file__).resolve().parents[3]
 POWERSHELL_FILES = sorted(
     path for pattern in ("*.ps1", "*.psm1")
-    for path in (ROOT / "plugins").rglob(pattern)
+    for folder in ("plugins", "roles")
+    for path in (ROOT / folder).rglob(pattern)
 )
 
 
