@@ -32,6 +32,7 @@ PENDING_REBOOT_PROBES = (
     ("component_based_servicing", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending", None),
     ("windows_update", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired", None),
     ("pending_file_rename", "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations"),
+    ("pending_file_rename", "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations2"),
 )
 COMPUTER_NAME_KEYS = (
     "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ActiveComputerName",
@@ -104,8 +105,8 @@ def _system_info(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     version = cim_os["Version"]
     major, minor, build = (int(part) for part in version.split("."))
     current = host.registry.read(CURRENT_VERSION_KEY, "64", ["EditionID", "InstallationType", "UBR", "DisplayVersion"])["values"]
-    pending = [source for source, key, name in PENDING_REBOOT_PROBES
-               if (_key_exists(host, key) if name is None else bool(host.registry.read(key, "64", [name])["values"]))]
+    pending = list(dict.fromkeys(source for source, key, name in PENDING_REBOOT_PROBES
+                                 if (_key_exists(host, key) if name is None else bool(host.registry.read(key, "64", [name])["values"]))))
     names = [host.registry.read(key, "64", ["ComputerName"])["values"].get("ComputerName", {}).get("value") for key in COMPUTER_NAME_KEYS]
     if names[0] and names[1] and names[0].lower() != names[1].lower():
         pending.append("computer_rename")

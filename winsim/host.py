@@ -17,6 +17,7 @@ REBOOT_CLEARS = (
     ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending", None),
     ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired", None),
     ("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations"),
+    ("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations2"),
 )
 
 
@@ -64,6 +65,16 @@ class SimHost:
         account = self.state["winrm"]
         return username.lower() == account["username"].lower() and password == account["password"]
 
+    def group_policy_refresh(self) -> list[str]:
+        """What Windows does every 90 minutes and at boot: each Group Policy value written again. Returns what it rewrote."""
+        with self.lock:
+            rewritten = []
+            for entry in self.state.get("group_policy", []):
+                if self.registry.write(entry["key"], "64", entry["name"], entry["type"], entry["value"], True)["changed"]:
+                    rewritten.append(f"{entry['key']}\\{entry['name']}")
+            self.save()
+            return rewritten
+
     def reboot(self) -> str:
         """Restart the host: a new boot time (always later than the last), and the pending-reboot flags cleared."""
         with self.lock:
@@ -76,7 +87,7 @@ class SimHost:
                     self.registry.delete_key(key, "64", True)
                 else:
                     self.registry.delete_value(key, "64", name, True)
-            self.save()
+            self.group_policy_refresh()
             return cim_os["LastBootUpTime"]
 
     def save(self) -> None:

@@ -252,8 +252,11 @@ def _hardened(state: dict[str, Any]) -> None:
 
 
 def _ncsi_off(state: dict[str, Any]) -> None:
-    """Active probing turned off by the GPO and by hand, and a probe host that no longer exists."""
+    """Active probing turned off by a domain GPO and by hand, and a probe host that no longer exists."""
     _set(state["registry"], NCSI_POLICY, "NoActiveProbe", "dword", 1)
+    # What Group Policy writes again at every refresh and boot.
+    state["group_policy"] = [{"gpo": "Workstation Baseline", "source": "domain", "key": NCSI_POLICY, "name": "NoActiveProbe",
+                              "type": "dword", "value": 1}]
     _set(state["registry"], NCSI_INTERNET, "EnableActiveProbing", "dword", 0)
     _set(state["registry"], NCSI_INTERNET, "ActiveWebProbeHost", "string", "ncsi.retired.example")
 

@@ -28,6 +28,10 @@ INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameter
 POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator")
 ENABLE_ACTIVE_PROBING = RegistryRef(INTERNET, "EnableActiveProbing")
 NO_ACTIVE_PROBE = RegistryRef(POLICY, "NoActiveProbe")
+# Other NCSI policy values: reported, never changed. The corporate probes (DirectAccess, Always On VPN) decide "no
+# internet" on corporate networks when they point at something unreachable.
+OTHER_POLICY_VALUES = ("UseGlobalDNS", "DisablePassivePolling", "CorporateWebsiteProbeUrl", "DomainLocationDeterminationUrl",
+                       "CorporateDNSProbeHostName", "CorporateDNSProbeHostAddress")
 
 # Where the policy comes from, in the Group Policy editor.
 GPO_SETTING = ("Computer Configuration\\Administrative Templates\\System\\Internet Communication Management\\"
@@ -68,6 +72,8 @@ class ActionModule(ConcernAction):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield ENABLE_ACTIVE_PROBING
         yield NO_ACTIVE_PROBE
+        for name in OTHER_POLICY_VALUES:
+            yield RegistryRef(POLICY, name)
         for name in PROBE_DEFAULTS_CONNECTTEST:
             yield RegistryRef(INTERNET, name)
 
@@ -116,6 +122,11 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
                           + "); if that server is unreachable, NCSI reports no internet and Office cannot activate. "
                           "Set restore_probe_defaults: true (role: ncsi_restore_probe_defaults) to put the Windows defaults back.")
 
+    other_policy = {name: value.value for name in OTHER_POLICY_VALUES if (value := state.registry.get(RegistryRef(POLICY, name))) is not None}
+    corporate = {name: value for name, value in other_policy.items() if name.startswith(("Corporate", "Domain"))}
+    if corporate:
+        plan.warnings.append("Group Policy sets NCSI's corporate probes (" + ", ".join(f"{name}={value!r}" for name, value in corporate.items())
+                             + "); if they point at something unreachable, NCSI reports no internet on the corporate network")
     probing_was_on = dword_of(policy) == 0 if policy is not None else dword_of(service) == 1
     policy_remains = policy is not None and not (args["policy"] == "remove" and dword_of(policy) != 0)
 
@@ -128,5 +139,6 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         "probe_differences": differences,
         # An override of a Group Policy value lasts until the next policy refresh.
         "policy_override_temporary": policy is not None and dword_of(policy) != 0 and args["policy"] != "report",
+        "other_policy_values": other_policy,
     }
     return plan

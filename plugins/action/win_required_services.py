@@ -44,6 +44,8 @@ INTRODUCED = {"ncdautosetup": ((6, 2), "Windows 8 / Server 2012")}
 class ActionModule(ConcernAction):
     CONCERN = "required_services"
     FACTS_KEY = "services"
+    # sfc /scannow queues the files it could not replace in use until the next restart.
+    REPAIR_NEEDS_REBOOT = True
     ARGUMENT_SPEC = {
         "services": {
             "type": "list", "elements": "dict", "default": DEFAULT_SERVICES,

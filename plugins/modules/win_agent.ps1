@@ -492,7 +492,9 @@ Function Invoke-SystemInfo {
     if (Test-RegistryKey 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
         $pending.Add('windows_update')
     }
-    if ($null -ne (Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager' 'PendingFileRenameOperations')) {
+    $sessionManager = 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager'
+    # sfc and installers queue replacements in either value.
+    if ($null -ne (Get-RegistryValueData $sessionManager 'PendingFileRenameOperations') -or $null -ne (Get-RegistryValueData $sessionManager 'PendingFileRenameOperations2')) {
         $pending.Add('pending_file_rename')
     }
     $active = Get-RegistryValueData 'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ActiveComputerName' 'ComputerName'

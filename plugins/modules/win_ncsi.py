@@ -140,6 +140,12 @@ ncsi:
     enable_active_probing:
       description: The service value found, or null when absent.
       type: raw
+    other_policy_values:
+      description:
+        - Other NCSI Group Policy values found (C(UseGlobalDNS), C(DisablePassivePolling), and the corporate probes
+          C(CorporateWebsiteProbeUrl), C(DomainLocationDeterminationUrl), C(CorporateDNSProbeHostName),
+          C(CorporateDNSProbeHostAddress)); reported, never changed. Corporate probes set also raise a warning.
+      type: dict
     policy_override_temporary:
       description: True when a Group Policy value was overridden by O(policy); the next policy refresh writes it again.
       type: bool

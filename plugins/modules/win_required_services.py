@@ -155,7 +155,9 @@ check_mode:
   returned: always
   type: bool
 reboot_required:
-  description: Always false; starting a service or changing its start mode needs no restart.
+  description:
+    - False after starting services or changing start modes; true after C(sfc /scannow) ran (it finishes some repairs at the
+      next restart), in this task or an earlier one the host has not restarted since.
   returned: always
   type: bool
 agent_executions:

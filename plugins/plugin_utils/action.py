@@ -154,6 +154,8 @@ class ConcernAction(ActionBase):
     # The concern's name (as in the playbooks' m365ops_concerns); it also names the concern's reboot marker.
     CONCERN: t.ClassVar[str] = ""
     FACTS_KEY: t.ClassVar[str] = ""
+    # Whether a repair (repair_ops) needs a restart to finish, as System File Checker's queued replacements do.
+    REPAIR_NEEDS_REBOOT: t.ClassVar[bool] = False
     # The registry values the concern may change: restore puts back only values some concern declares here.
     MANAGED: t.ClassVar[tuple[ManagedValues, ...]] = ()
 
@@ -272,18 +274,23 @@ class ConcernAction(ActionBase):
         failed_at = next((index for index, outcome in enumerate(results) if not outcome.ok), None)
         repair = [] if failed_at is None else self.repair_ops(args, changes[failed_at], results[failed_at])
         failed_repair = None
+        repaired = False
         if repair:
             # One more agent run: the repair, then the failed change and those after it, once (and the read-back again).
-            retry = agent.run([*repair, *(change.to_op() for change in changes[failed_at:]), *checks])
+            # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
+            marker = [RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME).to_op()] if self.REPAIR_NEEDS_REBOOT else []
+            retry = agent.run([*repair, *marker, *(change.to_op() for change in changes[failed_at:]), *checks])
             result["repairs"] = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                  for op, outcome in zip(repair, retry)]
             failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
-            results = [*results[:failed_at], *retry[len(repair):len(retry) - len(checks)]]
+            repaired = failed_repair is None and self.REPAIR_NEEDS_REBOOT
+            start = len(repair) + len(marker)
+            results = [*results[:failed_at], *retry[start:len(retry) - len(checks)]]
             verified = retry[len(retry) - len(checks):]
         made = applied(changes, results)
         # What was applied, not what was planned: a batch that failed at its first write changed nothing.
-        result["changed"] = bool(made)
-        result["reboot_required"] = any(change.reboot_required for change in made) or self.CONCERN in state.reboots_owed
+        result["changed"] = bool(made) or repaired
+        result["reboot_required"] = any(change.reboot_required for change in made) or repaired or self.CONCERN in state.reboots_owed
         records = applied_records(changes, results)
         result["backup"] = records
         notes = [change.applied_note(outcome.data) for change, outcome in zip(changes, results) if outcome.ok and hasattr(change, "applied_note")]

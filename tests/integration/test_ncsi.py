@@ -75,3 +75,15 @@ def test_a_group_policy_value_is_blocked_by_default_and_left_alone(fleet: Fleet,
     assert value(fleet, "off", POLICY, "NoActiveProbe") == {"type": "dword", "value": 1}
     # The service value is still set (it is no one's policy); it waits for NlaSvc to restart.
     assert value(fleet, "off", INTERNET, "EnableActiveProbing") == {"type": "dword", "value": 1} and result["reboot_required"] is True
+
+
+def test_an_override_lasts_until_the_next_group_policy_refresh_and_says_so(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("off", "win10-ncsi-off")
+    fleet.write_inventory(inventory)
+    override = run_playbook(inventory, TASK, extra_vars={"ncsi_policy": "set_zero"})
+    assert override.result("off", TASK_NAME)["ncsi"]["policy_override_temporary"] is True
+    assert value(fleet, "off", POLICY, "NoActiveProbe") == {"type": "dword", "value": 0}
+    # Group Policy's background refresh writes its value again, as on Windows; the audit is blocked again.
+    assert fleet.hosts["off"].host.group_policy_refresh() == [POLICY + "\\NoActiveProbe"]
+    audit = run_playbook(inventory, TASK, "--check")
+    assert audit.result("off", TASK_NAME)["status"] == "blocked"

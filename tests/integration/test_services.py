@@ -87,6 +87,9 @@ def test_sfc_on_failure_repairs_and_retries_once(fleet: Fleet, inventory: Path) 
     assert (repair["op"], repair["ok"], repair["exit_code"]) == ("process_run", True, 0)
     assert b"integrity violations" in base64.b64decode(repair["stdout_base64"]), "raw output is returned, not interpreted"
     assert result["agent_executions"] == 3
+    # sfc finishes its repairs at the next restart: the reboot is owed, and remembered, as after a change.
+    assert result["reboot_required"] is True
+    assert run_playbook(inventory, TASK).result("pc", TASK_NAME)["reboot_owed_by"] == ["required_services"]
     assert all(services(fleet, "pc")[name]["status"] == "running" for name in STARTED_SERVICES)
     assert [record["service"] for record in result["backup"]] == list(STARTED_SERVICES)
     assert run_playbook(inventory, TASK).changed_hosts() == set()

@@ -84,3 +84,11 @@ def test_restore_probe_defaults_resets_only_what_differs() -> None:
 def test_absent_probe_values_are_not_created() -> None:
     plan = run("win10", HEALTHY, restore_probe_defaults=True)
     assert plan.changes == []
+
+
+def test_corporate_probe_policies_are_reported_not_changed() -> None:
+    values = {**HEALTHY, (POLICY, "64", "CorporateWebsiteProbeUrl"): RegistryValue("string", "http://ncsi.corp.example/"),
+              (POLICY, "64", "UseGlobalDNS"): dword(1)}
+    plan = run("win10", values)
+    assert plan.changes == [] and "CorporateWebsiteProbeUrl='http://ncsi.corp.example/'" in plan.warnings[0]
+    assert plan.facts["other_policy_values"] == {"UseGlobalDNS": 1, "CorporateWebsiteProbeUrl": "http://ncsi.corp.example/"}
