@@ -94,7 +94,7 @@ def test_tags_and_the_concerns_variable_select_concerns(fleet: Fleet, inventory:
         ("winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6"), "not_selected")
     assert executions(fleet, "pc") == 1
 
-    chosen = run_playbook(inventory, AUDIT, extra_vars={"m365ops_concerns": ["ncsi"], "m365ops_report_file": str(tmp_path / "c.json")})
+    chosen = run_playbook(inventory, AUDIT, "-e", "m365ops_concerns=ncsi", extra_vars={"m365ops_report_file": str(tmp_path / "c.json")})
     assert chosen.rc == 0
     concerns = report_of(tmp_path / "c.json")["hosts"]["pc"]["concerns"]
     assert concerns["ncsi"]["status"] == "compliant" and concerns["tls12"]["status"] == "not_selected"

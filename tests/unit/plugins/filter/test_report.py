@@ -127,3 +127,7 @@ def test_concern_module_names_the_module() -> None:
     assert concern_module("winsock_reset") == "m365ops.activation.win_winsock_reset"
     with pytest.raises(ValueError, match="tls13"):
         concern_module("tls13")
+
+
+def test_a_comma_separated_string_of_concerns_is_a_list() -> None:
+    assert selected_concerns("tls12, ncsi", ["all"], []) == ["tls12", "ncsi"]
