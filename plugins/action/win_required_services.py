@@ -34,6 +34,10 @@ DEFAULT_SERVICES = [
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
 SFC = r"%SystemRoot%\System32\sfc.exe"
+# Services on Office's sign-in and activation path beyond the article's four (review finding F30): Web Account
+# Manager, Microsoft Account Sign-in Assistant, Click-to-Run, certificate/CRL retrieval, DNS client, WinHTTP's
+# auto-proxy. Reported, never changed (Dnscache and WinHttpAutoProxySvc are protected by Windows anyway).
+REPORTED_SERVICES = ["TokenBroker", "wlidsvc", "ClickToRunSvc", "CryptSvc", "Dnscache", "WinHttpAutoProxySvc"]
 # Windows default start modes of what the article's services depend on (sc qc on Windows 10/11); any other
 # Disabled dependency is set to manual (demand start), which lets the SCM start it for its dependents.
 DEPENDENCY_DEFAULTS = {"dhcp": "auto", "nsi": "auto", "rpcss": "auto", "eventlog": "auto", "nlasvc": "auto"}
@@ -70,7 +74,8 @@ class ActionModule(ConcernAction):
         return []
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-        return [{"op": "service_query", "names": [service["name"] for service in args["services"]], "with_dependencies": True}]
+        return [{"op": "service_query", "names": [service["name"] for service in args["services"]], "with_dependencies": True},
+                {"op": "service_query", "names": REPORTED_SERVICES}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_services(args, state)
@@ -144,4 +149,8 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
     plan.facts["found"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present}
     plan.facts["dependencies"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in closure}
     plan.facts["resting_trigger_start"] = resting
+    if len(state.probes) > 1:
+        reported = state.probes[1].data.get("services", {})
+        plan.facts["reported"] = {name: ({"start_mode": data.get("start_mode"), "status": data.get("status")} if data.get("exists") else None)
+                                  for name, data in reported.items()}
     return plan

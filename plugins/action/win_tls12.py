@@ -28,6 +28,8 @@ WININET = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings"
 WININET_POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"
 DOTNET_FRAMEWORKS = (r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727", r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319")
 DOTNET_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
+# The .NET Framework 3.5.1 updates that make v2.0.50727 honour those values (review finding F19).
+DOTNET35_TLS_UPDATES = {(6, 1): "KB3154518", (6, 2): "KB3154519", (6, 3): "KB3154520"}
 
 TLS1_0 = 0x80
 TLS1_2 = 0x800
@@ -181,4 +183,10 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
                     plan.set_value(state, RegistryRef(key, name), RegistryValue.dword(1),
                                    f".NET Framework {name} is not 1 under {key}; .NET apps would not use TLS 1.2 by default")
         plan.facts["dotnet_frameworks_not_installed"] = skipped
+        update = DOTNET35_TLS_UPDATES.get(windows.version)
+        dotnet35 = any(state.registry.key_exists(RegistryKey(DOTNET_FRAMEWORKS[0], view)) for view in _views(state))
+        if update and dotnet35 and not windows.has_hotfix(update):
+            # The hotfix list cannot prove absence (a later rollup carries the fix), so this is a warning, not a blocker.
+            plan.warnings.append(f".NET Framework 3.5 (v2.0.50727) uses SchUseStrongCrypto/SystemDefaultTlsVersions only with the "
+                                 f".NET 3.5.1 TLS update ({update}) or a later rollup, which the hotfix list of {windows.name} does not show")
     return plan

@@ -188,6 +188,11 @@ services:
     dependencies:
       description: Start mode and status of every service the listed ones depend on, directly or not.
       type: dict
+    reported:
+      description:
+        - Start mode and status of other services on Office's sign-in and activation path (C(TokenBroker), C(wlidsvc),
+          C(ClickToRunSvc), C(CryptSvc), C(Dnscache), C(WinHttpAutoProxySvc)), or null when absent. Reported, never changed.
+      type: dict
     resting_trigger_start:
       description: Trigger-start services found stopped and left so (Windows starts them on their trigger).
       type: list

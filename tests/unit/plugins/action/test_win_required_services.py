@@ -133,3 +133,13 @@ def test_only_a_service_that_will_not_start_for_unknown_reasons_gets_sfc(error: 
     outcome = OpResult("service_start", False, {}, error, "did not start")
     repair = action.repair_ops({"sfc_on_failure": True, "sfc_timeout": 60}, ServiceStart(ServiceState("EventLog", True), "why"), outcome)
     assert bool(repair) is repaired
+
+
+def test_other_services_on_the_activation_path_are_reported_never_changed() -> None:
+    base = make_state("win10", [])
+    reported = OpResult("service_query", True, {"services": {"TokenBroker": {"exists": True, "start_mode": "disabled", "status": "stopped"},
+                                                             "ClickToRunSvc": {"exists": False}}})
+    state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": HEALTHY}), reported))
+    plan = plan_services({"services": DEFAULT_SERVICES, "start_timeout": 60, "enable_dependencies": True}, state)
+    assert plan.changes == []
+    assert plan.facts["reported"] == {"TokenBroker": {"start_mode": "disabled", "status": "stopped"}, "ClickToRunSvc": None}
