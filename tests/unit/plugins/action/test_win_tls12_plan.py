@@ -162,6 +162,6 @@ def test_dotnet35_values_without_their_update_are_said_to_need_it() -> None:
     frameworks = (("HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v2.0.50727", "64"), ("HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "64"))
     plan = run("win7", dotnet=True, existing_keys=frameworks)
     assert any("KB3154518" in warning for warning in plan.warnings)
-    assert not any("KB3154518" in warning for warning in run("win7", dotnet=True, existing_keys=frameworks,
-                                                               hotfixes=("KB3140245", "KB3154518")).warnings)
+    with_update = run("win7", dotnet=True, existing_keys=frameworks, hotfixes=("KB3140245", "KB3154518"))
+    assert not any("KB3154518" in warning for warning in with_update.warnings)
     assert not any("KB315451" in warning for warning in run("win10", dotnet=True, existing_keys=frameworks).warnings)
