@@ -123,8 +123,7 @@ def _registry_problem(record: dict[str, t.Any]) -> str | None:
     if created is not None:
         if not isinstance(created, str) or created.count("\\") < 2:
             return f"created_key {created!r} is not a key below a hive's top-level key"
-        inside = ref.key.path.lower() == created.lower() or ref.key.path.lower().startswith(created.lower().rstrip("\\") + "\\")
-        if not inside:
+        if not _inside(ref.key, RegistryKey(created, ref.key.view)):
             return f"created_key {created} does not hold {ref}"
     return None
 

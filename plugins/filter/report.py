@@ -20,12 +20,6 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
 
 # Every concern the playbooks know, in the order they run.
 CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6")
-# What each concern's module is called, for restore's module filter.
-CONCERN_MODULES = {
-    "tls12": "m365ops.activation.win_tls12", "winhttp_proxy": "m365ops.activation.win_winhttp_proxy",
-    "ncsi": "m365ops.activation.win_ncsi", "required_services": "m365ops.activation.win_required_services",
-    "winsock_reset": "m365ops.activation.win_winsock_reset", "ipv6": "m365ops.activation.win_ipv6",
-}
 
 
 def selected_concerns(concerns: t.Sequence[str], run_tags: t.Sequence[str] = ("all",), skip_tags: t.Sequence[str] = ()) -> list[str]:
@@ -164,9 +158,10 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
 
 def concern_module(concern: str) -> str:
     """The module a concern runs (``tls12`` -> ``m365ops.activation.win_tls12``)."""
-    if concern not in CONCERN_MODULES:
+    if concern not in CONCERNS:
         raise ValueError(f"concern_module: unknown concern '{concern}'; known: {', '.join(CONCERNS)}")
-    return CONCERN_MODULES[concern]
+    # Every concern's module is named after it.
+    return f"m365ops.activation.win_{concern}"
 
 
 def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[str]:

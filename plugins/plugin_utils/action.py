@@ -266,7 +266,8 @@ class ConcernAction(ActionBase):
 
     def _apply(self, agent: AgentClient, plan: Plan, state: HostState, args: dict[str, t.Any],
                result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
-        changes = with_reboot_marker(plan.changes, RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME))
+        marker = RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME)
+        changes = with_reboot_marker(plan.changes, marker)
         planned = len(plan.changes)
         checks = self.verify_ops(args, plan)
         answers = agent.run([*(change.to_op() for change in changes), *checks])
@@ -278,13 +279,13 @@ class ConcernAction(ActionBase):
         if repair:
             # One more agent run: the repair, then the failed change and those after it, once (and the read-back again).
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
-            marker = [RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME).to_op()] if self.REPAIR_NEEDS_REBOOT else []
-            retry = agent.run([*repair, *marker, *(change.to_op() for change in changes[failed_at:]), *checks])
+            remember = [marker.to_op()] if self.REPAIR_NEEDS_REBOOT else []
+            retry = agent.run([*repair, *remember, *(change.to_op() for change in changes[failed_at:]), *checks])
             result["repairs"] = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                  for op, outcome in zip(repair, retry)]
             failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
             repaired = failed_repair is None and self.REPAIR_NEEDS_REBOOT
-            start = len(repair) + len(marker)
+            start = len(repair) + len(remember)
             results = [*results[:failed_at], *retry[start:len(retry) - len(checks)]]
             verified = retry[len(retry) - len(checks):]
         made = applied(changes, results)

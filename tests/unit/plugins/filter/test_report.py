@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 
 from ansible_collections.m365ops.activation.plugins.filter.report import (
-    compliance_report, concern_lines, concern_module, report_lines, selected_concerns, unknown_variables,
+    CONCERNS, compliance_report, concern_lines, concern_module, report_lines, selected_concerns, unknown_variables,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import STATUS_ORDER
 
@@ -131,3 +133,10 @@ def test_concern_module_names_the_module() -> None:
 
 def test_a_comma_separated_string_of_concerns_is_a_list() -> None:
     assert selected_concerns("tls12, ncsi", ["all"], []) == ["tls12", "ncsi"]
+
+
+@pytest.mark.parametrize("concern", CONCERNS)
+def test_every_concern_names_its_own_action(concern: str) -> None:
+    collection, name = concern_module(concern).rsplit(".", 1)
+    module = import_module(f"ansible_collections.{collection}.plugins.action.{name}")
+    assert module.ActionModule.CONCERN == concern
