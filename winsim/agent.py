@@ -492,6 +492,48 @@ def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) ->
     return {"hives": hives}
 
 
+# The environment variables paths in the catalogs and the collection use, as Windows expands them.
+ENVIRONMENT = {"%systemroot%": "C:\\Windows", "%windir%": "C:\\Windows", "%programfiles%": "C:\\Program Files",
+               "%programfiles(x86)%": "C:\\Program Files (x86)"}
+
+
+def expand_path(path: str) -> str:
+    """``path`` with its environment variables expanded (case-insensitively, as Windows does)."""
+    expanded = path
+    for name, value in ENVIRONMENT.items():
+        start = expanded.lower().find(name)
+        while start >= 0:
+            expanded = expanded[:start] + value + expanded[start + len(name):]
+            start = expanded.lower().find(name, start + len(value))
+    return expanded
+
+
+def host_file(host: SimHost, path: str) -> dict[str, Any] | None:
+    """The simulated file at ``path`` (expanded; case-insensitive): size, version and, for data files, content."""
+    return host.state.get("files", {}).get(expand_path(path).lower())
+
+
+def _file_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    files = {}
+    for path in _require(op, "paths", list):
+        found = host_file(host, str(path))
+        files[str(path)] = {"expanded": expand_path(str(path)), "exists": found is not None,
+                            "size": found["size"] if found else None, "version": found.get("version") if found else None}
+    return {"files": files}
+
+
+def _file_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    path = str(_require(op, "path", str))
+    limit = op.get("max_bytes") if op.get("max_bytes") is not None else 1048576
+    found = host_file(host, path)
+    if found is None:
+        return {"expanded": expand_path(path), "exists": False}
+    content = base64.b64decode(found.get("content") or "")
+    if len(content) > int(limit):
+        raise OpError("too_large", f"{expand_path(path)} holds {len(content)} bytes, more than max_bytes ({limit})")
+    return {"expanded": expand_path(path), "exists": True, "size": len(content), "content": base64.b64encode(content).decode()}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -513,6 +555,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "winhttp_proxy_write": _winhttp_proxy_write,
     "user_sessions": _user_sessions,
     "registry_read_user_hives": _registry_read_user_hives,
+    "file_stat": _file_stat,
+    "file_read": _file_read,
 }
 
 

@@ -91,9 +91,12 @@ class Release:
     ubr: int | None = None
     architecture: str = "AMD64"
     hotfixes: tuple[str, ...] = ()
+    # winhttp.dll's file version. The simulator's build numbers are illustrative, not Microsoft's file tables.
+    winhttp_version: str = ""
 
 
 WINSOCK = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters"
+UI_LANGUAGES = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\MUI\\UILanguages"
 INTERFACES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces"
 INTERFACE_GUID = "{5c4e6a3e-2f1b-4d0e-9a61-3b7d2a9c8e01}"
 SYSTEM_PROVIDERS = ("%SystemRoot%\\system32\\mswsock.dll", "%SystemRoot%\\system32\\mswsock.dll", "%SystemRoot%\\system32\\mswsock.dll")
@@ -106,6 +109,27 @@ def packed_catalog_item(path: str, chain_length: int = 1) -> str:
     info = bytearray(372)
     struct.pack_into("<i", info, 40, chain_length)
     return base64.b64encode(path.encode("ascii").ljust(260, b"\0") + bytes(info)).decode()
+
+
+HOSTS_FILE = b"# Copyright (c) 1993-2009 Microsoft Corp.\r\n#\r\n# localhost name resolution is handled within DNS itself.\r\n"
+
+
+def _files(state: dict[str, Any], release: Release) -> None:
+    """The files the collection looks at: winhttp.dll and the system's Winsock providers, in System32 and SysWOW64."""
+    folders = ("C:\\Windows\\System32",) + (("C:\\Windows\\SysWOW64",) if release.architecture != "x86" else ())
+    version = release.winhttp_version or f"{release.version}.{release.ubr or 16384}"
+    files = state.setdefault("files", {})
+    files["c:\\windows\\system32\\drivers\\etc\\hosts"] = {"size": len(HOSTS_FILE), "version": None,
+                                                           "content": base64.b64encode(HOSTS_FILE).decode()}
+    for folder in folders:
+        files[f"{folder}\\winhttp.dll".lower()] = {"size": 1055232, "version": version}
+        for dll in sorted({path.rsplit("\\", 1)[1].lower() for path in SYSTEM_PROVIDERS + SYSTEM_NAMESPACES}):
+            files[f"{folder}\\{dll}"] = {"size": 327680, "version": f"{release.version}.{release.ubr or 16384}"}
+
+
+def add_file(state: dict[str, Any], path: str, size: int = 131072, version: str | None = "1.0.0.0") -> None:
+    """Put a file on the simulated disk (``path`` already expanded)."""
+    state.setdefault("files", {})[path.lower()] = {"size": size, "version": version}
 
 
 def _catalogs(registry: dict[str, Any], architecture: str, extra_provider: str | None = None, extra_namespace: str | None = None) -> None:
@@ -212,7 +236,8 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
     # HKLM\SECURITY is readable by SYSTEM only; an administrator's WinRM session is denied.
     _set(registry, "HKLM\\SECURITY\\Policy")["deny"] = ["read", "write"]
     registry["HKLM"]["keys"]["SECURITY"]["deny"] = ["read", "write"]
-    return {
+    _set(registry, f"{UI_LANGUAGES}\\{'ja-JP' if language == 1041 else 'en-US'}", "LCID", "dword", language)
+    state = {
         "name": name,
         "registry": registry,
         "cim": {
@@ -228,15 +253,27 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         "sessions": sessions,
         "faults": {},
     }
+    _files(state, release)
+    return state
 
 
 WIN11 = Release("10.0.22631", 1, "Enterprise", "Client", display_version="23H2", ubr=4460, hotfixes=("KB5046633", "KB5044033"))
 WIN10 = Release("10.0.19045", 1, "Enterprise", "Client", display_version="22H2", ubr=5131, hotfixes=("KB5046613", "KB5045594"))
 WIN81 = Release("6.3.9600", 1, "Professional", "Client", hotfixes=("KB2919355",))
-WIN7_SP1 = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369", "KB3140245"))
-WIN7_SP1_NO_KB = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369"))
-WIN7_RTM = Release("6.1.7600", 1, "Professional", "Client", service_pack=0)
-WS2012 = Release("6.2.9200", 3, "ServerStandard", "Server", hotfixes=("KB2919355", "KB3140245"))
+# Illustrative winhttp.dll builds: before KB3140245, and one that carries it.
+WINHTTP_WIN7_BASE, WINHTTP_WIN7_KB = "6.1.7601.17514", "6.1.7601.23400"
+WIN7_SP1 = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369", "KB3140245"),
+                   winhttp_version=WINHTTP_WIN7_KB)
+WIN7_SP1_NO_KB = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369"),
+                         winhttp_version=WINHTTP_WIN7_BASE)
+# A language pack installed after the update put the language's original winhttp.dll back; the list still shows it.
+WIN7_SP1_LANGPACK = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369", "KB3140245"),
+                            winhttp_version=WINHTTP_WIN7_BASE)
+# A security rollup carried the newer winhttp.dll; the standalone update was never installed, so it is not listed.
+WIN7_SP1_ROLLUP = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1, hotfixes=("KB976902", "KB3020369", "KB3125574"),
+                          winhttp_version="6.1.7601.23500")
+WIN7_RTM = Release("6.1.7600", 1, "Professional", "Client", service_pack=0, winhttp_version="6.1.7600.16385")
+WS2012 = Release("6.2.9200", 3, "ServerStandard", "Server", hotfixes=("KB2919355", "KB3140245"), winhttp_version="6.2.9200.21800")
 WS2022 = Release("10.0.20348", 3, "ServerStandard", "Server", ubr=2849, hotfixes=("KB5046616",))
 
 
@@ -347,6 +384,11 @@ def _powershell_4(state: dict[str, Any]) -> None:
     state["powershell_version"] = "4.0"
 
 
+def _second_language(state: dict[str, Any]) -> None:
+    """A Japanese language pack added to an English installation."""
+    _set(state["registry"], f"{UI_LANGUAGES}\\ja-JP", "LCID", "dword", 1041)
+
+
 def _win7_defaults(state: dict[str, Any]) -> None:
     """Windows 7 ships SSL 2.0 client off and no TLS 1.1/1.2 client keys at all."""
     _set(state["registry"], f"{SCHANNEL}\\SSL 2.0\\Client", "DisabledByDefault", "dword", 1)
@@ -400,6 +442,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win81-ps4", "Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1 (Ansible cannot run modules)", WIN81, drift=(_powershell_4,)),
     Profile("win7sp1", "Windows 7 SP1 with KB3140245, TLS 1.2 not yet enabled", WIN7_SP1, drift=(_win7_defaults,)),
     Profile("win7sp1-nokb", "Windows 7 SP1 without KB3140245", WIN7_SP1_NO_KB, drift=(_win7_defaults,)),
+    Profile("win7sp1-langpack", "Windows 7 SP1 whose Japanese language pack, added after KB3140245, replaced its winhttp.dll",
+            WIN7_SP1_LANGPACK, drift=(_win7_defaults, _second_language)),
+    Profile("win7sp1-rollup", "Windows 7 SP1 whose winhttp.dll came with a security rollup: KB3140245 is not in the hotfix list",
+            WIN7_SP1_ROLLUP, drift=(_win7_defaults,)),
     Profile("win7-rtm", "Windows 7 without Service Pack 1 (unsupported)", WIN7_RTM, drift=(_win7_defaults,)),
     Profile("ws2012", "Windows Server 2012 with KB3140245, TLS 1.2 not yet enabled", WS2012),
     Profile("ws2022", "Windows Server 2022, healthy", WS2022),

@@ -10,6 +10,11 @@ Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
   values are written there; Windows 8 / Server 2012 enable it in SCHANNEL but not in WinHTTP, so
   only the protocol bitmaps are written there. WinHTTP honours DefaultSecureProtocols on those
   releases only with update KB3140245 installed (the update does not write the value itself).
+  Whether the update is in place is a property of winhttp.dll, not of the hotfix list: a language pack
+  installed after the update replaces its payload while the list still shows it, and a later rollup can
+  carry the file without listing the update. Given the KB's file version for the release
+  (``kb3140245_file_versions``), both copies of winhttp.dll decide; without it the hotfix list does, and
+  the result says that it is only a hint.
 Protocol bits are only ever added: SSL 2/3 are never turned on, and TLS 1.0/1.1 are never
 re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpose).
 """
@@ -17,6 +22,8 @@ re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpo
 from __future__ import annotations
 
 import typing as t
+
+from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
@@ -41,6 +48,9 @@ LEGACY_PROTOCOLS_WHEN_ABSENT = TLS1_0 | TLS1_2
 # absent, the Easy Fix's 0xA80 keeps TLS 1.1, which 0x880 would take away.
 WININET_WHEN_ABSENT = TLS1_0 | TLS1_1 | TLS1_2
 KB3140245 = "KB3140245"
+WINHTTP_DLLS = (r"%SystemRoot%\System32\winhttp.dll", r"%SystemRoot%\SysWOW64\winhttp.dll")
+UI_LANGUAGES = r"HKLM\SYSTEM\CurrentControlSet\Control\MUI\UILanguages"
+KB3140245_RELEASES = ("6.1", "6.2")
 
 LEGACY = "legacy"      # 6.1 SP1, 6.2: TLS 1.2 must be switched on (SCHANNEL on 6.1 only, WinHTTP on both)
 MODERN = "modern"      # 6.3 and later: TLS 1.2 is on unless something switched it off
@@ -115,7 +125,21 @@ class ActionModule(ConcernAction):
         "wininet": {"type": "bool", "default": True},
         "dotnet": {"type": "bool", "default": False},
         "require_kb3140245": {"type": "bool", "default": False},
+        "kb3140245_file_versions": {"type": "dict", "default": {}},
     }
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        versions = args["kb3140245_file_versions"]
+        for release, version in versions.items():
+            if release not in KB3140245_RELEASES:
+                raise AnsibleActionFail(f"kb3140245_file_versions: {release!r} is not a release KB3140245 applies to; "
+                                        f"use {' or '.join(KB3140245_RELEASES)}")
+            if file_version(version) is None:
+                raise AnsibleActionFail(f"kb3140245_file_versions.{release}: {str(version)[:40]!r} is not a file version such as "
+                                        "6.1.7601.12345 (four numbers of at most 65535, from the KB's file information table)")
+
+    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{"op": "file_stat", "paths": list(WINHTTP_DLLS)}, {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}]
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield from schannel_refs("Client")
@@ -136,24 +160,65 @@ class ActionModule(ConcernAction):
         return plan_tls12(args, state)
 
 
+def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
+    """``major.minor.build.private`` as numbers, or None when ``text`` is not such a version."""
+    parts = str(text).split(".") if isinstance(text, str) else []
+    if len(parts) != 4 or not all(part.isdigit() and len(part) <= 5 and int(part) <= 0xFFFF for part in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
+
+
+def kb3140245_status(args: dict[str, t.Any], state: HostState, plan: Plan) -> tuple[str, str | None]:
+    """(installed | missing, why it is missing) for a Windows 7 SP1 / 2008 R2 / 2012 host, with the evidence in ``plan.facts``."""
+    windows = state.windows
+    files, languages = state.probes[0].data.get("files", {}), state.probes[1].data.get("subkeys", [])
+    copies = {entry.get("expanded", path): entry.get("version") for path, entry in files.items()
+              if entry.get("exists") and (path == WINHTTP_DLLS[0] or windows.has_wow64)}
+    listed = windows.has_hotfix(KB3140245)
+    plan.facts.update(winhttp_dll_versions=copies, ui_languages=sorted(languages))
+    release = f"{windows.version[0]}.{windows.version[1]}"
+    wanted = args["kb3140245_file_versions"].get(release)
+    if wanted is None:
+        plan.facts["kb3140245_evidence"] = "hotfix_list"
+        if not listed:
+            return "missing", (f"the hotfix list of {windows.name} does not show it (a later rollup may carry winhttp.dll without "
+                               f"listing it: set kb3140245_file_versions.{release} from the KB's file table to decide by the file)")
+        if len(languages) > 1:
+            plan.warnings.append(f"{KB3140245} is in the hotfix list, but {windows.name} has {len(languages)} display languages "
+                                 f"({', '.join(sorted(languages))}): a language pack installed after the update replaces its winhttp.dll. "
+                                 f"Set kb3140245_file_versions.{release} from the KB's file table to decide by the file.")
+        return "installed", None
+    plan.facts["kb3140245_evidence"] = "file_version"
+    minimum = file_version(wanted)
+    older = {path: version for path, version in copies.items() if file_version(version) is None or file_version(version) < minimum}
+    if not copies or older:
+        shown = ", ".join(f"{path} {version or 'without a version'}" for path, version in sorted(older.items())) or "winhttp.dll not found"
+        hint = (" although the hotfix list shows it: a language pack installed after the update replaced the file, so the update "
+                "must be installed again") if listed else ""
+        return "missing", f"winhttp.dll is older than {wanted} ({shown}){hint}"
+    if not listed:
+        plan.warnings.append(f"winhttp.dll carries {KB3140245} ({wanted} or later) although the hotfix list does not show the update "
+                             "(a later rollup installed it)")
+    return "installed", None
+
+
 def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
     windows = state.windows
     cls, unsupported = release_class(state)
-    kb_status = "not_applicable"
-    if cls == LEGACY:
-        kb_status = "installed" if windows.has_hotfix(KB3140245) else "missing"
-    plan.facts = {"os": windows.name, "release_class": cls or "unsupported", "kb3140245": kb_status}
+    plan.facts = {"os": windows.name, "release_class": cls or "unsupported", "kb3140245": "not_applicable"}
     if unsupported:
         plan.failure = unsupported
         return plan
-    if kb_status == "missing":
-        message = (f"{KB3140245} is not installed on {windows.name}: WinHTTP ignores DefaultSecureProtocols until it is, "
-                   "so Office keeps failing with 0xCAA70007/0xCAA80000. Install it (ansible.windows.win_updates or the .msu) and reboot.")
-        if args["require_kb3140245"]:
-            plan.failure = message
-            return plan
-        plan.blockers.append(message)
+    if cls == LEGACY:
+        plan.facts["kb3140245"], why = kb3140245_status(args, state, plan)
+        if why:
+            message = (f"{KB3140245} is not in place on {windows.name}: {why}. WinHTTP ignores DefaultSecureProtocols until it is, "
+                       "so Office keeps failing with 0xCAA70007/0xCAA80000. Install it (ansible.windows.win_updates or the .msu) and reboot.")
+            if args["require_kb3140245"]:
+                plan.failure = message
+                return plan
+            plan.blockers.append(message)
 
     schannel_cls = MODERN if windows.version >= SCHANNEL_ON_BY_DEFAULT else cls
     plan_schannel(plan, state, schannel_cls, "Client")

@@ -966,6 +966,47 @@ Function Invoke-WinHttpProxyWrite {
     return @{ changed = $true; before = $before; after = (Get-WinHttpProxy) }
 }
 
+Function Invoke-FileStat {
+    # Existence, size and the numeric file version of each path (environment variables expanded on the host). The
+    # numbers come from the version resource's fixed part: the FileVersion text can carry build labels.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $files = @{}
+    foreach ($path in @(Get-OpArg $Op 'paths')) {
+        $expanded = [Environment]::ExpandEnvironmentVariables([string]$path)
+        $entry = @{ expanded = $expanded; exists = $false; size = $null; version = $null }
+        if ([System.IO.File]::Exists($expanded)) {
+            $entry['exists'] = $true
+            $entry['size'] = (New-Object -TypeName System.IO.FileInfo -ArgumentList $expanded).Length
+            $info = [System.Diagnostics.FileVersionInfo]::GetVersionInfo($expanded)
+            if ($info.FileMajorPart -or $info.FileMinorPart -or $info.FileBuildPart -or $info.FilePrivatePart) {
+                $entry['version'] = '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
+            }
+        }
+        $files[[string]$path] = $entry
+    }
+    return @{ files = $files }
+}
+
+Function Invoke-FileRead {
+    # A small file's bytes as base64 (environment variables expanded on the host); refused above max_bytes.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $path = [string](Get-OpArg $Op 'path')
+    $limit = Get-OpArg $Op 'max_bytes' -Optional
+    if ($null -eq $limit) {
+        $limit = 1048576
+    }
+    $expanded = [Environment]::ExpandEnvironmentVariables($path)
+    if (-not [System.IO.File]::Exists($expanded)) {
+        return @{ expanded = $expanded; exists = $false }
+    }
+    $size = (New-Object -TypeName System.IO.FileInfo -ArgumentList $expanded).Length
+    if ($size -gt [long]$limit) {
+        throw (New-AgentError -Class 'too_large' -Message "$expanded holds $size bytes, more than max_bytes ($limit)")
+    }
+    $bytes = [System.IO.File]::ReadAllBytes($expanded)
+    return @{ expanded = $expanded; exists = $true; size = $bytes.Length; content = [Convert]::ToBase64String($bytes) }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1032,6 +1073,8 @@ $Handlers = @{
     user_sessions = ${function:Invoke-UserSessions}
     registry_read_user_hives = ${function:Invoke-RegistryReadUserHives}
     system_info = ${function:Invoke-SystemInfo}
+    file_stat = ${function:Invoke-FileStat}
+    file_read = ${function:Invoke-FileRead}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

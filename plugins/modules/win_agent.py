@@ -30,6 +30,9 @@ description:
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID)."
+  - "Files: C(file_stat) (C(paths): exists, size and numeric file version of each, environment variables expanded on the
+    host), C(file_read) (C(path), optional C(max_bytes), default 1 MiB: the content as base64; larger files fail
+    with C(too_large))."
   - "Registry value types: C(string), C(expand_string), C(multi_string) (list), C(dword), C(qword)
     (integers), C(binary) (base64 text), C(none); read only, C(unknown) (other kinds, raw bytes as base64).
     C(view) is C(64) (default) or C(32) (WOW64)."
@@ -88,7 +91,7 @@ results:
     - One entry per op, in order. C(ok=true) entries carry the op's data (for example C(exists) and
       C(values) for C(registry_read)); C(ok=false) entries carry C(error) (C(invalid_argument),
       C(access_denied), C(not_found), C(unsupported), C(unknown_op), C(process_failed), C(service_start_failed),
-      C(skipped), C(host_error)) and C(message).
+      C(skipped), C(too_large), C(host_error)) and C(message).
   returned: always
   type: list
   elements: dict

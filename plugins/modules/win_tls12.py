@@ -20,7 +20,13 @@ description:
     TLS 1.1 on); an existing one gets the C(0x800) bit added and keeps its other bits."
   - It never turns on SSL 2.0/3.0 and never re-enables TLS 1.0/1.1 that were turned off.
   - "WinHTTP honours C(DefaultSecureProtocols) on Windows 7 SP1 / 2008 R2 SP1 / 2012 only when update KB3140245 is
-    installed. When it is missing the module warns, or fails before changing anything with O(require_kb3140245=true)."
+    installed. When it is missing the host is C(blocked) (the values are still written), or the module fails before
+    changing anything with O(require_kb3140245=true)."
+  - "What proves the update is C(winhttp.dll) (in C(System32) and C(SysWOW64)), not the hotfix list: a language pack
+    installed after the update replaces the file while the list still shows the update, and a later rollup can carry
+    the file without listing it. With O(kb3140245_file_versions) both copies decide; without it the hotfix list
+    decides and the result says so (C(tls12.kb3140245_evidence)), with a warning on hosts with more than one display
+    language."
   - Windows Vista / Server 2008 and Windows 7 without Service Pack 1 fail with a message that names the prerequisite.
 options:
   server:
@@ -51,6 +57,16 @@ options:
       - Fail, before changing anything, on Windows 7 SP1 / 2008 R2 SP1 / 2012 when update KB3140245 is not installed.
     type: bool
     default: false
+  kb3140245_file_versions:
+    description:
+      - The C(winhttp.dll) file version that carries KB3140245, per release it applies to (C(6.1) for Windows 7 SP1 /
+        2008 R2 SP1, C(6.2) for Server 2012), as the KB's file information table lists it for your update channel,
+        for example C({"6.1": "6.1.7601.NNNNN"}). Both copies of the file (C(System32), C(SysWOW64)) must be that
+        version or later.
+      - The collection ships no numbers of its own: copy them from the KB article.
+      - Empty (the default) or a release not listed, the hotfix list decides for that release.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - m365ops.activation.concern
 seealso:
@@ -167,6 +183,19 @@ tls12:
     kb3140245:
       description: C(installed), C(missing) or C(not_applicable).
       type: str
+    kb3140245_evidence:
+      description: What decided C(kb3140245) on Windows 7 SP1 / 2008 R2 / 2012, C(file_version) or C(hotfix_list).
+      type: str
+      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
+    winhttp_dll_versions:
+      description: File version of each C(winhttp.dll) found (System32, and SysWOW64 on 64-bit Windows).
+      type: dict
+      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
+    ui_languages:
+      description: Display languages installed (C(MUI\UILanguages)); a language pack can replace the update's file.
+      type: list
+      elements: str
+      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
     wininet_policy_secure_protocols:
       description: The Group Policy WinINet C(SecureProtocols) value, or null when no policy sets it.
       type: int

@@ -20,7 +20,7 @@ WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Win
 ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")'
 # Profiles the remediate playbook brings to compliance (win7-rtm is unsupported, the broken Event Log needs sfc).
 SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
-TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "ws2012"}
+TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "win7sp1-langpack", "win7sp1-rollup", "ws2012"}
 # A default run imports WinINet's proxy where WinHTTP goes direct, and never touches a configured WinHTTP proxy.
 DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-proxy-machine",
                            "win10-dhcp-disabled"}
@@ -130,7 +130,7 @@ def test_require_kb3140245_fails_before_changing_anything(fleet: Fleet, inventor
     run = run_playbook(inventory, TASK, extra_vars={"tls12_require_kb3140245": True})
     assert run.rc == 2
     result = run.result("nokb", TASK_NAME)
-    assert run.status("nokb", TASK_NAME) == "failed" and "KB3140245 is not installed" in result["msg"]
+    assert run.status("nokb", TASK_NAME) == "failed" and "KB3140245 is not in place" in result["msg"]
     assert fleet.hosts["nokb"].host.state_path.read_bytes() == before
     assert fleet.hosts["nokb"].host.counters["executions"] == {AGENT: 1}
 
@@ -213,3 +213,24 @@ def test_wrong_password_is_unreachable(fleet: Fleet, inventory: Path) -> None:
     assert run.stats["host"]["unreachable"] == 1
     assert "credentials were rejected" in run.result("host", TASK_NAME)["msg"]
     assert fleet.hosts["host"].host.counters["auth_failures"] >= 1
+
+
+def test_kb3140245_is_decided_by_winhttp_dll_where_its_version_is_given(fleet: Fleet, inventory: Path) -> None:
+    """A language pack put the old winhttp.dll back (the list still shows the update); a rollup carries the file unlisted."""
+    for name in ("win7sp1-langpack", "win7sp1-rollup", "win7sp1"):
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    by_list = run_playbook(inventory, TASK, "--check")
+    assert by_list.result("win7sp1-langpack", TASK_NAME)["tls12"]["kb3140245"] == "installed"
+    assert any("language pack" in warning for warning in by_list.result("win7sp1-langpack", TASK_NAME)["warnings"])
+    assert by_list.result("win7sp1-rollup", TASK_NAME)["status"] == "blocked"
+
+    # The number is this test's own (the simulator's illustrative build), not Microsoft's table.
+    by_file = run_playbook(inventory, TASK, "--check", extra_vars={"tls12_kb3140245_file_versions": {"6.1": "6.1.7601.23400"}})
+    langpack, rollup, healthy = (by_file.result(name, TASK_NAME) for name in ("win7sp1-langpack", "win7sp1-rollup", "win7sp1"))
+    assert langpack["status"] == "blocked" and langpack["tls12"]["kb3140245_evidence"] == "file_version"
+    assert "language pack" in langpack["blockers"][0] and "6.1.7601.17514" in langpack["blockers"][0]
+    assert rollup["tls12"]["kb3140245"] == "installed" and not rollup["blockers"]
+    assert healthy["tls12"]["kb3140245"] == "installed"
+    assert healthy["tls12"]["winhttp_dll_versions"] == {r"C:\Windows\System32\winhttp.dll": "6.1.7601.23400",
+                                                        r"C:\Windows\SysWOW64\winhttp.dll": "6.1.7601.23400"}

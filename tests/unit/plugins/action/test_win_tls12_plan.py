@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
+from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action import win_tls12
 from ansible_collections.m365ops.activation.plugins.action.win_tls12 import ActionModule, plan_tls12
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
 from hoststate import changes_of, dword, make_state
 
@@ -17,14 +20,21 @@ WININET = win_tls12.WININET
 POLICY = win_tls12.WININET_POLICY
 NET4 = win_tls12.DOTNET_FRAMEWORKS[1]
 
-DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, "require_kb3140245": False}
+DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, "require_kb3140245": False, "kb3140245_file_versions": {}}
 
 
-def run(release: str, values=None, **kwargs):
+def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",)) -> tuple[OpResult, OpResult]:
+    """What the probe's file_stat of both winhttp.dll copies and the MUI language list answer."""
+    files = {path: {"expanded": path.replace("%SystemRoot%", "C:\\Windows"), "exists": winhttp is not None, "version": winhttp}
+             for path in win_tls12.WINHTTP_DLLS}
+    return (OpResult("file_stat", True, {"files": files}), OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}))
+
+
+def run(release: str, values=None, winhttp_dll: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), **kwargs):
     args = {**DEFAULTS, **{key: value for key, value in kwargs.items() if key in DEFAULTS}}
     extra = {key: value for key, value in kwargs.items() if key not in DEFAULTS}
     refs = list(ActionModule.registry_refs(None, args))
-    return plan_tls12(args, make_state(release, refs, values, **extra))
+    return plan_tls12(args, make_state(release, refs, values, probes=file_probes(winhttp_dll, languages), **extra))
 
 
 LEGACY_ABSENT = {
@@ -165,3 +175,52 @@ def test_dotnet35_values_without_their_update_are_said_to_need_it() -> None:
     with_update = run("win7", dotnet=True, existing_keys=frameworks, hotfixes=("KB3140245", "KB3154518"))
     assert not any("KB3154518" in warning for warning in with_update.warnings)
     assert not any("KB315451" in warning for warning in run("win10", dotnet=True, existing_keys=frameworks).warnings)
+
+
+KB_FILE = "6.1.7601.23400"
+
+
+@pytest.mark.parametrize(("winhttp", "hotfixes", "status", "hint"), [
+    # The file decides, whatever the hotfix list says.
+    ("6.1.7601.23400", ("KB3140245",), "installed", None),
+    ("6.1.7601.23401", (), "installed", "does not show the update"),
+    ("6.1.7601.17514", ("KB3140245",), "missing", "language pack"),
+    ("6.1.7601.17514", (), "missing", None),
+    # Compared as numbers, not as text: 6.1.7601.9999 is older than .23400 although '9' > '2'.
+    ("6.1.7601.9999", (), "missing", None),
+    (None, ("KB3140245",), "missing", "winhttp.dll not found"),
+])
+def test_kb3140245_is_decided_by_the_winhttp_dll_version_when_it_is_given(winhttp, hotfixes, status, hint) -> None:
+    plan = run("win7", hotfixes=hotfixes, winhttp_dll=winhttp, kb3140245_file_versions={"6.1": KB_FILE})
+    assert plan.facts["kb3140245"] == status and plan.facts["kb3140245_evidence"] == "file_version"
+    assert bool(plan.blockers) == (status == "missing")
+    if hint:
+        assert any(hint in text for text in plan.blockers + plan.warnings)
+
+
+def test_without_a_file_version_the_hotfix_list_decides_and_a_second_language_is_a_warning() -> None:
+    single = run("win7", winhttp_dll="6.1.7601.17514")
+    assert single.facts["kb3140245"] == "installed" and single.facts["kb3140245_evidence"] == "hotfix_list"
+    assert single.warnings == []
+    japanese = run("win7", winhttp_dll="6.1.7601.17514", languages=("en-US", "ja-JP"))
+    assert japanese.facts["kb3140245"] == "installed"
+    assert any("language pack" in warning and "kb3140245_file_versions.6.1" in warning for warning in japanese.warnings)
+    missing = run("win7", hotfixes=())
+    assert "kb3140245_file_versions.6.1" in missing.blockers[0]
+
+
+def test_a_file_version_for_another_release_leaves_the_hotfix_list_in_charge() -> None:
+    plan = run("2012", hotfixes=(), winhttp_dll="6.2.9200.30000", kb3140245_file_versions={"6.1": KB_FILE})
+    assert plan.facts["kb3140245"] == "missing" and plan.facts["kb3140245_evidence"] == "hotfix_list"
+
+
+@pytest.mark.parametrize(("versions", "needle"), [
+    ({"6.3": KB_FILE}, "'6.3' is not a release"),
+    ({"6.1": "6.1.7601"}, "kb3140245_file_versions.6.1"),
+    ({"6.1": "6.1.7601.70000"}, "at most 65535"),
+    ({"6.1": "6.1.7601.2\n3400"}, "'6.1.7601.2\\n3400'"),
+    ({"6.1": 6.1}, "not a file version"),
+])
+def test_bad_kb3140245_file_versions_are_refused_before_contact(versions, needle) -> None:
+    with pytest.raises(AnsibleActionFail, match=re.escape(needle)):
+        ActionModule.check_arguments(None, {**DEFAULTS, "kb3140245_file_versions": versions})
