@@ -124,7 +124,7 @@ def _files(state: dict[str, Any], release: Release) -> None:
     for folder in folders:
         files[f"{folder}\\winhttp.dll".lower()] = {"size": 1055232, "version": version}
         for dll in sorted({path.rsplit("\\", 1)[1].lower() for path in SYSTEM_PROVIDERS + SYSTEM_NAMESPACES}):
-            files[f"{folder}\\{dll}"] = {"size": 327680, "version": f"{release.version}.{release.ubr or 16384}"}
+            files[f"{folder}\\{dll}".lower()] = {"size": 327680, "version": f"{release.version}.{release.ubr or 16384}"}
 
 
 def add_file(state: dict[str, Any], path: str, size: int = 131072, version: str | None = "1.0.0.0") -> None:
@@ -359,11 +359,18 @@ def _stale_proxy(state: dict[str, Any]) -> None:
 def _third_party_lsp(state: dict[str, Any]) -> None:
     """A third-party Layered Service Provider left in the Winsock catalog (both catalogs on 64-bit Windows)."""
     _catalogs(state["registry"], "AMD64", "C:\\Program Files\\Contoso Shield\\csl_lsp64.dll")
+    add_file(state, "C:\\Program Files\\Contoso Shield\\csl_lsp64.dll")
 
 
 def _bonjour(state: dict[str, Any]) -> None:
     """Apple Bonjour's namespace provider (iTunes, many printer drivers): outside system32, and nothing broken."""
     _catalogs(state["registry"], "AMD64", extra_namespace="%ProgramFiles%\\Bonjour\\mdnsNSP.dll")
+    add_file(state, "C:\\Program Files\\Bonjour\\mdnsNSP.dll", version="3.1.0.1")
+
+
+def _provider_missing(state: dict[str, Any]) -> None:
+    """A VPN client removed without unregistering its namespace provider: the catalog names a DLL that is not on disk."""
+    _catalogs(state["registry"], "AMD64", extra_namespace="%ProgramFiles%\\Contoso VPN\\cvpn_nsp.dll")
 
 
 def _ip_reset_partial(state: dict[str, Any]) -> None:
@@ -425,6 +432,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-lsp", "Windows 10 with a third-party LSP in the Winsock catalog", WIN10, drift=(_third_party_lsp,)),
     Profile("win10-bonjour", "Windows 10 with Apple Bonjour's namespace provider: outside system32, nothing broken", WIN10,
             drift=(_bonjour,)),
+    Profile("win10-provider-missing", "Windows 10 whose Winsock catalog names a VPN client's provider DLL that was removed",
+            WIN10, drift=(_provider_missing,)),
     Profile("win10-ip-reset-partial", "Windows 10 whose netsh int ip reset exits 1 after resetting most settings", WIN10,
             drift=(_ip_reset_partial,)),
     Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,

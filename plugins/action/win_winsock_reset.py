@@ -7,8 +7,10 @@ A reset is an action, so it is made idempotent by evidence of damage, or forced 
 is recorded on the host. 'netsh winsock reset' removes every third-party provider, so a provider outside
 the system directory is not evidence by itself (Apple Bonjour, VPN and security products install one on
 purpose): those are reported, and reset only when asked. Evidence is a layered protocol (an LSP, chain
-length 0, or a chain over a base protocol; deprecated since Windows 8) or a protocol catalog without the
-system's base provider. The evidence a reset acted on is recorded (a hash of the catalog), so a product
+length 0, or a chain over a base protocol; deprecated since Windows 8), a protocol catalog without the
+system's base provider, or an entry whose DLL is not on disk (a product removed without unregistering
+it). The system's provider files are looked at in the probe; files of other products named by the
+catalog take one more read-only agent run, only on hosts that have such providers. The evidence a reset acted on is recorded (a hash of the catalog), so a product
 that puts its provider back makes a blocker, not a reset and an owed reboot on every run.
 'netsh int ip reset' rewrites the TCP/IP parameters and can turn a static address or static DNS servers
 into DHCP after the reboot, cutting management off: it is refused on such hosts unless explicitly
@@ -48,6 +50,10 @@ MAX_PATH = 260
 # WSAPROTOCOL_INFOW.ProtocolChain.ChainLen, after dwServiceFlags1-4, dwProviderFlags, ProviderId and dwCatalogEntryId.
 CHAIN_LENGTH_OFFSET = MAX_PATH + 40
 BASE_PROVIDER = "mswsock.dll"
+# The providers Windows 7 to 11 register themselves (Hyper-V and VM sockets included), looked at in every probe.
+SYSTEM_PROVIDER_DLLS = ("mswsock.dll", "hvsocket.dll", "vsocklib.dll", "rsvpsp.dll", "nlaapi.dll", "napinsp.dll", "pnrpnsp.dll",
+                        "winrnr.dll", "wshbth.dll")
+SYSTEM_PROVIDER_FILES = tuple(f"%SystemRoot%\\{folder}\\{dll}" for folder in ("System32", "SysWOW64") for dll in SYSTEM_PROVIDER_DLLS)
 
 
 def provider_path(value: RegistryValue) -> str:
@@ -78,8 +84,7 @@ def is_system_provider(path: str, system_root: str) -> bool:
 
 def catalog_entries(state: HostState) -> list[dict[str, t.Any]]:
     """Every entry of the four catalogs: catalog, entry, provider path, chain length (protocol entries) and origin."""
-    system_root = state.registry.get(SYSTEM_ROOT)
-    root = str(system_root.value) if system_root is not None else r"C:\Windows"
+    root = _system_root(state)
     entries = []
     for (key, name), probe in zip(CATALOGS, state.probes):
         for entry, details in sorted(probe.data.get("subkeys", {}).items()):
@@ -91,10 +96,59 @@ def catalog_entries(state: HostState) -> list[dict[str, t.Any]]:
     return entries
 
 
-def damage(entries: t.Sequence[dict[str, t.Any]]) -> list[str]:
-    """What says the catalog is broken: layered protocols, and protocol catalogs without the system's base provider."""
+def _system_root(state: HostState) -> str:
+    stored = state.registry.get(SYSTEM_ROOT)
+    return str(stored.value) if stored is not None else r"C:\Windows"
+
+
+def provider_file(item: dict[str, t.Any], wow64: bool) -> str:
+    """The file a catalog entry loads. A 32-bit catalog entry under system32 loads from SysWOW64 on 64-bit Windows."""
+    path = item["path"]
+    if wow64 and item["system"] and not item["catalog"].endswith("64"):
+        folder = "\\system32\\"
+        index = path.lower().replace("/", "\\").find(folder)
+        if index >= 0:
+            path = f"{path[:index]}\\SysWOW64\\{path[index + len(folder):]}"
+    return path
+
+
+def _file_key(path: str, system_root: str) -> str:
+    lowered = path.lower().replace("/", "\\")
+    for variable in ("%systemroot%", "%windir%"):
+        lowered = lowered.replace(variable, system_root.lower().rstrip("\\"))
+    return lowered
+
+
+def provider_files(state: HostState) -> dict[str, bool]:
+    """Whether each file asked about exists, by normalised path (the probe's system files, then any followup)."""
+    root = _system_root(state)
+    answers = [state.probes[len(CATALOGS) + 1], *state.followups]
+    return {_file_key(path, root): bool(entry.get("exists")) for answer in answers for path, entry in answer.data.get("files", {}).items()}
+
+
+def missing_files(state: HostState, entries: t.Sequence[dict[str, t.Any]]) -> tuple[list[str], list[dict[str, t.Any]]]:
+    """(files the catalog names that nobody has looked at yet, entries whose file is known not to exist)."""
+    known = provider_files(state)
+    root = _system_root(state)
+    unknown, missing = [], []
+    for item in entries:
+        if not item["path"]:
+            continue
+        wanted = provider_file(item, state.windows.has_wow64)
+        seen = known.get(_file_key(wanted, root))
+        if seen is None:
+            unknown.append(wanted)
+        elif not seen:
+            missing.append({**item, "file": wanted})
+    return sorted(set(unknown), key=str.lower), missing
+
+
+def damage(entries: t.Sequence[dict[str, t.Any]], missing: t.Sequence[dict[str, t.Any]] = ()) -> list[str]:
+    """What says the catalog is broken: layered protocols, protocol catalogs without the system's base provider, and
+    entries whose DLL is not on disk."""
     found = [f"{item['catalog']} {item['entry']}: layered protocol {item['path'] or '(no path)'} (chain length {item['chain_length']})"
              for item in entries if item["chain_length"] is not None and item["chain_length"] != 1]
+    found += [f"{item['catalog']} {item['entry']}: provider {item['file']} does not exist" for item in missing]
     for catalog in sorted({item["catalog"] for item in entries if item["catalog"].startswith("Protocol_Catalog9")}):
         if not any(item["catalog"] == catalog and item["chain_length"] == 1 and item["path"].lower().endswith(BASE_PROVIDER)
                    for item in entries):
@@ -149,7 +203,12 @@ class ActionModule(ConcernAction):
 
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         reads = [{"op": "registry_read_subkeys", "key": key, "view": "64", "names": [name]} for key, name in CATALOGS]
-        return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]}]
+        return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]},
+                {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}]
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        unknown, _missing = missing_files(state, catalog_entries(state))
+        return [{"op": "file_stat", "paths": unknown}] if unknown else []
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_reset(args, state)
@@ -163,8 +222,11 @@ def _strings(state: HostState, ref: RegistryRef) -> list[str]:
 def plan_reset(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
     entries = catalog_entries(state)
-    broken = damage(entries)
-    third_party = [item for item in entries if item["path"] and not item["system"] and item["chain_length"] in (1, None)]
+    _unknown, missing = missing_files(state, entries)
+    broken = damage(entries, missing)
+    absent = {(item["catalog"], item["entry"]) for item in missing}
+    third_party = [item for item in entries if item["path"] and not item["system"] and item["chain_length"] in (1, None)
+                   and (item["catalog"], item["entry"]) not in absent]
     static = static_interfaces(state)
     tokens = _strings(state, TOKENS)
     reset_catalogs = _strings(state, RESET_CATALOGS)

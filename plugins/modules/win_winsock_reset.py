@@ -12,7 +12,9 @@ description:
     C(netsh winsock reset) and, with O(ip=true), C(netsh int ip reset).
   - "Idempotent by evidence of damage: a reset runs only when the Winsock catalog (C(Protocol_Catalog9) and
     C(NameSpace_Catalog5), 32-bit and 64-bit) holds a layered protocol (an LSP: chain length 0, or a chain over a base
-    protocol, read from C(PackedCatalogItem)) or a protocol catalog has no base provider (C(mswsock.dll)); or when
+    protocol, read from C(PackedCatalogItem)), a protocol catalog has no base provider (C(mswsock.dll)), or an entry's
+    DLL is not on disk (a product removed without unregistering it; a catalog that names files of other products than
+    Windows takes one more read-only agent run to look at them); or when
     O(force_token) names a token not yet recorded on the host. Tokens and the fingerprint of every catalog a reset acted
     on are recorded under C(HKLM\\SOFTWARE\\m365ops\\activation): the same token never resets twice, and a catalog that
     comes back after its reset (a product re-registers its provider) is a blocker, not another reset."

@@ -17,7 +17,7 @@ boot time is still that one, every later run reports the reboot as owed; a reboo
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -45,13 +45,15 @@ class HostState:
     """Everything the probe learned: the Windows release, the registry values asked for, and reboots owed.
 
     ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
-    for the concerns whose reboot has not happened yet.
+    for the concerns whose reboot has not happened yet. ``followups`` are the answers to the read ops
+    the concern asked for after seeing the probe (``followup_ops``), in order; usually none.
     """
 
     windows: WindowsHost
     registry: RegistrySnapshot
     probes: tuple[OpResult, ...] = ()
     reboots_owed: dict[str, str] = field(default_factory=dict)
+    followups: tuple[OpResult, ...] = ()
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -174,6 +176,11 @@ class ConcernAction(ActionBase):
         """Other read ops for the probe (services, proxy, ...); their results arrive as ``state.probes``, in order."""
         return []
 
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        """Read ops that only the probe's answers can name (files a catalog points to); when given, one more read-only
+        agent run answers them into ``state.followups``. Keep this for what cannot be known in advance."""
+        return []
+
     def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
         """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
         return ()
@@ -245,7 +252,15 @@ class ConcernAction(ActionBase):
                 raise AgentOpError(probe, f"probing ({op['op']})")
         registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
         windows = WindowsHost.from_system_info(system.data)
-        return HostState(windows, registry, tuple(probes), reboots_owed(markers, windows.boot_time))
+        state = HostState(windows, registry, tuple(probes), reboots_owed(markers, windows.boot_time))
+        followups = self.followup_ops(args, state)
+        if not followups:
+            return state
+        answers = agent.run(followups)
+        for op, answer in zip(followups, answers):
+            if not answer.ok:
+                raise AgentOpError(answer, f"probing ({op['op']})")
+        return replace(state, followups=tuple(answers))
 
     def _report(self, plan: Plan, state: HostState) -> dict[str, t.Any]:
         report: dict[str, t.Any] = {

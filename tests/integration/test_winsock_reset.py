@@ -99,3 +99,20 @@ def test_a_partial_ip_reset_is_reported_and_not_repeated(fleet: Fleet, inventory
     assert any("exited 1: it did part of its work" in warning for warning in result["warnings"])
     assert [record.get("exit_code") for record in result["backup"] if record["kind"] == "action"] == [0, 1]
     assert run_playbook(inventory, TASK, extra_vars={"winsock_ip": True, "winsock_token": "CHG-10"}).changed_hosts() == set()
+
+
+def test_a_catalog_entry_whose_dll_is_gone_is_reset_after_one_more_look(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("vpn-gone", "win10-provider-missing")
+    fleet.add("bonjour", "win10-bonjour")
+    fleet.add("clean", "win10")
+    fleet.write_inventory(inventory)
+    audit = run_playbook(inventory, TASK, "--check")
+    assert audit.changed_hosts() == {"vpn-gone"}
+    assert any(r"Contoso VPN\cvpn_nsp.dll does not exist" in item for item in audit.result("vpn-gone", TASK_NAME)["winsock"]["damage"])
+    # The system's files are read in the probe; only a product's file named by the catalog takes a second, read-only run.
+    executions = {name: sum(fleet.hosts[name].host.counters["executions"].values()) for name in ("vpn-gone", "bonjour", "clean")}
+    assert executions == {"vpn-gone": 2, "bonjour": 2, "clean": 1}
+    fixed = run_playbook(inventory, TASK)
+    assert fixed.rc == 0 and fixed.changed_hosts() == {"vpn-gone"}
+    assert fixed.result("vpn-gone", TASK_NAME)["reboot_required"] is True
+    assert run_playbook(inventory, TASK).changed_hosts() == set()

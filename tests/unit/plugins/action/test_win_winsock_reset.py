@@ -40,7 +40,8 @@ def interfaces(static: bool = False, dns: str = "") -> OpResult:
     return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": {"{guid}": {"values": values}}})
 
 
-def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=False, dns="", tokens=None, reset_catalogs=None, **options):
+def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=False, dns="", tokens=None, reset_catalogs=None, missing=(),
+        **options):
     args = {**DEFAULTS, **options}
     values = {(winsock.SYSTEM_ROOT.key.path, "64", "SystemRoot"): RegistryValue("string", r"C:\Windows")}
     if tokens is not None:
@@ -48,8 +49,18 @@ def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=Fal
     if reset_catalogs is not None:
         values[(winsock.RESET_CATALOGS.key.path, "64", "WinsockResetCatalogs")] = RegistryValue("multi_string", reset_catalogs)
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS], values)
-    probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns))
-    return winsock.plan_reset(args, HostState(base.windows, base.registry, probes))
+    probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns),
+              files(winsock.SYSTEM_PROVIDER_FILES, missing))
+    state = HostState(base.windows, base.registry, probes)
+    followups = winsock.ActionModule.followup_ops(None, args, state)
+    state = HostState(base.windows, base.registry, probes, followups=tuple(files(op["paths"], missing) for op in followups))
+    return winsock.plan_reset(args, state)
+
+
+def files(paths, missing=()) -> OpResult:
+    """file_stat's answer: every path exists but those in ``missing`` (compared case-insensitively)."""
+    gone = {path.lower() for path in missing}
+    return OpResult("file_stat", True, {"files": {path: {"exists": path.lower() not in gone} for path in paths}})
 
 
 def runs(plan) -> list[str]:
@@ -130,3 +141,31 @@ def test_ip_reset_on_a_static_address_when_allowed_and_winsock_alone_is_fine() -
 def test_bad_arguments(options: dict, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
         winsock.ActionModule.check_arguments(None, {**DEFAULTS, **options})
+
+
+def test_a_provider_whose_dll_is_gone_is_damage_even_from_a_third_party() -> None:
+    vpn = r"%ProgramFiles%\Contoso VPN\cvpn_nsp.dll"
+    plan = run(names=(r"%SystemRoot%\System32\NLAapi.dll", vpn), missing=(vpn,))
+    assert runs(plan) == ["netsh.exe winsock reset"] and plan.facts["reset_because"] == "damage"
+    assert any(vpn in item and "does not exist" in item for item in plan.facts["damage"])
+    # Not "left in place": a provider that cannot load is not a product to protect.
+    assert plan.facts["third_party_providers"] == [] and plan.warnings == []
+
+
+def test_a_32_bit_entry_is_looked_for_in_syswow64() -> None:
+    plan = run(missing=(r"%SystemRoot%\SysWOW64\mswsock.dll",))
+    # The 32-bit catalog's two mswsock entries, not the 64-bit catalog's (System32 is still there).
+    assert plan.facts["damage"] == [f"Protocol_Catalog9\\Catalog_Entries {entry}: provider %SystemRoot%\\SysWOW64\\mswsock.dll does not exist"
+                                    for entry in ("000000000001", "000000000002")]
+    assert runs(plan) == ["netsh.exe winsock reset"]
+
+
+def test_only_providers_outside_the_system_list_take_a_second_look() -> None:
+    args = dict(DEFAULTS)
+    base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS])
+    system_only = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
+                                                          files(winsock.SYSTEM_PROVIDER_FILES)))
+    assert winsock.ActionModule.followup_ops(None, args, system_only) == []
+    bonjour = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
+                                                      interfaces(), files(winsock.SYSTEM_PROVIDER_FILES)))
+    assert winsock.ActionModule.followup_ops(None, args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
