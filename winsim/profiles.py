@@ -53,6 +53,8 @@ def user_wininet(registry: dict[str, Any], sid: str, flags: int, proxy: str = ""
 
 
 NCSI_INTERNET = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NlaSvc\\Parameters\\Internet"
+GPO_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Group Policy\\State\\Machine\\GPO-List"
+LOCAL_MACHINE_POL = "C:\\Windows\\System32\\GroupPolicy\\Machine\\Registry.pol"
 NCSI_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnectivityStatusIndicator"
 # NCSI probe targets as Windows installs them; 1607 (build 14393) moved the web probe to msftconnecttest.com.
 NCSI_PROBES_NCSI = {
@@ -112,6 +114,18 @@ def packed_catalog_item(path: str, chain_length: int = 1) -> str:
 
 
 HOSTS_FILE = b"# Copyright (c) 1993-2009 Microsoft Corp.\r\n#\r\n# localhost name resolution is handled within DNS itself.\r\n"
+
+
+def registry_pol(entries: list[tuple[str, str, str, Any]]) -> bytes:
+    """A Registry.pol file (PReg version 1) holding ``(key, value name, type, value)`` entries, as Group Policy writes it."""
+    kinds = {"string": 1, "dword": 4}
+    out = bytearray(b"PReg" + struct.pack("<I", 1))
+    for key, name, kind, value in entries:
+        data = struct.pack("<I", value) if kind == "dword" else f"{value}\0".encode("utf-16-le")
+        out += "[".encode("utf-16-le") + f"{key}\0".encode("utf-16-le") + ";".encode("utf-16-le") + f"{name}\0".encode("utf-16-le")
+        out += ";".encode("utf-16-le") + struct.pack("<I", kinds[kind]) + ";".encode("utf-16-le") + struct.pack("<I", len(data))
+        out += ";".encode("utf-16-le") + data + "]".encode("utf-16-le")
+    return bytes(out)
 
 
 def _files(state: dict[str, Any], release: Release) -> None:
@@ -296,6 +310,22 @@ def _ncsi_off(state: dict[str, Any]) -> None:
                               "type": "dword", "value": 1}]
     _set(state["registry"], NCSI_INTERNET, "EnableActiveProbing", "dword", 0)
     _set(state["registry"], NCSI_INTERNET, "ActiveWebProbeHost", "string", "ncsi.retired.example")
+    # The GPOs Windows lists as applied to the machine: the local one and the domain's baseline.
+    for index, (display, link) in enumerate((("Local Group Policy", "Local"),
+                                             ("Workstation Baseline", "LDAP://OU=Workstations,DC=corp,DC=example"))):
+        _set(state["registry"], f"{GPO_LIST}\\{index}", "DisplayName", "string", display)
+        _set(state["registry"], f"{GPO_LIST}\\{index}", "Link", "string", link)
+
+
+def _ncsi_local_gpo(state: dict[str, Any]) -> None:
+    """Active probing turned off in the host's local Group Policy object (gpedit.msc): its Registry.pol holds the value."""
+    _set(state["registry"], NCSI_POLICY, "NoActiveProbe", "dword", 1)
+    state["group_policy"] = [{"gpo": "Local Group Policy", "source": "local", "key": NCSI_POLICY, "name": "NoActiveProbe",
+                              "type": "dword", "value": 1}]
+    pol = registry_pol([(NCSI_POLICY.split("\\", 1)[1], "NoActiveProbe", "dword", 1)])
+    state["files"][LOCAL_MACHINE_POL.lower()] = {"size": len(pol), "version": None, "content": base64.b64encode(pol).decode()}
+    _set(state["registry"], f"{GPO_LIST}\\0", "DisplayName", "string", "Local Group Policy")
+    _set(state["registry"], f"{GPO_LIST}\\0", "Link", "string", "Local")
 
 
 def _nla_disabled(state: dict[str, Any]) -> None:
@@ -423,6 +453,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
     Profile("win10-ja", "Windows 10 22H2, Japanese display language (LCID 1041)", WIN10, language=1041),
     Profile("win10-tls-hardened", "Windows 10 where a hardening script set TLS 1.2 Enabled=0", WIN10, drift=(_hardened,)),
     Profile("win10-ncsi-off", "Windows 10 with NCSI active probing off by policy and a retired probe host", WIN10, drift=(_ncsi_off,)),
+    Profile("win10-ncsi-local-gpo", "Windows 10 whose local Group Policy object turns NCSI active probing off", WIN10,
+            drift=(_ncsi_local_gpo,)),
     Profile("win10-nla-disabled", "Windows 10 with Network Location Awareness disabled and its dependents stopped", WIN10,
             drift=(_nla_disabled,)),
     Profile("win10-dhcp-disabled", "Windows 10 whose DHCP Client was disabled by a baseline, so NlaSvc cannot start (1068)", WIN10,

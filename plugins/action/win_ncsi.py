@@ -10,7 +10,8 @@ active probing off NCSI can report "no internet" and activation gives up with 0x
   over the service value. Group Policy owns that key and writes it again at every refresh (about
   every 90 minutes) and at boot, so a non-zero value is a blocker naming the GPO setting to change.
   Overriding it (set to 0, what the GPO "Disabled" writes, or removed) takes an explicit option and
-  is reported as temporary; an absent policy is left absent.
+  is reported as temporary; an absent policy is left absent. The blocker names where the value comes from:
+  the local Group Policy object (its Registry.pol holds it), GPOs from the domain (named), or unknown.
 - NlaSvc reads these values when it starts or a network is identified again: a change is pending,
   and reported as needing a restart, until then.
 - Probe hosts that differ from the Windows defaults are drift until they are restored, which happens on
@@ -22,6 +23,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.grouppolicy import GPO_LIST, LOCAL_MACHINE_POL, policy_source
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
 INTERNET = RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet")
@@ -77,8 +79,21 @@ class ActionModule(ConcernAction):
         for name in PROBE_DEFAULTS_CONNECTTEST:
             yield RegistryRef(INTERNET, name)
 
+    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        # Where a policy value comes from; Registry.pol files are kilobytes, 16 MiB is far beyond any real one.
+        return [{"op": "file_read", "path": LOCAL_MACHINE_POL, "max_bytes": 16 * 1024 * 1024},
+                {"op": "registry_read_subkeys", "key": GPO_LIST, "view": "64", "names": ["DisplayName", "Link"]}]
+
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_ncsi(args, state)
+
+
+def describe_source(source: dict[str, t.Any]) -> str:
+    if source["source"] == "local_gpo":
+        return f"the host's local Group Policy object sets it ({source['file']}; change it with the Local Group Policy Editor)"
+    if source["source"] == "domain_gpo":
+        return f"a Group Policy object from the domain sets it (applied here: {', '.join(source['gpos'])})"
+    return "no Group Policy object applied to this host shows it (a script or a person may have written it)"
 
 
 def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
@@ -92,14 +107,17 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         plan.set_value(state, ENABLE_ACTIVE_PROBING, RegistryValue.dword(1),
                        f"NlaSvc EnableActiveProbing is {shown}, so NCSI does not test internet access (in effect once NlaSvc "
                        "restarts: restart the host)", True)
+    source = None
     if policy is not None and dword_of(policy) != 0:
+        source = policy_source(POLICY.path, NO_ACTIVE_PROBE.name, state.probes[0].data, state.probes[1].data)
         reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
         if args["policy"] == "report":
-            plan.blockers.append(f"{reason}. Group Policy writes it again at every refresh and boot: set the GPO '{GPO_SETTING}' "
-                                 "to Disabled or Not Configured (policy: set_zero or remove overrides it until the next refresh only)")
+            plan.blockers.append(f"{reason}; {describe_source(source)}. Group Policy writes it again at every refresh and boot: set "
+                                 f"the GPO '{GPO_SETTING}' to Disabled or Not Configured (policy: set_zero or remove overrides it until "
+                                 "the next refresh only)")
         else:
-            plan.warnings.append(f"temporary: {NO_ACTIVE_PROBE} is Group Policy's; the next policy refresh (about every 90 minutes) "
-                                 f"or boot writes {policy.value!r} again unless the GPO '{GPO_SETTING}' is changed")
+            plan.warnings.append(f"temporary: {NO_ACTIVE_PROBE} is Group Policy's ({describe_source(source)}); the next policy refresh "
+                                 f"(about every 90 minutes) or boot writes {policy.value!r} again unless the GPO '{GPO_SETTING}' is changed")
             if args["policy"] == "remove":
                 plan.remove_value(state, NO_ACTIVE_PROBE, reason, True)
             else:
@@ -140,5 +158,6 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         # An override of a Group Policy value lasts until the next policy refresh.
         "policy_override_temporary": policy is not None and dword_of(policy) != 0 and args["policy"] != "report",
         "other_policy_values": other_policy,
+        "policy_source": source,
     }
     return plan

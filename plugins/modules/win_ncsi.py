@@ -146,6 +146,12 @@ ncsi:
           C(CorporateWebsiteProbeUrl), C(DomainLocationDeterminationUrl), C(CorporateDNSProbeHostName),
           C(CorporateDNSProbeHostAddress)); reported, never changed. Corporate probes set also raise a warning.
       type: dict
+    policy_source:
+      description:
+        - Where a non-zero C(NoActiveProbe) comes from, or null when the policy does not turn probing off.
+          C(source) is C(local_gpo) (with C(file), the local GPO's Registry.pol that holds it), C(domain_gpo) (with
+          C(gpos), the display names of the domain GPOs applied to the host) or C(unknown).
+      type: dict
     policy_override_temporary:
       description: True when a Group Policy value was overridden by O(policy); the next policy refresh writes it again.
       type: bool

@@ -87,3 +87,15 @@ def test_an_override_lasts_until_the_next_group_policy_refresh_and_says_so(fleet
     assert fleet.hosts["off"].host.group_policy_refresh() == [POLICY + "\\NoActiveProbe"]
     audit = run_playbook(inventory, TASK, "--check")
     assert audit.result("off", TASK_NAME)["status"] == "blocked"
+
+
+def test_the_blocker_says_whether_the_local_or_a_domain_gpo_sets_the_value(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("domain", "win10-ncsi-off")
+    fleet.add("local", "win10-ncsi-local-gpo")
+    fleet.write_inventory(inventory)
+    audit = run_playbook(inventory, TASK, "--check")
+    domain, local = audit.result("domain", TASK_NAME), audit.result("local", TASK_NAME)
+    assert domain["ncsi"]["policy_source"] == {"source": "domain_gpo", "gpos": ["Workstation Baseline"]}
+    assert "Workstation Baseline" in domain["blockers"][0]
+    assert local["ncsi"]["policy_source"] == {"source": "local_gpo", "file": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol"}
+    assert "local Group Policy object" in local["blockers"][0] and local["status"] == "blocked"

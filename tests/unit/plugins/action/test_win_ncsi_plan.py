@@ -1,21 +1,30 @@
 """The NCSI decision over starting states (WINDOWS_FACTS section 10)."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from ansible_collections.m365ops.activation.plugins.action import win_ncsi
 from ansible_collections.m365ops.activation.plugins.action.win_ncsi import ActionModule, plan_ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import changes_of, dword, make_state
+from winsim.profiles import registry_pol
 
 INTERNET = win_ncsi.INTERNET.path
 POLICY = win_ncsi.POLICY.path
 DEFAULTS = {"policy": "set_zero", "restore_probe_defaults": False}
 
 
-def run(release: str, values: dict | None = None, **options):
+def run(release: str, values: dict | None = None, local_pol: bytes | None = None, gpos: dict | None = None, **options):
     args = {**DEFAULTS, **options}
-    return plan_ncsi(args, make_state(release, list(ActionModule.registry_refs(None, args)), values))
+    pol = {"exists": False} if local_pol is None else {"exists": True, "expanded": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol",
+                                                        "content": base64.b64encode(local_pol).decode()}
+    listed = {str(index): {"values": {"DisplayName": {"type": "string", "value": name}, "Link": {"type": "string", "value": link}}}
+              for index, (name, link) in enumerate((gpos or {}).items())}
+    probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}))
+    return plan_ncsi(args, make_state(release, list(ActionModule.registry_refs(None, args)), values, probes=probes))
 
 
 def defaults_for(release: str) -> dict:
@@ -92,3 +101,23 @@ def test_corporate_probe_policies_are_reported_not_changed() -> None:
     plan = run("win10", values)
     assert plan.changes == [] and "CorporateWebsiteProbeUrl='http://ncsi.corp.example/'" in plan.warnings[0]
     assert plan.facts["other_policy_values"] == {"UseGlobalDNS": 1, "CorporateWebsiteProbeUrl": "http://ncsi.corp.example/"}
+
+
+NCSI_KEY = r"Software\Policies\Microsoft\Windows\NetworkConnectivityStatusIndicator"
+OFF_BY_POLICY = {**HEALTHY, (POLICY, "64", "NoActiveProbe"): dword(1)}
+
+
+@pytest.mark.parametrize(("local_pol", "gpos", "source", "needle"), [
+    (registry_pol([(NCSI_KEY, "NoActiveProbe", "dword", 1)]), {}, "local_gpo", "local Group Policy object"),
+    # Registry.pol of the local GPO holds other settings only: the domain's GPOs are named.
+    (registry_pol([(r"Software\Policies\Microsoft\Windows\WindowsUpdate", "WUServer", "string", "http://wsus")]),
+     {"Local Group Policy": "Local", "Workstation Baseline": "LDAP://CN={31B2F340},CN=Policies,DC=corp,DC=example"},
+     "domain_gpo", "Workstation Baseline"),
+    (None, {}, "unknown", "a script or a person"),
+    (b"PReg\x01\x00\x00\x00[\x00garbage", {}, "unknown", "a script or a person"),
+])
+def test_the_policy_blocker_names_where_the_value_comes_from(local_pol, gpos, source, needle) -> None:
+    plan = run("win10", OFF_BY_POLICY, local_pol=local_pol, gpos=gpos, policy="report")
+    assert plan.facts["policy_source"]["source"] == source
+    assert len(plan.blockers) == 1 and needle in plan.blockers[0]
+    assert plan.changes == []
