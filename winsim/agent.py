@@ -343,7 +343,8 @@ def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     supported = adapters["netadapter_supported"]
     return {"netadapter_supported": supported, "adapters": [
         {"name": item["name"], "guid": item["guid"], "if_index": item["if_index"], "status": item["status"],
-         "addresses": list(item["addresses"]), "ipv6_bound": item["ipv6_bound"] if supported else None}
+         "addresses": list(item["addresses"]), "manual_addresses": list(item.get("manual_addresses", [])) if supported else None,
+         "ipv6_bound": item["ipv6_bound"] if supported else None}
         for item in adapters["list"]]}
 
 

@@ -416,6 +416,20 @@ def _static_ip(state: dict[str, Any]) -> None:
     _set(state["registry"], key, "SubnetMask", "multi_string", ["255.255.255.0"])
 
 
+def _static_ipv6(state: dict[str, Any]) -> None:
+    """The managed adapter gets IPv4 from DHCP but has an IPv6 address set by hand, which the IPv4 registry key does not show."""
+    ethernet = state["adapters"]["list"][0]
+    ethernet["addresses"].append("2001:db8:10::23")
+    ethernet["manual_addresses"] = ["2001:db8:10::23"]
+
+
+def _ghost_static(state: dict[str, Any]) -> None:
+    """A network card removed long ago left its interface key with a static address; the present adapters use DHCP."""
+    key = f"{INTERFACES}\\{{9d1f0c55-0000-4f00-8000-00000000dead}}"
+    _set(state["registry"], key, "EnableDHCP", "dword", 0)
+    _set(state["registry"], key, "IPAddress", "multi_string", ["10.20.30.40"])
+
+
 def _powershell_4(state: dict[str, Any]) -> None:
     """Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1, so Ansible runs no module on it."""
     state["powershell_version"] = "4.0"
@@ -470,6 +484,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_ip_reset_partial,)),
     Profile("ws2022-static-ip", "Windows Server 2022 with a statically configured adapter and a third-party LSP", WS2022,
             drift=(_static_ip, _third_party_lsp)),
+    Profile("win10-static-ipv6", "Windows 10 with DHCP for IPv4, a hand-set IPv6 address and a third-party LSP", WIN10,
+            drift=(_static_ipv6, _third_party_lsp)),
+    Profile("win10-ghost-static", "Windows 10 with a removed network card's static interface key and a third-party LSP", WIN10,
+            drift=(_ghost_static, _third_party_lsp)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",
             WIN10, drift=(_proxy_site,)),
     Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",

@@ -162,17 +162,33 @@ def catalog_hash(entries: t.Sequence[dict[str, t.Any]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def _guid(text: t.Any) -> str:
+    return str(text or "").strip("{}").lower()
+
+
 def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
-    """Interfaces with a static IPv4 address or static DNS servers: what 'netsh int ip reset' turns into DHCP."""
+    """Interfaces of present adapters with a static address (IPv4 from the registry, IPv4 and IPv6 as Windows reports
+    them) or static DNS servers: what 'netsh int ip reset' turns into DHCP. Keys of removed adapters are left out."""
     probe = state.probes[len(CATALOGS)]
+    adapters = state.probes[len(CATALOGS) + 2].data.get("adapters") or []
+    present = {_guid(adapter.get("guid")): adapter for adapter in adapters}
     static = []
     for interface, details in sorted(probe.data.get("subkeys", {}).items()):
+        adapter = present.pop(_guid(interface), None)
+        if adapters and adapter is None:
+            continue
         values = details["values"]
         dhcp = values.get("EnableDHCP", {}).get("value")
         addresses = [address for address in values.get("IPAddress", {}).get("value") or [] if address and address != "0.0.0.0"]
         servers = [server for server in str(values.get("NameServer", {}).get("value") or "").replace(",", " ").split() if server]
-        if (dhcp == 0 and addresses) or servers:
-            static.append({"interface": interface, "addresses": addresses if dhcp == 0 else [], "dns_servers": servers})
+        manual = [address for address in (adapter or {}).get("manual_addresses") or [] if address not in addresses]
+        if (dhcp == 0 and addresses) or servers or manual:
+            static.append({"interface": (adapter or {}).get("name") or interface, "addresses": (addresses if dhcp == 0 else []) + manual,
+                           "dns_servers": servers})
+    # An adapter whose registry key was not read (none should be) still counts with what Windows reports.
+    for adapter in present.values():
+        if adapter.get("manual_addresses"):
+            static.append({"interface": adapter.get("name"), "addresses": list(adapter["manual_addresses"]), "dns_servers": []})
     return static
 
 
@@ -204,7 +220,7 @@ class ActionModule(ConcernAction):
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         reads = [{"op": "registry_read_subkeys", "key": key, "view": "64", "names": [name]} for key, name in CATALOGS]
         return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]},
-                {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}]
+                {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}, {"op": "adapter_list"}]
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         unknown, _missing = missing_files(state, catalog_entries(state))

@@ -825,12 +825,15 @@ Function Invoke-AdapterList {
                 $bound = [bool]$binding.Enabled
             }
             $addresses = @(Get-NetIPAddress -InterfaceIndex $adapter.ifIndex -ErrorAction SilentlyContinue | ForEach-Object { $_.IPAddress })
+            # Addresses an administrator configured (IPv4 and IPv6), as opposed to DHCP, router advertisements or link-local.
+            $manual = @(Get-NetIPAddress -InterfaceIndex $adapter.ifIndex -PrefixOrigin Manual -ErrorAction SilentlyContinue | ForEach-Object { $_.IPAddress })
             $adapters.Add(@{
                 name = $adapter.Name
                 guid = [string]$adapter.InterfaceGuid
                 if_index = [int]$adapter.ifIndex
                 status = ([string]$adapter.Status).ToLowerInvariant()
                 addresses = $addresses
+                manual_addresses = $manual
                 ipv6_bound = $bound
             })
         }
@@ -844,6 +847,7 @@ Function Invoke-AdapterList {
                 if_index = [int]$config.InterfaceIndex
                 status = 'up'
                 addresses = @($config.IPAddress)
+                manual_addresses = $null
                 ipv6_bound = $null
             })
         }

@@ -21,9 +21,10 @@ description:
   - "A provider outside C(%SystemRoot%\\System32) / C(SysWOW64) that breaks nothing (Apple Bonjour's C(mdnsNSP.dll), VPN
     and security products) is reported in RV(winsock.third_party_providers) and a warning, and left in place: the reset
     would remove it. O(reset_third_party=true) counts such providers as evidence too."
-  - C(netsh int ip reset) is refused on a host with a static IPv4 address (C(EnableDHCP=0) with an address) or static DNS
-    servers (C(NameServer)) unless O(allow_static_ip_reset=true); after the reboot they could turn into DHCP and WinRM
-    could be cut off.
+  - C(netsh int ip reset) is refused on a host with a static IPv4 address (C(EnableDHCP=0) with an address), an IPv4 or
+    IPv6 address set by hand (prefix origin Manual, Windows 8 / 2012 and later) or static DNS servers (C(NameServer))
+    unless O(allow_static_ip_reset=true); after the reboot they could turn into DHCP and WinRM could be cut off.
+    Interface keys of network cards that are no longer present are left out.
   - netsh is judged by its exit code only; its output is localized and never read. A failed Winsock reset fails the task
     and records nothing. The token and the catalog's fingerprint are recorded before the TCP/IP reset, whose exit code 1
     (Windows 10/11, after resetting most settings, on an NSI key it may not reset) is a partial reset, said in the

@@ -116,3 +116,14 @@ def test_a_catalog_entry_whose_dll_is_gone_is_reset_after_one_more_look(fleet: F
     assert fixed.rc == 0 and fixed.changed_hosts() == {"vpn-gone"}
     assert fixed.result("vpn-gone", TASK_NAME)["reboot_required"] is True
     assert run_playbook(inventory, TASK).changed_hosts() == set()
+
+
+def test_the_static_guard_sees_ipv6_and_ignores_removed_cards(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("v6", "win10-static-ipv6")
+    fleet.add("ghost", "win10-ghost-static")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"winsock_ip": True})
+    assert run.status("v6", TASK_NAME) == "failed" and "2001:db8:10::23" in run.result("v6", TASK_NAME)["msg"]
+    assert run.changed_hosts() == {"ghost"}
+    assert [record.get("run") for record in run.result("ghost", TASK_NAME)["backup"] if record.get("kind") == "action"] == [
+        "netsh.exe winsock reset", "netsh.exe int ip reset"]

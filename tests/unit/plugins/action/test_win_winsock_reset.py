@@ -40,8 +40,14 @@ def interfaces(static: bool = False, dns: str = "") -> OpResult:
     return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": {"{guid}": {"values": values}}})
 
 
+def adapter_list(guids=("{guid}",), manual=()) -> OpResult:
+    return OpResult("adapter_list", True, {"netadapter_supported": True, "adapters": [
+        {"name": f"Ethernet {index}", "guid": guid, "if_index": index, "manual_addresses": list(manual) if index == 1 else []}
+        for index, guid in enumerate(guids, start=1)]})
+
+
 def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=False, dns="", tokens=None, reset_catalogs=None, missing=(),
-        **options):
+        adapters=None, **options):
     args = {**DEFAULTS, **options}
     values = {(winsock.SYSTEM_ROOT.key.path, "64", "SystemRoot"): RegistryValue("string", r"C:\Windows")}
     if tokens is not None:
@@ -50,7 +56,7 @@ def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=Fal
         values[(winsock.RESET_CATALOGS.key.path, "64", "WinsockResetCatalogs")] = RegistryValue("multi_string", reset_catalogs)
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS], values)
     probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns),
-              files(winsock.SYSTEM_PROVIDER_FILES, missing))
+              files(winsock.SYSTEM_PROVIDER_FILES, missing), adapters or adapter_list())
     state = HostState(base.windows, base.registry, probes)
     followups = winsock.ActionModule.followup_ops(None, args, state)
     state = HostState(base.windows, base.registry, probes, followups=tuple(files(op["paths"], missing) for op in followups))
@@ -164,8 +170,21 @@ def test_only_providers_outside_the_system_list_take_a_second_look() -> None:
     args = dict(DEFAULTS)
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS])
     system_only = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
-                                                          files(winsock.SYSTEM_PROVIDER_FILES)))
+                                                          files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
     assert winsock.ActionModule.followup_ops(None, args, system_only) == []
     bonjour = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
-                                                      interfaces(), files(winsock.SYSTEM_PROVIDER_FILES)))
+                                                      interfaces(), files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
     assert winsock.ActionModule.followup_ops(None, args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
+
+
+def test_a_static_ipv6_address_blocks_the_ip_reset_too() -> None:
+    plan = run(providers=(*BASE, (LSP, 0)), ip=True, adapters=adapter_list(manual=("2001:db8:10::23",)))
+    assert plan.failure and "2001:db8:10::23" in plan.failure and "Ethernet 1" in plan.failure
+    assert plan.facts["static_interfaces"] == [{"interface": "Ethernet 1", "addresses": ["2001:db8:10::23"], "dns_servers": []}]
+
+
+def test_the_key_of_a_removed_adapter_does_not_block_the_ip_reset() -> None:
+    # The static registry key belongs to a network card that is no longer there; the present one uses DHCP.
+    plan = run(providers=(*BASE, (LSP, 0)), ip=True, static=True, adapters=adapter_list(guids=("{present}",)))
+    assert plan.failure is None and plan.facts["static_interfaces"] == []
+    assert runs(plan) == ["netsh.exe winsock reset", "netsh.exe int ip reset"]
