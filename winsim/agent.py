@@ -14,6 +14,7 @@ import re
 import struct
 from typing import Any, Callable
 
+from winsim import effects
 from winsim.host import SimHost
 from winsim.registry import RegistryError
 
@@ -201,6 +202,9 @@ def _start(host: SimHost, name: str, service: dict[str, Any], chain: tuple[str, 
         raise OpError("service_start_failed", f"service {name} terminated while starting (Win32 error {ERROR_PROCESS_ABORTED})",
                       win32_error=ERROR_PROCESS_ABORTED)
     service["status"] = "running"
+    if name.lower() == "nlasvc":
+        # NlaSvc reads the NCSI values when it starts.
+        in_effect(host)["ncsi_active_probing"] = effects.ncsi_probing(host.registry)
 
 
 def _service_start(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -341,11 +345,31 @@ def _adapters(host: SimHost) -> dict[str, Any]:
 def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
     adapters = _adapters(host)
     supported = adapters["netadapter_supported"]
+    # DisabledComponents 0x10 (native interfaces off) takes IPv6 addresses away, but only from the boot after it was set.
+    ipv6_off = bool(in_effect(host)["ipv6_disabled_components"] & 0x10)
     return {"netadapter_supported": supported, "adapters": [
         {"name": item["name"], "guid": item["guid"], "if_index": item["if_index"], "status": item["status"],
-         "addresses": list(item["addresses"]), "manual_addresses": list(item.get("manual_addresses", [])) if supported else None,
+         "addresses": [address for address in item["addresses"] if not (ipv6_off and ":" in address)], "manual_addresses": list(item.get("manual_addresses", [])) if supported else None,
          "ipv6_bound": item["ipv6_bound"] if supported else None}
         for item in adapters["list"]]}
+
+
+def in_effect(host: SimHost) -> dict[str, Any]:
+    """What the running host uses (winsim.effects); a state saved before this was modelled starts from its registry."""
+    return host.state.setdefault("in_effect", effects.at_boot(host.registry))
+
+
+def _connection_profiles(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    adapters = _adapters(host)
+    if not adapters["netadapter_supported"]:
+        return {"supported": False, "profiles": []}
+    effect = in_effect(host)
+    reached = 4 if effect["ncsi_active_probing"] else 3
+    ipv6_off = bool(effect["ipv6_disabled_components"] & 0x10)
+    return {"supported": True, "profiles": [
+        {"interface_alias": item["name"], "if_index": item["if_index"], "ipv4_connectivity": reached,
+         "ipv6_connectivity": 0 if ipv6_off or not item["ipv6_bound"] else reached, "network_category": 2}
+        for item in adapters["list"] if item["status"] == "up"]}
 
 
 def _management_addresses(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -550,6 +574,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "service_stop": _service_stop,
     "process_run": _process_run,
     "adapter_list": _adapter_list,
+    "connection_profiles": _connection_profiles,
     "management_addresses": _management_addresses,
     "adapter_binding_set": _adapter_binding_set,
     "winhttp_proxy_read": _winhttp_proxy_read,

@@ -23,9 +23,7 @@ from winsim.host import SimHost
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
 # The collection's read-only probe for hosts that run no module (roles/prerequisites/files/prerequisites.ps1).
 PREREQUISITES_MARKER = "m365ops.activation prerequisites probe 1"
-# .NET Framework 4.x Release values (4.8.1 on Windows 10/11, 4.5.1 on 8.1 as it ships, 4.5 on 8 / 2012; the Windows 7
-# profiles model hosts with WMF 5.1, which needs 4.5.2); a profile's state can say otherwise (dotnet_release).
-DOTNET_RELEASE_BY_VERSION = {"10.0": 533320, "6.3": 378675, "6.2": 378389, "6.1": 379893}
+DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
 AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 HELPER_ACTIONS = {"powershell_mkdtemp.ps1", "powershell_expand_user.ps1"}
@@ -160,8 +158,7 @@ def _prerequisites(host: SimHost) -> CommandResult:
     def value(key: str, name: str, view: str = "64") -> Any:
         found = host.registry.read(key, view, [name])["values"].get(name)
         return None if found is None else found["value"]
-    version = host.state["cim"]["Win32_OperatingSystem"]["Version"]
-    release = host.state.get("dotnet_release", DOTNET_RELEASE_BY_VERSION.get(".".join(version.split(".")[:2])))
+    release = value(DOTNET_SETUP, "Release")
     schannel = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
     winhttp = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
     current = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from winsim.effects import at_boot
 from winsim.registry import Registry
 
 ENVIRONMENT_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment"
@@ -88,6 +89,9 @@ class SimHost:
                 else:
                     self.registry.delete_value(key, "64", name, True)
             self.group_policy_refresh()
+            # What the system reads when it starts, from the registry as the restart leaves it.
+            self.state["in_effect"] = at_boot(self.registry)
+            self.save()
             return cim_os["LastBootUpTime"]
 
     def save(self) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from winsim.agent import winhttp_blob
+from winsim.effects import at_boot
+from winsim.registry import Registry
 
 SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
 WINHTTP = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"
@@ -95,9 +97,15 @@ class Release:
     hotfixes: tuple[str, ...] = ()
     # winhttp.dll's file version. The simulator's build numbers are illustrative, not Microsoft's file tables.
     winhttp_version: str = ""
+    # .NET Framework 4.x Release (NDP\v4\Full): 4.8.1 on Windows 10/11 (533320); 4.5.2 (379893) on the older releases,
+    # the least WMF 5.1 installs on, since every profile but the PowerShell 4.0 one models a host with WMF 5.1.
+    dotnet_release: int = 379893
 
 
 WINSOCK = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters"
+DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
+# Windows 8.1 as it ships: .NET Framework 4.5.1.
+DOTNET_451 = 378675
 UI_LANGUAGES = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\MUI\\UILanguages"
 INTERFACES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces"
 INTERFACE_GUID = "{5c4e6a3e-2f1b-4d0e-9a61-3b7d2a9c8e01}"
@@ -231,6 +239,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         for framework in ("v2.0.50727", "v4.0.30319"):
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
     _set(registry, current, "SystemRoot", "string", "C:\\Windows")
+    _set(registry, DOTNET_SETUP, "Release", "dword", release.dotnet_release)
     # The direct-access WinHttpSettings blob Windows ships (reference: WINDOWS_FACTS section 2), in each registry view.
     for connections in (f"{INTERNET_SETTINGS}\\Connections",) + ((f"{INTERNET_SETTINGS_WOW}\\Connections",) if release.architecture != "x86" else ()):
         _set(registry, connections, "WinHttpSettings", "binary", base64.b64encode(bytes.fromhex("1800000000000000010000000000000000000000")).decode())
@@ -271,8 +280,10 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
     return state
 
 
-WIN11 = Release("10.0.22631", 1, "Enterprise", "Client", display_version="23H2", ubr=4460, hotfixes=("KB5046633", "KB5044033"))
-WIN10 = Release("10.0.19045", 1, "Enterprise", "Client", display_version="22H2", ubr=5131, hotfixes=("KB5046613", "KB5045594"))
+WIN11 = Release("10.0.22631", 1, "Enterprise", "Client", display_version="23H2", ubr=4460, hotfixes=("KB5046633", "KB5044033"),
+                dotnet_release=533320)
+WIN10 = Release("10.0.19045", 1, "Enterprise", "Client", display_version="22H2", ubr=5131, hotfixes=("KB5046613", "KB5045594"),
+                dotnet_release=533320)
 WIN81 = Release("6.3.9600", 1, "Professional", "Client", hotfixes=("KB2919355",))
 # Illustrative winhttp.dll builds: before KB3140245, and one that carries it.
 WINHTTP_WIN7_BASE, WINHTTP_WIN7_KB = "6.1.7601.17514", "6.1.7601.23400"
@@ -288,7 +299,7 @@ WIN7_SP1_ROLLUP = Release("6.1.7601", 1, "Enterprise", "Client", service_pack=1,
                           winhttp_version="6.1.7601.23500")
 WIN7_RTM = Release("6.1.7600", 1, "Professional", "Client", service_pack=0, winhttp_version="6.1.7600.16385")
 WS2012 = Release("6.2.9200", 3, "ServerStandard", "Server", hotfixes=("KB2919355", "KB3140245"), winhttp_version="6.2.9200.21800")
-WS2022 = Release("10.0.20348", 3, "ServerStandard", "Server", ubr=2849, hotfixes=("KB5046616",))
+WS2022 = Release("10.0.20348", 3, "ServerStandard", "Server", ubr=2849, hotfixes=("KB5046616",), dotnet_release=533320)
 
 
 def _hardened(state: dict[str, Any]) -> None:
@@ -433,6 +444,7 @@ def _ghost_static(state: dict[str, Any]) -> None:
 def _powershell_4(state: dict[str, Any]) -> None:
     """Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1, so Ansible runs no module on it."""
     state["powershell_version"] = "4.0"
+    _set(state["registry"], DOTNET_SETUP, "Release", "dword", DOTNET_451)
 
 
 def _second_language(state: dict[str, Any]) -> None:
@@ -457,6 +469,8 @@ class Profile:
         state = base_state(host_name, self.release, self.language)
         for change in self.drift:
             change(state)
+        # The host was started with the values its profile gives it.
+        state["in_effect"] = at_boot(Registry(state["registry"], self.release.architecture))
         state["profile"] = self.name
         return copy.deepcopy(state)
 

@@ -13,7 +13,8 @@ active probing off NCSI can report "no internet" and activation gives up with 0x
   is reported as temporary; an absent policy is left absent. The blocker names where the value comes from:
   the local Group Policy object (its Registry.pol holds it), GPOs from the domain (named), or unknown.
 - NlaSvc reads these values when it starts or a network is identified again: a change is pending,
-  and reported as needing a restart, until then.
+  and reported as needing a restart, until then. What Windows currently concludes (internet, local
+  network, ...) is returned per network from NetConnectionProfile, as numbers, on Windows 8 and later.
 - Probe hosts that differ from the Windows defaults are drift until they are restored, which happens on
   request only (a site may run its own probe server).
 """
@@ -82,10 +83,23 @@ class ActionModule(ConcernAction):
     def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         # Where a policy value comes from; Registry.pol files are kilobytes, 16 MiB is far beyond any real one.
         return [{"op": "file_read", "path": LOCAL_MACHINE_POL, "max_bytes": 16 * 1024 * 1024},
-                {"op": "registry_read_subkeys", "key": GPO_LIST, "view": "64", "names": ["DisplayName", "Link"]}]
+                {"op": "registry_read_subkeys", "key": GPO_LIST, "view": "64", "names": ["DisplayName", "Link"]},
+                {"op": "connection_profiles"}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_ncsi(args, state)
+
+
+# NetConnectionProfile IPv4Connectivity / IPv6Connectivity (NetConnectivityLevel in the CIM class).
+CONNECTIVITY = {0: "disconnected", 1: "no_traffic", 2: "subnet", 3: "local_network", 4: "internet"}
+
+
+def connectivity(answer: dict[str, t.Any]) -> list[dict[str, t.Any]] | None:
+    """What Windows currently reports per connected network, or None where it cannot say (Windows 7 / 2008 R2)."""
+    if not answer.get("supported"):
+        return None
+    return [{"interface": item.get("interface_alias"), "ipv4": CONNECTIVITY.get(item.get("ipv4_connectivity"), "unknown"),
+             "ipv6": CONNECTIVITY.get(item.get("ipv6_connectivity"), "unknown")} for item in answer.get("profiles") or []]
 
 
 def describe_source(source: dict[str, t.Any]) -> str:
@@ -159,5 +173,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         "policy_override_temporary": policy is not None and dword_of(policy) != 0 and args["policy"] != "report",
         "other_policy_values": other_policy,
         "policy_source": source,
+        # Windows' own conclusion now; NlaSvc applies changed values only once it restarts.
+        "connectivity": connectivity(state.probes[2].data),
     }
     return plan

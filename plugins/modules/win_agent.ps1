@@ -810,6 +810,34 @@ Function Test-NetAdapterModule {
     return $null -ne (Get-Command -Name Get-NetAdapterBinding -ErrorAction SilentlyContinue)
 }
 
+Function Invoke-ConnectionProfiles {
+    # The connectivity Windows currently reports per connected network (what NCSI concluded), as numbers:
+    # NetConnectionProfile IPv4Connectivity / IPv6Connectivity (0 disconnected, 1 no traffic, 2 subnet, 3 local network,
+    # 4 internet) and NetworkCategory (0 public, 1 private, 2 domain). Windows 8 / 2012 and later.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    try {
+        $found = @(Get-CimInstance -Namespace 'root/StandardCimv2' -ClassName MSFT_NetConnectionProfile -ErrorAction Stop)
+    }
+    catch {
+        $cim = $_.Exception -as [Microsoft.Management.Infrastructure.CimException]
+        if ($null -ne $cim -and @('InvalidNamespace', 'InvalidClass') -contains [string]$cim.NativeErrorCode) {
+            return @{ supported = $false; profiles = @() }
+        }
+        throw
+    }
+    $profiles = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($item in $found) {
+        $profiles.Add(@{
+            interface_alias = [string]$item.InterfaceAlias
+            if_index = [int]$item.InterfaceIndex
+            ipv4_connectivity = [int]$item.IPv4Connectivity
+            ipv6_connectivity = [int]$item.IPv6Connectivity
+            network_category = [int]$item.NetworkCategory
+        })
+    }
+    return @{ supported = $true; profiles = @($profiles) }
+}
+
 Function Invoke-AdapterList {
     # Adapters with their addresses and, on Windows 8 / 2012 and later, the ms_tcpip6 (IPv6) binding.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1070,6 +1098,7 @@ $Handlers = @{
     service_stop = ${function:Invoke-ServiceStop}
     process_run = ${function:Invoke-ProcessRun}
     adapter_list = ${function:Invoke-AdapterList}
+    connection_profiles = ${function:Invoke-ConnectionProfiles}
     management_addresses = ${function:Invoke-ManagementAddresses}
     adapter_binding_set = ${function:Invoke-AdapterBindingSet}
     winhttp_proxy_read = ${function:Invoke-WinHttpProxyRead}

@@ -26,7 +26,8 @@ description:
     C(service_start) and C(service_stop) (C(name), optional C(timeout_seconds))."
   - "Programs: C(process_run) (C(path), C(arguments), optional C(success_exit_codes), C(timeout_seconds)); the exit code
     and the raw output (base64) are returned, the output is never interpreted."
-  - "Network: C(adapter_list), C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
+  - "Network: C(adapter_list), C(connection_profiles) (the connectivity Windows reports per network, as numbers),
+    C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID)."

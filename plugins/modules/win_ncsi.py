@@ -146,6 +146,13 @@ ncsi:
           C(CorporateWebsiteProbeUrl), C(DomainLocationDeterminationUrl), C(CorporateDNSProbeHostName),
           C(CorporateDNSProbeHostAddress)); reported, never changed. Corporate probes set also raise a warning.
       type: dict
+    connectivity:
+      description:
+        - The connectivity Windows reports now per connected network (C(interface), C(ipv4), C(ipv6):
+          C(internet), C(local_network), C(subnet), C(no_traffic), C(disconnected)), from NetConnectionProfile.
+          Null on Windows 7 / 2008 R2. A changed value shows here only after NlaSvc restarts.
+      type: list
+      elements: dict
     policy_source:
       description:
         - Where a non-zero C(NoActiveProbe) comes from, or null when the policy does not turn probing off.

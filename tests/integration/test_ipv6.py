@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
+from winsim.agent import run_ops
 from winsim.fleet import Fleet
 
 PLAYBOOKS = ROOT / "tests" / "integration" / "playbooks"
@@ -88,3 +89,25 @@ def test_the_role_refuses_the_registry_method_which_would_retry_with_ipv6_still_
     run = run_playbook(inventory, playbook)
     assert run.rc == 2 and "takes effect only after a restart" in run.stdout
     assert fleet.hosts["win7"].host.registry.read(DISABLED_COMPONENTS, "64", ["DisabledComponents"])["values"] == {}
+
+
+def ipv6_addresses(fleet: Fleet, host: str) -> list[str]:
+    """What the running host has, asked through the agent's own op, as a module would."""
+    answer = run_ops(fleet.hosts[host].host, [{"op": "adapter_list"}], check_mode=True)["results"][0]
+    return [address for adapter in answer["adapters"] for address in adapter["addresses"] if ":" in address]
+
+
+def test_disabled_components_acts_at_the_next_boot_and_the_reboot_stays_owed_until_then(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10")
+    fleet.write_inventory(inventory)
+    task = PLAYBOOKS / "ipv6_task.yml"
+    off = run_playbook(inventory, task, extra_vars={"ipv6_state": "disabled", "ipv6_allow": True, "ipv6_method": "registry"})
+    assert off.result("pc", TASK_NAME)["reboot_required"] is True
+    # Written, not in effect: the adapters keep their IPv6 addresses until the host restarts.
+    assert ipv6_addresses(fleet, "pc")
+    again = run_playbook(inventory, task, extra_vars={"ipv6_state": "disabled", "ipv6_allow": True, "ipv6_method": "registry"})
+    assert again.changed_hosts() == set() and again.result("pc", TASK_NAME)["reboot_owed_by"] == ["ipv6"]
+    fleet.hosts["pc"].host.reboot()
+    assert ipv6_addresses(fleet, "pc") == []
+    after = run_playbook(inventory, task, extra_vars={"ipv6_state": "disabled", "ipv6_allow": True, "ipv6_method": "registry"})
+    assert after.result("pc", TASK_NAME)["reboot_required"] is False and after.result("pc", TASK_NAME)["reboot_owed_by"] == []

@@ -99,3 +99,23 @@ def test_the_blocker_says_whether_the_local_or_a_domain_gpo_sets_the_value(fleet
     assert "Workstation Baseline" in domain["blockers"][0]
     assert local["ncsi"]["policy_source"] == {"source": "local_gpo", "file": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol"}
     assert "local Group Policy object" in local["blockers"][0] and local["status"] == "blocked"
+
+
+def test_a_probing_change_is_owed_while_nlasvc_still_runs_with_the_old_values(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10")
+    host = fleet.hosts["pc"].host
+    host.registry.write(INTERNET, "64", "EnableActiveProbing", "dword", 0, True)
+    host.reboot()
+    fleet.write_inventory(inventory)
+    audit = run_playbook(inventory, TASK, "--check").result("pc", TASK_NAME)
+    assert {item["ipv4"] for item in audit["ncsi"]["connectivity"]} == {"local_network"}
+    fixed = run_playbook(inventory, TASK).result("pc", TASK_NAME)
+    assert fixed["changed"] is True and fixed["reboot_required"] is True
+    # The value is right, Windows still concludes "local network": the result says the change is pending.
+    later = run_playbook(inventory, TASK, "--check").result("pc", TASK_NAME)
+    assert later["changed"] is False and later["reboot_owed_by"] == ["ncsi"] and later["reboot_required"] is True
+    assert {item["ipv4"] for item in later["ncsi"]["connectivity"]} == {"local_network"}
+    host.reboot()
+    done = run_playbook(inventory, TASK, "--check").result("pc", TASK_NAME)
+    assert done["reboot_required"] is False and done["status"] == "compliant"
+    assert {item["ipv4"] for item in done["ncsi"]["connectivity"]} == {"internet"}

@@ -23,7 +23,8 @@ def run(release: str, values: dict | None = None, local_pol: bytes | None = None
                                                         "content": base64.b64encode(local_pol).decode()}
     listed = {str(index): {"values": {"DisplayName": {"type": "string", "value": name}, "Link": {"type": "string", "value": link}}}
               for index, (name, link) in enumerate((gpos or {}).items())}
-    probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}))
+    probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}),
+              OpResult("connection_profiles", True, {"supported": False, "profiles": []}))
     return plan_ncsi(args, make_state(release, list(ActionModule.registry_refs(None, args)), values, probes=probes))
 
 

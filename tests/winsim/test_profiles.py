@@ -1,0 +1,23 @@
+"""The simulated fleet is consistent with the Windows facts it models."""
+from __future__ import annotations
+
+import pytest
+
+from winsim.effects import at_boot
+from winsim.profiles import DOTNET_SETUP, PROFILES
+from winsim.registry import Registry
+
+# .NET Framework 4.5.2: WMF 5.1 does not install on less.
+DOTNET_452 = 379893
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_profile_is_a_host_that_can_exist(name: str) -> None:
+    state = PROFILES[name].build("host")
+    registry = Registry(state["registry"], PROFILES[name].release.architecture)
+    release = registry.read(DOTNET_SETUP, "64", ["Release"])["values"]["Release"]["value"]
+    if state.get("powershell_version", "5.1") == "5.1":
+        assert release >= DOTNET_452, "WMF 5.1 needs .NET Framework 4.5.2"
+    assert all(path == path.lower() for path in state["files"]), "file paths are looked up lower-cased"
+    # A host starts running with what its registry says.
+    assert state["in_effect"] == at_boot(registry)
