@@ -452,7 +452,12 @@ def set_winhttp(host: SimHost, view: str, access: str, proxy: str | None, bypass
 
 
 def _winhttp_proxy_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    return winhttp_setting(host, "64")
+    # faults.winhttp_access_type: the API answers an access type other than no-proxy (1) / named (3).
+    code = host.faults.get("winhttp_access_type")
+    if code is not None:
+        return {"access_type": "other", "access_type_code": code, "proxy": None, "bypass": None}
+    setting = winhttp_setting(host, "64")
+    return {**setting, "access_type_code": 3 if setting["access_type"] == "named" else 1}
 
 
 def _winhttp_proxy_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:

@@ -207,6 +207,10 @@ def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[
     evidence = "; ".join(f"{source.source}: {source.describe()}" for source in sources)
     for view, current in views.items():
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"
+        if current.access_type == "other":
+            plan.drift.append(f"{label} reports {current.describe()}; left in place. Set the proxy explicitly (proxy: host:port, "
+                              "or direct: true) to replace it.")
+            continue
         if current.access_type == "direct":
             if agreed is not None:
                 plan.changes.append(ProxyChange(current, agreed, f"{label} goes direct while WinINet names {agreed.describe()} "

@@ -671,7 +671,10 @@ Function Invoke-ServiceSetStartMode {
     $changed = $before -ne $mode
     if ($changed -and $Apply) {
         $scArguments = @('config', $service.ServiceName, 'start=', $ScStartModes[$mode])
-        $null = & "$env:SystemRoot\System32\sc.exe" @scArguments
+        # Local to this function: under the module's 'Stop', a native program's stderr in a hosted runspace becomes a
+        # terminating NativeCommandError before the exit code is looked at. sc.exe is judged by its exit code only.
+        $ErrorActionPreference = 'Continue'
+        $null = & "$env:SystemRoot\System32\sc.exe" @scArguments 2>$null
         if ($LASTEXITCODE -ne 0) {
             $class = 'host_error'
             if ($LASTEXITCODE -eq 5) {
@@ -944,11 +947,16 @@ Function Invoke-AdapterBindingSet {
 
 Function Get-WinHttpProxy {
     $configuration = [ansible_collections.m365ops.activation.plugins.module_utils.WinHttpProxy.DefaultProxy]::Get()
-    $access = 'direct'
-    if ($configuration.AccessType -eq 3) {
+    # WINHTTP_ACCESS_TYPE_NO_PROXY (1) and NAMED_PROXY (3) are what the default configuration holds; any other
+    # number is returned as 'other' with the number, for the controller to refuse rather than take for direct.
+    $access = 'other'
+    if ($configuration.AccessType -eq 1) {
+        $access = 'direct'
+    }
+    elseif ($configuration.AccessType -eq 3) {
         $access = 'named'
     }
-    return @{ access_type = $access; proxy = $configuration.Proxy; bypass = $configuration.Bypass }
+    return @{ access_type = $access; access_type_code = [int]$configuration.AccessType; proxy = $configuration.Proxy; bypass = $configuration.Bypass }
 }
 
 Function Invoke-WinHttpProxyRead {

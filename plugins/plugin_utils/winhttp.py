@@ -171,15 +171,19 @@ def _is_loopback_address(name: str) -> bool:
 
 @dataclass(frozen=True)
 class ProxySetting:
-    access_type: str  # direct | named
+    access_type: str  # direct | named | other (an access type the default configuration should not hold)
     proxy: str | None = None
     bypass: tuple[str, ...] = ()
+    code: int | None = None
 
     @classmethod
     def from_agent(cls, data: t.Mapping[str, t.Any]) -> "ProxySetting":
-        if data.get("access_type") != "named":
+        if data.get("access_type") == "named":
+            return cls("named", data.get("proxy"), tuple(split_bypass(data.get("bypass"))))
+        if data.get("access_type") == "direct":
             return cls("direct")
-        return cls("named", data.get("proxy"), tuple(split_bypass(data.get("bypass"))))
+        # Never taken for direct access: a module that did would "fix" something it does not understand.
+        return cls("other", data.get("proxy"), tuple(split_bypass(data.get("bypass"))), data.get("access_type_code"))
 
     @classmethod
     def from_blob(cls, decoded: t.Mapping[str, t.Any] | None) -> "ProxySetting":
@@ -194,6 +198,8 @@ class ProxySetting:
             return False
         if self.access_type == "direct":
             return True
+        if self.access_type == "other":
+            return self.code == other.code
         try:
             return (normalize_proxy(self.proxy or "") == normalize_proxy(other.proxy or "")
                     and {entry.lower() for entry in self.bypass} == {entry.lower() for entry in other.bypass})
@@ -203,10 +209,13 @@ class ProxySetting:
     def describe(self) -> str:
         if self.access_type == "direct":
             return "direct access (no proxy)"
+        if self.access_type == "other":
+            return f"WinHTTP access type {self.code}, which this module does not know"
         return f"proxy {self.proxy}" + (f", bypass {';'.join(self.bypass)}" if self.bypass else "")
 
     def as_agent(self) -> dict[str, t.Any]:
-        return {"access_type": self.access_type, "proxy": self.proxy, "bypass": ";".join(self.bypass) or None}
+        answer = {"access_type": self.access_type, "proxy": self.proxy, "bypass": ";".join(self.bypass) or None}
+        return answer if self.access_type != "other" else {**answer, "access_type_code": self.code}
 
     def netsh_arguments(self) -> list[str]:
         """``netsh winhttp ...`` arguments that set this configuration (judged by exit code only)."""

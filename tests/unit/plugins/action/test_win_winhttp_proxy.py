@@ -150,3 +150,16 @@ def test_bad_input_fails_before_the_host_is_contacted(tmp_path: Path, args: dict
     with pytest.raises(AnsibleActionFail, match=needle.replace("(", r"\(")):
         run(recorded, args)
     assert recorded.batches == []
+
+
+def test_an_access_type_the_module_does_not_know_is_drift_never_taken_for_direct(tmp_path: Path) -> None:
+    # WinHTTP answers an access type other than no-proxy (1) or named (3): not "direct", so nothing is imported over it.
+    recorded = RecordedHost(tmp_path, "win10-proxy-site")
+    recorded.host.faults["winhttp_access_type"] = 4
+    result = run(recorded)
+    assert result["status"] == "drift" and [change["view"] for change in result["changes"]] == ["32"]
+    assert any("access type 4" in item for item in result["drift"])
+    assert result["winhttp"]["views"]["64"] == {"access_type": "other", "access_type_code": 4, "proxy": None, "bypass": None}
+    # Asked for explicitly, it is replaced like any other setting.
+    asked = run(recorded, {"proxy": "proxy.corp.example:8080"}, check_mode=True)
+    assert [change["view"] for change in asked["changes"]] == ["64", "32"]
