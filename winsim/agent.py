@@ -349,7 +349,8 @@ def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     ipv6_off = bool(in_effect(host)["ipv6_disabled_components"] & 0x10)
     return {"netadapter_supported": supported, "adapters": [
         {"name": item["name"], "guid": item["guid"], "if_index": item["if_index"], "status": item["status"],
-         "addresses": [address for address in item["addresses"] if not (ipv6_off and ":" in address)], "manual_addresses": list(item.get("manual_addresses", [])) if supported else None,
+         "addresses": [address for address in item["addresses"] if not (ipv6_off and ":" in address)],
+         "manual_addresses": list(item.get("manual_addresses", [])) if supported else None,
          "ipv6_bound": item["ipv6_bound"] if supported else None}
         for item in adapters["list"]]}
 

@@ -3,19 +3,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Winsock and TCP/IP reset (article: "reset Winsock").
 
-A reset is an action, so it is made idempotent by evidence of damage, or forced with a once-token that
-is recorded on the host. 'netsh winsock reset' removes every third-party provider, so a provider outside
-the system directory is not evidence by itself (Apple Bonjour, VPN and security products install one on
+A reset is an action, so it is made idempotent by evidence of damage, or forced with a once-token that is
+recorded on the host. 'netsh winsock reset' removes every third-party provider, so a provider outside the
+system directory is not evidence by itself (Apple Bonjour, VPN and security products install one on
 purpose): those are reported, and reset only when asked. Evidence is a layered protocol (an LSP, chain
 length 0, or a chain over a base protocol; deprecated since Windows 8), a protocol catalog without the
-system's base provider, or an entry whose DLL is not on disk (a product removed without unregistering
-it). The system's provider files are looked at in the probe; files of other products named by the
-catalog take one more read-only agent run, only on hosts that have such providers. The evidence a reset acted on is recorded (a hash of the catalog), so a product
-that puts its provider back makes a blocker, not a reset and an owed reboot on every run.
-'netsh int ip reset' rewrites the TCP/IP parameters and can turn a static address or static DNS servers
-into DHCP after the reboot, cutting management off: it is refused on such hosts unless explicitly
-allowed; its exit code 1 after doing most of its work is a partial reset, reported, not a failure to
-repeat. netsh is judged by its exit code only; its text is localized.
+system's base provider, or an entry whose DLL is not on disk (a product removed without unregistering it).
+The system's provider files are looked at in the probe; files of other products named by the catalog take
+one more read-only agent run, only on hosts that have such providers. The evidence a reset acted on is
+recorded (a hash of the catalog), so a product that puts its provider back makes a blocker, not a reset and
+an owed reboot on every run. 'netsh int ip reset' rewrites the TCP/IP parameters and can turn a static
+address or static DNS servers into DHCP after the reboot, cutting management off: it is refused on such
+hosts unless explicitly allowed; its exit code 1 after doing most of its work is a partial reset, reported,
+not a failure to repeat. netsh is judged by its exit code only; its text is localized.
 """
 
 from __future__ import annotations

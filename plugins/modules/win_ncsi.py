@@ -148,7 +148,7 @@ ncsi:
       type: dict
     connectivity:
       description:
-        - The connectivity Windows reports now per connected network (C(interface), C(ipv4), C(ipv6):
+        - The connectivity Windows reports now per connected network (C(interface), C(ipv4), C(ipv6), each one of
           C(internet), C(local_network), C(subnet), C(no_traffic), C(disconnected)), from NetConnectionProfile.
           Null on Windows 7 / 2008 R2. A changed value shows here only after NlaSvc restarts.
       type: list

@@ -61,7 +61,7 @@ options:
     description:
       - The C(winhttp.dll) file version that carries KB3140245, per release it applies to (C(6.1) for Windows 7 SP1 /
         2008 R2 SP1, C(6.2) for Server 2012), as the KB's file information table lists it for your update channel,
-        for example C({"6.1": "6.1.7601.NNNNN"}). Both copies of the file (C(System32), C(SysWOW64)) must be that
+        for example C(6.1) mapped to C(6.1.7601.NNNNN). Both copies of the file (C(System32), C(SysWOW64)) must be that
         version or later.
       - The collection ships no numbers of its own: copy them from the KB article.
       - Empty (the default) or a release not listed, the hotfix list decides for that release.

@@ -22,7 +22,8 @@ ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet 
 SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
 TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "win7sp1-langpack", "win7sp1-rollup", "ws2012"}
 # A default run imports WinINet's proxy where WinHTTP goes direct, and never touches a configured WinHTTP proxy.
-DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-provider-missing", "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-proxy-machine",
+DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-provider-missing", "win10-static-ipv6", "win10-ghost-static",
+                           "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-proxy-machine",
                            "win10-dhcp-disabled"}
 
 

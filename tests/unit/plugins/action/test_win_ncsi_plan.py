@@ -19,8 +19,9 @@ DEFAULTS = {"policy": "set_zero", "restore_probe_defaults": False}
 
 def run(release: str, values: dict | None = None, local_pol: bytes | None = None, gpos: dict | None = None, **options):
     args = {**DEFAULTS, **options}
-    pol = {"exists": False} if local_pol is None else {"exists": True, "expanded": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol",
-                                                        "content": base64.b64encode(local_pol).decode()}
+    pol = {"exists": False}
+    if local_pol is not None:
+        pol = {"exists": True, "expanded": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol", "content": base64.b64encode(local_pol).decode()}
     listed = {str(index): {"values": {"DisplayName": {"type": "string", "value": name}, "Link": {"type": "string", "value": link}}}
               for index, (name, link) in enumerate((gpos or {}).items())}
     probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}),
