@@ -63,7 +63,7 @@ options:
         2008 R2 SP1, C(6.2) for Server 2012), as the KB's file information table lists it for your update channel,
         for example C(6.1) mapped to C(6.1.7601.NNNNN). Both copies of the file (C(System32), C(SysWOW64)) must be that
         version or later.
-      - The collection ships no numbers of its own: copy them from the KB article.
+      - The collection ships no numbers of its own; copy them from the KB article.
       - Empty (the default) or a release not listed, the hotfix list decides for that release.
     type: dict
     default: {}

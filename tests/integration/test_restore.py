@@ -13,10 +13,10 @@ from winsim.profiles import PROFILES, _proxy_site
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
 RESTORE = ROOT / "playbooks" / "restore.yml"
 RESTORE_TASK = "Restore | Reapply the values from before the recorded changes"
-# A Winsock reset (win10-lsp, ws2022-static-ip) removes the third-party provider for good: it is an action, not a
-# value, and restore does not bring an LSP back. Those hosts are left out of the exact comparison.
-PROFILE_NAMES = sorted(name for name in PROFILES
-                       if name not in ("win7-rtm", "win10-eventlog-broken", "win10-lsp", "ws2022-static-ip"))
+# A Winsock reset removes the LSP or the dangling provider for good: it is an action, not a value, and restore does
+# not bring them back. The hosts whose catalog the remediation resets are left out of the exact comparison.
+WINSOCK_RESET = ("win10-lsp", "ws2022-static-ip", "win10-static-ipv6", "win10-ghost-static", "win10-provider-missing")
+PROFILE_NAMES = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken", *WINSOCK_RESET))
 
 
 def registry_without_winhttp_counter(registry: dict) -> dict:
