@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one action shape every concern module shares: probe, model, desired, diff, apply, result.
+"""Concerns, and the engine that runs any number of them on a host: probe, plan, diff, apply, result.
 
-A concern subclasses :class:`ConcernAction` and describes only its own settings:
-``registry_refs`` (what to read) and ``plan`` (what must change, and why). This class owns
-argument validation, the two agent executions (one probe, one apply only when something must
-change and the task is not in check mode), diff, backup records, error mapping, the concern's
-status, and the memory of a reboot a change made necessary.
+A :class:`Concern` says what one concern is and nothing about Ansible: its options, what it reads
+(``registry_refs``, ``tree_keys``, ``probe_ops``), how it decides from a :class:`HostState` (``plan``)
+and what it writes (the plan's changes). The engine (:func:`probe`, :func:`apply`, :func:`concern_result`)
+runs one concern or several in the same agent executions: one probe that reads the union of what
+every concern asks, every concern planned from it, one apply batch in the order the concerns are given.
+:class:`ConcernAction` drives one concern as its own module; the ``win_activation`` action drives many.
 
 A reboot owed is recorded on the host, under ``HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired``,
 one REG_SZ value per concern holding the boot time at which the change was made. While the host's
@@ -16,10 +17,12 @@ boot time is still that one, every later run reports the reboot as owed; a reboo
 
 from __future__ import annotations
 
+import json
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
@@ -148,31 +151,46 @@ def applied_records(changes: t.Sequence[t.Any], results: t.Sequence[OpResult]) -
     return [record for record in records if record is not None]
 
 
-class ConcernAction(ActionBase):
-    """Base of the concern action plugins. Subclasses set ARGUMENT_SPEC, CONCERN and FACTS_KEY, and say what to probe."""
+@dataclass(frozen=True)
+class ProbeContext:
+    """What a concern may need to know about the connection before it probes (the WinRM port of the session)."""
 
-    TRANSFERS_FILES = False
-    ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
+    management_ports: tuple[int, ...] = (5985, 5986)
+
+
+class Concern:
+    """What one concern is: its options, what it reads, how it plans, what it writes. No Ansible here.
+
+    Hooks take the concern's validated options (``args``). A concern object holds no state between
+    hosts, except where a subclass says otherwise (restore reads its backup records per host).
+    """
+
     # The concern's name (as in the playbooks' m365ops_concerns); it also names the concern's reboot marker.
-    CONCERN: t.ClassVar[str] = ""
+    NAME: t.ClassVar[str] = ""
     FACTS_KEY: t.ClassVar[str] = ""
+    ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
     # Whether a repair (repair_ops) needs a restart to finish, as System File Checker's queued replacements do.
     REPAIR_NEEDS_REBOOT: t.ClassVar[bool] = False
     # The registry values the concern may change: restore puts back only values some concern declares here.
     MANAGED: t.ClassVar[tuple[ManagedValues, ...]] = ()
 
+    @property
+    def module(self) -> str:
+        """The module that runs this concern alone."""
+        return f"m365ops.activation.win_{self.NAME}"
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
+
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         """Registry values the probe reads; none by default."""
         return ()
 
-    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        raise NotImplementedError
+    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
+        """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
+        return ()
 
-    def repair_ops(self, args: dict[str, t.Any], change: Change, outcome: OpResult) -> list[dict[str, t.Any]]:
-        """Ops that may cure what made ``change`` fail; when given, they run and the rest is tried once more."""
-        return []
-
-    def probe_ops(self, args: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
         """Other read ops for the probe (services, proxy, ...); their results arrive as ``state.probes``, in order."""
         return []
 
@@ -181,12 +199,12 @@ class ConcernAction(ActionBase):
         agent run answers them into ``state.followups``. Keep this for what cannot be known in advance."""
         return []
 
-    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
-        """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
-        return ()
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        raise NotImplementedError
 
-    def check_arguments(self, args: dict[str, t.Any]) -> None:
-        """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
+    def repair_ops(self, args: dict[str, t.Any], change: Change, outcome: OpResult) -> list[dict[str, t.Any]]:
+        """Ops that may cure what made ``change`` fail; when given, they run and the rest is tried once more."""
+        return []
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
         """Read ops sent at the end of the apply batch to read back what the changes wrote; none by default."""
@@ -196,139 +214,280 @@ class ConcernAction(ActionBase):
         """Problems found in the read-back (``applied``: one result per planned change; ``checks``: the verify ops)."""
         return []
 
+
+@dataclass
+class Selected:
+    """One concern of a run, with its validated options."""
+
+    concern: Concern
+    args: dict[str, t.Any]
+
+
+def _op_key(op: dict[str, t.Any]) -> str:
+    return json.dumps(op, sort_keys=True, default=str)
+
+
+def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[HostState]:
+    """One agent execution that reads what every selected concern asks (the union; an op asked twice runs once), and
+    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One state per
+    concern, in order; they share the Windows release, the registry snapshot and the reboots owed."""
+    context = context or ProbeContext()
+    refs = list(dict.fromkeys(ref for item in selected for ref in item.concern.registry_refs(item.args)))
+    keys, reads = read_ops(refs)
+    trees = sorted({key for item in selected for key in item.concern.tree_keys(item.args)})
+    asked = [item.concern.probe_ops(item.args, context) for item in selected]
+    unique = list({_op_key(op): op for ops in asked for op in ops}.values())
+    markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
+    system, markers, *answers = agent.run([{"op": "system_info"}, markers_op, *reads, *tree_ops(trees), *unique])
+    if not system.ok:
+        raise AgentOpError(system, "reading the Windows release")
+    if not markers.ok:
+        raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
+    by_op = dict(zip((_op_key(op) for op in unique), answers[len(reads) + len(trees):]))
+    for op in unique:
+        if not by_op[_op_key(op)].ok:
+            raise AgentOpError(by_op[_op_key(op)], f"probing ({op['op']})")
+    registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
+    windows = WindowsHost.from_system_info(system.data)
+    owed = reboots_owed(markers, windows.boot_time)
+    states = [HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed) for ops in asked]
+    followups = [item.concern.followup_ops(item.args, state) for item, state in zip(selected, states)]
+    if not any(followups):
+        return states
+    answers = agent.run([op for ops in followups for op in ops])
+    for op, answer in zip((op for ops in followups for op in ops), answers):
+        if not answer.ok:
+            raise AgentOpError(answer, f"probing ({op['op']})")
+    split, start = [], 0
+    for state, ops in zip(states, followups):
+        split.append(replace(state, followups=tuple(answers[start:start + len(ops)])) if ops else state)
+        start += len(ops)
+    return split
+
+
+@dataclass
+class Planned:
+    """A concern's plan for one host, ready to apply."""
+
+    concern: Concern
+    args: dict[str, t.Any]
+    plan: Plan
+    state: HostState
+
+
+@dataclass
+class Outcome:
+    """What the apply did for one concern."""
+
+    made: list[t.Any] = field(default_factory=list)
+    records: list[dict[str, t.Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repairs: list[dict[str, t.Any]] | None = None
+    repaired: bool = False
+    error: AgentError | None = None
+    # Set when nothing of this concern was attempted because an earlier concern's change failed in the same batch.
+    not_run_because: str | None = None
+
+
+def apply(agent: AgentClient, items: t.Sequence[Planned]) -> list[Outcome]:
+    """One agent execution with every planned change, concern by concern in the order given, each concern's reboot marker
+    right after its first change that needs a restart, and every concern's read-back at the end. When a change fails and
+    its concern has a repair, one more execution runs the repair, then that change and every one after it, once."""
+    batch: list[tuple[int, t.Any]] = []
+    for index, item in enumerate(items):
+        marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
+        batch.extend((index, change) for change in with_reboot_marker(item.plan.changes, marker))
+    checks = [(index, op) for index, item in enumerate(items) for op in item.concern.verify_ops(item.args, item.plan)]
+    answers = agent.run([change.to_op() for _index, change in batch] + [op for _index, op in checks])
+    results, verified = answers[:len(batch)], answers[len(batch):]
+    outcomes = [Outcome() for _item in items]
+    failed_at = next((position for position, outcome in enumerate(results) if not outcome.ok), None)
+    failed_repair: OpResult | None = None
+    if failed_at is not None:
+        owner, change = batch[failed_at]
+        item = items[owner]
+        repair = item.concern.repair_ops(item.args, change, results[failed_at])
+        if repair:
+            # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
+            marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
+            remember = [marker.to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
+            retry = agent.run([*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:]), *(op for _index, op in checks)])
+            outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
+                                       for op, outcome in zip(repair, retry)]
+            failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
+            outcomes[owner].repaired = failed_repair is None and item.concern.REPAIR_NEEDS_REBOOT
+            start = len(repair) + len(remember)
+            results = [*results[:failed_at], *retry[start:len(retry) - len(checks)]]
+            verified = retry[len(retry) - len(checks):]
+    first_failure = next(((batch[position][0], position) for position, outcome in enumerate(results) if not outcome.ok), None)
+    for index, (item, outcome) in enumerate(zip(items, outcomes)):
+        pairs = [(change, result) for (owner, change), result in zip(batch, results) if owner == index]
+        changes, answers_of = [change for change, _result in pairs], [result for _change, result in pairs]
+        outcome.made = applied(changes, answers_of)
+        outcome.records = applied_records(changes, answers_of)
+        outcome.notes = [note for change, result in pairs if result.ok and hasattr(change, "applied_note") and (note := change.applied_note(result.data))]
+        planned = len(item.plan.changes)
+        made = f"{len(outcome.made)} of {planned} changes were made and are in 'backup'"
+        if failed_repair is not None and failed_at is not None and batch[failed_at][0] == index:
+            outcome.error = AgentOpError(failed_repair, f"repairing the host after {batch[failed_at][1].target} failed ({made})")
+            continue
+        failed = next(((change, result) for change, result in pairs if not result.ok), None)
+        if failed is not None:
+            if first_failure is not None and first_failure[0] != index and failed[1].error == "skipped":
+                outcome.not_run_because = items[first_failure[0]].concern.NAME
+            else:
+                outcome.error = AgentOpError(failed[1], f"changing {failed[0].target} ({made})")
+            continue
+        per_change = [result for change, result in pairs if not isinstance(change, RebootMarker)]
+        mine = [answer for (owner, _op), answer in zip(checks, verified) if owner == index]
+        problems = item.concern.verify(item.args, item.plan, per_change, mine)
+        if problems:
+            outcome.error = AgentError("; ".join(problems) + f" ({made})")
+    return outcomes
+
+
+def concern_report(planned: Planned, check_mode: bool, diff: bool) -> dict[str, t.Any]:
+    """A concern's result before anything is applied: what it would change, and why, and what is in the way."""
+    plan, state, concern = planned.plan, planned.state, planned.concern
+    report: dict[str, t.Any] = {
+        "changed": bool(plan.changes),
+        "check_mode": check_mode,
+        "reboot_required": any(change.reboot_required for change in plan.changes) or concern.NAME in state.reboots_owed,
+        "reboot_owed_by": sorted(state.reboots_owed),
+        "changes": [change.as_result() for change in plan.changes],
+        "blockers": list(plan.blockers),
+        "drift": list(plan.drift),
+        concern.FACTS_KEY: plan.facts,
+    }
+    if plan.warnings or plan.blockers or plan.drift:
+        report["warnings"] = [*plan.blockers, *plan.drift, *plan.warnings]
+    if plan.changes and diff:
+        report["diff"] = render_diff(plan.changes)
+    if plan.failure:
+        report.update(failed=True, msg=plan.failure)
+    return report
+
+
+def record_outcome(result: dict[str, t.Any], planned: Planned, outcome: Outcome) -> None:
+    """Fold what the apply did into a concern's result: what was made (not what was planned), its backup, its errors."""
+    concern = planned.concern
+    # What was applied, not what was planned: a batch that failed at its first write changed nothing.
+    result["changed"] = bool(outcome.made) or outcome.repaired
+    result["reboot_required"] = (any(change.reboot_required for change in outcome.made) or outcome.repaired
+                                 or concern.NAME in planned.state.reboots_owed)
+    result["backup"] = outcome.records
+    if outcome.repairs is not None:
+        result["repairs"] = outcome.repairs
+    if outcome.notes:
+        result["warnings"] = [*result.get("warnings", []), *outcome.notes]
+    if outcome.not_run_because:
+        result.update(not_run=True, msg=f"not applied: {outcome.not_run_because} failed earlier in the same batch; "
+                                        f"{len(planned.plan.changes)} change(s) of {concern.NAME} were not attempted")
+    elif outcome.error is not None:
+        result.update(failed=True, msg=str(outcome.error), **outcome.error.details)
+
+
+def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> None:
+    if result.get("not_run"):
+        result["status"] = "not_run"
+        return
+    result["status"] = plan_status(failed=bool(result.get("failed")), blockers=plan.blockers, drift=plan.drift,
+                                   changed=bool(result.get("changed")), check_mode=check_mode)
+
+
+def validate_options(concern: Concern, raw: dict[str, t.Any], prefix: str = "") -> dict[str, t.Any]:
+    """The concern's options validated by its own argument spec (and its cross-field checks); errors name ``prefix.option``."""
+    spec = {**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC} if not prefix else dict(concern.ARGUMENT_SPEC)
+    validated = ArgumentSpecValidator(spec).validate(raw)
+    if validated.error_messages:
+        messages = "; ".join(validated.error_messages)
+        raise AnsibleActionFail(f"{prefix}: {messages}" if prefix else messages)
+    args = validated.validated_parameters
+    try:
+        concern.check_arguments(args)
+    except AnsibleActionFail as error:
+        raise AnsibleActionFail(f"{prefix}.{error.message}" if prefix else error.message) from error
+    return args
+
+
+def write_backup_file(backup_dir: str | None, host: str, module: str, records: list[dict[str, t.Any]]) -> str | None:
+    if not records or not backup_dir:
+        return None
+    try:
+        return write_backup(backup_dir, backup_document(host, module, records))
+    except OSError as error:
+        raise AgentError(f"backup_dir: the changes were made but their backup record could not be written "
+                         f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
+
+
+def check_backup_target(args: dict[str, t.Any], check_mode: bool) -> None:
+    if args.get("backup_dir") and not check_mode:
+        # Before the host is touched: a change whose backup cannot be written must not be made.
+        try:
+            check_backup_dir(args["backup_dir"])
+        except OSError as error:
+            raise AnsibleActionFail(f"backup_dir: {args['backup_dir']} cannot hold backup records ({error}); "
+                                    "nothing was changed on the host") from error
+
+
+# WinRM's ports; the connection's own port is added (a listener on a custom port, PSRP, SSH).
+WINRM_PORTS = (5985, 5986)
+
+
+def management_ports(connection: t.Any) -> tuple[int, ...]:
+    """The ports whose established connections carry this management session."""
+    ports = set(WINRM_PORTS)
+    try:
+        port = connection.get_option("port")
+    except (AttributeError, KeyError, TypeError, ValueError, AnsibleError):
+        port = None
+    if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+        ports.add(int(port))
+    return tuple(sorted(ports))
+
+
+class ConcernAction(ActionBase):
+    """Runs one concern as its own module. Subclasses set ``CONCERN`` (or build it per run in ``make_concern``)."""
+
+    TRANSFERS_FILES = False
+    CONCERN: t.ClassVar[Concern]
+
+    def make_concern(self, task_vars: dict[str, t.Any]) -> Concern:
+        return self.CONCERN
+
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-
-        _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
-        self.check_arguments(args)
-        if args.get("backup_dir") and not self._task.check_mode:
-            # Before the host is touched: a change whose backup cannot be written must not be made.
-            try:
-                check_backup_dir(args["backup_dir"])
-            except OSError as error:
-                raise AnsibleActionFail(f"backup_dir: {args['backup_dir']} cannot hold backup records ({error}); "
-                                        "nothing was changed on the host") from error
+        check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
+        concern = self.make_concern(task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC})
+        concern.check_arguments(args)
+        check_backup_target(args, check_mode)
 
         agent = AgentClient(self._execute_module, task_vars)
         plan = Plan()
         try:
-            state = self._probe(agent, args)
-            plan = self.plan(args, state)
-            result.update(self._report(plan, state))
-            if plan.failure:
-                result.update(failed=True, msg=plan.failure)
-            elif plan.changes and not self._task.check_mode:
-                self._apply(agent, plan, state, args, result, task_vars)
+            state, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)))
+            plan = concern.plan(args, state)
+            planned = Planned(concern, args, plan, state)
+            result.update(concern_report(planned, check_mode, diff))
+            if plan.changes and not plan.failure and not check_mode:
+                outcome, = apply(agent, [planned])
+                record_outcome(result, planned, outcome)
+                host = str(task_vars.get("inventory_hostname", "unknown"))
+                backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, outcome.records)
+                if backup_file:
+                    result["backup_file"] = backup_file
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             plan.blockers.append(str(error))
             result.update(changed=False, blockers=list(plan.blockers), warnings=list(plan.blockers), agent_unavailable=True,
-                          check_mode=bool(self._task.check_mode), reboot_required=False, reboot_owed_by=[], changes=[], drift=[])
+                          check_mode=check_mode, reboot_required=False, reboot_owed_by=[], changes=[], drift=[])
         except AgentError as error:
             result.update(failed=True, msg=str(error), **error.details)
             result.setdefault("changed", False)
-        result["status"] = plan_status(failed=bool(result.get("failed")), blockers=plan.blockers, drift=plan.drift,
-                                       changed=bool(result.get("changed")), check_mode=bool(self._task.check_mode))
+        finish_status(result, plan, check_mode)
         result["agent_executions"] = agent.executions
         return result
-
-    def _probe(self, agent: AgentClient, args: dict[str, t.Any]) -> HostState:
-        refs = list(self.registry_refs(args))
-        keys, reads = read_ops(refs)
-        trees = sorted(set(self.tree_keys(args)))
-        extra = self.probe_ops(args)
-        markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
-        system, markers, *answers = agent.run([{"op": "system_info"}, markers_op, *reads, *tree_ops(trees), *extra])
-        if not system.ok:
-            raise AgentOpError(system, "reading the Windows release")
-        if not markers.ok:
-            raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
-        probes = answers[len(reads) + len(trees):]
-        for op, probe in zip(extra, probes):
-            if not probe.ok:
-                raise AgentOpError(probe, f"probing ({op['op']})")
-        registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
-        windows = WindowsHost.from_system_info(system.data)
-        state = HostState(windows, registry, tuple(probes), reboots_owed(markers, windows.boot_time))
-        followups = self.followup_ops(args, state)
-        if not followups:
-            return state
-        answers = agent.run(followups)
-        for op, answer in zip(followups, answers):
-            if not answer.ok:
-                raise AgentOpError(answer, f"probing ({op['op']})")
-        return replace(state, followups=tuple(answers))
-
-    def _report(self, plan: Plan, state: HostState) -> dict[str, t.Any]:
-        report: dict[str, t.Any] = {
-            "changed": bool(plan.changes),
-            "check_mode": bool(self._task.check_mode),
-            "reboot_required": any(change.reboot_required for change in plan.changes) or self.CONCERN in state.reboots_owed,
-            "reboot_owed_by": sorted(state.reboots_owed),
-            "changes": [change.as_result() for change in plan.changes],
-            "blockers": list(plan.blockers),
-            "drift": list(plan.drift),
-            self.FACTS_KEY: plan.facts,
-        }
-        if plan.warnings or plan.blockers or plan.drift:
-            report["warnings"] = [*plan.blockers, *plan.drift, *plan.warnings]
-        if plan.changes and self._task.diff:
-            report["diff"] = render_diff(plan.changes)
-        return report
-
-    def _apply(self, agent: AgentClient, plan: Plan, state: HostState, args: dict[str, t.Any],
-               result: dict[str, t.Any], task_vars: dict[str, t.Any]) -> None:
-        marker = RebootMarker(self.CONCERN, state.windows.boot_time or UNKNOWN_BOOT_TIME)
-        changes = with_reboot_marker(plan.changes, marker)
-        planned = len(plan.changes)
-        checks = self.verify_ops(args, plan)
-        answers = agent.run([*(change.to_op() for change in changes), *checks])
-        results, verified = answers[:len(changes)], answers[len(changes):]
-        failed_at = next((index for index, outcome in enumerate(results) if not outcome.ok), None)
-        repair = [] if failed_at is None else self.repair_ops(args, changes[failed_at], results[failed_at])
-        failed_repair = None
-        repaired = False
-        if repair:
-            # One more agent run: the repair, then the failed change and those after it, once (and the read-back again).
-            # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
-            remember = [marker.to_op()] if self.REPAIR_NEEDS_REBOOT else []
-            retry = agent.run([*repair, *remember, *(change.to_op() for change in changes[failed_at:]), *checks])
-            result["repairs"] = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
-                                 for op, outcome in zip(repair, retry)]
-            failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
-            repaired = failed_repair is None and self.REPAIR_NEEDS_REBOOT
-            start = len(repair) + len(remember)
-            results = [*results[:failed_at], *retry[start:len(retry) - len(checks)]]
-            verified = retry[len(retry) - len(checks):]
-        made = applied(changes, results)
-        # What was applied, not what was planned: a batch that failed at its first write changed nothing.
-        result["changed"] = bool(made) or repaired
-        result["reboot_required"] = any(change.reboot_required for change in made) or repaired or self.CONCERN in state.reboots_owed
-        records = applied_records(changes, results)
-        result["backup"] = records
-        notes = [change.applied_note(outcome.data) for change, outcome in zip(changes, results) if outcome.ok and hasattr(change, "applied_note")]
-        if any(notes):
-            result["warnings"] = [*result.get("warnings", []), *(note for note in notes if note)]
-        backup_dir = args.get("backup_dir")
-        if records and backup_dir:
-            host = str(task_vars.get("inventory_hostname", "unknown"))
-            module = self._task.resolved_action or self._task.action
-            try:
-                result["backup_file"] = write_backup(backup_dir, backup_document(host, module, records))
-            except OSError as error:
-                raise AgentError(f"backup_dir: the changes were made but their backup record could not be written "
-                                 f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
-        if failed_repair is not None:
-            raise AgentOpError(failed_repair, f"repairing the host after {changes[failed_at].target} failed "
-                                              f"({len(made)} of {planned} changes were made and are in 'backup')")
-        failed = next(((change, outcome) for change, outcome in zip(changes, results) if not outcome.ok), None)
-        if failed is not None:
-            change, outcome = failed
-            raise AgentOpError(outcome, f"changing {change.target} ({len(made)} of {planned} changes were made and are in 'backup')")
-        per_change = [outcome for change, outcome in zip(changes, results) if not isinstance(change, RebootMarker)]
-        problems = self.verify(args, plan, per_change, verified)
-        if problems:
-            raise AgentError("; ".join(problems) + f" ({len(made)} of {planned} changes were made and are in 'backup')")

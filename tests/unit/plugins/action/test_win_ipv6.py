@@ -4,14 +4,15 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action import win_ipv6
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import management_ports
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import dword, make_state
 
 DEFAULTS = {"state": "disabled", "adapters": ["*"], "method": "auto", "allow_management_adapter": False, "immediate": False}
-KEY = win_ipv6.DISABLED_COMPONENTS.key.path
+KEY = ipv6.DISABLED_COMPONENTS.key.path
 
 
 def run(supported=True, bound=True, management=True, disabled_components=None, release="win10", **options):
@@ -19,10 +20,10 @@ def run(supported=True, bound=True, management=True, disabled_components=None, r
     adapters = [{"name": "Ethernet", "addresses": ["198.51.100.23"], "ipv6_bound": bound if supported else None},
                 {"name": "Wi-Fi", "addresses": ["203.0.113.41"], "ipv6_bound": bound if supported else None}]
     values = {} if disabled_components is None else {(KEY, "64", "DisabledComponents"): dword(disabled_components)}
-    base = make_state(release, [win_ipv6.DISABLED_COMPONENTS], values)
+    base = make_state(release, [ipv6.DISABLED_COMPONENTS], values)
     probes = (OpResult("adapter_list", True, {"netadapter_supported": supported, "adapters": adapters}),
               OpResult("management_addresses", True, {"supported": supported, "addresses": ["198.51.100.23"] if management else []}))
-    return win_ipv6.plan_ipv6(args, HostState(base.windows, base.registry, probes))
+    return ipv6.plan_ipv6(args, HostState(base.windows, base.registry, probes))
 
 
 def bindings(plan) -> list[tuple[str, bool]]:
@@ -92,7 +93,7 @@ def test_binding_method_on_windows7_fails_with_the_alternative() -> None:
 ])
 def test_bad_arguments(options: dict, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
-        win_ipv6.ActionModule.check_arguments(None, {**DEFAULTS, **options})
+        ipv6.Ipv6().check_arguments({**DEFAULTS, **options})
 
 
 def test_a_link_local_management_address_with_a_zone_id_marks_its_adapter() -> None:
@@ -106,7 +107,7 @@ def test_the_connection_port_is_a_management_port(port, ports) -> None:
         def get_option(self, name: str):
             assert name == "port"
             return port
-    assert win_ipv6.management_ports(Connection()) == ports
+    assert management_ports(Connection()) == tuple(ports)
 
 
 def test_bindings_are_set_by_interface_index_and_recorded_with_the_guid() -> None:

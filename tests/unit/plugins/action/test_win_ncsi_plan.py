@@ -5,15 +5,15 @@ import base64
 
 import pytest
 
-from ansible_collections.m365ops.activation.plugins.action import win_ncsi
-from ansible_collections.m365ops.activation.plugins.action.win_ncsi import ActionModule, plan_ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi, plan_ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import changes_of, dword, make_state
 from winsim.profiles import registry_pol
 
-INTERNET = win_ncsi.INTERNET.path
-POLICY = win_ncsi.POLICY.path
+INTERNET = ncsi.INTERNET.path
+POLICY = ncsi.POLICY.path
 DEFAULTS = {"policy": "set_zero", "restore_probe_defaults": False}
 
 
@@ -26,12 +26,12 @@ def run(release: str, values: dict | None = None, local_pol: bytes | None = None
               for index, (name, link) in enumerate((gpos or {}).items())}
     probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}),
               OpResult("connection_profiles", True, {"supported": False, "profiles": []}))
-    return plan_ncsi(args, make_state(release, list(ActionModule.registry_refs(None, args)), values, probes=probes))
+    return plan_ncsi(args, make_state(release, list(Ncsi().registry_refs(args)), values, probes=probes))
 
 
 def defaults_for(release: str) -> dict:
     build = 19045 if release == "win10" else 7601
-    return {(INTERNET, "64", name): RegistryValue("string", value) for name, value in win_ncsi.probe_defaults(build).items()}
+    return {(INTERNET, "64", name): RegistryValue("string", value) for name, value in ncsi.probe_defaults(build).items()}
 
 
 HEALTHY = {(INTERNET, "64", "EnableActiveProbing"): dword(1)}
@@ -70,7 +70,7 @@ def test_a_group_policy_value_is_blocked_by_default_and_an_override_is_temporary
 
 @pytest.mark.parametrize(("release", "host"), [("win10", "www.msftconnecttest.com"), ("win7", "www.msftncsi.com")])
 def test_probe_defaults_follow_the_build(release: str, host: str) -> None:
-    assert win_ncsi.probe_defaults(19045 if release == "win10" else 7601)["ActiveWebProbeHost"] == host
+    assert ncsi.probe_defaults(19045 if release == "win10" else 7601)["ActiveWebProbeHost"] == host
     plan = run(release, {**HEALTHY, **defaults_for(release)})
     assert plan.changes == [] and plan.facts["probe_differences"] == [] and plan.warnings == [] and plan.drift == []
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action.win_required_services import (
-    DEFAULT_SERVICES, ActionModule, check_services_arguments, plan_services,
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.required_services import (
+    DEFAULT_SERVICES, RequiredServices, check_services_arguments, plan_services,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
@@ -129,7 +129,7 @@ def test_a_resting_trigger_start_service_is_not_a_change() -> None:
 @pytest.mark.parametrize(("error", "repaired"), [("service_start_failed", True), ("service_disabled", False),
                                                  ("dependency_failed", False), ("access_denied", False), ("timeout", False)])
 def test_only_a_service_that_will_not_start_for_unknown_reasons_gets_sfc(error: str, repaired: bool) -> None:
-    action = ActionModule.__new__(ActionModule)
+    action = RequiredServices()
     outcome = OpResult("service_start", False, {}, error, "did not start")
     repair = action.repair_ops({"sfc_on_failure": True, "sfc_timeout": 60}, ServiceStart(ServiceState("EventLog", True), "why"), outcome)
     assert bool(repair) is repaired

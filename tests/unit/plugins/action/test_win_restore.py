@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action.win_restore import (
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import (
     RESTORE_MODULE, RestoreTargets, backup_paths, load_documents, plan_restore, plan_service_restore, restore_targets,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan

@@ -7,18 +7,18 @@ import re
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action import win_tls12
-from ansible_collections.m365ops.activation.plugins.action.win_tls12 import ActionModule, plan_tls12
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import tls12
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12, plan_tls12
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
 from hoststate import changes_of, dword, make_state
 
-CLIENT = win_tls12.SCHANNEL_TLS12 + r"\Client"
-SERVER = win_tls12.SCHANNEL_TLS12 + r"\Server"
-WINHTTP = win_tls12.WINHTTP
-WININET = win_tls12.WININET
-POLICY = win_tls12.WININET_POLICY
-NET4 = win_tls12.DOTNET_FRAMEWORKS[1]
+CLIENT = tls12.SCHANNEL_TLS12 + r"\Client"
+SERVER = tls12.SCHANNEL_TLS12 + r"\Server"
+WINHTTP = tls12.WINHTTP
+WININET = tls12.WININET
+POLICY = tls12.WININET_POLICY
+NET4 = tls12.DOTNET_FRAMEWORKS[1]
 
 DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, "require_kb3140245": False, "kb3140245_file_versions": {}}
 
@@ -26,14 +26,14 @@ DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, 
 def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",)) -> tuple[OpResult, OpResult]:
     """What the probe's file_stat of both winhttp.dll copies and the MUI language list answer."""
     files = {path: {"expanded": path.replace("%SystemRoot%", "C:\\Windows"), "exists": winhttp is not None, "version": winhttp}
-             for path in win_tls12.WINHTTP_DLLS}
+             for path in tls12.WINHTTP_DLLS}
     return (OpResult("file_stat", True, {"files": files}), OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}))
 
 
 def run(release: str, values=None, winhttp_dll: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), **kwargs):
     args = {**DEFAULTS, **{key: value for key, value in kwargs.items() if key in DEFAULTS}}
     extra = {key: value for key, value in kwargs.items() if key not in DEFAULTS}
-    refs = list(ActionModule.registry_refs(None, args))
+    refs = list(Tls12().registry_refs(args))
     return plan_tls12(args, make_state(release, refs, values, probes=file_probes(winhttp_dll, languages), **extra))
 
 
@@ -150,20 +150,20 @@ def test_group_policy_without_tls12_is_reported_not_changed() -> None:
 
 def test_dotnet_values_only_for_installed_frameworks() -> None:
     plan = run("win10", dotnet=True, existing_keys=((NET4, "64"), (NET4, "32")))
-    assert changes_of(plan) == {(NET4, view, name): 1 for view in ("64", "32") for name in win_tls12.DOTNET_VALUES}
+    assert changes_of(plan) == {(NET4, view, name): 1 for view in ("64", "32") for name in tls12.DOTNET_VALUES}
     assert plan.facts["dotnet_frameworks_not_installed"] == [
-        win_tls12.DOTNET_FRAMEWORKS[0], f"{win_tls12.DOTNET_FRAMEWORKS[0]} (32-bit view)"]
+        tls12.DOTNET_FRAMEWORKS[0], f"{tls12.DOTNET_FRAMEWORKS[0]} (32-bit view)"]
     assert not any(change.reboot_required for change in plan.changes)
 
 
 def test_dotnet_already_set_needs_nothing() -> None:
-    values = {(NET4, view, name): dword(1) for view in ("64", "32") for name in win_tls12.DOTNET_VALUES}
+    values = {(NET4, view, name): dword(1) for view in ("64", "32") for name in tls12.DOTNET_VALUES}
     plan = run("win11", values, dotnet=True, existing_keys=((NET4, "64"), (NET4, "32")))
     assert plan.changes == []
 
 
 def test_probe_reads_each_key_once() -> None:
-    refs = list(ActionModule.registry_refs(None, {**DEFAULTS, "server": True, "dotnet": True}))
+    refs = list(Tls12().registry_refs({**DEFAULTS, "server": True, "dotnet": True}))
     assert len(refs) == len(set(refs))
     assert RegistryRef(RegistryKey(WINHTTP, "32"), "DefaultSecureProtocols") in refs
 
@@ -223,4 +223,4 @@ def test_a_file_version_for_another_release_leaves_the_hotfix_list_in_charge() -
 ])
 def test_bad_kb3140245_file_versions_are_refused_before_contact(versions, needle) -> None:
     with pytest.raises(AnsibleActionFail, match=re.escape(needle)):
-        ActionModule.check_arguments(None, {**DEFAULTS, "kb3140245_file_versions": versions})
+        Tls12().check_arguments({**DEFAULTS, "kb3140245_file_versions": versions})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action import win_winsock_reset as winsock
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import winsock_reset as winsock
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
@@ -58,7 +58,7 @@ def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=Fal
     probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns),
               files(winsock.SYSTEM_PROVIDER_FILES, missing), adapters or adapter_list())
     state = HostState(base.windows, base.registry, probes)
-    followups = winsock.ActionModule.followup_ops(None, args, state)
+    followups = winsock.WinsockReset().followup_ops(args, state)
     state = HostState(base.windows, base.registry, probes, followups=tuple(files(op["paths"], missing) for op in followups))
     return winsock.plan_reset(args, state)
 
@@ -146,7 +146,7 @@ def test_ip_reset_on_a_static_address_when_allowed_and_winsock_alone_is_fine() -
 ])
 def test_bad_arguments(options: dict, needle: str) -> None:
     with pytest.raises(AnsibleActionFail, match=needle):
-        winsock.ActionModule.check_arguments(None, {**DEFAULTS, **options})
+        winsock.WinsockReset().check_arguments({**DEFAULTS, **options})
 
 
 def test_a_provider_whose_dll_is_gone_is_damage_even_from_a_third_party() -> None:
@@ -171,10 +171,10 @@ def test_only_providers_outside_the_system_list_take_a_second_look() -> None:
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS])
     system_only = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
                                                           files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
-    assert winsock.ActionModule.followup_ops(None, args, system_only) == []
+    assert winsock.WinsockReset().followup_ops(args, system_only) == []
     bonjour = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
                                                       interfaces(), files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
-    assert winsock.ActionModule.followup_ops(None, args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
+    assert winsock.WinsockReset().followup_ops(args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
 
 
 def test_a_static_ipv6_address_blocks_the_ip_reset_too() -> None:

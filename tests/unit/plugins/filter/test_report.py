@@ -139,4 +139,4 @@ def test_a_comma_separated_string_of_concerns_is_a_list() -> None:
 def test_every_concern_names_its_own_action(concern: str) -> None:
     collection, name = concern_module(concern).rsplit(".", 1)
     module = import_module(f"ansible_collections.{collection}.plugins.action.{name}")
-    assert module.ActionModule.CONCERN == concern
+    assert module.ActionModule.CONCERN.NAME == concern and module.ActionModule.CONCERN.module == concern_module(concern)

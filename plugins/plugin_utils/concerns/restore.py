@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Put back what the collection's modules changed, from the backup records they wrote.
+
+Services that were stopped are stopped again (dependents first) and get their start mode back;
+the WinHTTP default proxy of each registry view gets its first recorded configuration back, and
+adapters their IPv6 binding.
+Each registry value gets the value it had before the *first* recorded change (records are read
+oldest first), or is removed when it did not exist then. Keys that a remediation had to create
+are removed again once no value is left anywhere below them. Records of earlier restores are
+ignored, so restoring twice changes nothing the second time.
+
+A backup file is data from outside: every record is checked before the host is contacted. Only
+registry values some concern of the collection declares it manages (``MANAGED``) are restored, each
+value must be one the agent can write, and a malformed record fails the task naming file, record and
+problem; nothing is restored from a set of records with any such problem.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, tls12, winsock_reset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, value_problem,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
+    SERVICE_NAME, START_MODES, STATUSES, ServiceState, ServiceStop, StartModeChange, dependency_order,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
+    ProxyChange, ProxyError, ProxySetting, current_views, normalize_bypass, normalize_proxy, settings_ref, split_bypass, verify_ops,
+    verify_proxy,
+)
+
+RESTORE_MODULE = "m365ops.activation.win_restore"
+# Services restore never stops: the connection it runs over (WinRM needs RpcSs and HTTP too, which are protected by
+# being depended on by a running WinRM).
+NEVER_STOP = {"winrm"}
+# Every registry value a concern of the collection may change; nothing else is ever restored.
+MANAGED: tuple[ManagedValues, ...] = (*tls12.Tls12.MANAGED, *ncsi.Ncsi.MANAGED, *ipv6.Ipv6.MANAGED,
+                                      *winsock_reset.WinsockReset.MANAGED)
+
+
+@dataclass
+class RestoreTargets:
+    """What the host should look like again: per value its original content (None = absent), and created keys."""
+
+    values: dict[RegistryRef, RegistryValue | None] = field(default_factory=dict)
+    reboot: set[RegistryRef] = field(default_factory=set)
+    start_modes: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    winhttp: dict[str, dict[str, t.Any]] = field(default_factory=dict)
+    bindings: dict[str, bool] = field(default_factory=dict)
+    # The adapter's interface GUID where the record has one: names are localized and can be changed.
+    binding_guids: dict[str, str] = field(default_factory=dict)
+    created_keys: list[RegistryKey] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+
+def backup_paths(source: str, host: str) -> list[str]:
+    """A single record file, or the host's records under a backup directory."""
+    source = os.path.expanduser(source)
+    if os.path.isfile(source):
+        return [source]
+    if not os.path.isdir(source):
+        raise AnsibleActionFail(f"backups: {source} is neither a backup record file nor a directory of them")
+    return sorted(glob.glob(os.path.join(source, glob.escape(host), "*.json")))
+
+
+def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[str, t.Any]]]:
+    documents = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                document = json.load(stream)
+        except (OSError, ValueError) as error:
+            raise AnsibleActionFail(f"backups: cannot read backup record {path}: {error}") from error
+        if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT or not isinstance(document.get("records"), list):
+            raise AnsibleActionFail(f"backups: {path} is not a format {BACKUP_FORMAT} backup record of m365ops.activation")
+        if document.get("host") != host:
+            raise AnsibleActionFail(f"backups: {path} records host {document.get('host')!r}, not {host!r}")
+        for index, record in enumerate(document["records"]):
+            problem = record_problem(record)
+            if problem:
+                raise AnsibleActionFail(f"backups: {path} record #{index}: {problem}; nothing was restored")
+        documents.append((path, document))
+    return sorted(documents, key=lambda item: item[1].get("created", ""))
+
+
+def _proxy_problem(setting: t.Any) -> str | None:
+    if not isinstance(setting, dict) or setting.get("access_type") not in ("direct", "named"):
+        return "a WinHTTP proxy record needs before.access_type 'direct' or 'named'"
+    if setting["access_type"] == "direct":
+        return None
+    try:
+        normalize_proxy(str(setting.get("proxy") or ""), "before.proxy")
+        normalize_bypass(split_bypass(setting.get("bypass")), "before.bypass")
+    except ProxyError as error:
+        return str(error)
+    return None
+
+
+def _registry_problem(record: dict[str, t.Any]) -> str | None:
+    if not all(isinstance(record.get(name), str) for name in ("key", "name")) or str(record.get("view", "64")) not in ("64", "32"):
+        return "a registry record needs key, name and view 64 or 32"
+    ref = RegistryRef(RegistryKey(record["key"], str(record.get("view", "64"))), record["name"])
+    if not any(managed.covers(ref) for managed in MANAGED):
+        return f"{ref} is not a value any concern of m365ops.activation manages, so restore will not write it"
+    if record.get("before") is not None and (problem := value_problem(record["before"])):
+        return f"{ref}: {problem}"
+    created = record.get("created_key")
+    if created is not None:
+        if not isinstance(created, str) or created.count("\\") < 2:
+            return f"created_key {created!r} is not a key below a hive's top-level key"
+        if not _inside(ref.key, RegistryKey(created, ref.key.view)):
+            return f"created_key {created} does not hold {ref}"
+    return None
+
+
+def record_problem(record: t.Any) -> str | None:
+    """Why a backup record cannot be trusted, or None."""
+    if not isinstance(record, dict):
+        return "a record must be a mapping"
+    kind = record.get("kind")
+    if kind == "registry":
+        return _registry_problem(record)
+    if kind == "registry_key":
+        return None if isinstance(record.get("key"), str) else "a registry_key record needs a key"
+    if kind in ("service_start_mode", "service_status"):
+        allowed = START_MODES if kind == "service_start_mode" else STATUSES
+        if not isinstance(record.get("service"), str) or not SERVICE_NAME.fullmatch(record["service"]):
+            return f"{kind}: service {record.get('service')!r} is not a service name"
+        return None if record.get("before") in allowed else f"{kind}: before must be one of {', '.join(allowed)}"
+    if kind == "winhttp_proxy":
+        if str(record.get("view", "64")) not in ("64", "32"):
+            return "winhttp_proxy: view must be 64 or 32"
+        return _proxy_problem(record.get("before"))
+    if kind == "adapter_binding":
+        ok = isinstance(record.get("adapter"), str) and record.get("component_id") == "ms_tcpip6" and isinstance(record.get("before"), (bool, type(None)))
+        return None if ok else "adapter_binding: needs adapter, component_id ms_tcpip6 and a true/false before"
+    if kind == "action":
+        return None
+    return f"kind {kind!r} is not one the collection writes"
+
+
+def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None) -> RestoreTargets:
+    targets = RestoreTargets()
+    for path, document in documents:
+        if document.get("module") == RESTORE_MODULE or (modules and document.get("module") not in modules):
+            continue
+        targets.documents.append(path)
+        for record in document["records"]:
+            if record.get("kind") == "service_start_mode":
+                targets.start_modes.setdefault(record["service"], record["before"])
+            elif record.get("kind") == "service_status":
+                targets.statuses.setdefault(record["service"], record["before"])
+            elif record.get("kind") == "winhttp_proxy":
+                targets.winhttp.setdefault(str(record.get("view", "64")), record["before"])
+            elif record.get("kind") == "adapter_binding" and isinstance(record.get("before"), bool):
+                targets.bindings.setdefault(record["adapter"], record["before"])
+                if isinstance(record.get("guid"), str):
+                    targets.binding_guids.setdefault(record["adapter"], record["guid"].lower())
+            if record.get("kind") != "registry":
+                continue
+            key = RegistryKey(record["key"], str(record.get("view", "64")))
+            ref = RegistryRef(key, record["name"])
+            # The oldest record knows the value from before any remediation.
+            if ref not in targets.values:
+                targets.values[ref] = RegistryValue.from_agent(record.get("before"))
+                if record.get("reboot_required"):
+                    targets.reboot.add(ref)
+            created = record.get("created_key")
+            if isinstance(created, str) and created:
+                created_key = RegistryKey(created, key.view)
+                if created_key not in targets.created_keys:
+                    targets.created_keys.append(created_key)
+    return targets
+
+
+def _inside(key: RegistryKey, root: RegistryKey) -> bool:
+    path, top = key.path.lower().rstrip("\\"), root.path.lower().rstrip("\\")
+    return key.view == root.view and (path == top or path.startswith(top + "\\"))
+
+
+def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
+    plan = Plan(facts={"documents": list(targets.documents), "values": len(targets.values)})
+    for ref, original in targets.values.items():
+        if original is None:
+            plan.remove_value(state, ref, f"{ref} did not exist before the recorded changes", ref in targets.reboot)
+        else:
+            plan.set_value(state, ref, original, f"{ref} was {original.render()} before the recorded changes", ref in targets.reboot)
+    # Deepest first, so an inner created key goes before the key that holds it.
+    for key in sorted(targets.created_keys, key=lambda item: item.path.count("\\"), reverse=True):
+        tree = state.registry.tree(key)
+        if not tree["exists"]:
+            continue
+        values_after = tree["values"]
+        for ref, original in targets.values.items():
+            if _inside(ref.key, key):
+                present = state.registry.get(ref) is not None
+                values_after += (original is not None) - present
+        if values_after == 0:
+            plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
+    probes = {probe.op: probe for probe in state.probes}
+    plan_service_restore(plan, targets, probes)
+    if targets.winhttp:
+        views = current_views(state, probes["winhttp_proxy_read"])
+        for view, recorded in sorted(targets.winhttp.items()):
+            current = views.get(view)
+            original = ProxySetting.from_agent(recorded)
+            if current is not None and not current.same_as(original):
+                plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
+    if targets.bindings:
+        listed = [Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])]
+        by_guid = {adapter.guid.lower(): adapter for adapter in listed if adapter.guid}
+        by_name = {adapter.name.lower(): adapter for adapter in listed}
+        for name, bound in targets.bindings.items():
+            adapter = by_guid.get(targets.binding_guids.get(name, "")) or by_name.get(name.lower())
+            if adapter is not None and adapter.ipv6_bound is not None and adapter.ipv6_bound != bound:
+                state_word = "bound" if bound else "unbound"
+                plan.changes.append(BindingChange(adapter, bound, f"IPv6 was {state_word} on adapter '{adapter.name}' before the recorded changes"))
+    return plan
+
+
+def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, t.Any]) -> None:
+    """Stop what was stopped before (dependents first), then put start modes back."""
+    if not (targets.start_modes or targets.statuses):
+        return
+    answers = probes["service_query"].data["services"]
+    services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
+    present = [service for service in services if service.exists]
+    stopping = {service.name.lower() for service in present if targets.statuses.get(service.name) == "stopped" and service.status != "stopped"}
+    for service in reversed(dependency_order(present)):
+        if service.name.lower() not in stopping:
+            continue
+        # Stopping a service stops every running service that depends on it: only when restore stops those too.
+        others = [name for name in service.dependents_running if name.lower() not in stopping]
+        if service.name.lower() in NEVER_STOP or others:
+            why = "the management connection needs it" if service.name.lower() in NEVER_STOP else \
+                f"running services depend on it ({', '.join(others)}) and would be stopped with it"
+            plan.warnings.append(f"{service.name} was stopped before the recorded changes but is left running: {why}")
+            continue
+        plan.changes.append(ServiceStop(service, f"{service.name} was stopped before the recorded changes"))
+    for service in present:
+        original = targets.start_modes.get(service.name)
+        if original and original != service.start_mode:
+            plan.changes.append(StartModeChange(service, original, f"{service.name} started as {original} before the recorded changes"))
+
+
+def service_names(targets: RestoreTargets) -> list[str]:
+    return sorted(set(targets.start_modes) | set(targets.statuses))
+
+
+class Restore(Concern):
+    NAME = "restore"
+    FACTS_KEY = "restore"
+    ARGUMENT_SPEC = {
+        "backups": {"type": "path", "required": True},
+        "modules": {"type": "list", "elements": "str"},
+    }
+
+    def __init__(self, host: str) -> None:
+        # One per host and run: the backup records it restores are that host's.
+        self._host = host
+        self._targets = RestoreTargets()
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        documents = load_documents(backup_paths(args["backups"], self._host), self._host)
+        self._targets = restore_targets(documents, args.get("modules"))
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        refs = list(self._targets.values)
+        return refs + [settings_ref("32")] if self._targets.winhttp else refs
+
+    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
+        return list(self._targets.created_keys)
+
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+        names = service_names(self._targets)
+        ops = [{"op": "service_query", "names": names}] if names else []
+        if self._targets.winhttp:
+            ops.append({"op": "winhttp_proxy_read"})
+        if self._targets.bindings:
+            ops.append({"op": "adapter_list"})
+        return ops
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_restore(self._targets, state)
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        return verify_ops(plan.changes)
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        return verify_proxy(plan.changes, applied, checks)

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The WinHTTP default proxy (article: "check whether you are behind a proxy", netsh winhttp set proxy).
+
+Office's sign-in and licensing traffic goes through WinHTTP, which does not follow the browser's (WinINet)
+proxy. The classic cause of 0xCAA70007 at proxy sites is WinHTTP going direct while WinINet names a proxy.
+
+- By default (source ``auto`` without proxy or direct) nothing a site configured is removed or replaced:
+  a WinHTTP view that goes direct gets the static proxy WinINet names, when every WinINet source (the
+  machine's when the ProxySettingsPerUser policy is 0, else every signed-in user's, read through
+  HKEY_USERS) names the same one and it is not this machine. A PAC file, automatic detection, users
+  who disagree, or WinHTTP naming another proxy than WinINet are reported as drift, and nothing changes.
+- An explicit desired state replaces what is there: ``proxy`` (host:port or per scheme) or ``direct: true``.
+  A blank string is an error, never "direct".
+- On 64-bit Windows both registry views are read, compared, written (the 64-bit one through the WinHTTP
+  API, the 32-bit one through the 32-bit netsh) and read back; a read-back that differs fails the task.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
+    VIEW_NAMES, ProxyChange, ProxyError, ProxySetting, WinInetProxy, blob_of, current_views, decode_connection_settings, is_loopback,
+    normalize_bypass, normalize_proxy, settings_ref, verify_ops, verify_proxy,
+)
+
+INTERNET_SETTINGS = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
+MACHINE_SETTINGS = RegistryKey("HKLM\\" + INTERNET_SETTINGS)
+MACHINE_CONNECTIONS = RegistryRef(RegistryKey("HKLM\\" + INTERNET_SETTINGS + r"\Connections"), "DefaultConnectionSettings")
+# Group Policy "Make proxy settings per-machine (rather than per-user)": 0 means every user gets the machine's settings.
+PER_USER_POLICY = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"),
+                              "ProxySettingsPerUser")
+# The values Internet Options writes beside DefaultConnectionSettings; read when the blob is absent.
+LEGACY_VALUES = ("ProxyEnable", "ProxyServer", "ProxyOverride", "AutoConfigURL")
+
+
+def explicit_desired(args: dict[str, t.Any]) -> ProxySetting | None:
+    """The desired state the options name, or None when they leave it to WinINet."""
+    if args["direct"]:
+        return ProxySetting("direct")
+    if args.get("proxy") is None:
+        return None
+    try:
+        return ProxySetting("named", normalize_proxy(args["proxy"]), tuple(normalize_bypass(args["bypass"])))
+    except ProxyError as error:
+        raise AnsibleActionFail(str(error)) from error
+
+
+def check_proxy_arguments(args: dict[str, t.Any]) -> None:
+    if args["direct"] and args.get("proxy") is not None:
+        raise AnsibleActionFail("direct, proxy: give one desired state, a proxy or direct access")
+    if args["bypass"] and args.get("proxy") is None:
+        raise AnsibleActionFail("bypass: only meaningful with proxy; direct access and WinINet imports have no bypass option")
+    explicit = args["direct"] or args.get("proxy") is not None
+    if args["source"] == "options" and not explicit:
+        raise AnsibleActionFail("source: 'options' needs proxy (host:port) or direct: true; nothing else means direct access")
+    if args["source"] == "wininet" and explicit:
+        raise AnsibleActionFail("source: 'wininet' imports the proxy WinINet names; do not also give proxy or direct")
+    if args.get("wininet_user") is not None and (explicit or args["source"] == "options"):
+        raise AnsibleActionFail("wininet_user: names whose WinINet settings to import; not used with proxy or direct")
+    if args.get("wininet_user") is not None and not args["wininet_user"].strip():
+        raise AnsibleActionFail("wininet_user: blank; give a signed-in user's name (DOMAIN\\user or user) or SID")
+    explicit_desired(args)
+
+
+class WinHttpProxy(Concern):
+    NAME = "winhttp_proxy"
+    FACTS_KEY = "winhttp"
+    ARGUMENT_SPEC = {
+        "proxy": {"type": "str"},
+        "bypass": {"type": "list", "elements": "str", "default": []},
+        "direct": {"type": "bool", "default": False},
+        "source": {"type": "str", "default": "auto", "choices": ["auto", "wininet", "options"]},
+        "wininet_user": {"type": "str"},
+    }
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        check_proxy_arguments(args)
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        yield settings_ref("64")
+        yield settings_ref("32")
+        yield PER_USER_POLICY
+        yield MACHINE_CONNECTIONS
+        yield from (RegistryRef(MACHINE_SETTINGS, name) for name in LEGACY_VALUES)
+
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+        return [
+            {"op": "winhttp_proxy_read"},
+            {"op": "user_sessions"},
+            {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS + r"\Connections", "names": ["DefaultConnectionSettings"]},
+            {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS, "names": list(LEGACY_VALUES)},
+        ]
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return plan_proxy(args, state)
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        return verify_ops(plan.changes)
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        return verify_proxy(plan.changes, applied, checks)
+
+
+def _legacy_settings(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What Internet Options' plain values say, for a configuration without a DefaultConnectionSettings blob."""
+    def value(name: str) -> t.Any:
+        entry = values.get(name)
+        return entry.get("value") if isinstance(entry, t.Mapping) else None
+    return {"manual_proxy": value("ProxyEnable") == 1, "proxy": value("ProxyServer"), "bypass": value("ProxyOverride"),
+            "pac": bool(value("AutoConfigURL")), "pac_url": value("AutoConfigURL"), "auto_detect": False}
+
+
+def _settings(blob: t.Any, legacy: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    decoded = decode_connection_settings(blob["value"]) if isinstance(blob, t.Mapping) and blob.get("type") == "binary" else None
+    return decoded if decoded is not None else _legacy_settings(legacy)
+
+
+def wininet_sources(args: dict[str, t.Any], state: HostState, plan: Plan) -> tuple[str, list[WinInetProxy]]:
+    """Whose WinINet settings count ("machine", "user" or "users"), and what each names."""
+    if dword_of(state.registry.get(PER_USER_POLICY)) == 0:
+        legacy = {name: value.as_dict() for name in LEGACY_VALUES if (value := state.registry.get(RegistryRef(MACHINE_SETTINGS, name)))}
+        blob = state.registry.get(MACHINE_CONNECTIONS)
+        settings = _settings(blob.as_dict() if blob else None, legacy)
+        return "machine", [WinInetProxy.from_settings("the machine (policy ProxySettingsPerUser=0)", settings)]
+    sessions, connections, legacy_values = (probe.data for probe in state.probes[1:4])
+    users = {}
+    for session in sessions.get("sessions") or []:
+        users.setdefault(str(session["sid"]), str(session.get("user") or session["sid"]))
+    wanted = args.get("wininet_user")
+    if wanted is not None:
+        key = wanted.strip().lower()
+        match = {sid: user for sid, user in users.items() if key in (sid.lower(), user.lower(), user.rsplit("\\", 1)[-1].lower())}
+        if not match:
+            signed_in = ", ".join(sorted(users.values())) or "nobody"
+            plan.failure = (f"wininet_user: '{wanted}' has no interactive session on this host (signed in: {signed_in}); "
+                            "the WinINet settings of a user who is not signed in are in a profile hive that is not loaded")
+            return "user", []
+        users = match
+    sources = []
+    for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
+        hive = (connections.get("hives") or {}).get(sid, {})
+        legacy = ((legacy_values.get("hives") or {}).get(sid) or {}).get("values") or {}
+        settings = _settings((hive.get("values") or {}).get("DefaultConnectionSettings"), legacy)
+        sources.append(WinInetProxy.from_settings(f"{user} ({sid})", settings))
+    return ("user" if wanted is not None else "users"), sources
+
+
+def importable(sources: t.Sequence[WinInetProxy]) -> tuple[ProxySetting | None, str | None]:
+    """The one static proxy every source names, or why there is none to import."""
+    if not sources:
+        return None, "no WinINet settings were found to compare (no user is signed in)"
+    if any(source.pac_url for source in sources):
+        return None, "WinINet uses a PAC file, which WinHTTP's default configuration cannot hold"
+    unusable = [source for source in sources if source.problem]
+    if unusable:
+        return None, unusable[0].problem
+    settings = [source.setting for source in sources]
+    first = settings[0]
+    if first is None or any(setting is None or not setting.same_as(first) for setting in settings):
+        return None, "the WinINet settings do not all name the same static proxy"
+    if is_loopback(first.proxy or ""):
+        return None, f"WinINet names a proxy on this machine ({first.proxy}), which is not the site's proxy"
+    return first, None
+
+
+def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
+    plan = Plan()
+    views = current_views(state, state.probes[0])
+    scope, sources = wininet_sources(args, state, plan)
+    desired = explicit_desired(args)
+    plan.facts = {
+        "views": {view: setting.as_agent() for view, setting in views.items()},
+        "registry_blobs": {view: blob_of(state, view) for view in views},
+        "wininet": {"scope": scope, "sources": [source.as_fact() for source in sources]},
+        "desired": None if desired is None else desired.as_agent(),
+        "imported_from": [],
+    }
+    if plan.failure:
+        return plan
+    for source in sources:
+        if source.ignored:
+            plan.warnings.append(f"WinINet of {source.source} has entries WinHTTP ignores (no SOCKS support): {'; '.join(source.ignored)}")
+    if desired is not None:
+        for view, current in views.items():
+            if not current.same_as(desired):
+                plan.changes.append(ProxyChange(current, desired, f"WinHTTP ({VIEW_NAMES[view]} view) uses {current.describe()}, "
+                                                                  f"not {desired.describe()} as asked", view))
+        return plan
+    if args["source"] == "wininet" and not sources:
+        plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
+        return plan
+    plan_import(plan, views, sources)
+    return plan
+
+
+def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> None:
+    """Add WinINet's agreed static proxy to direct views; report every disagreement as drift, change nothing else."""
+    agreed, why_not = importable(sources)
+    evidence = "; ".join(f"{source.source}: {source.describe()}" for source in sources)
+    for view, current in views.items():
+        label = f"WinHTTP ({VIEW_NAMES[view]} view)"
+        if current.access_type == "other":
+            plan.drift.append(f"{label} reports {current.describe()}; left in place. Set the proxy explicitly (proxy: host:port, "
+                              "or direct: true) to replace it.")
+            continue
+        if current.access_type == "direct":
+            if agreed is not None:
+                plan.changes.append(ProxyChange(current, agreed, f"{label} goes direct while WinINet names {agreed.describe()} "
+                                                                 f"({evidence}): imported, as 'netsh winhttp import proxy' does", view))
+                plan.facts["imported_from"] = [source.source for source in sources]
+            elif any(source.setting or source.pac_url or source.problem for source in sources):
+                plan.drift.append(f"{label} goes direct while WinINet does not ({evidence}); not imported: {why_not}. "
+                                  "Set the proxy explicitly (proxy: host:port).")
+            # WinINet's automatic detection alone is Windows' default and says nothing about a proxy: it stays in the facts.
+            continue
+        for source in sources:
+            if source.setting is not None and not source.setting.same_as(current):
+                plan.drift.append(f"{label} names {current.describe()} while WinINet of {source.source} names "
+                                  f"{source.setting.describe()}; set the one the site wants explicitly (proxy: host:port)")
+    if len(views) == 2 and not views["64"].same_as(views["32"]):
+        after = {change.view: change.after for change in plan.changes}
+        if not after.get("64", views["64"]).same_as(after.get("32", views["32"])):
+            plan.drift.append(f"the 64-bit and 32-bit WinHTTP views differ ({views['64'].describe()} / {views['32'].describe()}); "
+                              "32-bit Office uses the 32-bit one. Set the proxy explicitly (proxy: host:port, or direct: true).")
