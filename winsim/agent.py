@@ -623,5 +623,8 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
             results.append({"ok": True, "op": name, **data})
         # A failed write can still have changed something (a dependency that did start), so save after any write.
         if not check_mode and any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops):
+            # faults.group_policy_after_write: Group Policy refreshes right after a batch that wrote something.
+            if host.faults.get("group_policy_after_write"):
+                host.group_policy_refresh()
             host.save()
     return {"protocol": PROTOCOL, "changed": changed, "results": results}

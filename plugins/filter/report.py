@@ -45,7 +45,7 @@ def concern_entry(result: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "reboot_required": bool(result.get("reboot_required")),
         "reboot_owed_by": list(result.get("reboot_owed_by") or []),
     }
-    if entry["status"] in (FAILED, UNREACHABLE):
+    if entry["status"] in (FAILED, UNREACHABLE) or (entry["status"] == NOT_RUN and result.get("msg")):
         entry["message"] = str(result.get("msg") or entry["status"])
     elif result.get("skipped"):
         entry["message"] = f"skipped: {result.get('skip_reason') or result.get('false_condition') or 'condition false'}"
@@ -70,12 +70,26 @@ def _os_name(results: t.Iterable[t.Mapping[str, t.Any] | None]) -> str:
     return ""
 
 
+def activation_result(activation: t.Any, concern: str) -> t.Mapping[str, t.Any] | None:
+    """One concern's result out of a registered win_activation result: its own entry, or the whole result when the task
+    never reached the concerns (the host was unreachable, the options were refused)."""
+    if not isinstance(activation, t.Mapping) or activation.get("skipped"):
+        return None
+    concerns = activation.get("concerns")
+    if isinstance(concerns, t.Mapping) and concern in concerns:
+        return concerns[concern]
+    if activation.get("unreachable") or (activation.get("failed") and not concerns):
+        return activation
+    return None
+
+
 def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], selected: t.Collection[str]) -> dict[str, t.Any]:
     stopped = variables.get("fleet_stopped")
     entries: dict[str, dict[str, t.Any]] = {}
     results = []
     for concern in concerns:
-        result = variables.get(f"{concern}_result")
+        # The fleet role runs the concerns through win_activation (fleet_activation); a concern's own role registers <concern>_result.
+        result = variables.get(f"{concern}_result") or activation_result(variables.get("fleet_activation"), concern)
         if concern not in selected:
             entries[concern] = {"status": NOT_SELECTED}
             continue
@@ -164,6 +178,29 @@ def concern_module(concern: str) -> str:
     return f"m365ops.activation.win_{concern}"
 
 
+def activation_lines(result: t.Mapping[str, t.Any] | None) -> list[str]:
+    """What win_activation did or would do on one host, concern by concern."""
+    if not isinstance(result, t.Mapping):
+        return ["win_activation: no result"]
+    concerns = result.get("concerns")
+    if not isinstance(concerns, t.Mapping) or not concerns:
+        return [f"win_activation: {str(result.get('msg') or result_status(result)).strip()}"]
+    lines = [line for name, concern_result in concerns.items() for line in concern_lines(concern_result, name)]
+    if result.get("verified") is not None:
+        lines.append("verified: nothing is left to change" if result["verified"] else "NOT verified: something is left to change")
+    return lines
+
+
+def first_failed_concern(result: t.Mapping[str, t.Any] | None, selected: t.Sequence[str]) -> str:
+    """The first concern of a win_activation result that failed (or the first selected one when none says so)."""
+    concerns = (result or {}).get("concerns") if isinstance(result, t.Mapping) else None
+    if isinstance(concerns, t.Mapping):
+        for name, concern_result in concerns.items():
+            if isinstance(concern_result, t.Mapping) and concern_result.get("failed"):
+                return str(name)
+    return str(selected[0]) if selected else "win_activation"
+
+
 def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[str]:
     """A message per variable in ``names`` that is not in ``known``, with the nearest known name."""
     messages = []
@@ -178,4 +215,5 @@ class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
-                "unknown_variables": unknown_variables}
+                "unknown_variables": unknown_variables, "activation_lines": activation_lines,
+                "first_failed_concern": first_failed_concern}

@@ -227,14 +227,25 @@ def _op_key(op: dict[str, t.Any]) -> str:
     return json.dumps(op, sort_keys=True, default=str)
 
 
-def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[HostState]:
+@dataclass
+class Probed:
+    """One concern's view of the probe: its state, or the error that keeps it from planning (one of its reads failed)."""
+
+    state: HostState | None
+    error: AgentError | None = None
+
+
+def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[Probed]:
     """One agent execution that reads what every selected concern asks (the union; an op asked twice runs once), and
-    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One state per
-    concern, in order; they share the Windows release, the registry snapshot and the reboots owed."""
+    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One answer per
+    concern, in order; the states share the Windows release, the registry snapshot and the reboots owed. A read that
+    fails fails only the concerns that asked for it; the release and the reboot markers are everyone's."""
     context = context or ProbeContext()
-    refs = list(dict.fromkeys(ref for item in selected for ref in item.concern.registry_refs(item.args)))
+    wanted = [list(dict.fromkeys(item.concern.registry_refs(item.args))) for item in selected]
+    refs = list(dict.fromkeys(ref for refs_of in wanted for ref in refs_of))
     keys, reads = read_ops(refs)
-    trees = sorted({key for item in selected for key in item.concern.tree_keys(item.args)})
+    trees_of = [set(item.concern.tree_keys(item.args)) for item in selected]
+    trees = sorted(set().union(*trees_of)) if trees_of else []
     asked = [item.concern.probe_ops(item.args, context) for item in selected]
     unique = list({_op_key(op): op for ops in asked for op in ops}.values())
     markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
@@ -243,26 +254,45 @@ def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeCont
         raise AgentOpError(system, "reading the Windows release")
     if not markers.ok:
         raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
+    key_answers = dict(zip(keys, answers[:len(reads)]))
+    tree_answers = dict(zip(trees, answers[len(reads):len(reads) + len(trees)]))
     by_op = dict(zip((_op_key(op) for op in unique), answers[len(reads) + len(trees):]))
-    for op in unique:
-        if not by_op[_op_key(op)].ok:
-            raise AgentOpError(by_op[_op_key(op)], f"probing ({op['op']})")
-    registry = snapshot(refs, keys, answers[:len(reads)], trees, answers[len(reads):len(reads) + len(trees)])
+    readable = [ref for ref in refs if key_answers[ref.key].ok]
+    readable_keys = sorted({ref.key for ref in readable})
+    measured = [key for key in trees if tree_answers[key].ok]
+    registry = snapshot(readable, readable_keys, [key_answers[key] for key in readable_keys],
+                        measured, [tree_answers[key] for key in measured])
     windows = WindowsHost.from_system_info(system.data)
     owed = reboots_owed(markers, windows.boot_time)
-    states = [HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed) for ops in asked]
-    followups = [item.concern.followup_ops(item.args, state) for item, state in zip(selected, states)]
+    probed = []
+    for refs_of, trees_mine, ops in zip(wanted, trees_of, asked):
+        failed_key = next((key for key in sorted({ref.key for ref in refs_of}) if not key_answers[key].ok), None)
+        failed_tree = next((key for key in sorted(trees_mine) if not tree_answers[key].ok), None)
+        failed_op = next((op for op in ops if not by_op[_op_key(op)].ok), None)
+        if failed_key is not None:
+            probed.append(Probed(None, AgentOpError(key_answers[failed_key], f"reading {failed_key}")))
+        elif failed_tree is not None:
+            probed.append(Probed(None, AgentOpError(tree_answers[failed_tree], f"measuring {failed_tree}")))
+        elif failed_op is not None:
+            probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
+        else:
+            probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed)))
+    followups = [item.concern.followup_ops(item.args, answer.state) if answer.state else [] for item, answer in zip(selected, probed)]
     if not any(followups):
-        return states
-    answers = agent.run([op for ops in followups for op in ops])
-    for op, answer in zip((op for ops in followups for op in ops), answers):
-        if not answer.ok:
-            raise AgentOpError(answer, f"probing ({op['op']})")
-    split, start = [], 0
-    for state, ops in zip(states, followups):
-        split.append(replace(state, followups=tuple(answers[start:start + len(ops)])) if ops else state)
+        return probed
+    flat = [op for ops in followups for op in ops]
+    answers = agent.run(flat)
+    start = 0
+    for index, ops in enumerate(followups):
+        mine = answers[start:start + len(ops)]
         start += len(ops)
-    return split
+        state = probed[index].state
+        if not ops or state is None:
+            continue
+        failed = next(((op, answer) for op, answer in zip(ops, mine) if not answer.ok), None)
+        probed[index] = (Probed(None, AgentOpError(failed[1], f"probing ({failed[0]['op']})")) if failed
+                         else Probed(replace(state, followups=tuple(mine))))
+    return probed
 
 
 @dataclass
@@ -469,7 +499,10 @@ class ConcernAction(ActionBase):
         agent = AgentClient(self._execute_module, task_vars)
         plan = Plan()
         try:
-            state, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)))
+            probed, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)))
+            if probed.error is not None or probed.state is None:
+                raise probed.error or AgentError("the probe returned nothing")
+            state = probed.state
             plan = concern.plan(args, state)
             planned = Planned(concern, args, plan, state)
             result.update(concern_report(planned, check_mode, diff))

@@ -14,16 +14,9 @@ from winsim.agent import winhttp_setting
 from winsim.profiles import _hardened, _nla_disabled, _ncsi_off, _proxy_site, _third_party_lsp
 
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
-ROLE_TASKS = {
-    "tls12": 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")',
-    "winhttp_proxy": 'm365ops.activation.winhttp_proxy : WinHTTP proxy | Default proxy as the site needs it '
-                     '(article step "check whether you are behind a proxy")',
-    "ncsi": 'm365ops.activation.ncsi : NCSI | Active probing on (article step "proxy/firewall/GPO", NCSI active tests)',
-    "services": 'm365ops.activation.required_services : Services | Required services running '
-                '(article step "make sure required services are running")',
-    "winsock": 'm365ops.activation.winsock_reset : Winsock | Reset where the catalog is damaged (article step "reset Winsock")',
-}
-COMPARED = ("changed", "changes", "reboot_required", "blockers", "agent_executions")
+FLEET_TASK = "m365ops.activation.fleet : Fleet | Activation concerns"
+CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")
+COMPARED = ("changed", "changes", "reboot_required", "blockers", "status")
 
 
 def drift_everything(fleet: Fleet, name: str, profile: str) -> None:
@@ -42,11 +35,14 @@ def test_japanese_and_english_hosts_get_the_same_remediation(fleet: Fleet, inven
 
     run = run_playbook(inventory, REMEDIATE)
     assert run.rc == 0, run.stdout[-3000:]
-    for concern, task in ROLE_TASKS.items():
-        english, japanese = run.result("english", task), run.result("japanese", task)
+    english_run, japanese_run = run.result("english", FLEET_TASK), run.result("japanese", FLEET_TASK)
+    # Probe, a look at the LSP's own DLL, apply, verify.
+    assert english_run["agent_executions"] == japanese_run["agent_executions"] == 4
+    for concern in CONCERNS:
+        english, japanese = english_run["concerns"][concern], japanese_run["concerns"][concern]
         assert english["changed"] is True, concern
         assert {key: english.get(key) for key in COMPARED} == {key: japanese.get(key) for key in COMPARED}, concern
-    japanese_reset = next(record for record in run.result("japanese", ROLE_TASKS["winsock"])["backup"] if record["kind"] == "action")
+    japanese_reset = next(record for record in japanese_run["concerns"]["winsock_reset"]["backup"] if record["kind"] == "action")
     assert japanese_reset["exit_code"] == 0
 
     assert run_playbook(inventory, REMEDIATE).changed_hosts() == set()

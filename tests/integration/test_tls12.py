@@ -17,7 +17,7 @@ TASK_NAME = "Run win_tls12"
 AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 CLIENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
-ROLE_TASK = 'm365ops.activation.tls12 : TLS 1.2 | SCHANNEL, WinHTTP and WinINet allow TLS 1.2 (article step "Windows 8.1 and earlier")'
+FLEET_TASK = "m365ops.activation.fleet : Fleet | Activation concerns"
 # Profiles the remediate playbook brings to compliance (win7-rtm is unsupported, the broken Event Log needs sfc).
 SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
 TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "win7sp1-langpack", "win7sp1-rollup", "ws2012"}
@@ -112,7 +112,7 @@ def test_windows7_without_kb3140245_is_remediated_but_reported_blocked(fleet: Fl
     fleet.write_inventory(inventory)
     report_file = tmp_path / "report.json"
     run = run_playbook(inventory, REMEDIATE)
-    result = run.result("nokb", ROLE_TASK)
+    result = run.result("nokb", FLEET_TASK)["concerns"]["tls12"]
     assert result["tls12"]["kb3140245"] == "missing"
     assert any("KB3140245" in blocker for blocker in result["blockers"])
     assert value(fleet, "nokb", CLIENT_KEY, "Enabled") == {"type": "dword", "value": 1}

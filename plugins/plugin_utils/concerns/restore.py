@@ -157,10 +157,14 @@ def record_problem(record: t.Any) -> str | None:
 def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None) -> RestoreTargets:
     targets = RestoreTargets()
     for path, document in documents:
-        if document.get("module") == RESTORE_MODULE or (modules and document.get("module") not in modules):
+        if document.get("module") == RESTORE_MODULE:
+            continue
+        # A win_activation document holds the records of several concerns, each naming the module of its concern.
+        records = [record for record in document["records"] if not modules or record.get("module", document.get("module")) in modules]
+        if not records:
             continue
         targets.documents.append(path)
-        for record in document["records"]:
+        for record in records:
             if record.get("kind") == "service_start_mode":
                 targets.start_modes.setdefault(record["service"], record["before"])
             elif record.get("kind") == "service_status":

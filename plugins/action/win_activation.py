@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action of m365ops.activation.win_activation: every selected concern in one probe, one apply and one verification.
+
+Each concern's options are validated by that concern's own argument spec before the host is contacted. One agent
+execution reads the union of what every concern asks; each concern plans from that one state; every change goes
+out in one batch, in ``ORDER``; a verification probe re-plans every concern after an apply. Each concern's result is
+exactly what its own module returns, under ``concerns``, so the report, restore and diff work unchanged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
+    COMMON_ARGUMENT_SPEC, Concern, Plan, Planned, ProbeContext, Selected, apply, check_backup_target, concern_report,
+    finish_status, management_ports, probe, record_outcome, validate_options, write_backup_file,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ipv6 import Ipv6
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.required_services import RequiredServices
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winsock_reset import WinsockReset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
+
+# The order of the apply batch: protocols first, then the proxy WinHTTP will use, NCSI's values before the services
+# (NlaSvc started here reads them), the Winsock reset (which owes a reboot) last but one, IPv6 bindings last.
+ORDER: tuple[Concern, ...] = (Tls12(), WinHttpProxy(), Ncsi(), RequiredServices(), WinsockReset(), Ipv6())
+BY_NAME = {concern.NAME: concern for concern in ORDER}
+# IPv6 off-and-on is a procedure around an activation retry (the ipv6 role), not a state to keep: asked for by name only.
+DEFAULT_CONCERNS = ["tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset"]
+
+
+def concern_options(name: str, raw: t.Any, selected: bool) -> dict[str, t.Any] | None:
+    """``raw`` validated by the concern's own spec; options of a concern that is not selected are checked when given."""
+    concern = BY_NAME[name]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise AnsibleActionFail(f"{name}: the options of the {name} concern must be a mapping, not {type(raw).__name__}")
+    for option in raw:
+        if option not in concern.ARGUMENT_SPEC:
+            near = difflib.get_close_matches(str(option), list(concern.ARGUMENT_SPEC), n=1)
+            hint = f" (did you mean {name}.{near[0]}?)" if near else f" (its options: {', '.join(sorted(concern.ARGUMENT_SPEC))})"
+            raise AnsibleActionFail(f"{name}.{option}: not an option of the {name} concern{hint}")
+    if not selected and not raw:
+        return None
+    return validate_options(concern, raw, prefix=name)
+
+
+def conflicts(planned: t.Sequence[Planned]) -> list[str]:
+    """Two concerns that would change the same thing differently: each pair, both named."""
+    seen: dict[str, tuple[str, t.Any]] = {}
+    found = []
+    for item in planned:
+        for change in item.plan.changes:
+            target, op = change.target, change.to_op()
+            if target in seen and seen[target][1] != op:
+                found.append(f"{seen[target][0]} and {item.concern.NAME} would both change {target}, differently")
+            seen.setdefault(target, (item.concern.NAME, op))
+    return found
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    ARGUMENT_SPEC = {
+        "concerns": {"type": "list", "elements": "str", "default": DEFAULT_CONCERNS, "choices": [concern.NAME for concern in ORDER]},
+        "verify": {"type": "bool", "default": True},
+        **{concern.NAME: {"type": "dict"} for concern in ORDER},
+    }
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
+        _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
+        if not args["concerns"]:
+            raise AnsibleActionFail("concerns: name at least one concern")
+        chosen = set(args["concerns"])
+        options = {concern.NAME: concern_options(concern.NAME, args.get(concern.NAME), concern.NAME in chosen) for concern in ORDER}
+        selected = [Selected(concern, options[concern.NAME] or {}) for concern in ORDER if concern.NAME in chosen]
+        check_backup_target(args, check_mode)
+
+        agent = AgentClient(self._execute_module, task_vars)
+        context = ProbeContext(management_ports(self._connection))
+        results: dict[str, dict[str, t.Any]] = {item.concern.NAME: {} for item in selected}
+        plans = {item.concern.NAME: Plan() for item in selected}
+        verified: bool | None = None
+        try:
+            planned = []
+            for item, probed in zip(selected, probe(agent, selected, context)):
+                name = item.concern.NAME
+                if probed.state is None:
+                    error = probed.error or AgentError("the probe returned nothing")
+                    results[name] = {"changed": False, "failed": True, "msg": str(error), **error.details}
+                    continue
+                plan = item.concern.plan(item.args, probed.state)
+                plans[name] = plan
+                planned.append(Planned(item.concern, item.args, plan, probed.state))
+                results[name] = concern_report(planned[-1], check_mode, diff)
+            clashes = conflicts(planned)
+            if clashes:
+                raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")
+            to_apply = [item for item in planned if item.plan.changes and not item.plan.failure]
+            if to_apply and not check_mode:
+                outcomes = apply(agent, to_apply)
+                records = []
+                for item, outcome in zip(to_apply, outcomes):
+                    record_outcome(results[item.concern.NAME], item, outcome)
+                    records.extend({**record, "module": item.concern.module} for record in outcome.records)
+                host = str(task_vars.get("inventory_hostname", "unknown"))
+                backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, records)
+                if backup_file:
+                    result["backup_file"] = backup_file
+                if args["verify"]:
+                    verified = self._verify(agent, selected, context, results)
+            elif not check_mode:
+                # Nothing to change: the probe itself shows whether anything is left to change.
+                verified = not any(result_of.get("failed") for result_of in results.values())
+        except AgentPrerequisiteError as error:
+            # Blocked, not failed: a person must install something before anything can be checked or changed.
+            for name, plan in plans.items():
+                plan.blockers.append(str(error))
+                results[name] = {"changed": False, "blockers": [str(error)], "warnings": [str(error)], "agent_unavailable": True,
+                                 "check_mode": check_mode, "reboot_required": False, "reboot_owed_by": [], "changes": [], "drift": []}
+            result["agent_unavailable"] = True
+        except AgentError as error:
+            for name in results:
+                if not results[name].get("failed"):
+                    results[name].update(failed=True, msg=str(error), **error.details)
+                    results[name].setdefault("changed", False)
+        for name, plan in plans.items():
+            finish_status(results[name], plan, check_mode)
+        return self._summary(result, results, verified, agent.executions)
+
+    def _verify(self, agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext,
+                results: dict[str, dict[str, t.Any]]) -> bool:
+        """One more probe, every concern planned again: verified only when nothing is left to change anywhere."""
+        clean = True
+        for item, probed in zip(selected, probe(agent, selected, context)):
+            result = results[item.concern.NAME]
+            if probed.state is None:
+                result["verified"] = False
+                clean = False
+                if not result.get("failed") and not result.get("not_run"):
+                    result.update(failed=True, msg=f"the verification probe failed: {probed.error}")
+                continue
+            again = item.concern.plan(item.args, probed.state)
+            left = [change.reason for change in again.changes]
+            result["verified"] = not left and not again.failure
+            clean = clean and result["verified"] and not result.get("failed") and not result.get("not_run")
+            if left and not result.get("failed") and not result.get("not_run"):
+                # The apply said it worked and the host says otherwise: never "remediated".
+                result.update(failed=True, msg=f"after the apply the host still needs: {'; '.join(left)}")
+        return clean
+
+    @staticmethod
+    def _summary(result: dict[str, t.Any], results: dict[str, dict[str, t.Any]], verified: bool | None, executions: int) -> dict[str, t.Any]:
+        statuses = [concern_result.get("status", "failed") for concern_result in results.values()]
+        failed = [name for name, concern_result in results.items() if concern_result.get("failed")]
+        result.update(
+            concerns=results,
+            status=worst(statuses),
+            changed=any(concern_result.get("changed") for concern_result in results.values()),
+            reboot_required=any(concern_result.get("reboot_required") for concern_result in results.values()),
+            verified=verified,
+            agent_executions=executions,
+        )
+        # --diff shows every concern's before/after, each headed by its concern.
+        diffs = [{**concern_result["diff"], "before_header": name, "after_header": name}
+                 for name, concern_result in results.items() if concern_result.get("diff")]
+        if diffs:
+            result["diff"] = diffs
+        warnings = [f"{name}: {warning}" for name, concern_result in results.items() for warning in concern_result.get("warnings", [])]
+        if warnings:
+            result["warnings"] = warnings
+        if failed:
+            result.update(failed=True, msg="; ".join(f"{name}: {results[name].get('msg', 'failed')}" for name in failed))
+        return result

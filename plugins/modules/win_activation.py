@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_activation
+short_description: Every Microsoft 365 activation concern of a host in one probe, one apply and one verification
+version_added: 0.3.0
+description:
+  - Runs the collection's concerns (TLS 1.2, WinHTTP proxy, NCSI, required services, Winsock reset and, when asked,
+    IPv6) on a Windows host in as few agent executions as the work allows. One execution reads what every selected
+    concern needs; each concern decides from that one reading exactly as its own module does; every change goes out
+    in one more execution; with O(verify=true) one more reads the host again and plans every concern anew.
+  - An audit (check mode, or a compliant host) costs one agent execution, a remediation three. A host whose Winsock
+    catalog names DLLs of products other than Windows takes one more read-only execution per probe to look at those
+    files (M(m365ops.activation.win_winsock_reset)).
+  - "The apply batch runs concern by concern in a fixed order: C(tls12), C(winhttp_proxy), C(ncsi) (before the
+    services, so a Network Location Awareness started here reads the new values), C(required_services),
+    C(winsock_reset), C(ipv6). The agent skips every write after a failed one, so a concern after a failed change is
+    C(not_run), never reported as changed."
+  - Each concern's options are validated by that concern's own argument spec before the host is contacted; an error
+    names C(concern.option). Two concerns that would change the same thing differently are refused before anything
+    is changed, with both named.
+  - Each concern's result under RV(concerns) is what its own module returns (changes, blockers, drift, warnings,
+    diff, backup, reboot_required, status), so the collection's report and restore read it unchanged. Backup
+    records are written as one file per host and run; each record names its concern's module, so
+    M(m365ops.activation.win_restore) with O(m365ops.activation.win_restore#module:modules) can pick them.
+options:
+  concerns:
+    description:
+      - The concerns to run. C(ipv6) is an off-retry-on procedure around an activation retry and is only run when
+        named (with O(ipv6.state)); the C(ipv6) role is the usual way to run it.
+    type: list
+    elements: str
+    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, ipv6]
+    default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
+  verify:
+    description:
+      - After an apply, read the host again and plan every selected concern anew. RV(verified) is true only when
+        nothing is left to change; a concern whose changes did not hold is C(failed), never C(remediated).
+    type: bool
+    default: true
+  tls12:
+    description: Options of M(m365ops.activation.win_tls12) (except O(backup_dir)).
+    type: dict
+  winhttp_proxy:
+    description: Options of M(m365ops.activation.win_winhttp_proxy) (except O(backup_dir)).
+    type: dict
+  ncsi:
+    description: Options of M(m365ops.activation.win_ncsi) (except O(backup_dir)).
+    type: dict
+  required_services:
+    description: Options of M(m365ops.activation.win_required_services) (except O(backup_dir)).
+    type: dict
+  winsock_reset:
+    description: Options of M(m365ops.activation.win_winsock_reset) (except O(backup_dir)).
+    type: dict
+  ipv6:
+    description: Options of M(m365ops.activation.win_ipv6) (except O(backup_dir)); O(ipv6.state) is required when C(ipv6) is selected.
+    type: dict
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_tls12
+  - module: m365ops.activation.win_winhttp_proxy
+  - module: m365ops.activation.win_ncsi
+  - module: m365ops.activation.win_required_services
+  - module: m365ops.activation.win_winsock_reset
+  - module: m365ops.activation.win_ipv6
+  - module: m365ops.activation.win_restore
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: Audit every concern in one agent execution per host
+  m365ops.activation.win_activation:
+  check_mode: true
+  register: activation
+
+- name: Remediate, proxy sites naming their proxy, with backups
+  m365ops.activation.win_activation:
+    winhttp_proxy:
+      proxy: proxy.corp.example:8080
+      bypass: ["<local>", "*.corp.example"]
+    required_services:
+      sfc_on_failure: true
+    backup_dir: /var/backups/m365ops
+  register: activation
+
+- name: Reboot where a change needs it
+  ansible.windows.win_reboot:
+  when: activation.reboot_required
+"""
+
+RETURN = r"""
+concerns:
+  description:
+    - One entry per selected concern, exactly what the concern's own module returns (RV(status), C(changes),
+      C(blockers), C(drift), C(warnings), C(diff), C(backup), C(reboot_required), C(reboot_owed_by) and its facts),
+      plus C(verified) after a verified apply. A concern not applied because an earlier change of the batch failed
+      has C(status=not_run) and C(not_run=true).
+  returned: always
+  type: dict
+status:
+  description: The worst status of the selected concerns (see the collection's report for the order).
+  returned: always
+  type: str
+  sample: remediated
+verified:
+  description:
+    - True when, after this run, no selected concern has anything left to change (read again after an apply, or
+      the probe itself when nothing needed changing); false when something is left; null in check mode or when
+      O(verify=false).
+  returned: always
+  type: bool
+changed:
+  description: Whether any concern changed something on the host.
+  returned: always
+  type: bool
+reboot_required:
+  description: Whether any concern made, or earlier made, a change that needs a restart the host has not had.
+  returned: always
+  type: bool
+agent_executions:
+  description: Agent executions on the host for this task (1 for an audit, 3 for a verified remediation).
+  returned: always
+  type: int
+backup_file:
+  description: The backup file written under O(backup_dir), one per host and run.
+  returned: when something changed and O(backup_dir) is set
+  type: str
+agent_unavailable:
+  description: True when the host cannot run the agent (below PowerShell 5.1); every concern is then C(blocked).
+  returned: when the agent cannot run
+  type: bool
+"""
