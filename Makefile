@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: demo test venv link tools pytest unit winsim contract integration molecule sanity lint build clean
+.PHONY: bench demo test venv link tools pytest unit winsim contract integration molecule sanity lint build clean
 
 venv: $(VENV)/.installed link
 
@@ -30,6 +30,10 @@ link:
 
 demo: venv
 	$(BIN)/python scripts/demo.py
+
+# Prints a table (docs/performance.md); not part of make test. BENCH_ARGS="--hosts 20 --big 0" for a quick look.
+bench: venv
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 # pytest last, so the run ends with its "N passed" line.
 test: build lint sanity molecule pytest

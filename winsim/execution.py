@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from winsim import agent
+from winsim import agent, peers
 from winsim.host import SimHost
 
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
@@ -88,8 +88,18 @@ def _run_win_agent(call: ModuleCall) -> CommandResult:
     return _json_output(envelope, rc=0)
 
 
+def _run_peer(call: ModuleCall) -> CommandResult:
+    """A stock ansible.windows module the benchmark's peer playbook runs (winsim.peers)."""
+    result, rc = peers.MODULES[call.module](call.host, call.user_args, call.check_mode)
+    if not call.check_mode and result.get("changed"):
+        call.host.save()
+    result["invocation"] = {"module_args": call.user_args}
+    return _json_output(result, rc)
+
+
 MODULES: dict[str, Callable[[ModuleCall], CommandResult]] = {
     AGENT_MODULE: _run_win_agent,
+    **{name: _run_peer for name in peers.MODULES},
 }
 
 

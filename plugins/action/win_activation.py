@@ -117,6 +117,7 @@ class ActionModule(ActionBase):
                 for item, outcome in zip(to_apply, outcomes):
                     record_outcome(results[item.concern.NAME], item, outcome)
                     records.extend({**record, "module": item.concern.module} for record in outcome.records)
+                result["backup"] = records
                 host = str(task_vars.get("inventory_hostname", "unknown"))
                 backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, records)
                 if backup_file:
@@ -167,6 +168,7 @@ class ActionModule(ActionBase):
     def _summary(result: dict[str, t.Any], results: dict[str, dict[str, t.Any]], verified: bool | None, executions: int) -> dict[str, t.Any]:
         statuses = [concern_result.get("status", "failed") for concern_result in results.values()]
         failed = [name for name, concern_result in results.items() if concern_result.get("failed")]
+        result.setdefault("backup", [])
         result.update(
             concerns=results,
             status=worst(statuses),

@@ -30,7 +30,7 @@ options:
   concerns:
     description:
       - The concerns to run. C(ipv6) is an off-retry-on procedure around an activation retry and is only run when
-        named (with O(ipv6.state)); the C(ipv6) role is the usual way to run it.
+        named (with C(ipv6.state)); the C(ipv6) role is the usual way to run it.
     type: list
     elements: str
     choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, ipv6]
@@ -57,7 +57,7 @@ options:
     description: Options of M(m365ops.activation.win_winsock_reset) (except O(backup_dir)).
     type: dict
   ipv6:
-    description: Options of M(m365ops.activation.win_ipv6) (except O(backup_dir)); O(ipv6.state) is required when C(ipv6) is selected.
+    description: Options of M(m365ops.activation.win_ipv6) (except O(backup_dir)); C(ipv6.state) is required when C(ipv6) is selected.
     type: dict
 extends_documentation_fragment:
   - m365ops.activation.concern
@@ -127,6 +127,13 @@ agent_executions:
   description: Agent executions on the host for this task (1 for an audit, 3 for a verified remediation).
   returned: always
   type: int
+backup:
+  description:
+    - The backup records of everything this run changed, every concern's together, each naming its concern's module in
+      C(module); the same records are under each concern's C(backup).
+  returned: always
+  type: list
+  elements: dict
 backup_file:
   description: The backup file written under O(backup_dir), one per host and run.
   returned: when something changed and O(backup_dir) is set
