@@ -27,7 +27,7 @@ def _fail(message: str, **extra: Any) -> tuple[dict[str, Any], int]:
 
 
 def _registry_path(path: str) -> str:
-    hive, _, rest = path.partition("\\")
+    hive, _separator, rest = path.partition("\\")
     if hive.upper() not in HIVES:
         raise ValueError(f"path: hive {hive} is not supported")
     return f"{HIVES[hive.upper()]}\\{rest}" if rest else HIVES[hive.upper()]
