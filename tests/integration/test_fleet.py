@@ -196,3 +196,19 @@ def test_the_audit_says_what_a_host_without_powershell_51_lacks(fleet: Fleet, in
     assert prerequisites["lacks"][:2] == [".NET Framework 4.5.2 or later (4.6.1 or later recommended)",
                                           "Windows Management Framework 5.1 (PowerShell 4.0 runs no Ansible module)"]
     assert "old (unknown OS): BLOCKED - lacks, in order: .NET Framework 4.5.2" in run.stdout
+
+
+def test_the_audit_playbook_is_one_agent_execution_per_host(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    names = ("win10-tls-hardened", "win10-ncsi-off", "win10-nla-disabled", "win10-proxy-site", "win11", "win7sp1", "ws2012")
+    for name in names:
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert {name: executions(fleet, name) for name in names} == {name: 1 for name in names}
+    # Narrowed by tags, still one execution, reading only what that concern needs.
+    tagged = run_playbook(inventory, AUDIT, "--tags", "ncsi", extra_vars={"m365ops_report_file": str(tmp_path / "ncsi.json")})
+    report = report_of(tmp_path / "ncsi.json")
+    assert tagged.rc == 0 and {name: executions(fleet, name) for name in names} == {name: 2 for name in names}
+    assert {entry["concerns"]["tls12"]["status"] for entry in report["hosts"].values()} == {"not_selected"}
+    assert report["hosts"]["win10-ncsi-off"]["concerns"]["ncsi"]["status"] == "blocked"
