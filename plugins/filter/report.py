@@ -107,6 +107,10 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         "reboot_owed_by": owed,
         "concerns": entries,
     }
+    activation = variables.get("fleet_activation")
+    if isinstance(activation, t.Mapping) and "verified" in activation:
+        # After an apply the host was read again: true only when nothing is left to change (null in check mode).
+        host["verified"] = activation["verified"]
     prerequisites = variables.get("prerequisites_result")
     if isinstance(prerequisites, t.Mapping):
         host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
@@ -165,6 +169,8 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
             # Said once: the same blocker stands under every concern of a host the agent cannot run on.
             details = [f"lacks, in order: {'; '.join(lacks)}"]
         reboot = " [reboot required]" if entry["reboot_required"] else ""
+        if entry.get("verified") is not None:
+            reboot += " [verified]" if entry["verified"] else " [NOT verified: something is left to change]"
         lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {entry['status'].upper()}{reboot}" + (f" - {' | '.join(details)}" if details else ""))
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
     return lines

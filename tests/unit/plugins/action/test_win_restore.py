@@ -56,6 +56,16 @@ def test_module_filter() -> None:
     assert list(targets.values) == [RegistryRef(RegistryKey(r"HKLM\P"), "NoActiveProbe")]
 
 
+def test_the_module_filter_picks_one_concern_out_of_a_win_activation_document() -> None:
+    combined = [{**record("Enabled", None, {"type": "dword", "value": 1}), "module": "m365ops.activation.win_tls12"},
+                {**record("NoActiveProbe", {"type": "dword", "value": 1}, {"type": "dword", "value": 0}, key=r"HKLM\P"),
+                 "module": "m365ops.activation.win_ncsi"}]
+    docs = [document("a", combined, module="m365ops.activation.win_activation")]
+    assert list(restore_targets(docs, ["m365ops.activation.win_ncsi"]).values) == [RegistryRef(RegistryKey(r"HKLM\P"), "NoActiveProbe")]
+    assert len(restore_targets(docs, None).values) == 2
+    assert restore_targets(docs, ["m365ops.activation.win_ipv6"]).documents == []
+
+
 def test_created_values_go_and_the_created_key_goes_when_it_empties() -> None:
     docs = [document("a", [record("Enabled", None, {"type": "dword", "value": 1}, created_key=TLS),
                            record("DisabledByDefault", None, {"type": "dword", "value": 0}, created_key=TLS)])]

@@ -140,3 +140,20 @@ def test_every_concern_names_its_own_action(concern: str) -> None:
     collection, name = concern_module(concern).rsplit(".", 1)
     module = import_module(f"ansible_collections.{collection}.plugins.action.{name}")
     assert module.ActionModule.CONCERN.NAME == concern and module.ActionModule.CONCERN.module == concern_module(concern)
+
+
+def test_the_report_reads_win_activation_and_says_whether_the_host_was_verified() -> None:
+    activation = {"changed": True, "verified": False, "status": "failed", "concerns": {
+        "tls12": {"status": "remediated", "changed": True, "changes": [CHANGE]},
+        "ncsi": {"status": "failed", "failed": True, "msg": "after the apply the host still needs: NoActiveProbe"},
+        "winsock_reset": {"status": "not_run", "not_run": True, "msg": "not applied: ncsi failed earlier in the same batch"}}}
+    report = compliance_report({"pc": {"fleet_activation": activation}}, ["pc"], selected=["tls12", "ncsi", "winsock_reset"])
+    entry = report["hosts"]["pc"]
+    assert entry["verified"] is False and entry["status"] == "failed"
+    assert {name: detail["status"] for name, detail in entry["concerns"].items()} == {
+        "tls12": "remediated", "winhttp_proxy": "not_selected", "ncsi": "failed", "required_services": "not_selected",
+        "winsock_reset": "not_run", "ipv6": "not_selected"}
+    assert entry["concerns"]["winsock_reset"]["message"].startswith("not applied: ncsi failed")
+    assert "[NOT verified" in report_lines(report)[0]
+    unreachable = compliance_report({"pc": {"fleet_activation": {"unreachable": True, "msg": "timed out"}}}, ["pc"], selected=["tls12"])
+    assert unreachable["hosts"]["pc"]["status"] == "unreachable" and "timed out" in unreachable["hosts"]["pc"]["message"]
