@@ -618,13 +618,13 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
                 continue
             if name in WRITE_OPS and data.get("changed"):
                 changed = True
+                # faults.group_policy_after_write: Group Policy puts its values back right after any write that changed something.
+                if not check_mode and host.faults.get("group_policy_after_write"):
+                    host.group_policy_refresh()
                 if check_mode:
                     data["check_mode"] = True
             results.append({"ok": True, "op": name, **data})
         # A failed write can still have changed something (a dependency that did start), so save after any write.
         if not check_mode and any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops):
-            # faults.group_policy_after_write: Group Policy refreshes right after a batch that wrote something.
-            if host.faults.get("group_policy_after_write"):
-                host.group_policy_refresh()
             host.save()
     return {"protocol": PROTOCOL, "changed": changed, "results": results}

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action of m365ops.activation.win_activation: every selected concern in one probe, one apply and one verification.
+"""Action of m365ops.activation.win_activation: every selected concern in one probe and one apply that verifies itself.
 
 Each concern's options are validated by that concern's own argument spec before the host is contacted. One agent
 execution reads the union of what every concern asks; each concern plans from that one state; every change goes
-out in one batch, in ``ORDER``; a verification probe re-plans every concern after an apply. Each concern's result is
-exactly what its own module returns, under ``concerns``, so the report, restore and diff work unchanged.
+out in one batch, in ``ORDER``, which ends with the probe's reads so that every concern is planned again from the
+host as the apply left it. Each concern's result is exactly what its own module returns, under ``concerns``, so the
+report, restore and diff work unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, Concern, Plan, Planned, ProbeContext, Selected, apply, check_backup_target, concern_report,
-    finish_status, management_ports, probe, record_outcome, validate_options, write_backup_file,
+    COMMON_ARGUMENT_SPEC, Concern, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
+    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, validate_options, write_backup_file,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ipv6 import Ipv6
@@ -112,7 +113,10 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")
             to_apply = [item for item in planned if item.plan.changes and not item.plan.failure]
             if to_apply and not check_mode:
-                outcomes = apply(agent, to_apply)
+                # The verification reads ride at the end of the apply execution: the agent runs reads after a failed
+                # write too, so the host is read again as the apply left it, without one more execution.
+                request = ProbeRequest.build(selected, context) if args["verify"] else None
+                outcomes, reread = apply(agent, to_apply, request)
                 records = []
                 for item, outcome in zip(to_apply, outcomes):
                     record_outcome(results[item.concern.NAME], item, outcome)
@@ -122,8 +126,8 @@ class ActionModule(ActionBase):
                 backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, records)
                 if backup_file:
                     result["backup_file"] = backup_file
-                if args["verify"]:
-                    verified = self._verify(agent, selected, context, results)
+                if reread is not None:
+                    verified = self._verify(follow_up(agent, selected, reread), selected, results)
             elif not check_mode:
                 # Nothing to change: the probe itself shows whether anything is left to change.
                 verified = not any(result_of.get("failed") for result_of in results.values())
@@ -143,17 +147,17 @@ class ActionModule(ActionBase):
             finish_status(results[name], plan, check_mode)
         return self._summary(result, results, verified, agent.executions)
 
-    def _verify(self, agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext,
-                results: dict[str, dict[str, t.Any]]) -> bool:
-        """One more probe, every concern planned again: verified only when nothing is left to change anywhere."""
+    @staticmethod
+    def _verify(reread: t.Sequence[Probed], selected: t.Sequence[Selected], results: dict[str, dict[str, t.Any]]) -> bool:
+        """Every concern planned again from the host as the apply left it: verified only when nothing is left to change."""
         clean = True
-        for item, probed in zip(selected, probe(agent, selected, context)):
+        for item, probed in zip(selected, reread):
             result = results[item.concern.NAME]
             if probed.state is None:
                 result["verified"] = False
                 clean = False
                 if not result.get("failed") and not result.get("not_run"):
-                    result.update(failed=True, msg=f"the verification probe failed: {probed.error}")
+                    result.update(failed=True, msg=f"reading the host again after the apply failed: {probed.error}")
                 continue
             again = item.concern.plan(item.args, probed.state)
             left = [change.reason for change in again.changes]

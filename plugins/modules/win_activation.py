@@ -11,8 +11,9 @@ description:
   - Runs the collection's concerns (TLS 1.2, WinHTTP proxy, NCSI, required services, Winsock reset and, when asked,
     IPv6) on a Windows host in as few agent executions as the work allows. One execution reads what every selected
     concern needs; each concern decides from that one reading exactly as its own module does; every change goes out
-    in one more execution; with O(verify=true) one more reads the host again and plans every concern anew.
-  - An audit (check mode, or a compliant host) costs one agent execution, a remediation three. A host whose Winsock
+    in one more execution, which with O(verify=true) ends with the same reads as the probe, from which every concern is
+    planned anew.
+  - An audit (check mode, or a compliant host) costs one agent execution, a remediation two. A host whose Winsock
     catalog names DLLs of products other than Windows takes one more read-only execution per probe to look at those
     files (M(m365ops.activation.win_winsock_reset)).
   - "The apply batch runs concern by concern in a fixed order: C(tls12), C(winhttp_proxy), C(ncsi) (before the
@@ -37,7 +38,7 @@ options:
     default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
   verify:
     description:
-      - After an apply, read the host again and plan every selected concern anew. RV(verified) is true only when
+      - After an apply, read the host again (at the end of the apply execution) and plan every selected concern anew. RV(verified) is true only when
         nothing is left to change; a concern whose changes did not hold is C(failed), never C(remediated).
     type: bool
     default: true
@@ -124,7 +125,7 @@ reboot_required:
   returned: always
   type: bool
 agent_executions:
-  description: Agent executions on the host for this task (1 for an audit, 3 for a verified remediation).
+  description: Agent executions on the host for this task (1 for an audit, 2 for a verified remediation).
   returned: always
   type: int
 backup:

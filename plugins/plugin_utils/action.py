@@ -235,53 +235,76 @@ class Probed:
     error: AgentError | None = None
 
 
-def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[Probed]:
-    """One agent execution that reads what every selected concern asks (the union; an op asked twice runs once), and
-    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One answer per
-    concern, in order; the states share the Windows release, the registry snapshot and the reboots owed. A read that
-    fails fails only the concerns that asked for it; the release and the reboot markers are everyone's."""
-    context = context or ProbeContext()
-    wanted = [list(dict.fromkeys(item.concern.registry_refs(item.args))) for item in selected]
-    refs = list(dict.fromkeys(ref for refs_of in wanted for ref in refs_of))
-    keys, reads = read_ops(refs)
-    trees_of = [set(item.concern.tree_keys(item.args)) for item in selected]
-    trees = sorted(set().union(*trees_of)) if trees_of else []
-    asked = [item.concern.probe_ops(item.args, context) for item in selected]
-    unique = list({_op_key(op): op for ops in asked for op in ops}.values())
-    markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
-    system, markers, *answers = agent.run([{"op": "system_info"}, markers_op, *reads, *tree_ops(trees), *unique])
-    if not system.ok:
-        raise AgentOpError(system, "reading the Windows release")
-    if not markers.ok:
-        raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
-    key_answers = dict(zip(keys, answers[:len(reads)]))
-    tree_answers = dict(zip(trees, answers[len(reads):len(reads) + len(trees)]))
-    by_op = dict(zip((_op_key(op) for op in unique), answers[len(reads) + len(trees):]))
-    readable = [ref for ref in refs if key_answers[ref.key].ok]
-    readable_keys = sorted({ref.key for ref in readable})
-    measured = [key for key in trees if tree_answers[key].ok]
-    registry = snapshot(readable, readable_keys, [key_answers[key] for key in readable_keys],
-                        measured, [tree_answers[key] for key in measured])
-    windows = WindowsHost.from_system_info(system.data)
-    owed = reboots_owed(markers, windows.boot_time)
-    probed = []
-    for refs_of, trees_mine, ops in zip(wanted, trees_of, asked):
-        failed_key = next((key for key in sorted({ref.key for ref in refs_of}) if not key_answers[key].ok), None)
-        failed_tree = next((key for key in sorted(trees_mine) if not tree_answers[key].ok), None)
-        failed_op = next((op for op in ops if not by_op[_op_key(op)].ok), None)
-        if failed_key is not None:
-            probed.append(Probed(None, AgentOpError(key_answers[failed_key], f"reading {failed_key}")))
-        elif failed_tree is not None:
-            probed.append(Probed(None, AgentOpError(tree_answers[failed_tree], f"measuring {failed_tree}")))
-        elif failed_op is not None:
-            probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
-        else:
-            probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed)))
+@dataclass
+class ProbeRequest:
+    """The reads of one probe: the ops to send, and how to turn their answers into one ``Probed`` per concern."""
+
+    selected: t.Sequence[Selected]
+    wanted: list[list[RegistryRef]]
+    refs: list[RegistryRef]
+    keys: list[RegistryKey]
+    reads: list[dict[str, t.Any]]
+    trees_of: list[set[RegistryKey]]
+    trees: list[RegistryKey]
+    asked: list[list[dict[str, t.Any]]]
+    unique: list[dict[str, t.Any]]
+
+    @classmethod
+    def build(cls, selected: t.Sequence[Selected], context: ProbeContext) -> "ProbeRequest":
+        wanted = [list(dict.fromkeys(item.concern.registry_refs(item.args))) for item in selected]
+        refs = list(dict.fromkeys(ref for refs_of in wanted for ref in refs_of))
+        keys, reads = read_ops(refs)
+        trees_of = [set(item.concern.tree_keys(item.args)) for item in selected]
+        trees = sorted(set().union(*trees_of)) if trees_of else []
+        asked = [item.concern.probe_ops(item.args, context) for item in selected]
+        unique = list({_op_key(op): op for ops in asked for op in ops}.values())
+        return cls(selected, wanted, refs, keys, reads, trees_of, trees, asked, unique)
+
+    @property
+    def ops(self) -> list[dict[str, t.Any]]:
+        markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
+        return [{"op": "system_info"}, markers_op, *self.reads, *tree_ops(self.trees), *self.unique]
+
+    def interpret(self, answers: t.Sequence[OpResult]) -> list[Probed]:
+        """One answer per concern from the answers to ``ops``. A read that fails fails only the concerns that asked for
+        it; the release and the reboot markers are everyone's."""
+        system, markers, *rest = answers
+        if not system.ok:
+            raise AgentOpError(system, "reading the Windows release")
+        if not markers.ok:
+            raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
+        key_answers = dict(zip(self.keys, rest[:len(self.reads)]))
+        tree_answers = dict(zip(self.trees, rest[len(self.reads):len(self.reads) + len(self.trees)]))
+        by_op = dict(zip((_op_key(op) for op in self.unique), rest[len(self.reads) + len(self.trees):]))
+        readable = [ref for ref in self.refs if key_answers[ref.key].ok]
+        readable_keys = sorted({ref.key for ref in readable})
+        measured = [key for key in self.trees if tree_answers[key].ok]
+        registry = snapshot(readable, readable_keys, [key_answers[key] for key in readable_keys],
+                            measured, [tree_answers[key] for key in measured])
+        windows = WindowsHost.from_system_info(system.data)
+        owed = reboots_owed(markers, windows.boot_time)
+        probed = []
+        for refs_of, trees_mine, ops in zip(self.wanted, self.trees_of, self.asked):
+            failed_key = next((key for key in sorted({ref.key for ref in refs_of}) if not key_answers[key].ok), None)
+            failed_tree = next((key for key in sorted(trees_mine) if not tree_answers[key].ok), None)
+            failed_op = next((op for op in ops if not by_op[_op_key(op)].ok), None)
+            if failed_key is not None:
+                probed.append(Probed(None, AgentOpError(key_answers[failed_key], f"reading {failed_key}")))
+            elif failed_tree is not None:
+                probed.append(Probed(None, AgentOpError(tree_answers[failed_tree], f"measuring {failed_tree}")))
+            elif failed_op is not None:
+                probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
+            else:
+                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed)))
+        return probed
+
+
+def follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[Probed]) -> list[Probed]:
+    """One more read-only execution, only when a concern's ``followup_ops`` names something its probe found."""
     followups = [item.concern.followup_ops(item.args, answer.state) if answer.state else [] for item, answer in zip(selected, probed)]
     if not any(followups):
         return probed
-    flat = [op for ops in followups for op in ops]
-    answers = agent.run(flat)
+    answers = agent.run([op for ops in followups for op in ops])
     start = 0
     for index, ops in enumerate(followups):
         mine = answers[start:start + len(ops)]
@@ -293,6 +316,14 @@ def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeCont
         probed[index] = (Probed(None, AgentOpError(failed[1], f"probing ({failed[0]['op']})")) if failed
                          else Probed(replace(state, followups=tuple(mine))))
     return probed
+
+
+def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[Probed]:
+    """One agent execution that reads what every selected concern asks (the union; an op asked twice runs once), and
+    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One answer per
+    concern, in order; the states share the Windows release, the registry snapshot and the reboots owed."""
+    request = ProbeRequest.build(selected, context or ProbeContext())
+    return follow_up(agent, selected, request.interpret(agent.run(request.ops)))
 
 
 @dataclass
@@ -319,16 +350,22 @@ class Outcome:
     not_run_because: str | None = None
 
 
-def apply(agent: AgentClient, items: t.Sequence[Planned]) -> list[Outcome]:
+def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | None = None) -> tuple[list[Outcome], list[Probed] | None]:
     """One agent execution with every planned change, concern by concern in the order given, each concern's reboot marker
     right after its first change that needs a restart, and every concern's read-back at the end. When a change fails and
-    its concern has a repair, one more execution runs the repair, then that change and every one after it, once."""
+    its concern has a repair, one more execution runs the repair, then that change and every one after it, once.
+
+    ``then`` is a probe whose reads go at the end of the same execution (of the last one, after a repair): the agent
+    runs reads after a failed write too, so the host is read again as the apply left it without one more execution.
+    Its answers come back as the second item (None without ``then``)."""
     batch: list[tuple[int, t.Any]] = []
     for index, item in enumerate(items):
         marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
         batch.extend((index, change) for change in with_reboot_marker(item.plan.changes, marker))
     checks = [(index, op) for index, item in enumerate(items) for op in item.concern.verify_ops(item.args, item.plan)]
-    answers = agent.run([change.to_op() for _index, change in batch] + [op for _index, op in checks])
+    tail = then.ops if then is not None else []
+    answers = agent.run([change.to_op() for _index, change in batch] + [op for _index, op in checks] + tail)
+    answers, reread = answers[:len(answers) - len(tail)], answers[len(answers) - len(tail):]
     results, verified = answers[:len(batch)], answers[len(batch):]
     outcomes = [Outcome() for _item in items]
     failed_at = next((position for position, outcome in enumerate(results) if not outcome.ok), None)
@@ -341,7 +378,8 @@ def apply(agent: AgentClient, items: t.Sequence[Planned]) -> list[Outcome]:
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
             marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
             remember = [marker.to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
-            retry = agent.run([*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:]), *(op for _index, op in checks)])
+            retry = agent.run([*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:]), *(op for _index, op in checks), *tail])
+            retry, reread = retry[:len(retry) - len(tail)], retry[len(retry) - len(tail):]
             outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                        for op, outcome in zip(repair, retry)]
             failed_repair = next((outcome for outcome in retry[:len(repair)] if not outcome.ok), None)
@@ -373,7 +411,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned]) -> list[Outcome]:
         problems = item.concern.verify(item.args, item.plan, per_change, mine)
         if problems:
             outcome.error = AgentError("; ".join(problems) + f" ({made})")
-    return outcomes
+    return outcomes, (then.interpret(reread) if then is not None else None)
 
 
 def concern_report(planned: Planned, check_mode: bool, diff: bool) -> dict[str, t.Any]:
@@ -507,7 +545,7 @@ class ConcernAction(ActionBase):
             planned = Planned(concern, args, plan, state)
             result.update(concern_report(planned, check_mode, diff))
             if plan.changes and not plan.failure and not check_mode:
-                outcome, = apply(agent, [planned])
+                (outcome,), _reread = apply(agent, [planned])
                 record_outcome(result, planned, outcome)
                 host = str(task_vars.get("inventory_hostname", "unknown"))
                 backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, outcome.records)
