@@ -5,7 +5,7 @@
 
 The report is built from the hosts the play targeted and the concerns the run selected. A concern
 the run did not ask for is ``not_selected``; a selected concern without a result is ``not_run``, with
-the reason (an earlier concern failed, the host was unreachable, the task was skipped); a host takes
+the reason (a change before it in the same apply failed, an earlier step failed, the task was skipped); a host takes
 the worst status of its concerns (order in ``plugin_utils/status.py``).
 """
 

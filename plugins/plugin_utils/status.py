@@ -30,7 +30,7 @@ STATUS_MEANING = {
     REMEDIATED: "changes were made and nothing is left to change",
     DRIFT: "something differs from what the article needs (check mode: would change; or left in place by the options)",
     BLOCKED: "a person must act (a missing update, a Group Policy, an unsupported release)",
-    NOT_RUN: "selected, but not run (an earlier concern failed, or the task was skipped)",
+    NOT_RUN: "selected, but not run (a change before it in the same apply failed, or the task was skipped)",
     FAILED: "the concern failed; the message says why",
     UNREACHABLE: "the host could not be reached",
 }
