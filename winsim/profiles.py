@@ -106,6 +106,10 @@ WINSOCK = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters"
 DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 # Windows 8.1 as it ships: .NET Framework 4.5.1.
 DOTNET_451 = 378675
+CLICK_TO_RUN = "HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration"
+OFFICE_UPDATE_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\office\\16.0\\Common\\officeupdate"
+CHANNEL_CURRENT = "492350f6-3a01-4f97-b9c0-c7c6ddf67d60"
+CHANNEL_MONTHLY_ENTERPRISE = "55336b82-a18d-4dd6-b5f6-9e5095c314a6"
 UI_LANGUAGES = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\MUI\\UILanguages"
 INTERFACES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces"
 INTERFACE_GUID = "{5c4e6a3e-2f1b-4d0e-9a61-3b7d2a9c8e01}"
@@ -250,6 +254,10 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
     if release.product_type == 1:
         sessions.append({"sid": USER_SID, "user": USER_NAME, "session_id": 1})
         user_wininet(registry, USER_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
+        # Microsoft 365 Apps, Current Channel (an illustrative build number).
+        for name, value in (("VersionToReport", "16.0.17928.20156"), ("Platform", "x64"), ("ProductReleaseIds", "O365ProPlusRetail"),
+                            ("CDNBaseUrl", f"http://officecdn.microsoft.com/pr/{CHANNEL_CURRENT}")):
+            _set(registry, CLICK_TO_RUN, name, "string", value)
     _catalogs(registry, release.architecture)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "EnableDHCP", "dword", 1)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "DhcpIPAddress", "string", "198.51.100.23")
@@ -441,6 +449,12 @@ def _ghost_static(state: dict[str, Any]) -> None:
     _set(state["registry"], key, "IPAddress", "multi_string", ["10.20.30.40"])
 
 
+def _shared_computer_office(state: dict[str, Any]) -> None:
+    """A shared PC: Microsoft 365 Apps with shared computer activation, its channel set by Group Policy to Monthly Enterprise."""
+    _set(state["registry"], CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
+    _set(state["registry"], OFFICE_UPDATE_POLICY, "UpdatePath", "string", f"http://officecdn.microsoft.com/pr/{CHANNEL_MONTHLY_ENTERPRISE}")
+
+
 def _powershell_4(state: dict[str, Any]) -> None:
     """Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1, so Ansible runs no module on it."""
     state["powershell_version"] = "4.0"
@@ -502,6 +516,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_static_ipv6, _third_party_lsp)),
     Profile("win10-ghost-static", "Windows 10 with a removed network card's static interface key and a third-party LSP", WIN10,
             drift=(_ghost_static, _third_party_lsp)),
+    Profile("win10-office-shared", "Windows 10 shared PC: Microsoft 365 Apps with shared computer activation, channel by policy",
+            WIN10, drift=(_shared_computer_office,)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",
             WIN10, drift=(_proxy_site,)),
     Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",

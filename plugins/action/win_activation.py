@@ -12,48 +12,18 @@ report, restore and diff work unchanged.
 
 from __future__ import annotations
 
-import difflib
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, Concern, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
-    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, validate_options, write_backup_file,
+    COMMON_ARGUMENT_SPEC, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
+    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, write_backup_file,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ipv6 import Ipv6
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.required_services import RequiredServices
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winsock_reset import WinsockReset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
-
-# The order of the apply batch: protocols first, then the proxy WinHTTP will use, NCSI's values before the services
-# (NlaSvc started here reads them), the Winsock reset (which owes a reboot) last but one, IPv6 bindings last.
-ORDER: tuple[Concern, ...] = (Tls12(), WinHttpProxy(), Ncsi(), RequiredServices(), WinsockReset(), Ipv6())
-BY_NAME = {concern.NAME: concern for concern in ORDER}
-# IPv6 off-and-on is a procedure around an activation retry (the ipv6 role), not a state to keep: asked for by name only.
-DEFAULT_CONCERNS = ["tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset"]
-
-
-def concern_options(name: str, raw: t.Any, selected: bool) -> dict[str, t.Any] | None:
-    """``raw`` validated by the concern's own spec; options of a concern that is not selected are checked when given."""
-    concern = BY_NAME[name]
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise AnsibleActionFail(f"{name}: the options of the {name} concern must be a mapping, not {type(raw).__name__}")
-    for option in raw:
-        if option not in concern.ARGUMENT_SPEC:
-            near = difflib.get_close_matches(str(option), list(concern.ARGUMENT_SPEC), n=1)
-            hint = f" (did you mean {name}.{near[0]}?)" if near else f" (its options: {', '.join(sorted(concern.ARGUMENT_SPEC))})"
-            raise AnsibleActionFail(f"{name}.{option}: not an option of the {name} concern{hint}")
-    if not selected and not raw:
-        return None
-    return validate_options(concern, raw, prefix=name)
 
 
 def conflicts(planned: t.Sequence[Planned]) -> list[str]:
@@ -71,11 +41,7 @@ def conflicts(planned: t.Sequence[Planned]) -> list[str]:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    ARGUMENT_SPEC = {
-        "concerns": {"type": "list", "elements": "str", "default": DEFAULT_CONCERNS, "choices": [concern.NAME for concern in ORDER]},
-        "verify": {"type": "bool", "default": True},
-        **{concern.NAME: {"type": "dict"} for concern in ORDER},
-    }
+    ARGUMENT_SPEC = {**OPTIONS_SPEC, "verify": {"type": "bool", "default": True}}
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
@@ -84,11 +50,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
-        if not args["concerns"]:
-            raise AnsibleActionFail("concerns: name at least one concern")
-        chosen = set(args["concerns"])
-        options = {concern.NAME: concern_options(concern.NAME, args.get(concern.NAME), concern.NAME in chosen) for concern in ORDER}
-        selected = [Selected(concern, options[concern.NAME] or {}) for concern in ORDER if concern.NAME in chosen]
+        selected = [Selected(concern, options) for concern, options in selected_concerns(args)]
         check_backup_target(args, check_mode)
 
         agent = AgentClient(self._execute_module, task_vars)

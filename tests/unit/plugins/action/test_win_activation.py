@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.action.win_activation import ActionModule, concern_options, conflicts
+from ansible_collections.m365ops.activation.plugins.action.win_activation import ActionModule, conflicts
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import concern_options
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Plan, Planned
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import ENABLE_ACTIVE_PROBING, Ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action of m365ops.activation.win_activation_facts: what a host's activation depends on, in one agent execution.
+
+The probe of every selected concern and of Click-to-Run; each concern planned as in check mode, so the facts say
+what the concern sees and what it would change; nothing is written. Returned under ``ansible_facts.m365ops_activation``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
+    HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
+
+FACTS = "m365ops_activation"
+
+
+def host_facts(state: HostState) -> dict[str, t.Any]:
+    """The release and reboot facts every concern shares."""
+    windows = state.windows
+    return {"os": {"name": windows.name, "version": f"{windows.major}.{windows.minor}.{windows.build}",
+                   "service_pack": windows.service_pack, "server": windows.is_server, "architecture": windows.architecture},
+            "hotfixes": sorted(windows.hotfixes), "pending_reboot": list(windows.pending_reboot),
+            "boot_time": windows.boot_time, "reboot_owed_by": sorted(state.reboots_owed)}
+
+
+def concern_facts(plan: Plan, state: HostState) -> dict[str, t.Any]:
+    """What one concern sees: its status as an audit would say it, what it would change and why, and its own facts."""
+    result: dict[str, t.Any] = {"changed": bool(plan.changes), "failed": bool(plan.failure)}
+    finish_status(result, plan, check_mode=True)
+    return {"status": result["status"], "would_change": [change.reason for change in plan.changes], "blockers": list(plan.blockers),
+            "drift": list(plan.drift), "warnings": list(plan.warnings), "failure": plan.failure, "facts": plan.facts}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    ARGUMENT_SPEC = OPTIONS_SPEC
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {})]
+        agent = AgentClient(self._execute_module, task_vars or {})
+        facts: dict[str, t.Any] = {"concerns": {}}
+        try:
+            answers = probe(agent, selected, ProbeContext(management_ports(self._connection)))
+        except AgentPrerequisiteError as error:
+            facts.update(agent_unavailable=True, status="blocked", message=str(error))
+            return {**result, "changed": False, "ansible_facts": {FACTS: facts}, "agent_executions": agent.executions}
+        except AgentError as error:
+            return {**result, "changed": False, "failed": True, "msg": str(error), **error.details, "agent_executions": agent.executions}
+        for item, answer in zip(selected, answers):
+            if answer.state is None:
+                facts["concerns"][item.concern.NAME] = {"status": "failed", "failure": str(answer.error)}
+                continue
+            facts.update(host_facts(answer.state))
+            plan = item.concern.plan(item.args, answer.state)
+            if isinstance(item.concern, ClickToRun):
+                facts["click_to_run"] = plan.facts
+            else:
+                facts["concerns"][item.concern.NAME] = concern_facts(plan, answer.state)
+        facts["status"] = worst(entry["status"] for entry in facts["concerns"].values())
+        return {**result, "changed": False, "ansible_facts": {FACTS: facts}, "agent_executions": agent.executions}

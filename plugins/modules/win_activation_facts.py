@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_activation_facts
+short_description: What a Windows host's Microsoft 365 activation depends on, read in one agent execution
+version_added: 0.3.0
+description:
+  - Reads, in one execution of the collection's agent, what every selected concern of the collection looks at, plus how
+    Microsoft 365 Apps is installed (Click-to-Run version, update channel and where it comes from, shared computer
+    activation), and returns it under C(ansible_facts.m365ops_activation). Nothing on the host is changed.
+  - Each concern is planned as in check mode, so the facts say what it sees (its own facts, as its module returns them),
+    what it would change and why, and what blocks it. A host whose Winsock catalog names DLLs of products other than
+    Windows takes one more read-only execution to look at those files.
+  - The concerns and their options are those of M(m365ops.activation.win_activation); options change what a concern
+    would change (for example an explicit O(winhttp_proxy) C(proxy)), never the host.
+options:
+  concerns:
+    description: The concerns to read. C(ipv6) only when named, with C(ipv6.state).
+    type: list
+    elements: str
+    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, ipv6]
+    default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
+  tls12:
+    description: Options of M(m365ops.activation.win_tls12) (except O(m365ops.activation.win_tls12#module:backup_dir)).
+    type: dict
+  winhttp_proxy:
+    description: Options of M(m365ops.activation.win_winhttp_proxy) (except its C(backup_dir)).
+    type: dict
+  ncsi:
+    description: Options of M(m365ops.activation.win_ncsi) (except its C(backup_dir)).
+    type: dict
+  required_services:
+    description: Options of M(m365ops.activation.win_required_services) (except its C(backup_dir)).
+    type: dict
+  winsock_reset:
+    description: Options of M(m365ops.activation.win_winsock_reset) (except its C(backup_dir)).
+    type: dict
+  ipv6:
+    description: Options of M(m365ops.activation.win_ipv6) (except its C(backup_dir)).
+    type: dict
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: It never changes anything, in check mode or not.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: windows
+notes:
+  - Tested against the collection's simulated Windows fleet only; it has not yet been run on a real Windows host.
+seealso:
+  - module: m365ops.activation.win_activation
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: What activation depends on, per host
+  m365ops.activation.win_activation_facts:
+
+- name: Hosts on a channel other than Monthly Enterprise
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.m365ops_activation.click_to_run.channel }}"
+  when: ansible_facts.m365ops_activation.click_to_run.channel != 'Monthly Enterprise'
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The facts, under C(m365ops_activation).
+  returned: always
+  type: dict
+  contains:
+    m365ops_activation:
+      description:
+        - C(os) (C(name), C(version), C(service_pack), C(server), C(architecture)), C(hotfixes), C(pending_reboot),
+          C(boot_time), C(reboot_owed_by) (concerns whose change still waits for a restart).
+        - C(concerns), per concern C(status) (as an audit would say it), C(would_change) (the reasons), C(blockers),
+          C(drift), C(warnings), C(failure) and C(facts) (what its own module returns under its facts key).
+        - C(click_to_run), C(installed) and, when installed, C(version), C(platform), C(products), C(channel) (C(Current),
+          C(Monthly Enterprise), ... or null for an update path this collection does not know), C(channel_source)
+          (C(policy UpdatePath), C(policy UpdateBranch), C(UpdateChannel) or C(CDNBaseUrl)), C(update_url) and
+          C(shared_computer_activation).
+        - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
+      type: dict
+agent_executions:
+  description: Agent executions on the host for this task (1, or 2 where the Winsock catalog names other products' DLLs).
+  returned: always
+  type: int
+"""

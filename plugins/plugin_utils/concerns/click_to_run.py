@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Microsoft 365 Apps (Click-to-Run) as installed: version, update channel, shared computer activation. Facts only.
+
+The configuration Click-to-Run keeps under ``HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration``
+(``VersionToReport``, ``CDNBaseUrl``, ``UpdateChannel``, ``SharedComputerLicensing``, ``Platform``,
+``ProductReleaseIds``); the channel is named from the GUID at the end of the update URL, and a Group Policy
+``UpdatePath`` or ``UpdateBranch`` (``...\\Policies\\Microsoft\\office\\16.0\\Common\\officeupdate``) wins over
+what Click-to-Run recorded. A host without that key is "not Click-to-Run" (an MSI Office, or no Office).
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef
+
+CONFIGURATION = RegistryKey(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration")
+UPDATE_POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\office\16.0\Common\officeupdate")
+CONFIGURATION_VALUES = ("VersionToReport", "CDNBaseUrl", "UpdateChannel", "SharedComputerLicensing", "Platform", "ProductReleaseIds")
+POLICY_VALUES = ("UpdatePath", "UpdateBranch")
+# The GUID at the end of http://officecdn.microsoft.com/pr/<GUID> (reference: WINDOWS_FACTS section 9).
+CHANNELS = {
+    "492350f6-3a01-4f97-b9c0-c7c6ddf67d60": "Current",
+    "55336b82-a18d-4dd6-b5f6-9e5095c314a6": "Monthly Enterprise",
+    "7ffbc6bf-bc32-4f92-8982-f9dd17fd3114": "Semi-Annual Enterprise",
+    "b8f9b850-328d-4355-9145-c59439a0c4cf": "Semi-Annual Enterprise (Preview)",
+    "64256afe-f5d9-4f86-8936-8840a6a4f5be": "Current (Preview)",
+    "5440fd1f-7ecb-4221-8110-145efaa6372f": "Beta",
+}
+GUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*/?\s*$", re.IGNORECASE)
+
+
+def channel_of(url: t.Any) -> str | None:
+    """The channel an update URL names, or None when it names none this collection knows (a local share, say)."""
+    match = GUID.search(str(url or ""))
+    return CHANNELS.get(match.group(1).lower()) if match else None
+
+
+class ClickToRun(Concern):
+    NAME = "click_to_run"
+    FACTS_KEY = "click_to_run"
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        yield from (RegistryRef(CONFIGURATION, name) for name in CONFIGURATION_VALUES)
+        yield from (RegistryRef(UPDATE_POLICY, name) for name in POLICY_VALUES)
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        return Plan(facts=click_to_run_facts(state))
+
+
+def click_to_run_facts(state: HostState) -> dict[str, t.Any]:
+    def value(key: RegistryKey, name: str) -> t.Any:
+        stored = state.registry.get(RegistryRef(key, name))
+        return None if stored is None else stored.value
+
+    if not state.registry.key_exists(CONFIGURATION) and value(CONFIGURATION, "VersionToReport") is None:
+        return {"installed": False}
+    policy_path, policy_branch = value(UPDATE_POLICY, "UpdatePath"), value(UPDATE_POLICY, "UpdateBranch")
+    recorded = value(CONFIGURATION, "UpdateChannel") or value(CONFIGURATION, "CDNBaseUrl")
+    if policy_path:
+        source, channel = "policy UpdatePath", channel_of(policy_path)
+    elif policy_branch:
+        source, channel = "policy UpdateBranch", str(policy_branch)
+    else:
+        source, channel = ("UpdateChannel" if value(CONFIGURATION, "UpdateChannel") else "CDNBaseUrl"), channel_of(recorded)
+    releases = value(CONFIGURATION, "ProductReleaseIds")
+    return {
+        "installed": True,
+        "version": value(CONFIGURATION, "VersionToReport"),
+        "platform": value(CONFIGURATION, "Platform"),
+        "products": [item.strip() for item in str(releases).split(",") if item.strip()] if releases else [],
+        "channel": channel,
+        "channel_source": source,
+        "update_url": policy_path or recorded,
+        "shared_computer_activation": str(value(CONFIGURATION, "SharedComputerLicensing") or "") == "1",
+    }
