@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import typing as t
 
+from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
     FAILED, NOT_RUN, NOT_SELECTED, STATUS_ORDER, UNREACHABLE, result_status, worst,
 )
@@ -217,9 +218,32 @@ def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[
     return messages
 
 
+def activation_findings(facts: t.Mapping[str, t.Any] | None) -> list[dict[str, t.Any]]:
+    """The findings of one host, from its ``ansible_facts.m365ops_activation`` (``plugin_utils/findings.py``)."""
+    return findings(facts or {})
+
+
+def findings_summary(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> dict[str, t.Any]:
+    """Per finding id, the hosts it applies to; the hosts that have none; and the hosts that could not be diagnosed."""
+    by_id: dict[str, list[str]] = {}
+    clean, missing = [], []
+    for host in hosts:
+        found = (hostvars.get(host) or {}).get("diagnose_findings")
+        if not isinstance(found, list):
+            missing.append(host)
+            continue
+        for item in found:
+            by_id.setdefault(str(item.get("id")), []).append(host)
+        if not found:
+            clean.append(host)
+    return {"findings": {key: sorted(value) for key, value in sorted(by_id.items())}, "hosts_without_findings": sorted(clean),
+            "hosts_not_diagnosed": sorted(missing)}
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
                 "unknown_variables": unknown_variables, "activation_lines": activation_lines,
-                "first_failed_concern": first_failed_concern}
+                "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,
+                "findings_summary": findings_summary}

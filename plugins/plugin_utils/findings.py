@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Findings: why a host may fail Microsoft 365 activation, each with the article's step, its evidence and its fix.
+
+Pure Python over ``ansible_facts.m365ops_activation`` (win_activation_facts). Each finding is a row of ``RULES``: an id,
+the article step it belongs to, a severity, and a test that returns the evidence when the finding applies. The fix is a
+role of the collection (with the option that matters) or, where the collection must not act, who must: a Group Policy
+owner, a proxy administrator, whoever installs updates. Findings that need the endpoint check from the host come with it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+HIGH, MEDIUM, INFO = "high", "medium", "info"
+SEVERITIES = (HIGH, MEDIUM, INFO)
+Facts = t.Mapping[str, t.Any]
+
+
+def _concern(facts: Facts, name: str) -> Facts:
+    return (facts.get("concerns") or {}).get(name) or {}
+
+
+def _own(facts: Facts, name: str) -> Facts:
+    return _concern(facts, name).get("facts") or {}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    step: str
+    severity: str
+    summary: str
+    fix: str
+    evidence: t.Callable[[Facts], t.Any]
+
+
+def _agent_unavailable(facts: Facts) -> t.Any:
+    return facts.get("message") if facts.get("agent_unavailable") else None
+
+
+def _failed_concerns(facts: Facts) -> t.Any:
+    failed = {name: entry.get("failure") for name, entry in (facts.get("concerns") or {}).items() if entry.get("status") == "failed"}
+    return failed or None
+
+
+def _kb3140245(facts: Facts) -> t.Any:
+    tls = _own(facts, "tls12")
+    if tls.get("kb3140245") != "missing":
+        return None
+    return {"os": (facts.get("os") or {}).get("name"), "decided_by": tls.get("kb3140245_evidence"),
+            "winhttp_dll_versions": tls.get("winhttp_dll_versions")}
+
+
+def _would_change(name: str) -> t.Callable[[Facts], t.Any]:
+    def evidence(facts: Facts) -> t.Any:
+        return list(_concern(facts, name).get("would_change") or []) or None
+    return evidence
+
+
+def _blockers(name: str, needle: str = "") -> t.Callable[[Facts], t.Any]:
+    def evidence(facts: Facts) -> t.Any:
+        found = [item for item in _concern(facts, name).get("blockers") or [] if needle in item]
+        return found or None
+    return evidence
+
+
+def _drift(name: str, needle: str = "") -> t.Callable[[Facts], t.Any]:
+    def evidence(facts: Facts) -> t.Any:
+        found = [item for item in _concern(facts, name).get("drift") or [] if needle in item]
+        return found or None
+    return evidence
+
+
+def _ncsi_policy(facts: Facts) -> t.Any:
+    ncsi = _own(facts, "ncsi")
+    policy = ncsi.get("policy_no_active_probe")
+    if policy in (None, 0):
+        return None
+    return {"NoActiveProbe": policy, "source": ncsi.get("policy_source")}
+
+
+def _ncsi_no_internet(facts: Facts) -> t.Any:
+    """Windows itself concludes there is no internet while probing is on and no change of ours is waiting for a restart."""
+    ncsi = _concern(facts, "ncsi")
+    networks = (ncsi.get("facts") or {}).get("connectivity")
+    if not networks or ncsi.get("would_change") or ncsi.get("blockers") or "ncsi" in (facts.get("reboot_owed_by") or []):
+        return None
+    if any(network.get("ipv4") == "internet" or network.get("ipv6") == "internet" for network in networks):
+        return None
+    return {"connectivity": networks}
+
+
+def _winsock_damage(facts: Facts) -> t.Any:
+    return list(_own(facts, "winsock_reset").get("damage") or []) or None
+
+
+def _reboot_owed(facts: Facts) -> t.Any:
+    return list(facts.get("reboot_owed_by") or []) or None
+
+
+def _pending_reboot(facts: Facts) -> t.Any:
+    return list(facts.get("pending_reboot") or []) or None
+
+
+def _not_click_to_run(facts: Facts) -> t.Any:
+    office = facts.get("click_to_run")
+    if not isinstance(office, t.Mapping) or office.get("installed", True) or (facts.get("os") or {}).get("server"):
+        return None
+    return {"click_to_run": False}
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("agent-unavailable", "prerequisites", HIGH, "the collection's agent cannot run on this host",
+         "needs a person: install WMF 5.1 (and .NET Framework 4.5.2 or later first on Windows 7 / 2008 R2); "
+         "playbook prerequisites.yml says what is missing", _agent_unavailable),
+    Rule("concern-failed", "any", HIGH, "reading what a concern needs failed", "see the failure; usually the account's rights", _failed_concerns),
+    Rule("tls12-update-missing", "Windows 8.1 and earlier: TLS 1.2", HIGH,
+         "KB3140245 is not in place, so WinHTTP cannot use TLS 1.2 by default",
+         "needs a person: install KB3140245 (ansible.windows.win_updates) and restart", _kb3140245),
+    Rule("tls12-off", "Windows 8.1 and earlier: TLS 1.2", HIGH, "TLS 1.2 is off or missing in SCHANNEL, WinHTTP or WinINet",
+         "role tls12 (or remediate.yml --tags tls12), then restart", _would_change("tls12")),
+    Rule("tls12-policy", "Windows 8.1 and earlier: TLS 1.2", HIGH, "Group Policy leaves TLS 1.2 out of WinINet",
+         "needs a person: the GPO 'Turn off encryption support'", _blockers("tls12", "Group Policy")),
+    Rule("winhttp-proxy-missing", "check whether you are behind a proxy", HIGH,
+         "WinHTTP goes direct while the users' WinINet names the site's proxy",
+         "role winhttp_proxy (imports the agreed proxy)", _would_change("winhttp_proxy")),
+    Rule("winhttp-proxy-disagrees", "check whether you are behind a proxy", MEDIUM,
+         "the WinHTTP proxy and WinINet's (or the two WinHTTP views) disagree, or WinINet uses a PAC file",
+         "needs a decision: set winhttp_proxy_proxy (or winhttp_proxy_direct) to what the site wants", _drift("winhttp_proxy")),
+    Rule("ncsi-policy-off", "proxy, firewall and Group Policy: NCSI", HIGH,
+         "Group Policy turns NCSI active tests off, so Windows may report no internet to Office",
+         "needs a person: the GPO named in the evidence ('Turn off Windows Network Connectivity Status Indicator active tests')",
+         _ncsi_policy),
+    Rule("ncsi-probing-off", "proxy, firewall and Group Policy: NCSI", HIGH, "NCSI active probing is off",
+         "role ncsi, then restart", _would_change("ncsi")),
+    Rule("ncsi-probe-host-changed", "proxy, firewall and Group Policy: NCSI", MEDIUM,
+         "NCSI probes a target Windows does not ship", "needs a decision: ncsi_restore_probe_defaults: true, or keep the site's probe server",
+         _drift("ncsi", "probes a target")),
+    Rule("ncsi-no-internet", "proxy, firewall and Group Policy: NCSI", HIGH,
+         "Windows concludes it has no internet although active probing is on",
+         "needs the endpoint check from the host: a proxy or firewall blocks the probe or the endpoints", _ncsi_no_internet),
+    Rule("services-stopped", "make sure required services are running", HIGH, "a service activation needs is stopped or disabled",
+         "role required_services", _would_change("required_services")),
+    Rule("services-blocked", "make sure required services are running", HIGH, "a required service cannot be fixed by the collection",
+         "needs a person: see the evidence", _blockers("required_services")),
+    Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage),
+    Rule("winsock-blocked", "reset Winsock", MEDIUM, "the Winsock catalog came back after a reset: a product re-registers its provider",
+         "needs a person: remove or update that product", _blockers("winsock_reset")),
+    Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),
+    Rule("windows-reboot-pending", "restart", MEDIUM, "Windows itself waits for a restart", "restart (ansible.windows.win_reboot)", _pending_reboot),
+    Rule("not-click-to-run", "Microsoft 365 Apps", INFO, "no Click-to-Run Microsoft 365 Apps on this workstation",
+         "nothing to fix here for these errors: they come from Microsoft 365 Apps", _not_click_to_run),
+)
+
+
+def findings(facts: Facts) -> list[dict[str, t.Any]]:
+    """Every finding that applies to one host's facts, most severe first, each with its evidence and fix."""
+    found = []
+    for rule in RULES:
+        evidence = rule.evidence(facts)
+        if evidence:
+            found.append({"id": rule.id, "step": rule.step, "severity": rule.severity, "summary": rule.summary,
+                          "evidence": evidence, "fix": rule.fix})
+    return sorted(found, key=lambda item: SEVERITIES.index(item["severity"]))

@@ -1,0 +1,56 @@
+"""diagnose.yml over WinRM against winsim: each host's causes with evidence and nothing else, one agent execution per host."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+
+DIAGNOSE = ROOT / "playbooks" / "diagnose.yml"
+AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+# Each profile's causes, as the diagnosis must name them: no more, no fewer.
+EXPECTED = {
+    "win11": [],
+    "win10-tls-hardened": ["tls12-off"],
+    "win7sp1-nokb": ["tls12-update-missing", "tls12-off"],
+    "win10-ncsi-off": ["ncsi-policy-off", "ncsi-probing-off", "ncsi-probe-host-changed"],
+    "win10-nla-disabled": ["services-stopped"],
+    "win10-proxy-site": ["winhttp-proxy-missing"],
+    "win10-stale-proxy": ["winhttp-proxy-disagrees"],
+    "win10-provider-missing": ["winsock-damage"],
+    "ws2022": [],
+}
+
+
+def test_every_host_gets_its_causes_and_nothing_else(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name in EXPECTED:
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
+    assert run.rc == 0, run.stdout[-3000:]
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    found = {host: sorted(item["id"] for item in items) for host, items in report["hosts"].items()}
+    assert found == {host: sorted(ids) for host, ids in EXPECTED.items()}
+    assert all(item["evidence"] and item["fix"] for items in report["hosts"].values() for item in items)
+    policy = next(item for item in report["hosts"]["win10-ncsi-off"] if item["id"] == "ncsi-policy-off")
+    assert policy["evidence"]["source"]["gpos"] == ["Workstation Baseline"]
+    assert report["summary"]["hosts_without_findings"] == ["win11", "ws2022"] and report["summary"]["hosts_not_diagnosed"] == []
+    assert report["summary"]["findings"]["tls12-off"] == ["win10-tls-hardened", "win7sp1-nokb"]
+    # Read-only, one agent execution per host except where the Winsock catalog names another product's DLL.
+    executions = {name: entry.host.counters["executions"].get(AGENT, 0) for name, entry in fleet.hosts.items()}
+    assert executions == {name: (2 if name == "win10-provider-missing" else 1) for name in EXPECTED}
+    assert run.changed_hosts() == set()
+
+
+def test_a_host_that_cannot_be_reached_is_not_diagnosed_not_clean(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("up", "win11")
+    fleet.add("down", "win11")
+    fleet.take_offline("down")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert run.rc == 4
+    assert report["summary"]["hosts_not_diagnosed"] == ["down"] and report["summary"]["hosts_without_findings"] == ["up"]

@@ -1,0 +1,67 @@
+"""Findings from activation facts: each rule fires on its evidence and only on it."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import RULES, findings
+
+COMPLIANT = {"status": "compliant", "would_change": [], "blockers": [], "drift": [], "facts": {}}
+WORKSTATION = {"os": {"name": "Windows 10", "server": False}, "pending_reboot": [], "reboot_owed_by": [],
+               "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in
+                                                                ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")}}
+
+
+def host(**concerns) -> dict:
+    facts = {**WORKSTATION, "concerns": {**WORKSTATION["concerns"]}}
+    for name, entry in concerns.items():
+        if name in facts["concerns"]:
+            facts["concerns"][name] = {**COMPLIANT, **entry}
+        else:
+            facts[name] = entry
+    return facts
+
+
+CASES = [
+    ("healthy", host(), []),
+    ("agent unavailable", {"agent_unavailable": True, "message": "PowerShell 4.0", "concerns": {}}, ["agent-unavailable"]),
+    ("tls off", host(tls12={"would_change": ["Enabled is 0"]}), ["tls12-off"]),
+    ("update missing by file", host(tls12={"blockers": ["KB3140245 is not in place"], "facts": {"kb3140245": "missing"}}),
+     ["tls12-update-missing"]),
+    ("wininet policy", host(tls12={"blockers": ["Group Policy sets WinINet SecureProtocols to 0x80"]}), ["tls12-policy"]),
+    ("proxy to import", host(winhttp_proxy={"would_change": ["goes direct while WinINet names proxy"]}), ["winhttp-proxy-missing"]),
+    ("proxy disagrees", host(winhttp_proxy={"drift": ["views differ"]}), ["winhttp-proxy-disagrees"]),
+    ("ncsi policy", host(ncsi={"blockers": ["policy"], "facts": {"policy_no_active_probe": 1, "policy_source": {"source": "unknown"}}}),
+     ["ncsi-policy-off"]),
+    ("probing off", host(ncsi={"would_change": ["NlaSvc EnableActiveProbing is 0"]}), ["ncsi-probing-off"]),
+    ("ncsi policy 0 is fine", host(ncsi={"facts": {"policy_no_active_probe": 0}}), []),
+    ("no internet although probing is on", host(ncsi={"facts": {"connectivity": [{"ipv4": "local_network", "ipv6": "disconnected"}]}}),
+     ["ncsi-no-internet"]),
+    ("internet on one network", host(ncsi={"facts": {"connectivity": [{"ipv4": "local_network"}, {"ipv4": "internet"}]}}), []),
+    ("no internet while our change waits for a restart", {**host(ncsi={"facts": {"connectivity": [{"ipv4": "local_network"}]}}),
+                                                          "reboot_owed_by": ["ncsi"]}, ["reboot-owed"]),
+    ("service stopped", host(required_services={"would_change": ["start NlaSvc"]}), ["services-stopped"]),
+    ("winsock damage", host(winsock_reset={"facts": {"damage": ["layered protocol"]}, "would_change": ["netsh winsock reset"]}),
+     ["winsock-damage"]),
+    ("windows wants a restart", {**host(), "pending_reboot": ["windows_update"]}, ["windows-reboot-pending"]),
+    ("no click-to-run on a workstation", host(click_to_run={"installed": False}), ["not-click-to-run"]),
+    ("no click-to-run on a server is nothing", {**host(click_to_run={"installed": False}), "os": {"server": True}}, []),
+    ("a concern that could not read", host(tls12={"status": "failed", "failure": "access denied"}), ["concern-failed"]),
+    ("retired probe host", host(ncsi={"drift": ["NCSI probes a target Windows does not ship (ActiveWebProbeHost='x')"]}),
+     ["ncsi-probe-host-changed"]),
+    ("service beyond reach", host(required_services={"blockers": ["Dhcp is Disabled"]}), ["services-blocked"]),
+    ("catalog came back", host(winsock_reset={"blockers": ["reset once already"]}), ["winsock-blocked"]),
+    ("reboot owed", {**host(), "reboot_owed_by": ["tls12"]}, ["reboot-owed"]),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_each_rule_fires_on_its_evidence_and_only_on_it(facts: dict, expected: list) -> None:
+    found = findings(facts)
+    assert sorted(item["id"] for item in found) == sorted(expected)
+    assert all(item["evidence"] and item["fix"] and item["step"] for item in found)
+
+
+def test_findings_come_most_severe_first_and_every_rule_is_reachable() -> None:
+    found = findings({**host(winhttp_proxy={"drift": ["x"]}, tls12={"would_change": ["y"]})})
+    assert [item["severity"] for item in found] == ["high", "medium"]
+    assert {rule.id for rule in RULES} <= {finding_id for _name, _facts, ids in CASES for finding_id in ids}
