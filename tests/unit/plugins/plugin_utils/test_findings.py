@@ -6,9 +6,9 @@ import pytest
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import RULES, findings
 
 COMPLIANT = {"status": "compliant", "would_change": [], "blockers": [], "drift": [], "facts": {}}
+CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")
 WORKSTATION = {"os": {"name": "Windows 10", "server": False}, "pending_reboot": [], "reboot_owed_by": [],
-               "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in
-                                                                ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")}}
+               "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in CONCERNS}}
 
 
 def host(**concerns) -> dict:
