@@ -12,6 +12,7 @@ import base64
 import functools
 import re
 import struct
+import zlib
 from typing import Any, Callable
 
 from winsim import effects
@@ -565,6 +566,64 @@ def _file_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]
     return {"expanded": expand_path(path), "exists": True, "size": len(content), "content": base64.b64encode(content).decode()}
 
 
+# On the host itself only WinRM listens.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LISTENING = (5985, 5986)
+
+
+def _timeout_ms(op: dict[str, Any]) -> int:
+    timeout = op.get("timeout_ms", 5000)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 120000:
+        raise OpError("invalid_argument", f"timeout_ms must be 1 to 120000, not {timeout}")
+    return timeout
+
+
+def _network(host: SimHost) -> dict[str, Any]:
+    """What the host's network lets through: ``unresolvable`` names (``*`` for every name) and ``blocked`` host:port
+    pairs (``*`` on either side). Everything else resolves, to a documentation address, and connects."""
+    return host.state.get("network", {})
+
+
+def resolves(host: SimHost, name: str) -> bool:
+    """Names under .invalid never resolve (RFC 6761), on any network."""
+    unresolvable = {item.lower() for item in _network(host).get("unresolvable", [])}
+    return not ({"*", name.lower()} & unresolvable) and not name.lower().rstrip(".").endswith(".invalid")
+
+
+def _address(name: str) -> str:
+    return f"203.0.113.{zlib.crc32(name.lower().encode()) % 254 + 1}"
+
+
+def _dns_resolve(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    _timeout_ms(op)
+    names = {}
+    for name in _require(op, "names", list):
+        if resolves(host, str(name)):
+            names[str(name)] = {"ok": True, "addresses": [_address(str(name))], "error": None, "elapsed_ms": 3}
+        else:
+            names[str(name)] = {"ok": False, "addresses": [], "error": "HostNotFound", "elapsed_ms": 3}
+    return {"names": names}
+
+
+def _tcp_connect(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    timeout = _timeout_ms(op)
+    blocked = {item.lower() for item in _network(host).get("blocked", [])}
+    results = []
+    for target in _require(op, "targets", list):
+        if not isinstance(target, dict) or not isinstance(target.get("host"), str) or not isinstance(target.get("port"), int):
+            raise OpError("invalid_argument", "op 'tcp_connect' takes 'targets' as a list of {host, port}")
+        name, port = target["host"], target["port"]
+        if not resolves(host, name):
+            results.append({"host": name, "port": port, "ok": False, "error": "HostNotFound", "elapsed_ms": 3})
+        elif name.lower() in LOOPBACK and port not in LISTENING:
+            results.append({"host": name, "port": port, "ok": False, "error": "ConnectionRefused", "elapsed_ms": 1})
+        elif {f"{name.lower()}:{port}", f"*:{port}", f"{name.lower()}:*"} & blocked:
+            results.append({"host": name, "port": port, "ok": False, "error": "TimedOut", "elapsed_ms": timeout})
+        else:
+            results.append({"host": name, "port": port, "ok": True, "error": None, "elapsed_ms": 5})
+    return {"targets": results}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -589,6 +648,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read_user_hives": _registry_read_user_hives,
     "file_stat": _file_stat,
     "file_read": _file_read,
+    "dns_resolve": _dns_resolve,
+    "tcp_connect": _tcp_connect,
 }
 
 

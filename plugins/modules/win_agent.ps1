@@ -1047,6 +1047,120 @@ Function Invoke-FileRead {
     return @{ expanded = $expanded; exists = $true; size = $bytes.Length; content = [Convert]::ToBase64String($bytes) }
 }
 
+Function Get-OpTimeout {
+    # timeout_ms of an op (default 5000), within 1 ms to 2 minutes.
+    param([System.Collections.IDictionary]$Op)
+    $timeout = Get-OpArg $Op 'timeout_ms' -Optional
+    if ($null -eq $timeout) {
+        return 5000
+    }
+    if ([int]$timeout -lt 1 -or [int]$timeout -gt 120000) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "timeout_ms must be 1 to 120000, not $timeout")
+    }
+    return [int]$timeout
+}
+
+Function Get-SocketErrorName {
+    # The SocketError enum name of a failure (HostNotFound, TimedOut, ConnectionRefused ...): never the localized message.
+    param([System.Exception]$Exception)
+    $current = $Exception
+    while ($null -ne $current) {
+        if ($current -is [System.Net.Sockets.SocketException]) {
+            return [string]$current.SocketErrorCode
+        }
+        $current = $current.InnerException
+    }
+    return 'error'
+}
+
+Function Invoke-DnsResolve {
+    # The addresses of each name, every name asked at once and all of them bounded by timeout_ms together.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $timeout = Get-OpTimeout -Op $Op
+    $started = [DateTime]::UtcNow
+    $deadline = $started.AddMilliseconds($timeout)
+    $pending = @{}
+    $answers = @{}
+    foreach ($name in @(Get-OpArg $Op 'names')) {
+        try {
+            $pending[[string]$name] = [System.Net.Dns]::BeginGetHostAddresses([string]$name, $null, $null)
+        }
+        catch {
+            $answers[[string]$name] = @{ ok = $false; addresses = @(); error = Get-SocketErrorName -Exception $_.Exception; elapsed_ms = 0 }
+        }
+    }
+    foreach ($name in @($pending.Keys)) {
+        $async = $pending[$name]
+        $left = [int][Math]::Max(0, ($deadline - [DateTime]::UtcNow).TotalMilliseconds)
+        $entry = @{ ok = $false; addresses = @(); error = 'TimedOut'; elapsed_ms = $null }
+        if ($async.AsyncWaitHandle.WaitOne($left)) {
+            try {
+                $found = [System.Net.Dns]::EndGetHostAddresses($async)
+                $entry['ok'] = $true
+                $entry['error'] = $null
+                $entry['addresses'] = @($found | ForEach-Object { $_.ToString() })
+            }
+            catch {
+                $entry['error'] = Get-SocketErrorName -Exception $_.Exception
+            }
+        }
+        # When the answer was seen: an upper bound of how long the name took.
+        $entry['elapsed_ms'] = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+        $answers[$name] = $entry
+    }
+    return @{ names = $answers }
+}
+
+Function Invoke-TcpConnect {
+    # A TCP connection to each host and port (IPv4), all at once and bounded by timeout_ms together; closed at once.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $timeout = Get-OpTimeout -Op $Op
+    $started = [DateTime]::UtcNow
+    $deadline = $started.AddMilliseconds($timeout)
+    $attempts = New-Object -TypeName System.Collections.Generic.List[object]
+    $results = New-Object -TypeName System.Collections.Generic.List[object]
+    try {
+        foreach ($target in @(Get-OpArg $Op 'targets')) {
+            $hostName = [string](Get-OpArg $target 'host')
+            $port = [int](Get-OpArg $target 'port')
+            $client = New-Object -TypeName System.Net.Sockets.TcpClient
+            $attempt = @{ host = $hostName; port = $port; client = $client; async = $null; error = $null }
+            try {
+                $attempt['async'] = $client.BeginConnect($hostName, $port, $null, $null)
+            }
+            catch {
+                $attempt['error'] = Get-SocketErrorName -Exception $_.Exception
+            }
+            $attempts.Add($attempt)
+        }
+        foreach ($attempt in $attempts) {
+            $entry = @{ host = $attempt['host']; port = $attempt['port']; ok = $false; error = $attempt['error']; elapsed_ms = 0 }
+            if ($null -ne $attempt['async']) {
+                $left = [int][Math]::Max(0, ($deadline - [DateTime]::UtcNow).TotalMilliseconds)
+                $entry['error'] = 'TimedOut'
+                if ($attempt['async'].AsyncWaitHandle.WaitOne($left)) {
+                    try {
+                        $attempt['client'].EndConnect($attempt['async'])
+                        $entry['ok'] = $true
+                        $entry['error'] = $null
+                    }
+                    catch {
+                        $entry['error'] = Get-SocketErrorName -Exception $_.Exception
+                    }
+                }
+                $entry['elapsed_ms'] = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+            }
+            $results.Add($entry)
+        }
+    }
+    finally {
+        foreach ($attempt in $attempts) {
+            $attempt['client'].Close()
+        }
+    }
+    return @{ targets = @($results) }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1116,6 +1230,8 @@ $Handlers = @{
     system_info = ${function:Invoke-SystemInfo}
     file_stat = ${function:Invoke-FileStat}
     file_read = ${function:Invoke-FileRead}
+    dns_resolve = ${function:Invoke-DnsResolve}
+    tcp_connect = ${function:Invoke-TcpConnect}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

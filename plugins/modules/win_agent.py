@@ -31,6 +31,9 @@ description:
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID)."
+  - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms)), C(tcp_connect) (C(targets), each C(host) and
+    C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
+    C(TimedOut), C(ConnectionRefused)), never a localized message."
   - "Files: C(file_stat) (C(paths): exists, size and numeric file version of each, environment variables expanded on the
     host), C(file_read) (C(path), optional C(max_bytes), default 1 MiB: the content as base64; larger files fail
     with C(too_large))."
