@@ -372,8 +372,21 @@ def _eventlog_broken(state: dict[str, Any]) -> None:
 
 
 def _proxy_site(state: dict[str, Any]) -> None:
-    """A site where the internet is reached through a proxy: the signed-in user's Internet Options name it, WinHTTP goes direct."""
+    """A site where the internet is reached through a proxy: the signed-in user's Internet Options name it, WinHTTP goes direct.
+    The firewall lets nothing out directly."""
     user_wininet(state["registry"], USER_SID, FLAG_DIRECT | FLAG_PROXY | FLAG_AUTO_DETECT, SITE_PROXY, SITE_BYPASS)
+    state["network"] = {"blocked": ["*:443", "*:80"]}
+
+
+def _firewall_blocks_sign_in(state: dict[str, Any]) -> None:
+    """A firewall without the article's sign-in endpoints on its allow-list; no proxy."""
+    state["network"] = {"blocked": ["login.microsoftonline.com:443", "login.windows.net:443", "login.microsoft.com:443"]}
+
+
+def _dns_broken(state: dict[str, Any]) -> None:
+    """A resolver that answers nothing for Microsoft's names (a filtering DNS service, a split-horizon mistake)."""
+    state["network"] = {"unresolvable": ["ols.officeapps.live.com", "activation.sls.microsoft.com", "odc.officeapps.live.com",
+                                         "cdn.odc.officeapps.live.com"]}
 
 
 def _winhttp_named(state: dict[str, Any], proxy: str, bypass: str | None, views: tuple[str, ...]) -> None:
@@ -516,6 +529,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_static_ipv6, _third_party_lsp)),
     Profile("win10-ghost-static", "Windows 10 with a removed network card's static interface key and a third-party LSP", WIN10,
             drift=(_ghost_static, _third_party_lsp)),
+    Profile("win10-firewall-sign-in", "Windows 10 behind a firewall that blocks the sign-in endpoints, no proxy", WIN10,
+            drift=(_firewall_blocks_sign_in,)),
+    Profile("win10-dns-filtered", "Windows 10 whose DNS resolver answers nothing for the Office licensing names", WIN10,
+            drift=(_dns_broken,)),
     Profile("win10-office-shared", "Windows 10 shared PC: Microsoft 365 Apps with shared computer activation, channel by policy",
             WIN10, drift=(_shared_computer_office,)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",

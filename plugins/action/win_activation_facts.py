@@ -14,11 +14,12 @@ import typing as t
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe,
+    HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, validate_options,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import Endpoints
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
 
 FACTS = "m365ops_activation"
@@ -43,7 +44,7 @@ def concern_facts(plan: Plan, state: HostState) -> dict[str, t.Any]:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    ARGUMENT_SPEC = OPTIONS_SPEC
+    ARGUMENT_SPEC = {**OPTIONS_SPEC, "endpoints": {"type": "dict"}}
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         self._supports_check_mode = True
@@ -51,6 +52,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {})]
+        if args.get("endpoints") is not None:
+            # The endpoint check rides in the same execution as every other read.
+            selected.append(Selected(Endpoints(), validate_options(Endpoints(), args["endpoints"], prefix="endpoints")))
         agent = AgentClient(self._execute_module, task_vars or {})
         facts: dict[str, t.Any] = {"concerns": {}}
         try:
@@ -66,8 +70,8 @@ class ActionModule(ActionBase):
                 continue
             facts.update(host_facts(answer.state))
             plan = item.concern.plan(item.args, answer.state)
-            if isinstance(item.concern, ClickToRun):
-                facts["click_to_run"] = plan.facts
+            if isinstance(item.concern, (ClickToRun, Endpoints)):
+                facts[item.concern.FACTS_KEY] = plan.facts
             else:
                 facts["concerns"][item.concern.NAME] = concern_facts(plan, answer.state)
         facts["status"] = worst(entry["status"] for entry in facts["concerns"].values())

@@ -41,7 +41,16 @@ options:
   ipv6:
     description: Options of M(m365ops.activation.win_ipv6) (except its C(backup_dir)).
     type: dict
-attributes:
+  endpoints:
+    description:
+      - Given (C({}) for the defaults), also check the article's endpoints from the host in the same execution: every
+        name resolved and every host and port connected to (IPv4) at once, both bounded by C(timeout_ms) (default 5000,
+        100 to 60000). The result has, per endpoint, C(dns) and C(tcp) as C(pass), C(fail) or C(not_tested) (a connection
+        to a name that did not resolve tested nothing) with the SocketError name and times; C(tls) and C(http) are
+        C(not_tested) (the TLS handshake and the request through the proxies are not run yet).
+      - C(extra), a list of C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
+        only those.
+    type: dict
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -90,6 +99,8 @@ ansible_facts:
           C(Monthly Enterprise), ... or null for an update path this collection does not know), C(channel_source)
           (C(policy UpdatePath), C(policy UpdateBranch), C(UpdateChannel) or C(CDNBaseUrl)), C(update_url) and
           C(shared_computer_activation).
+        - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(dns), C(addresses),
+          C(tcp), C(tls), C(http), C(error), C(elapsed_ms)), C(dns_failed), C(tcp_failed), C(timeout_ms).
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
       type: dict
 agent_executions:

@@ -112,6 +112,31 @@ def _not_click_to_run(facts: Facts) -> t.Any:
     return {"click_to_run": False}
 
 
+def _proxy_configured(facts: Facts) -> bool:
+    """Whether the host reaches the internet through a proxy: WinHTTP names one, or some user's WinINet does (or a PAC)."""
+    proxy = _own(facts, "winhttp_proxy")
+    if any(view.get("access_type") == "named" for view in (proxy.get("views") or {}).values()):
+        return True
+    return any(source.get("proxy") or source.get("pac_url") for source in (proxy.get("wininet") or {}).get("sources") or [])
+
+
+def _dns_failed(facts: Facts) -> t.Any:
+    endpoints = facts.get("endpoints") or {}
+    failed = [{"host": entry["host"], "error": entry.get("error")} for entry in endpoints.get("checked") or [] if entry.get("dns") == "fail"]
+    return list({item["host"]: item for item in failed}.values()) or None
+
+
+def _tcp_failed(at_proxy_site: bool) -> t.Callable[[Facts], t.Any]:
+    def evidence(facts: Facts) -> t.Any:
+        if _proxy_configured(facts) != at_proxy_site:
+            return None
+        endpoints = facts.get("endpoints") or {}
+        failed = [{"endpoint": f"{entry['host']}:{entry['port']}", "error": entry.get("error")}
+                  for entry in endpoints.get("checked") or [] if entry.get("tcp") == "fail"]
+        return list({item["endpoint"]: item for item in failed}.values()) or None
+    return evidence
+
+
 RULES: tuple[Rule, ...] = (
     Rule("agent-unavailable", "prerequisites", HIGH, "the collection's agent cannot run on this host",
          "needs a person: install WMF 5.1 (and .NET Framework 4.5.2 or later first on Windows 7 / 2008 R2); "
@@ -149,6 +174,14 @@ RULES: tuple[Rule, ...] = (
     Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage),
     Rule("winsock-blocked", "reset Winsock", MEDIUM, "the Winsock catalog came back after a reset: a product re-registers its provider",
          "needs a person: remove or update that product", _blockers("winsock_reset")),
+    Rule("endpoint-dns-failed", "firewall and endpoint allow-list", HIGH, "names activation needs do not resolve on this host",
+         "needs a person: the DNS resolvers this host uses must resolve the article's endpoints", _dns_failed),
+    Rule("endpoint-blocked", "firewall and endpoint allow-list", HIGH,
+         "direct connections to endpoints activation needs fail, and the host uses no proxy",
+         "needs a person: the firewall must allow the article's endpoints (TCP 443, CRLs on 80)", _tcp_failed(False)),
+    Rule("endpoint-direct-blocked-proxy-site", "firewall and endpoint allow-list", INFO,
+         "direct connections fail at a site whose traffic goes through a proxy (expected there)",
+         "nothing by itself: the check through the proxy decides, and it is not run yet", _tcp_failed(True)),
     Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),
     Rule("windows-reboot-pending", "restart", MEDIUM, "Windows itself waits for a restart", "restart (ansible.windows.win_reboot)", _pending_reboot),
     Rule("not-click-to-run", "Microsoft 365 Apps", INFO, "no Click-to-Run Microsoft 365 Apps on this workstation",

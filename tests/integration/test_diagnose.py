@@ -16,7 +16,10 @@ EXPECTED = {
     "win7sp1-nokb": ["tls12-update-missing", "tls12-off"],
     "win10-ncsi-off": ["ncsi-policy-off", "ncsi-probing-off", "ncsi-probe-host-changed"],
     "win10-nla-disabled": ["services-stopped"],
-    "win10-proxy-site": ["winhttp-proxy-missing"],
+    # Direct connections fail at a proxy site, as expected there: said, as information, not as the cause.
+    "win10-proxy-site": ["winhttp-proxy-missing", "endpoint-direct-blocked-proxy-site"],
+    "win10-firewall-sign-in": ["endpoint-blocked"],
+    "win10-dns-filtered": ["endpoint-dns-failed"],
     "win10-stale-proxy": ["winhttp-proxy-disagrees"],
     "win10-provider-missing": ["winsock-damage"],
     "ws2022": [],
@@ -54,3 +57,25 @@ def test_a_host_that_cannot_be_reached_is_not_diagnosed_not_clean(fleet: Fleet, 
     report = json.loads(report_file.read_text(encoding="utf-8"))
     assert run.rc == 4
     assert report["summary"]["hosts_not_diagnosed"] == ["down"] and report["summary"]["hosts_without_findings"] == ["up"]
+
+
+def test_endpoint_evidence_names_the_endpoint_the_stage_and_the_error(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("fw", "win10-firewall-sign-in")
+    fleet.add("dns", "win10-dns-filtered")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    blocked, = report["hosts"]["fw"]
+    assert blocked["evidence"] == [{"endpoint": f"{name}:443", "error": "TimedOut"}
+                                   for name in ("login.windows.net", "login.microsoft.com", "login.microsoftonline.com")]
+    unresolved, = report["hosts"]["dns"]
+    assert {item["host"] for item in unresolved["evidence"]} == {"ols.officeapps.live.com", "activation.sls.microsoft.com",
+                                                                  "odc.officeapps.live.com", "cdn.odc.officeapps.live.com"}
+    facts = run_playbook(inventory, ROOT / "tests" / "integration" / "playbooks" / "facts_task.yml",
+                         extra_vars={"facts_endpoints": {}}).result("dns", "Run win_activation_facts")["ansible_facts"]["m365ops_activation"]
+    checked = {entry["host"]: entry for entry in facts["endpoints"]["checked"]}
+    # A stage that was not run is never shown as passed.
+    assert checked["ols.officeapps.live.com"]["tcp"] == "not_tested" and checked["ols.officeapps.live.com"]["dns"] == "fail"
+    assert {entry["tls"] for entry in checked.values()} == {entry["http"] for entry in checked.values()} == {"not_tested"}
+    assert checked["login.microsoftonline.com"]["dns"] == checked["login.microsoftonline.com"]["tcp"] == "pass"

@@ -6,6 +6,9 @@ import pytest
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import RULES, findings
 
 COMPLIANT = {"status": "compliant", "would_change": [], "blockers": [], "drift": [], "facts": {}}
+ENDPOINT_OK = {"host": "login.microsoftonline.com", "port": 443, "dns": "pass", "tcp": "pass", "tls": "not_tested", "http": "not_tested"}
+ENDPOINT_DNS_FAIL = {"host": "ols.officeapps.live.com", "port": 443, "dns": "fail", "tcp": "not_tested", "error": "HostNotFound"}
+ENDPOINT_TCP_FAIL = {"host": "login.windows.net", "port": 443, "dns": "pass", "tcp": "fail", "error": "TimedOut"}
 CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")
 WORKSTATION = {"os": {"name": "Windows 10", "server": False}, "pending_reboot": [], "reboot_owed_by": [],
                "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in CONCERNS}}
@@ -51,6 +54,12 @@ CASES = [
     ("service beyond reach", host(required_services={"blockers": ["Dhcp is Disabled"]}), ["services-blocked"]),
     ("catalog came back", host(winsock_reset={"blockers": ["reset once already"]}), ["winsock-blocked"]),
     ("reboot owed", {**host(), "reboot_owed_by": ["tls12"]}, ["reboot-owed"]),
+    ("a name does not resolve", host(endpoints={"checked": [ENDPOINT_DNS_FAIL, ENDPOINT_OK]}), ["endpoint-dns-failed"]),
+    ("the firewall blocks sign-in", host(endpoints={"checked": [ENDPOINT_TCP_FAIL, ENDPOINT_OK]}), ["endpoint-blocked"]),
+    ("direct blocked at a proxy site", host(endpoints={"checked": [ENDPOINT_TCP_FAIL]},
+                                            winhttp_proxy={"facts": {"wininet": {"sources": [{"proxy": "proxy:8080"}]}}}),
+     ["endpoint-direct-blocked-proxy-site"]),
+    ("endpoints all pass", host(endpoints={"checked": [ENDPOINT_OK]}), []),
 ]
 
 
