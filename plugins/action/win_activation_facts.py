@@ -34,7 +34,7 @@ def host_facts(state: HostState) -> dict[str, t.Any]:
             "boot_time": windows.boot_time, "reboot_owed_by": sorted(state.reboots_owed)}
 
 
-def concern_facts(plan: Plan, state: HostState) -> dict[str, t.Any]:
+def concern_facts(plan: Plan) -> dict[str, t.Any]:
     """What one concern sees: its status as an audit would say it, what it would change and why, and its own facts."""
     result: dict[str, t.Any] = {"changed": bool(plan.changes), "failed": bool(plan.failure)}
     finish_status(result, plan, check_mode=True)
@@ -64,15 +64,18 @@ class ActionModule(ActionBase):
             return {**result, "changed": False, "ansible_facts": {FACTS: facts}, "agent_executions": agent.executions}
         except AgentError as error:
             return {**result, "changed": False, "failed": True, "msg": str(error), **error.details, "agent_executions": agent.executions}
+        # The release and reboot facts are the same in every concern's state.
+        shared = next((answer.state for answer in answers if answer.state is not None), None)
+        if shared is not None:
+            facts.update(host_facts(shared))
         for item, answer in zip(selected, answers):
             if answer.state is None:
                 facts["concerns"][item.concern.NAME] = {"status": "failed", "failure": str(answer.error)}
                 continue
-            facts.update(host_facts(answer.state))
             plan = item.concern.plan(item.args, answer.state)
             if isinstance(item.concern, (ClickToRun, Endpoints)):
                 facts[item.concern.FACTS_KEY] = plan.facts
             else:
-                facts["concerns"][item.concern.NAME] = concern_facts(plan, answer.state)
+                facts["concerns"][item.concern.NAME] = concern_facts(plan)
         facts["status"] = worst(entry["status"] for entry in facts["concerns"].values())
         return {**result, "changed": False, "ansible_facts": {FACTS: facts}, "agent_executions": agent.executions}
