@@ -43,7 +43,7 @@ options:
     type: dict
   endpoints:
     description:
-      - Given (C({}) for the defaults), also check the article's endpoints from the host in the same execution: every
+      - Given (C({}) for the defaults), also check the article's endpoints from the host in the same execution; every
         name resolved and every host and port connected to (IPv4) at once, both bounded by C(timeout_ms) (default 5000,
         100 to 60000). The result has, per endpoint, C(dns) and C(tcp) as C(pass), C(fail) or C(not_tested) (a connection
         to a name that did not resolve tested nothing) with the SocketError name and times; C(tls) and C(http) are
