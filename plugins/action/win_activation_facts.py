@@ -20,6 +20,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Ag
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import Endpoints
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.network_adapters import NetworkAdapters
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
 
 FACTS = "m365ops_activation"
@@ -51,7 +52,7 @@ class ActionModule(ActionBase):
         self._supports_async = False
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-        selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {})]
+        selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {}), Selected(NetworkAdapters(), {})]
         if args.get("endpoints") is not None:
             # The endpoint check rides in the same execution as every other read.
             selected.append(Selected(Endpoints(), validate_options(Endpoints(), args["endpoints"], prefix="endpoints")))
@@ -73,7 +74,7 @@ class ActionModule(ActionBase):
                 facts["concerns"][item.concern.NAME] = {"status": "failed", "failure": str(answer.error)}
                 continue
             plan = item.concern.plan(item.args, answer.state)
-            if isinstance(item.concern, (ClickToRun, Endpoints)):
+            if isinstance(item.concern, (ClickToRun, Endpoints, NetworkAdapters)):
                 facts[item.concern.FACTS_KEY] = plan.facts
             else:
                 facts["concerns"][item.concern.NAME] = concern_facts(plan)

@@ -99,6 +99,8 @@ ansible_facts:
           C(Monthly Enterprise), ... or null for an update path this collection does not know), C(channel_source)
           (C(policy UpdatePath), C(policy UpdateBranch), C(UpdateChannel) or C(CDNBaseUrl)), C(update_url) and
           C(shared_computer_activation).
+        - C(network_adapters), C(adapters) (per adapter C(name), C(if_index), C(status), C(addresses), C(manual_addresses),
+          C(ipv6_bound)) and C(bindings_known) (false on Windows 7 / 2008 R2, where the IPv6 binding cannot be read).
         - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(dns), C(addresses),
           C(tcp), C(tls), C(http), C(error), C(elapsed_ms)), C(dns_failed), C(tcp_failed), C(timeout_ms).
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.

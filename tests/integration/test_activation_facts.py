@@ -34,6 +34,10 @@ def test_facts_are_one_read_only_execution_and_say_what_each_concern_sees(fleet:
     assert shared["shared_computer_activation"] is True and shared["channel"] == "Monthly Enterprise"
     assert shared["channel_source"] == "policy UpdatePath"
     assert facts["ws2022"]["click_to_run"] == {"installed": False} and facts["ws2022"]["status"] == "compliant"
+    ethernet = facts["win10-ncsi-off"]["network_adapters"]["adapters"][0]
+    assert ethernet["name"] == "Ethernet" and ethernet["ipv6_bound"] is True and facts["win10-ncsi-off"]["network_adapters"]["bindings_known"]
+    assert facts["win7sp1-nokb"]["network_adapters"]["bindings_known"] is False
+    assert {adapter["ipv6_bound"] for adapter in facts["win7sp1-nokb"]["network_adapters"]["adapters"]} == {None}
     legacy = facts["win7sp1-nokb"]
     assert legacy["os"]["name"] == "Windows 7 SP1" and legacy["concerns"]["tls12"]["status"] == "blocked"
     assert "KB3140245" not in legacy["hotfixes"]
