@@ -15,10 +15,9 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
+    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
     concern_report, finish_status, follow_up, management_ports, probe, record_outcome, write_backup_file,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
@@ -39,15 +38,11 @@ def conflicts(planned: t.Sequence[Planned]) -> list[str]:
     return found
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(CollectionAction):
     ARGUMENT_SPEC = {**OPTIONS_SPEC, "verify": {"type": "bool", "default": True}}
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
+        result, task_vars = self.start(tmp, task_vars)
         check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
         selected = [Selected(concern, options) for concern, options in selected_concerns(args)]

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, validate_options,
+    CollectionAction, HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, validate_options,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
@@ -43,20 +41,17 @@ def concern_facts(plan: Plan) -> dict[str, t.Any]:
             "drift": list(plan.drift), "warnings": list(plan.warnings), "failure": plan.failure, "facts": plan.facts}
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(CollectionAction):
     ARGUMENT_SPEC = {**OPTIONS_SPEC, "endpoints": {"type": "dict"}}
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
+        result, task_vars = self.start(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {}), Selected(NetworkAdapters(), {})]
         if args.get("endpoints") is not None:
             # The endpoint check rides in the same execution as every other read.
             selected.append(Selected(Endpoints(), validate_options(Endpoints(), args["endpoints"], prefix="endpoints")))
-        agent = AgentClient(self._execute_module, task_vars or {})
+        agent = AgentClient(self._execute_module, task_vars)
         facts: dict[str, t.Any] = {"concerns": {}}
         try:
             answers = probe(agent, selected, ProbeContext(management_ports(self._connection)))

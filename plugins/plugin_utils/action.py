@@ -514,20 +514,28 @@ def management_ports(connection: t.Any) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-class ConcernAction(ActionBase):
-    """Runs one concern as its own module. Subclasses set ``CONCERN`` (or build it per run in ``make_concern``)."""
+class CollectionAction(ActionBase):
+    """What every action of the collection starts with: check mode supported, async not (a run is several agent runs)."""
 
     TRANSFERS_FILES = False
+
+    def start(self, tmp: t.Any, task_vars: dict[str, t.Any] | None) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+        """ActionBase's result to build on, and the task variables."""
+        self._supports_check_mode = True
+        self._supports_async = False
+        return ActionBase.run(self, tmp, task_vars), task_vars or {}
+
+
+class ConcernAction(CollectionAction):
+    """Runs one concern as its own module. Subclasses set ``CONCERN`` (or build it per run in ``make_concern``)."""
+
     CONCERN: t.ClassVar[Concern]
 
     def make_concern(self, task_vars: dict[str, t.Any]) -> Concern:
         return self.CONCERN
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
+        result, task_vars = self.start(tmp, task_vars)
         check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
         concern = self.make_concern(task_vars)
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC})
