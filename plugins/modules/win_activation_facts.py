@@ -51,6 +51,7 @@ options:
       - C(extra), a list of C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
         only those.
     type: dict
+attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
