@@ -78,6 +78,13 @@ EXAMPLES = r"""
 - name: What activation depends on, per host
   m365ops.activation.win_activation_facts:
 
+- name: The same, and the article's endpoints checked from the host, with the site's proxy added
+  m365ops.activation.win_activation_facts:
+    endpoints:
+      timeout_ms: 3000
+      extra:
+        - {host: proxy.corp.example, port: 8080, scheme: http}
+
 - name: Hosts on a channel other than Monthly Enterprise
   ansible.builtin.debug:
     msg: "{{ ansible_facts.m365ops_activation.click_to_run.channel }}"
