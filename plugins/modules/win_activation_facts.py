@@ -49,7 +49,11 @@ options:
         to a name that did not resolve tested nothing) with the SocketError name and times; C(tls) and C(http) are
         C(not_tested) (the TLS handshake and the request through the proxies are not run yet).
       - C(extra), a list of C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
-        only those.
+        only those (and the imported ones).
+      - C(microsoft_json), a controller path to a saved copy of Microsoft's 365 URL/IP web service answer, adds the
+        names of the sets in C(microsoft_sets) (default 46, 56, 59, 83, 84, 86, 92, 125, 147, which cover sign-in and
+        activation) on their TCP ports 80 and 443; names with wildcards cannot be resolved and are listed in
+        C(wildcards_left_out) instead. The file is read and checked before the host is contacted.
     type: dict
 attributes:
   check_mode:

@@ -1,6 +1,8 @@
 """The endpoint check: the article's list, options checked before contact, stages never shown as passed when not run."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from ansible.errors import AnsibleActionFail
 
@@ -44,3 +46,39 @@ def test_a_connection_to_a_name_that_did_not_resolve_tested_nothing() -> None:
     assert (b["dns"], b["tcp"], b["error"]) == ("pass", "fail", "TimedOut")
     assert {a["tls"], a["http"], b["tls"], b["http"]} == {"not_tested"}
     assert facts["dns_failed"] == ["a.example"] and facts["tcp_failed"] == ["b.example:443"]
+
+
+def write_json(tmp_path, document) -> str:
+    path = tmp_path / "worldwide.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return str(path)
+
+
+def test_endpoints_are_imported_from_a_saved_web_service_answer(tmp_path) -> None:
+    path = write_json(tmp_path, [
+        {"id": 56, "serviceArea": "Common", "urls": ["login.microsoftonline.com", "*.msftidentity.com", "newname.microsoft.com"],
+         "tcpPorts": "80,443", "required": True},
+        {"id": 999, "serviceArea": "Exchange", "urls": ["outlook.office.com"], "tcpPorts": "443"},
+    ])
+    args = validate_options(Endpoints(), {"microsoft_json": path}, prefix="endpoints")
+    dns, tcp = Endpoints().probe_ops(args, ProbeContext())
+    assert "newname.microsoft.com" in dns["names"] and "outlook.office.com" not in dns["names"]
+    assert {"host": "newname.microsoft.com", "port": 80} in tcp["targets"]
+    # The article already lists login.microsoftonline.com:443: checked once.
+    assert tcp["targets"].count({"host": "login.microsoftonline.com", "port": 443}) == 1
+    assert args["wildcards_left_out"] == ["*.msftidentity.com"]
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    ("{not json", "cannot be used"),
+    ('{"id": 56}', "not a list of endpoint sets"),
+    ('[{"id": 56, "urls": ["bad name\\n"], "tcpPorts": "443"}]', "is not a host name"),
+])
+def test_a_bad_saved_answer_is_refused_naming_the_option(tmp_path, content: str, needle: str) -> None:
+    path = tmp_path / "worldwide.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(AnsibleActionFail) as caught:
+        validate_options(Endpoints(), {"microsoft_json": str(path)}, prefix="endpoints")
+    assert caught.value.message.startswith("endpoints.microsoft_json:") and needle in caught.value.message
+    with pytest.raises(AnsibleActionFail, match="endpoints.microsoft_json"):
+        validate_options(Endpoints(), {"microsoft_json": str(tmp_path / "missing.json")}, prefix="endpoints")
