@@ -18,7 +18,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
     COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
-    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, write_backup_file,
+    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result, write_backup_file,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
@@ -92,8 +92,7 @@ class ActionModule(CollectionAction):
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             for name, plan in plans.items():
                 plan.blockers.append(str(error))
-                results[name] = {"changed": False, "blockers": [str(error)], "warnings": [str(error)], "agent_unavailable": True,
-                                 "check_mode": check_mode, "reboot_required": False, "reboot_owed_by": [], "changes": [], "drift": []}
+                results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
         except AgentError as error:
             for name in results:

@@ -239,7 +239,6 @@ class Probed:
 class ProbeRequest:
     """The reads of one probe: the ops to send, and how to turn their answers into one ``Probed`` per concern."""
 
-    selected: t.Sequence[Selected]
     wanted: list[list[RegistryRef]]
     refs: list[RegistryRef]
     keys: list[RegistryKey]
@@ -258,7 +257,7 @@ class ProbeRequest:
         trees = sorted(set().union(*trees_of)) if trees_of else []
         asked = [item.concern.probe_ops(item.args, context) for item in selected]
         unique = list({_op_key(op): op for ops in asked for op in ops}.values())
-        return cls(selected, wanted, refs, keys, reads, trees_of, trees, asked, unique)
+        return cls(wanted, refs, keys, reads, trees_of, trees, asked, unique)
 
     @property
     def ops(self) -> list[dict[str, t.Any]]:
@@ -358,10 +357,8 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     ``then`` is a probe whose reads go at the end of the same execution (of the last one, after a repair): the agent
     runs reads after a failed write too, so the host is read again as the apply left it without one more execution.
     Its answers come back as the second item (None without ``then``)."""
-    batch: list[tuple[int, t.Any]] = []
-    for index, item in enumerate(items):
-        marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
-        batch.extend((index, change) for change in with_reboot_marker(item.plan.changes, marker))
+    markers = [RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME) for item in items]
+    batch = [(index, change) for index, item in enumerate(items) for change in with_reboot_marker(item.plan.changes, markers[index])]
     checks = [(index, op) for index, item in enumerate(items) for op in item.concern.verify_ops(item.args, item.plan)]
     tail = then.ops if then is not None else []
     answers = agent.run([change.to_op() for _index, change in batch] + [op for _index, op in checks] + tail)
@@ -376,8 +373,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
         repair = item.concern.repair_ops(item.args, change, results[failed_at])
         if repair:
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
-            marker = RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME)
-            remember = [marker.to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
+            remember = [markers[owner].to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
             retry = agent.run([*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:]), *(op for _index, op in checks), *tail])
             retry, reread = retry[:len(retry) - len(tail)], retry[len(retry) - len(tail):]
             outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
@@ -453,6 +449,12 @@ def record_outcome(result: dict[str, t.Any], planned: Planned, outcome: Outcome)
                                         f"{len(planned.plan.changes)} change(s) of {concern.NAME} were not attempted")
     elif outcome.error is not None:
         result.update(failed=True, msg=str(outcome.error), **outcome.error.details)
+
+
+def unavailable_result(blockers: t.Sequence[str], check_mode: bool) -> dict[str, t.Any]:
+    """A concern's result on a host the agent cannot run on: blocked (``blockers`` say by what), nothing known or changed."""
+    return {"changed": False, "blockers": list(blockers), "warnings": list(blockers), "agent_unavailable": True, "check_mode": check_mode,
+            "reboot_required": False, "reboot_owed_by": [], "changes": [], "drift": []}
 
 
 def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> None:
@@ -562,8 +564,7 @@ class ConcernAction(CollectionAction):
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             plan.blockers.append(str(error))
-            result.update(changed=False, blockers=list(plan.blockers), warnings=list(plan.blockers), agent_unavailable=True,
-                          check_mode=check_mode, reboot_required=False, reboot_owed_by=[], changes=[], drift=[])
+            result.update(unavailable_result(plan.blockers, check_mode))
         except AgentError as error:
             result.update(failed=True, msg=str(error), **error.details)
             result.setdefault("changed", False)
