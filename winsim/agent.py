@@ -15,7 +15,7 @@ import struct
 import zlib
 from typing import Any, Callable
 
-from winsim import effects
+from winsim import effects, network
 from winsim.host import SimHost
 from winsim.registry import RegistryError
 
@@ -566,28 +566,11 @@ def _file_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]
     return {"expanded": expand_path(path), "exists": True, "size": len(content), "content": base64.b64encode(content).decode()}
 
 
-# On the host itself only WinRM listens.
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-LISTENING = (5985, 5986)
-
-
 def _timeout_ms(op: dict[str, Any]) -> int:
     timeout = op.get("timeout_ms", 5000)
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 120000:
         raise OpError("invalid_argument", f"timeout_ms must be 1 to 120000, not {timeout}")
     return timeout
-
-
-def _network(host: SimHost) -> dict[str, Any]:
-    """What the host's network lets through: ``unresolvable`` names (``*`` for every name) and ``blocked`` host:port
-    pairs (``*`` on either side). Everything else resolves, to a documentation address, and connects."""
-    return host.state.get("network", {})
-
-
-def resolves(host: SimHost, name: str) -> bool:
-    """Names under .invalid never resolve (RFC 6761), on any network."""
-    unresolvable = {item.lower() for item in _network(host).get("unresolvable", [])}
-    return not ({"*", name.lower()} & unresolvable) and not name.lower().rstrip(".").endswith(".invalid")
 
 
 def _address(name: str) -> str:
@@ -598,30 +581,62 @@ def _dns_resolve(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     _timeout_ms(op)
     names = {}
     for name in _require(op, "names", list):
-        if resolves(host, str(name)):
+        if network.resolves(host.state, str(name)):
             names[str(name)] = {"ok": True, "addresses": [_address(str(name))], "error": None, "elapsed_ms": 3}
         else:
             names[str(name)] = {"ok": False, "addresses": [], "error": "HostNotFound", "elapsed_ms": 3}
     return {"names": names}
 
 
+def _targets(op: dict[str, Any]) -> list[tuple[str, int]]:
+    targets = _require(op, "targets", list)
+    if not all(isinstance(item, dict) and isinstance(item.get("host"), str) and isinstance(item.get("port"), int) for item in targets):
+        raise OpError("invalid_argument", f"op '{op['op']}' takes 'targets' as a list of {{host, port}}")
+    return [(item["host"], item["port"]) for item in targets]
+
+
 def _tcp_connect(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
     timeout = _timeout_ms(op)
-    blocked = {item.lower() for item in _network(host).get("blocked", [])}
     results = []
-    for target in _require(op, "targets", list):
-        if not isinstance(target, dict) or not isinstance(target.get("host"), str) or not isinstance(target.get("port"), int):
-            raise OpError("invalid_argument", "op 'tcp_connect' takes 'targets' as a list of {host, port}")
-        name, port = target["host"], target["port"]
-        if not resolves(host, name):
-            results.append({"host": name, "port": port, "ok": False, "error": "HostNotFound", "elapsed_ms": 3})
-        elif name.lower() in LOOPBACK and port not in LISTENING:
-            results.append({"host": name, "port": port, "ok": False, "error": "ConnectionRefused", "elapsed_ms": 1})
-        elif {f"{name.lower()}:{port}", f"*:{port}", f"{name.lower()}:*"} & blocked:
-            results.append({"host": name, "port": port, "ok": False, "error": "TimedOut", "elapsed_ms": timeout})
-        else:
-            results.append({"host": name, "port": port, "ok": True, "error": None, "elapsed_ms": 5})
+    for name, port in _targets(op):
+        error = network.connect_error(host.state, name, port)
+        elapsed = timeout if error == "TimedOut" else (5 if error is None else 3)
+        results.append({"host": name, "port": port, "ok": error is None, "error": error, "elapsed_ms": elapsed})
     return {"targets": results}
+
+
+PROXY = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
+
+
+def _proxy(op: dict[str, Any], default: str) -> str:
+    proxy = op.get("proxy", default)
+    if proxy in ("default", "direct") or (isinstance(proxy, str) and PROXY.match(proxy)):
+        return proxy
+    raise OpError("invalid_argument", "proxy must be 'default', 'direct' or host:port")
+
+
+def _tls_handshake(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    timeout, proxy = _timeout_ms(op), _proxy(op, "direct")
+    if proxy == "default":
+        raise OpError("invalid_argument", "tls_handshake takes 'direct' or a proxy server as host:port")
+    through = None if proxy == "direct" else proxy
+    return {"targets": [network.tls_handshake(host.state, name, port, through, timeout) for name, port in _targets(op)]}
+
+
+def _http_request(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    timeout, proxy = _timeout_ms(op), _proxy(op, "default")
+    agent = _require(op, "user_agent", str)
+    route = proxy
+    if proxy == "default":
+        setting = winhttp_setting(host, "64")
+        route = network.proxy_server(setting["proxy"]) if setting["access_type"] == "named" else "direct"
+    requests = []
+    for url in _require(op, "urls", list):
+        if not isinstance(url, str) or not re.match(r"^https?://[^/]+", url):
+            requests.append({"url": url, "ok": False, "status": 0, "error": "InvalidUrl", "error_code": 0, "elapsed_ms": 0})
+            continue
+        requests.append(network.http_request(host.state, url, agent, route, timeout))
+    return {"proxy": proxy, "user_agent": agent, "requests": requests}
 
 
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
@@ -650,6 +665,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "file_read": _file_read,
     "dns_resolve": _dns_resolve,
     "tcp_connect": _tcp_connect,
+    "tls_handshake": _tls_handshake,
+    "http_request": _http_request,
 }
 
 

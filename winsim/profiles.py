@@ -31,6 +31,7 @@ ADMIN_SID = "S-1-5-21-3623811015-3361044348-30300820-500"
 FLAG_DIRECT, FLAG_PROXY, FLAG_PAC, FLAG_AUTO_DETECT = 0x01, 0x02, 0x04, 0x08
 SITE_PROXY = "proxy.corp.example:8080"
 SITE_BYPASS = "*.corp.example;<local>"
+INSPECTION_CA = "Contoso TLS Inspection CA"
 
 
 def connection_settings_blob(flags: int, proxy: str = "", bypass: str = "", pac_url: str = "", counter: int = 3) -> str:
@@ -329,6 +330,7 @@ def _ncsi_off(state: dict[str, Any]) -> None:
                               "type": "dword", "value": 1}]
     _set(state["registry"], NCSI_INTERNET, "EnableActiveProbing", "dword", 0)
     _set(state["registry"], NCSI_INTERNET, "ActiveWebProbeHost", "string", "ncsi.retired.example")
+    state["network"] = {"unresolvable": ["ncsi.retired.example"]}
     # The GPOs Windows lists as applied to the machine: the local one and the domain's baseline.
     for index, (display, link) in enumerate((("Local Group Policy", "Local"),
                                              ("Workstation Baseline", "LDAP://OU=Workstations,DC=corp,DC=example"))):
@@ -375,7 +377,7 @@ def _proxy_site(state: dict[str, Any]) -> None:
     """A site where the internet is reached through a proxy: the signed-in user's Internet Options name it, WinHTTP goes direct.
     The firewall lets nothing out directly."""
     user_wininet(state["registry"], USER_SID, FLAG_DIRECT | FLAG_PROXY | FLAG_AUTO_DETECT, SITE_PROXY, SITE_BYPASS)
-    state["network"] = {"blocked": ["*:443", "*:80"]}
+    state["network"] = {"blocked": ["*:443", "*:80"], "proxies": {SITE_PROXY: {}}}
 
 
 def _firewall_blocks_sign_in(state: dict[str, Any]) -> None:
@@ -387,6 +389,25 @@ def _dns_broken(state: dict[str, Any]) -> None:
     """A resolver that answers nothing for Microsoft's names (a filtering DNS service, a split-horizon mistake)."""
     state["network"] = {"unresolvable": ["ols.officeapps.live.com", "activation.sls.microsoft.com", "odc.officeapps.live.com",
                                          "cdn.odc.officeapps.live.com"]}
+
+
+def _crl_blocked(state: dict[str, Any]) -> None:
+    """A firewall that allows HTTPS to Microsoft but not plain HTTP: the certificate revocation lists cannot be fetched."""
+    state["network"] = {"blocked": ["crl.microsoft.com:80", "www.microsoft.com:80"]}
+
+
+def _tls_inspected(state: dict[str, Any]) -> None:
+    """A firewall that inspects TLS with its own CA, which Group Policy deployed to every machine's trusted roots."""
+    state["network"] = {"tls_inspection": {"ca": INSPECTION_CA, "trusted": True}}
+
+
+def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
+    """A proxy site set up as the article says (WinHTTP names the proxy WinINet names), whose proxy behaves as given."""
+    def drift(state: dict[str, Any]) -> None:
+        _proxy_right(state)
+        state["network"]["proxies"][SITE_PROXY] = dict(behaviour)
+    drift.__doc__ = f"A proxy site set up as the article says; its proxy: {behaviour}."
+    return drift
 
 
 def _winhttp_named(state: dict[str, Any], proxy: str, bypass: str | None, views: tuple[str, ...]) -> None:
@@ -537,6 +558,16 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             WIN10, drift=(_shared_computer_office,)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",
             WIN10, drift=(_proxy_site,)),
+    Profile("win10-crl-blocked", "Windows 10 behind a firewall that lets HTTPS out but not the CRL downloads on port 80", WIN10,
+            drift=(_crl_blocked,)),
+    Profile("win10-tls-inspected", "Windows 10 behind a firewall that inspects TLS with a CA the machines trust", WIN10,
+            drift=(_tls_inspected,)),
+    Profile("win10-ja-proxy-auth", "Windows 10 in Japanese at a proxy site whose proxy asks for authentication (407)", WIN10,
+            language=1041, drift=(_site_proxy_behaving(requires_auth=True),)),
+    Profile("win10-proxy-msoidcrl", "Windows 10 at a proxy site whose proxy refuses the MSOIDCRL user agent", WIN10,
+            drift=(_site_proxy_behaving(blocks_agents=["MSOIDCRL"]),)),
+    Profile("win10-proxy-inspecting", "Windows 10 at a proxy site whose proxy inspects TLS with a CA the machines do not trust",
+            WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
     Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",
             WIN10, drift=(_proxy_right,)),
     Profile("win10-proxy-pac", "Windows 10 whose signed-in user gets the proxy from a PAC file, WinHTTP goes direct",

@@ -43,11 +43,20 @@ options:
     type: dict
   endpoints:
     description:
-      - Given (C({}) for the defaults), also check the article's endpoints from the host in the same execution; every
-        name resolved and every host and port connected to (IPv4) at once, both bounded by C(timeout_ms) (default 5000,
-        100 to 60000). The result has, per endpoint, C(dns) and C(tcp) as C(pass), C(fail) or C(not_tested) (a connection
-        to a name that did not resolve tested nothing) with the SocketError name and times; C(tls) and C(http) are
-        C(not_tested) (the TLS handshake and the request through the proxies are not run yet).
+      - Given (C({}) for the defaults), also check the article's endpoints, and the web probe NCSI uses, from the host in
+        the same execution, every stage of every endpoint at once, each bounded by C(timeout_ms) (default 5000, 100 to
+        60000). Stages, each C(pass), C(fail) or C(not_tested) (a stage that was not run never reads C(pass))
+        - C(dns), the host's resolver; C(tcp), a direct connection; C(tls), a TLS 1.2 handshake through SChannel on the
+        direct connection, the chain judged against C(trusted_roots); C(http), a GET through WinHTTP as the host is
+        configured (its default proxy, or direct) with the C(MSOIDCRL) user agent sign-in uses, where a proxy's 407 and
+        a 403 that another user agent does not get fail it; C(wininet), the same GET through each proxy the users'
+        WinINet names when it is not WinHTTP's.
+      - C(trusted_roots), the common names or SHA-1 thumbprints of the roots a chain may end at (default the public roots
+        Microsoft's services use, by name); a chain to any other root is interception, and the CA is named in
+        C(intercepted_by). A site that trusts its own inspection CA on purpose adds it here.
+      - One more read-only execution runs only where the host's settings point at something the first could not know
+        (a WinINet proxy that is not WinHTTP's, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS
+        WinHTTP refused).
       - C(extra), a list of C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
         only those (and the imported ones).
       - C(microsoft_json), a controller path to a saved copy of Microsoft's 365 URL/IP web service answer, adds the
@@ -113,12 +122,18 @@ ansible_facts:
           C(shared_computer_activation).
         - C(network_adapters), C(adapters) (per adapter C(name), C(if_index), C(status), C(addresses), C(manual_addresses),
           C(ipv6_bound)) and C(bindings_known) (false on Windows 7 / 2008 R2, where the IPv6 binding cannot be read).
-        - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(dns), C(addresses),
-          C(tcp), C(tls), C(http), C(error), C(elapsed_ms)), C(dns_failed), C(tcp_failed), C(timeout_ms).
+        - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(purpose)
+          (C(activation), C(crl) or C(ncsi)), C(dns), C(addresses), C(tcp), C(tls), C(http), C(wininet) (per WinINet
+          proxy tried), C(intercepted_by), C(error) (the first failed stage and why) and C(stages) (per stage its
+          result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name)), C(routes)
+          (C(winhttp), C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed),
+          C(intercepted_by), C(wildcards_left_out), C(timeout_ms).
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
       type: dict
 agent_executions:
-  description: Agent executions on the host for this task (1, or 2 where the Winsock catalog names other products' DLLs).
+  description:
+    - Agent executions on the host for this task. 1, or 2 where a setting names something the first could not know (the
+      Winsock catalog names other products' DLLs; with O(endpoints), see there).
   returned: always
   type: int
 """

@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
+#AnsibleRequires -CSharpUtil ..module_utils.NetProbe
 
 # The host side of m365ops.activation. It executes a list of primitive ops and returns one
 # result per op. It holds no policy: what to read and what to change is decided by the
@@ -1161,6 +1162,55 @@ Function Invoke-TcpConnect {
     return @{ targets = @($results) }
 }
 
+Function Get-OpProxy {
+    # Where a probe goes: 'default' (the WinHTTP default proxy), 'direct', or a proxy server as host:port.
+    param([System.Collections.IDictionary]$Op, [string]$Default)
+    $proxy = Get-OpArg -Op $Op -Name 'proxy' -Optional
+    if ($null -eq $proxy) {
+        return $Default
+    }
+    $proxy = [string]$proxy
+    if ($proxy -ne 'default' -and $proxy -ne 'direct' -and $proxy -notmatch '^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$') {
+        throw (New-AgentError -Class 'invalid_argument' -Message "proxy must be 'default', 'direct' or host:port")
+    }
+    return $proxy
+}
+
+Function Invoke-TlsHandshake {
+    # A TLS 1.2 handshake (SChannel) with each host and port, all at once and bounded by timeout_ms together,
+    # directly or through a proxy's CONNECT tunnel; returns the certificate chain the host built and its status flags.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $timeout = Get-OpTimeout -Op $Op
+    $proxy = Get-OpProxy -Op $Op -Default 'direct'
+    if ($proxy -eq 'default') {
+        throw (New-AgentError -Class 'invalid_argument' -Message "tls_handshake takes 'direct' or a proxy server as host:port")
+    }
+    $hosts = New-Object -TypeName System.Collections.Generic.List[string]
+    $ports = New-Object -TypeName System.Collections.Generic.List[int]
+    foreach ($target in @(Get-OpArg $Op 'targets')) {
+        $hosts.Add([string](Get-OpArg $target 'host'))
+        $ports.Add([int](Get-OpArg $target 'port'))
+    }
+    $through = $null
+    if ($proxy -ne 'direct') {
+        $through = $proxy
+    }
+    $answers = [ansible_collections.m365ops.activation.plugins.module_utils.NetProbe.Tls]::Handshake($hosts.ToArray(), $ports.ToArray(), $through, $timeout)
+    return @{ targets = @($answers) }
+}
+
+Function Invoke-HttpRequest {
+    # A GET of each URL through WinHTTP with the given user agent and proxy, all at once and bounded by timeout_ms
+    # together; returns each HTTP status code, or the ERROR_WINHTTP_* number of the failure. Redirects are not followed.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $timeout = Get-OpTimeout -Op $Op
+    $proxy = Get-OpProxy -Op $Op -Default 'default'
+    $agent = [string](Get-OpArg $Op 'user_agent')
+    $urls = @(Get-OpArg $Op 'urls' | ForEach-Object { [string]$_ })
+    $answers = [ansible_collections.m365ops.activation.plugins.module_utils.NetProbe.Http]::Get($urls, $agent, $proxy, $timeout)
+    return @{ proxy = $proxy; user_agent = $agent; requests = @($answers) }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1232,6 +1282,8 @@ $Handlers = @{
     file_read = ${function:Invoke-FileRead}
     dns_resolve = ${function:Invoke-DnsResolve}
     tcp_connect = ${function:Invoke-TcpConnect}
+    tls_handshake = ${function:Invoke-TlsHandshake}
+    http_request = ${function:Invoke-HttpRequest}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

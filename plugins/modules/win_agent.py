@@ -33,7 +33,12 @@ description:
     interactively, by SID)."
   - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms)), C(tcp_connect) (C(targets), each C(host) and
     C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
-    C(TimedOut), C(ConnectionRefused)), never a localized message."
+    C(TimedOut), C(ConnectionRefused)), never a localized message. C(tls_handshake) (C(targets), optional C(proxy)
+    C(direct) or a proxy server as host:port reached with HTTP CONNECT, C(timeout_ms)): a TLS 1.2 handshake through
+    SChannel that accepts any certificate and returns the chain the host builds (subject, issuer, thumbprint of each) with
+    its status flags. C(http_request) (C(urls), C(user_agent), optional C(proxy) C(default) for the WinHTTP default proxy,
+    C(direct) or host:port, C(timeout_ms)): a GET through WinHTTP, redirects not followed, returning the HTTP status,
+    or the ERROR_WINHTTP number of the failure, and for HTTPS the server's certificate chain."
   - "Files: C(file_stat) (C(paths): exists, size and numeric file version of each, environment variables expanded on the
     host), C(file_read) (C(path), optional C(max_bytes), default 1 MiB: the content as base64; larger files fail
     with C(too_large))."

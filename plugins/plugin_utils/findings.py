@@ -120,9 +120,14 @@ def _proxy_configured(facts: Facts) -> bool:
     return any(source.get("proxy") or source.get("pac_url") for source in (proxy.get("wininet") or {}).get("sources") or [])
 
 
+def _checked(facts: Facts, *purposes: str) -> list[Facts]:
+    entries = (facts.get("endpoints") or {}).get("checked") or []
+    return [entry for entry in entries if not purposes or entry.get("purpose", "activation") in purposes]
+
+
 def _dns_failed(facts: Facts) -> t.Any:
-    endpoints = facts.get("endpoints") or {}
-    failed = [{"host": entry["host"], "error": entry.get("error")} for entry in endpoints.get("checked") or [] if entry.get("dns") == "fail"]
+    failed = [{"host": entry["host"], "error": (entry.get("stages") or {}).get("dns", {}).get("error") or entry.get("error")}
+              for entry in _checked(facts, "activation", "crl") if entry.get("dns") == "fail"]
     return list({item["host"]: item for item in failed}.values()) or None
 
 
@@ -130,11 +135,73 @@ def _tcp_failed(at_proxy_site: bool) -> t.Callable[[Facts], t.Any]:
     def evidence(facts: Facts) -> t.Any:
         if _proxy_configured(facts) != at_proxy_site:
             return None
-        endpoints = facts.get("endpoints") or {}
-        failed = [{"endpoint": f"{entry['host']}:{entry['port']}", "error": entry.get("error")}
-                  for entry in endpoints.get("checked") or [] if entry.get("tcp") == "fail"]
+        # CRL endpoints have their own finding when only they fail; at a proxy site every direct connection counts.
+        purposes = ("activation", "crl") if at_proxy_site else ("activation",)
+        failed = [{"endpoint": f"{entry['host']}:{entry['port']}", "error": (entry.get("stages") or {}).get("tcp", {}).get("error")}
+                  for entry in _checked(facts, *purposes) if entry.get("tcp") == "fail"]
         return list({item["endpoint"]: item for item in failed}.values()) or None
     return evidence
+
+
+def _routes(facts: Facts) -> dict[str, list[Facts]]:
+    """Every HTTP answer per way out: WinHTTP as configured ("direct" or its proxy) and each WinINet proxy tried."""
+    routes: dict[str, list[Facts]] = {}
+    for entry in _checked(facts):
+        http = (entry.get("stages") or {}).get("http") or {}
+        if http.get("result") in ("pass", "fail"):
+            routes.setdefault(f"WinHTTP {http.get('route')}", []).append({**http, "url": entry["url"], "purpose": entry.get("purpose")})
+        for other in entry.get("wininet") or []:
+            if other.get("result") in ("pass", "fail"):
+                routes.setdefault(f"WinINet {other.get('proxy')}", []).append({**other, "url": entry["url"], "purpose": entry.get("purpose")})
+    return routes
+
+
+CONNECT_ERRORS = ("ERROR_WINHTTP_CANNOT_CONNECT", "ERROR_WINHTTP_NAME_NOT_RESOLVED", "ERROR_WINHTTP_TIMEOUT")
+
+
+def _proxy_unreachable(facts: Facts) -> t.Any:
+    dead = [{"route": name, "error": answers[0].get("error")} for name, answers in _routes(facts).items()
+            if not name.endswith(" direct") and all(answer.get("error") in CONNECT_ERRORS for answer in answers)]
+    return dead or None
+
+
+def _proxy_status(needle: str) -> t.Callable[[Facts], t.Any]:
+    def evidence(facts: Facts) -> t.Any:
+        found = [{"route": name, "endpoints": sorted({answer["url"] for answer in answers if needle in str(answer.get("error") or "")})}
+                 for name, answers in _routes(facts).items()]
+        return [item for item in found if item["endpoints"]] or None
+    return evidence
+
+
+def _intercepted(facts: Facts) -> t.Any:
+    found: dict[str, list[str]] = {}
+    for entry in _checked(facts):
+        if entry.get("intercepted_by"):
+            found.setdefault(entry["intercepted_by"], []).append(entry["url"])
+    return [{"ca": ca, "endpoints": urls} for ca, urls in sorted(found.items())] or None
+
+
+def _tls_failed(facts: Facts) -> t.Any:
+    failed = [{"endpoint": f"{entry['host']}:{entry['port']}", "error": entry["stages"]["tls"].get("error")}
+              for entry in _checked(facts) if entry.get("tls") == "fail" and not entry.get("intercepted_by")]
+    return failed or None
+
+
+def _crl_unreachable(facts: Facts) -> t.Any:
+    """The CRL downloads fail while HTTPS endpoints answer through the same WinHTTP configuration."""
+    if not any(entry.get("http") == "pass" for entry in _checked(facts, "activation")):
+        return None
+    failed = [{"url": entry["url"], "error": entry["stages"]["http"].get("error")} for entry in _checked(facts, "crl") if entry.get("http") == "fail"]
+    return failed or None
+
+
+def _ncsi_probe_unreachable(facts: Facts) -> t.Any:
+    """The web probe NCSI uses fails, while activation endpoints answer through the same way out (or its name is unknown)."""
+    reached = any(entry.get("http") == "pass" for entry in _checked(facts, "activation"))
+    failed = [{"url": entry["url"], "stage": "dns" if entry.get("dns") == "fail" else "http",
+               "error": entry["stages"]["dns" if entry.get("dns") == "fail" else "http"].get("error")}
+              for entry in _checked(facts, "ncsi") if entry.get("dns") == "fail" or (reached and entry.get("http") == "fail")]
+    return failed or None
 
 
 RULES: tuple[Rule, ...] = (
@@ -181,7 +248,28 @@ RULES: tuple[Rule, ...] = (
          "needs a person: the firewall must allow the article's endpoints (TCP 443, CRLs on 80)", _tcp_failed(False)),
     Rule("endpoint-direct-blocked-proxy-site", "firewall and endpoint allow-list", INFO,
          "direct connections fail at a site whose traffic goes through a proxy (expected there)",
-         "nothing by itself: the check through the proxy decides, and it is not run yet", _tcp_failed(True)),
+         "nothing by itself: the requests through the proxy (stage http, and wininet) decide", _tcp_failed(True)),
+    Rule("crl-unreachable", "firewall and endpoint allow-list", HIGH,
+         "the certificate revocation lists cannot be downloaded, while the HTTPS endpoints answer",
+         "needs a person: the firewall or proxy must allow crl.microsoft.com and www.microsoft.com on port 80", _crl_unreachable),
+    Rule("proxy-unreachable", "check whether you are behind a proxy", HIGH, "a proxy this host is set to use does not answer",
+         "needs a decision: winhttp_proxy_proxy set to the site's working proxy (role winhttp_proxy), or the users' Internet Options",
+         _proxy_unreachable),
+    Rule("proxy-auth-required", "check whether you are behind a proxy", HIGH,
+         "the proxy asks for authentication (HTTP 407), which sign-in through WinHTTP does not give",
+         "needs a person: the proxy administrator lets the article's endpoints through without authentication", _proxy_status("407")),
+    Rule("proxy-blocks-msoidcrl", "check whether you are behind a proxy", HIGH,
+         "the proxy refuses the MSOIDCRL user agent sign-in uses, and lets another through",
+         "needs a person: the proxy administrator allows the user agent MSOIDCRL (the article's explicit rule)", _proxy_status("MSOIDCRL")),
+    Rule("tls-intercepted", "check whether you are behind a proxy", HIGH,
+         "TLS to the endpoints is intercepted: the certificate chains to a CA that is not a public root Microsoft uses",
+         "needs a person: the proxy or firewall administrator exempts the article's endpoints from TLS inspection", _intercepted),
+    Rule("tls-handshake-failed", "Windows 8.1 and earlier: TLS 1.2", HIGH, "a TLS 1.2 handshake with an endpoint fails",
+         "see the evidence: TLS 1.2 off in SCHANNEL (role tls12), or a device in the path", _tls_failed),
+    Rule("ncsi-probe-unreachable", "proxy, firewall and Group Policy: NCSI", MEDIUM,
+         "the web probe NCSI uses does not answer, so Windows may conclude there is no internet",
+         "needs a decision: ncsi_restore_probe_defaults: true for a retired probe host, or allow it through the firewall",
+         _ncsi_probe_unreachable),
     Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),
     Rule("windows-reboot-pending", "restart", MEDIUM, "Windows itself waits for a restart", "restart (ansible.windows.win_reboot)", _pending_reboot),
     Rule("not-click-to-run", "Microsoft 365 Apps", INFO, "no Click-to-Run Microsoft 365 Apps on this workstation",

@@ -14,14 +14,21 @@ EXPECTED = {
     "win11": [],
     "win10-tls-hardened": ["tls12-off"],
     "win7sp1-nokb": ["tls12-update-missing", "tls12-off"],
-    "win10-ncsi-off": ["ncsi-policy-off", "ncsi-probing-off", "ncsi-probe-host-changed"],
+    "win10-ncsi-off": ["ncsi-policy-off", "ncsi-probing-off", "ncsi-probe-host-changed", "ncsi-probe-unreachable"],
     "win10-nla-disabled": ["services-stopped"],
     # Direct connections fail at a proxy site, as expected there: said, as information, not as the cause.
     "win10-proxy-site": ["winhttp-proxy-missing", "endpoint-direct-blocked-proxy-site"],
     "win10-firewall-sign-in": ["endpoint-blocked"],
     "win10-dns-filtered": ["endpoint-dns-failed"],
-    "win10-stale-proxy": ["winhttp-proxy-disagrees"],
+    "win10-stale-proxy": ["winhttp-proxy-disagrees", "proxy-unreachable"],
     "win10-provider-missing": ["winsock-damage"],
+    "win10-crl-blocked": ["crl-unreachable"],
+    "win10-tls-inspected": ["tls-intercepted"],
+    "win10-ja-proxy-auth": ["proxy-auth-required", "endpoint-direct-blocked-proxy-site"],
+    "win10-proxy-msoidcrl": ["proxy-blocks-msoidcrl", "endpoint-direct-blocked-proxy-site"],
+    "win10-proxy-inspecting": ["tls-intercepted", "endpoint-direct-blocked-proxy-site"],
+    "win10-proxy-right": ["endpoint-direct-blocked-proxy-site"],
+    "win10-ja": [],
     "ws2022": [],
 }
 
@@ -39,11 +46,15 @@ def test_every_host_gets_its_causes_and_nothing_else(fleet: Fleet, inventory: Pa
     assert all(item["evidence"] and item["fix"] for items in report["hosts"].values() for item in items)
     policy = next(item for item in report["hosts"]["win10-ncsi-off"] if item["id"] == "ncsi-policy-off")
     assert policy["evidence"]["source"]["gpos"] == ["Workstation Baseline"]
-    assert report["summary"]["hosts_without_findings"] == ["win11", "ws2022"] and report["summary"]["hosts_not_diagnosed"] == []
+    assert report["summary"]["hosts_without_findings"] == ["win10-ja", "win11", "ws2022"]
+    assert report["summary"]["hosts_not_diagnosed"] == []
     assert report["summary"]["findings"]["tls12-off"] == ["win10-tls-hardened", "win7sp1-nokb"]
-    # Read-only, one agent execution per host except where the Winsock catalog names another product's DLL.
+    # Read-only, one agent execution per host; one more, read-only, only where a setting points at something the first
+    # could not know: another product's Winsock DLL, a WinINet proxy that is not WinHTTP's, an NCSI probe host Windows
+    # does not ship, the CA of a proxy whose TLS WinHTTP refused.
     executions = {name: entry.host.counters["executions"].get(AGENT, 0) for name, entry in fleet.hosts.items()}
-    assert executions == {name: (2 if name == "win10-provider-missing" else 1) for name in EXPECTED}
+    second_run = {"win10-provider-missing", "win10-proxy-site", "win10-ncsi-off", "win10-proxy-inspecting"}
+    assert executions == {name: (2 if name in second_run else 1) for name in EXPECTED}
     assert run.changed_hosts() == set()
 
 
@@ -77,5 +88,13 @@ def test_endpoint_evidence_names_the_endpoint_the_stage_and_the_error(fleet: Fle
     checked = {entry["host"]: entry for entry in facts["endpoints"]["checked"]}
     # A stage that was not run is never shown as passed.
     assert checked["ols.officeapps.live.com"]["tcp"] == "not_tested" and checked["ols.officeapps.live.com"]["dns"] == "fail"
-    assert {entry["tls"] for entry in checked.values()} == {entry["http"] for entry in checked.values()} == {"not_tested"}
-    assert checked["login.microsoftonline.com"]["dns"] == checked["login.microsoftonline.com"]["tcp"] == "pass"
+    assert checked["ols.officeapps.live.com"]["tls"] == "not_tested"
+    # WinHTTP goes direct here and resolves with the same resolver: the request fails at the name.
+    assert checked["ols.officeapps.live.com"]["stages"]["http"] == {
+        "result": "fail", "route": "direct", "status": None, "error": "ERROR_WINHTTP_NAME_NOT_RESOLVED", "tls_refused": False,
+        "elapsed_ms": 3}
+    sign_in = checked["login.microsoftonline.com"]
+    assert [sign_in[stage] for stage in ("dns", "tcp", "tls", "http")] == ["pass"] * 4
+    assert sign_in["stages"]["tls"]["root"] == "DigiCert Global Root G2" and sign_in["intercepted_by"] is None
+    # Plain HTTP has no TLS stage to pass.
+    assert {entry["tls"] for entry in checked.values() if entry["port"] == 80} == {"not_tested"}

@@ -21,3 +21,9 @@ def test_a_profile_is_a_host_that_can_exist(name: str) -> None:
     assert all(path == path.lower() for path in state["files"]), "file paths are looked up lower-cased"
     # A host starts running with what its registry says.
     assert state["in_effect"] == at_boot(registry)
+
+
+def test_every_profile_is_in_the_documentation_table() -> None:
+    from pathlib import Path
+    table = (Path(__file__).resolve().parents[2] / "docs" / "winsim.md").read_text(encoding="utf-8")
+    assert [name for name in PROFILES if f"`{name}`" not in table] == []

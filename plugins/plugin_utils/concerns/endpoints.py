@@ -1,15 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The article's endpoints, checked from the host: name resolution and a direct TCP connection. Facts only.
+"""The article's endpoints, checked from the host, stage by stage. Facts only.
 
 The endpoint list is the article's (reference: WINDOWS_FACTS section 3): CRL URLs over plain HTTP on port 80, the
-rest HTTPS on 443. It can be replaced or extended, also from a saved copy of Microsoft's 365 URL/IP web service
-answer (the sets that cover sign-in and activation by default; names with wildcards are left out and listed). Every
-name is resolved and every host and port connected to at once, each stage bounded by the same timeout. The TLS
-handshake and the HTTPS request through the WinHTTP and WinINet proxies (with the MSOIDCRL user agent) are not run
-yet: those stages read ``not_tested``, never ``pass``. At a site that reaches the internet only through a proxy a
-direct connection is expected to fail; the result says so.
+rest HTTPS on 443; it can be replaced or extended, also from a saved copy of Microsoft's 365 URL/IP web service answer
+(wildcard names are left out and listed). The NCSI web probe the host uses is checked with them. Stages, per endpoint:
+
+- ``dns``: the host's resolver answers the name; ``tcp``: a direct connection opens;
+- ``tls``: a TLS 1.2 handshake through SChannel on that direct connection, its chain judged against the public roots
+  Microsoft's services use (``trusted_roots``): a chain to any other root is interception, and its CA is named;
+- ``http``: a GET through WinHTTP as the host is configured (its default proxy, or direct), with the ``MSOIDCRL`` user
+  agent sign-in uses; a proxy's 407 and a 403 that another user agent does not get are told apart;
+- ``wininet``: the same GET through each proxy the signed-in users' WinINet names, when it is not WinHTTP's.
+
+Everything the first agent run can know is asked in it: all stages run at once, each bounded by ``timeout_ms``. Only
+what the host's settings point at and the first run could not know (a WinINet proxy that is not WinHTTP's, an NCSI
+probe host Windows does not ship, the CA of a proxy whose TLS WinHTTP refused) takes one more read-only run, on those
+hosts only. A stage that was not run is ``not_tested``, never ``pass``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import INTERNET as NCSI_INTERNET
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import CONNECTTEST_BUILD, probe_defaults
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy, wininet_sources
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryRef
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyError, split_proxy
 
 CRL = "/pki/crl/products/"
 # (host, port, scheme, path), as the article lists them.
@@ -89,6 +102,86 @@ def import_microsoft_json(path: str, sets: t.Sequence[int]) -> tuple[list[dict[s
     return endpoints, sorted(set(wildcards))
 
 
+MSOIDCRL = "MSOIDCRL"
+# A user agent no proxy rule names: what tells a proxy that blocks MSOIDCRL from one that blocks everything.
+NEUTRAL_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) m365ops-activation-endpoint-check"
+NCSI_AGENT = "Microsoft NCSI"
+SIGN_IN = "https://login.microsoftonline.com/"
+# The roots of the public CAs the article's endpoints chain to, by common name (thumbprints may be given instead).
+TRUSTED_ROOTS = ["DigiCert Global Root G2", "DigiCert Global Root G3", "DigiCert Global Root CA", "Baltimore CyberTrust Root",
+                 "Microsoft RSA Root Certificate Authority 2017", "Microsoft ECC Root Certificate Authority 2017"]
+# ERROR_WINHTTP_* numbers (winhttp.h) by name; the TLS ones fail the TLS stage of a request.
+WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_CONNECT", 12030: "CONNECTION_ERROR",
+                  12044: "CLIENT_AUTH_CERT_NEEDED", 12037: "SECURE_CERT_DATE_INVALID", 12038: "SECURE_CERT_CN_INVALID",
+                  12045: "SECURE_INVALID_CA", 12057: "SECURE_CERT_REV_FAILED", 12152: "INVALID_SERVER_RESPONSE",
+                  12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
+                  12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
+TLS_ERRORS = frozenset({12037, 12038, 12044, 12045, 12057, 12157, 12175})
+# The winhttp_proxy concern's reads come first in this concern's probe (the same ops: asked once per host).
+PROXY_READS = 4
+NCSI_HOSTS = ("www.msftconnecttest.com", "www.msftncsi.com")
+NCSI_DEFAULTS = tuple({"host": host, "port": 80, "scheme": "http", "path": "/" + probe_defaults(build)["ActiveWebProbePath"]}
+                      for host, build in zip(NCSI_HOSTS, (CONNECTTEST_BUILD, 0)))
+PROBE_HOST = RegistryRef(NCSI_INTERNET, "ActiveWebProbeHost")
+PROBE_PATH = RegistryRef(NCSI_INTERNET, "ActiveWebProbePath")
+
+
+def url_of(item: t.Mapping[str, t.Any]) -> str:
+    scheme, port = item.get("scheme") or "https", item["port"]
+    default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    return f"{scheme}://{item['host']}{'' if default else f':{port}'}{item.get('path') or '/'}"
+
+
+def purpose(item: t.Mapping[str, t.Any]) -> str:
+    return item.get("purpose") or ("crl" if (item.get("path") or "").startswith(CRL) else "activation")
+
+
+def https_server(proxy: str | None) -> str | None:
+    """The proxy server WinHTTP sends HTTPS requests to, as host:port; None when HTTPS goes direct or the text is unusable."""
+    if not proxy:
+        return None
+    try:
+        canonical, _socks = split_proxy(proxy)
+    except ProxyError:
+        return None
+    if "=" in canonical:
+        canonical = dict(entry.split("=", 1) for entry in canonical.split(";")).get("https")
+    if canonical is None:
+        return None
+    return canonical if re.search(r":[0-9]+$", canonical) else f"{canonical}:80"
+
+
+def winhttp_route(state: HostState) -> str:
+    data = state.probes[0].data
+    server = https_server(data.get("proxy")) if data.get("access_type") == "named" else None
+    return server or "direct"
+
+
+def wininet_routes(state: HostState) -> list[dict[str, str]]:
+    """Each proxy server the signed-in users' (or the machine's) WinINet names, when it is not WinHTTP's, with whose it is."""
+    _whose, sources = wininet_sources({"wininet_user": None}, state, Plan())
+    routes: dict[str, list[str]] = {}
+    for source in sources:
+        server = https_server(source.manual_proxy)
+        if server and server != winhttp_route(state):
+            routes.setdefault(server, []).append(source.source)
+    return [{"proxy": server, "source": "; ".join(whose)} for server, whose in routes.items()]
+
+
+def ncsi_probe(state: HostState) -> dict[str, t.Any]:
+    """The web probe NCSI uses on this host: its registry values, else the default of the release."""
+    defaults = probe_defaults(state.windows.build)
+    host = state.registry.get(PROBE_HOST)
+    path = state.registry.get(PROBE_PATH)
+    name = host.value if host is not None and host.type in ("string", "expand_string") and host.value else defaults["ActiveWebProbeHost"]
+    page = path.value if path is not None and path.type in ("string", "expand_string") and path.value else defaults["ActiveWebProbePath"]
+    return {"host": str(name), "port": 80, "scheme": "http", "path": "/" + str(page).lstrip("/"), "purpose": "ncsi"}
+
+
+def _is_default_probe(item: t.Mapping[str, t.Any]) -> bool:
+    return any(item["host"].lower() == default["host"] and item["path"].lower() == default["path"] for default in NCSI_DEFAULTS)
+
+
 class Endpoints(Concern):
     NAME = "endpoints"
     FACTS_KEY = "endpoints"
@@ -98,6 +191,7 @@ class Endpoints(Concern):
         "timeout_ms": {"type": "int", "default": 5000},
         "microsoft_json": {"type": "path"},
         "microsoft_sets": {"type": "list", "elements": "int", "default": ACTIVATION_SETS},
+        "trusted_roots": {"type": "list", "elements": "str", "default": TRUSTED_ROOTS},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -112,8 +206,14 @@ class Endpoints(Concern):
             unknown = sorted(set(item) - {"host", "port", "scheme", "path"})
             if unknown:
                 raise AnsibleActionFail(f"extra[{index}]: unknown key(s) {', '.join(unknown)}; an endpoint has host, port, scheme, path")
+            if item.get("scheme", "https") not in ("http", "https"):
+                raise AnsibleActionFail(f"extra[{index}].scheme: {str(item.get('scheme'))[:20]!r}; http or https")
+            if not re.match(r"^/[!-~]*$", item.get("path") or "/"):
+                raise AnsibleActionFail(f"extra[{index}].path: must start with / and hold no spaces or control characters")
         if args["replace"] and not args["extra"] and not args.get("microsoft_json"):
             raise AnsibleActionFail("replace: true needs the endpoints to check in extra or microsoft_json")
+        if not args["trusted_roots"] or not all(isinstance(root, str) and root.strip() for root in args["trusted_roots"]):
+            raise AnsibleActionFail("trusted_roots: give the common names or SHA-1 thumbprints of the roots to trust (none is blank)")
         if args.get("microsoft_json"):
             # Read on the controller, before the host is contacted.
             try:
@@ -121,35 +221,174 @@ class Endpoints(Concern):
             except (OSError, ValueError) as error:
                 raise AnsibleActionFail(f"microsoft_json: {args['microsoft_json']} cannot be used ({error})") from error
 
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        yield from WinHttpProxy().registry_refs({})
+        yield PROBE_HOST
+        yield PROBE_PATH
+
     def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
         endpoints = endpoint_list(args)
-        names = list(dict.fromkeys(item["host"] for item in endpoints))
+        timeout = args["timeout_ms"]
+        names = list(dict.fromkeys(item["host"] for item in (*endpoints, *NCSI_DEFAULTS)))
         targets = list({(item["host"], item["port"]): {"host": item["host"], "port": item["port"]} for item in endpoints}.values())
-        return [{"op": "dns_resolve", "names": names, "timeout_ms": args["timeout_ms"]},
-                {"op": "tcp_connect", "targets": targets, "timeout_ms": args["timeout_ms"]}]
+        secure = [target for target in targets if any(item["host"] == target["host"] and item["port"] == target["port"]
+                                                      and (item.get("scheme") or "https") == "https" for item in endpoints)]
+        return [*WinHttpProxy().probe_ops({}, context),
+                {"op": "dns_resolve", "names": names, "timeout_ms": timeout},
+                {"op": "tcp_connect", "targets": targets, "timeout_ms": timeout},
+                {"op": "tls_handshake", "targets": secure, "timeout_ms": timeout},
+                {"op": "http_request", "urls": [url_of(item) for item in endpoints], "user_agent": MSOIDCRL, "timeout_ms": timeout},
+                {"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "timeout_ms": timeout},
+                {"op": "http_request", "urls": [url_of(item) for item in NCSI_DEFAULTS], "user_agent": NCSI_AGENT, "timeout_ms": timeout}]
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        """Only what the host's settings point at and the first run could not know."""
+        timeout, ops = args["timeout_ms"], []
+        urls = [url_of(item) for item in endpoint_list(args)]
+        for route in wininet_routes(state):
+            ops.append({"op": "http_request", "urls": urls, "user_agent": MSOIDCRL, "proxy": route["proxy"], "timeout_ms": timeout})
+            ops.append({"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "proxy": route["proxy"], "timeout_ms": timeout})
+        probe = ncsi_probe(state)
+        if not _is_default_probe(probe):
+            ops.append({"op": "dns_resolve", "names": [probe["host"]], "timeout_ms": timeout})
+            ops.append({"op": "http_request", "urls": [url_of(probe)], "user_agent": NCSI_AGENT, "timeout_ms": timeout})
+        route = winhttp_route(state)
+        refused = [request for request in state.probes[PROXY_READS + 3].data.get("requests") or []
+                   if request.get("error_code") in TLS_ERRORS]
+        if route != "direct" and refused:
+            # WinHTTP refused the certificate its proxy passed on: the handshake through the proxy names the CA.
+            first = refused[0]["url"].split("/")[2]
+            ops.append({"op": "tls_handshake", "targets": [{"host": first.split(":")[0], "port": 443}], "proxy": route,
+                        "timeout_ms": timeout})
+        return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return Plan(facts=endpoint_facts(args, state))
+        return Plan(facts=endpoint_facts(args, state, self.followup_ops(args, state)))
 
 
-def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]:
-    names = state.probes[0].data.get("names") or {}
-    connections = {(item.get("host"), item.get("port")): item for item in state.probes[1].data.get("targets") or []}
+def winhttp_error(request: t.Mapping[str, t.Any]) -> str:
+    code = request.get("error_code")
+    if code in WINHTTP_ERRORS:
+        return f"ERROR_WINHTTP_{WINHTTP_ERRORS[code]}"
+    return f"error {code}" if code else str(request.get("error") or "no answer")
+
+
+def root_of(chain: t.Sequence[t.Mapping[str, t.Any]] | None) -> dict[str, t.Any] | None:
+    return dict(chain[-1]) if chain else None
+
+
+def trusted(root: t.Mapping[str, t.Any] | None, roots: t.Sequence[str]) -> bool:
+    if root is None:
+        return False
+    wanted = {item.strip().lower() for item in roots}
+    return str(root.get("common_name") or "").lower() in wanted or str(root.get("thumbprint") or "").lower() in wanted
+
+
+class Route:
+    """The answers of one way out (WinHTTP as configured, or a WinINet proxy): per URL, and whether it blocks MSOIDCRL."""
+
+    def __init__(self, name: str, requests: t.Sequence[t.Mapping[str, t.Any]], neutral: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+        self.name = name
+        self.by_url = {request.get("url"): request for request in requests}
+        sign_in = self.by_url.get(SIGN_IN) or {}
+        other = next(iter(neutral), {})
+        self.blocks_msoidcrl = name != "direct" and sign_in.get("status") == 403 and other.get("status") not in (None, 0, 403)
+
+    def judge(self, url: str, roots: t.Sequence[str]) -> dict[str, t.Any]:
+        request = self.by_url.get(url)
+        if request is None:
+            return {"result": NOT_TESTED, "route": self.name}
+        judged = {"route": self.name, "status": request.get("status") or None, "elapsed_ms": request.get("elapsed_ms")}
+        status = request.get("status") or 0
+        if not status:
+            return {**judged, "result": "fail", "error": winhttp_error(request), "tls_refused": request.get("error_code") in TLS_ERRORS}
+        if status == 407 and self.name != "direct":
+            return {**judged, "result": "fail", "error": "proxy authentication required (HTTP 407)"}
+        if status == 403 and self.blocks_msoidcrl:
+            return {**judged, "result": "fail", "error": "the proxy refuses the MSOIDCRL user agent (HTTP 403)"}
+        root = root_of(request.get("chain"))
+        if request.get("chain") and not trusted(root, roots):
+            return {**judged, "result": "pass", "error": None, "intercepted_by": (root or {}).get("common_name")}
+        return {**judged, "result": "pass", "error": None}
+
+
+def _tls_stage(item: t.Mapping[str, t.Any], tcp: str, answer: t.Mapping[str, t.Any] | None, roots: t.Sequence[str]) -> dict[str, t.Any]:
+    if (item.get("scheme") or "https") != "https" or tcp != "pass" or answer is None:
+        return {"result": NOT_TESTED}
+    if not answer.get("ok"):
+        return {"result": "fail", "error": answer.get("error"), "error_code": answer.get("error_code") or None}
+    root = root_of(answer.get("chain"))
+    judged = {"root": (root or {}).get("common_name"), "protocol": answer.get("protocol"), "elapsed_ms": answer.get("elapsed_ms")}
+    if not trusted(root, roots):
+        return {**judged, "result": "fail", "error": "the chain ends at a root that is not a public root Microsoft uses",
+                "intercepted_by": judged["root"]}
+    if answer.get("chain_status"):
+        return {**judged, "result": "fail", "error": ", ".join(answer["chain_status"])}
+    return {**judged, "result": "pass", "error": None}
+
+
+def endpoint_facts(args: dict[str, t.Any], state: HostState, followup: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+    dns_answer, tcp_answer, tls_answer, http_answer, neutral_answer, ncsi_answer = (probe.data for probe in state.probes[PROXY_READS:])
+    later = list(zip(followup, state.followups))
+    names = dict(dns_answer.get("names") or {})
+    configured_requests = [*(http_answer.get("requests") or []), *(ncsi_answer.get("requests") or [])]
+    wininet_requests: dict[str, list[t.Any]] = {}
+    wininet_neutral: dict[str, list[t.Any]] = {}
+    proxy_handshake = None
+    for op, answer in later:
+        if op["op"] == "dns_resolve":
+            names.update(answer.data.get("names") or {})
+        elif op["op"] == "tls_handshake":
+            proxy_handshake = next(iter(answer.data.get("targets") or []), None)
+        elif "proxy" not in op:
+            configured_requests += answer.data.get("requests") or []
+        elif op["user_agent"] == MSOIDCRL:
+            wininet_requests[op["proxy"]] = answer.data.get("requests") or []
+        else:
+            wininet_neutral[op["proxy"]] = answer.data.get("requests") or []
+    connections = {(item.get("host"), item.get("port")): item for item in tcp_answer.get("targets") or []}
+    handshakes = {(item.get("host"), item.get("port")): item for item in tls_answer.get("targets") or []}
+    roots = args["trusted_roots"]
+    configured = Route(winhttp_route(state), configured_requests, neutral_answer.get("requests") or [])
+    routes = wininet_routes(state)
+    others = [Route(route["proxy"], wininet_requests.get(route["proxy"]) or [], wininet_neutral.get(route["proxy"]) or [])
+              for route in routes]
+    probe = ncsi_probe(state)
     results = []
-    for item in endpoint_list(args):
+    for item in [*endpoint_list(args), probe]:
         resolved = names.get(item["host"]) or {}
-        connected = connections.get((item["host"], item["port"])) or {}
+        connected = connections.get((item["host"], item["port"]))
         dns = "pass" if resolved.get("ok") else "fail"
-        # A connection to a name that did not resolve tested nothing about the connection.
-        tcp = NOT_TESTED if dns == "fail" else ("pass" if connected.get("ok") else "fail")
+        # A connection to a name that did not resolve tested nothing about the connection; the NCSI probe is not connected to.
+        tcp = NOT_TESTED if dns == "fail" or connected is None else ("pass" if connected.get("ok") else "fail")
+        tls = _tls_stage(item, tcp, handshakes.get((item["host"], item["port"])), roots)
+        url = url_of(item)
+        http = configured.judge(url, roots)
+        wininet = [{"proxy": route.name, **route.judge(url, roots)} for route in others]
+        stages = {"dns": {"result": dns, "error": resolved.get("error"), "elapsed_ms": resolved.get("elapsed_ms")},
+                  "tcp": {"result": tcp, "error": (connected or {}).get("error") if tcp == "fail" else None,
+                          "elapsed_ms": (connected or {}).get("elapsed_ms") if tcp != NOT_TESTED else None},
+                  "tls": tls, "http": http}
+        failed = next((name for name, stage in stages.items() if stage["result"] == "fail"), None)
         results.append({
-            "url": f"{item.get('scheme') or 'https'}://{item['host']}:{item['port']}{item.get('path') or '/'}",
-            "host": item["host"], "port": item["port"],
-            "dns": dns, "addresses": list(resolved.get("addresses") or []),
-            "tcp": tcp, "tls": NOT_TESTED, "http": NOT_TESTED,
-            "error": resolved.get("error") if dns == "fail" else (connected.get("error") if tcp == "fail" else None),
-            "elapsed_ms": {"dns": resolved.get("elapsed_ms"), "tcp": connected.get("elapsed_ms") if tcp != NOT_TESTED else None},
+            "url": url, "host": item["host"], "port": item["port"], "purpose": purpose(item),
+            "dns": dns, "addresses": list(resolved.get("addresses") or []), "tcp": tcp, "tls": tls["result"],
+            "http": http["result"], "wininet": wininet,
+            "intercepted_by": tls.get("intercepted_by") or http.get("intercepted_by"),
+            "error": f"{failed}: {stages[failed]['error']}" if failed else None,
+            "stages": stages,
         })
+    if proxy_handshake is not None and proxy_handshake.get("ok"):
+        # The CA behind a certificate WinHTTP refused, from the handshake through the same proxy.
+        refused_root = (root_of(proxy_handshake.get("chain")) or {}).get("common_name")
+        for entry in results:
+            if entry["stages"]["http"].get("tls_refused") and not trusted(root_of(proxy_handshake.get("chain")), roots):
+                entry["intercepted_by"] = refused_root
     return {"checked": results, "timeout_ms": args["timeout_ms"], "wildcards_left_out": list(args.get("wildcards_left_out") or []),
+            "routes": {"winhttp": configured.name, "wininet": routes,
+                       "blocks_msoidcrl": sorted(route.name for route in (configured, *others) if route.blocks_msoidcrl)},
+            "ncsi_probe": url_of(probe),
             "dns_failed": sorted({entry["host"] for entry in results if entry["dns"] == "fail"}),
-            "tcp_failed": sorted({f"{entry['host']}:{entry['port']}" for entry in results if entry["tcp"] == "fail"})}
+            "tcp_failed": sorted({f"{entry['host']}:{entry['port']}" for entry in results if entry["tcp"] == "fail"}),
+            "http_failed": sorted({entry["url"] for entry in results if entry["http"] == "fail"}),
+            "intercepted_by": sorted({entry["intercepted_by"] for entry in results if entry["intercepted_by"]})}

@@ -9,6 +9,21 @@ COMPLIANT = {"status": "compliant", "would_change": [], "blockers": [], "drift":
 ENDPOINT_OK = {"host": "login.microsoftonline.com", "port": 443, "dns": "pass", "tcp": "pass", "tls": "not_tested", "http": "not_tested"}
 ENDPOINT_DNS_FAIL = {"host": "ols.officeapps.live.com", "port": 443, "dns": "fail", "tcp": "not_tested", "error": "HostNotFound"}
 ENDPOINT_TCP_FAIL = {"host": "login.windows.net", "port": 443, "dns": "pass", "tcp": "fail", "error": "TimedOut"}
+
+
+def endpoint(host_name: str, purpose: str = "activation", route: str = "direct", http: str = "pass", error: str | None = None,
+             tls: str = "pass", tls_error: str | None = None, intercepted_by: str | None = None, wininet: tuple = (),
+             dns: str = "pass") -> dict:
+    """One endpoint as the endpoint check reports it, with the stages the rules read."""
+    scheme, port = ("http", 80) if purpose in ("crl", "ncsi") else ("https", 443)
+    return {"url": f"{scheme}://{host_name}/", "host": host_name, "port": port, "purpose": purpose, "dns": dns, "tcp": "pass",
+            "tls": tls if scheme == "https" else "not_tested", "http": http, "intercepted_by": intercepted_by, "wininet": list(wininet),
+            "stages": {"dns": {"result": dns, "error": None if dns == "pass" else "HostNotFound"}, "tcp": {"result": "pass"},
+                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error}}}
+
+
+PROXY = "proxy.corp.example:8080"
+SIGN_IN_OK = endpoint("login.microsoftonline.com")
 CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")
 WORKSTATION = {"os": {"name": "Windows 10", "server": False}, "pending_reboot": [], "reboot_owed_by": [],
                "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in CONCERNS}}
@@ -60,6 +75,38 @@ CASES = [
                                             winhttp_proxy={"facts": {"wininet": {"sources": [{"proxy": "proxy:8080"}]}}}),
      ["endpoint-direct-blocked-proxy-site"]),
     ("endpoints all pass", host(endpoints={"checked": [ENDPOINT_OK]}), []),
+    ("every stage passes", host(endpoints={"checked": [SIGN_IN_OK, endpoint("crl.microsoft.com", "crl"),
+                                                       endpoint("www.msftconnecttest.com", "ncsi")]}), []),
+    ("only the CRLs fail", host(endpoints={"checked": [SIGN_IN_OK, endpoint("crl.microsoft.com", "crl", http="fail",
+                                                                            error="ERROR_WINHTTP_TIMEOUT")]}), ["crl-unreachable"]),
+    ("everything fails: not a CRL finding", host(endpoints={"checked": [
+        endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_TIMEOUT"),
+        endpoint("crl.microsoft.com", "crl", http="fail", error="ERROR_WINHTTP_TIMEOUT")]}), []),
+    ("the WinHTTP proxy is dead", host(endpoints={"checked": [
+        endpoint("login.microsoftonline.com", route=PROXY, http="fail", error="ERROR_WINHTTP_CANNOT_CONNECT", tls="not_tested")]}),
+     ["proxy-unreachable"]),
+    ("a proxy that answers some requests is not dead", host(endpoints={"checked": [
+        endpoint("login.microsoftonline.com", route=PROXY, http="fail", error="ERROR_WINHTTP_CANNOT_CONNECT"),
+        endpoint("go.microsoft.com", route=PROXY)]}), []),
+    ("the users' proxy is dead", host(endpoints={"checked": [endpoint("login.microsoftonline.com", wininet=(
+        {"proxy": PROXY, "result": "fail", "error": "ERROR_WINHTTP_NAME_NOT_RESOLVED"},))]}), ["proxy-unreachable"]),
+    ("407", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
+                                                 error="proxy authentication required (HTTP 407)")]}), ["proxy-auth-required"]),
+    ("MSOIDCRL refused", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
+                                                              error="the proxy refuses the MSOIDCRL user agent (HTTP 403)")]}),
+     ["proxy-blocks-msoidcrl"]),
+    ("TLS intercepted", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail", intercepted_by="Contoso CA")]}),
+     ["tls-intercepted"]),
+    ("TLS refused, no interception", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail",
+                                                                          tls_error="HandshakeFailed")]}), ["tls-handshake-failed"]),
+    ("the NCSI probe does not answer", host(endpoints={"checked": [SIGN_IN_OK, endpoint("ncsi.example", "ncsi", http="fail",
+                                                                                        error="ERROR_WINHTTP_TIMEOUT")]}),
+     ["ncsi-probe-unreachable"]),
+    ("the NCSI probe host does not resolve", host(endpoints={"checked": [endpoint("ncsi.example", "ncsi", dns="fail", http="fail")]}),
+     ["ncsi-probe-unreachable"]),
+    ("a dead probe with everything else dead is not an NCSI finding", host(endpoints={"checked": [
+        endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_TIMEOUT"),
+        endpoint("www.msftconnecttest.com", "ncsi", http="fail", error="ERROR_WINHTTP_TIMEOUT")]}), []),
 ]
 
 
