@@ -14,9 +14,9 @@ from __future__ import annotations
 import difflib
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import findings
+from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
-    FAILED, NOT_RUN, NOT_SELECTED, STATUS_ORDER, UNREACHABLE, result_status, worst,
+    BLOCKED, COMPLIANT, FAILED, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNREACHABLE, result_status, worst,
 )
 
 # Every concern the playbooks know, in the order they run.
@@ -84,19 +84,53 @@ def activation_result(activation: t.Any, concern: str) -> t.Mapping[str, t.Any] 
     return None
 
 
+def diagnosed_result(diagnosis: t.Any, concern: str) -> t.Mapping[str, t.Any] | None:
+    """In findings mode, a concern no finding named was not applied: what the diagnosis saw of it stands (or the
+    diagnosis itself, when it never reached the host)."""
+    if not isinstance(diagnosis, t.Mapping) or diagnosis.get("skipped"):
+        return None
+    facts = (diagnosis.get("ansible_facts") or {}).get("m365ops_activation") or {}
+    if facts.get("agent_unavailable"):
+        return {"status": BLOCKED, "blockers": [str(facts.get("message") or "the agent cannot run")], "agent_unavailable": True}
+    entry = (facts.get("concerns") or {}).get(concern)
+    if isinstance(entry, t.Mapping):
+        return {**entry, "msg": entry.get("failure"), "diagnosed_only": True}
+    if diagnosis.get("unreachable") or diagnosis.get("failed"):
+        return diagnosis
+    return None
+
+
+def findings_record(variables: t.Mapping[str, t.Any], entries: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any] | None:
+    """Findings mode: the findings before, those a change of the collection fixed (its concern now compliant or
+    remediated, and the host verified), and those left (for a person, or not fixed)."""
+    before = variables.get("fleet_findings")
+    if not isinstance(before, list):
+        return None
+    activation = variables.get("fleet_activation")
+    verified = isinstance(activation, t.Mapping) and activation.get("verified") is True
+    fixed = [item["id"] for item in before if item.get("concern") and verified
+             and (entries.get(item["concern"]) or {}).get("status") in (COMPLIANT, REMEDIATED)]
+    ran = activation.get("concerns") if isinstance(activation, t.Mapping) else None
+    return {"before": [item["id"] for item in before], "fixed": fixed, "left": [item["id"] for item in before if item["id"] not in fixed],
+            "applied": list(ran) if isinstance(ran, t.Mapping) else []}
+
+
 def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], selected: t.Collection[str]) -> dict[str, t.Any]:
     stopped = variables.get("fleet_stopped")
     entries: dict[str, dict[str, t.Any]] = {}
     results = []
     for concern in concerns:
         # The fleet role runs the concerns through win_activation (fleet_activation); a concern's own role registers <concern>_result.
-        result = variables.get(f"{concern}_result") or activation_result(variables.get("fleet_activation"), concern)
+        result = (variables.get(f"{concern}_result") or activation_result(variables.get("fleet_activation"), concern)
+                  or diagnosed_result(variables.get("fleet_diagnosis"), concern))
         if concern not in selected:
             entries[concern] = {"status": NOT_SELECTED}
             continue
         results.append(result)
         if isinstance(result, t.Mapping) and not (result.get("skipped") and stopped):
             entries[concern] = concern_entry(result)
+            if result.get("diagnosed_only"):
+                entries[concern]["diagnosed_only"] = True
         else:
             entries[concern] = _stopped_entry(concern, stopped)
     status = worst(entry["status"] for entry in entries.values())
@@ -112,6 +146,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     if isinstance(activation, t.Mapping) and "verified" in activation:
         # After an apply the host was read again: true only when nothing is left to change (null in check mode).
         host["verified"] = activation["verified"]
+    record = findings_record(variables, entries)
+    if record is not None:
+        host["findings"] = record
     prerequisites = variables.get("prerequisites_result")
     if isinstance(prerequisites, t.Mapping):
         host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
@@ -169,6 +206,9 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         if lacks:
             # Said once: the same blocker stands under every concern of a host the agent cannot run on.
             details = [f"lacks, in order: {'; '.join(lacks)}"]
+        record = entry.get("findings")
+        if record:
+            details.append(f"findings fixed: {', '.join(record['fixed']) or 'none'}; left: {', '.join(record['left']) or 'none'}")
         reboot = " [reboot required]" if entry["reboot_required"] else ""
         if entry.get("verified") is not None:
             reboot += " [verified]" if entry["verified"] else " [NOT verified: something is left to change]"
@@ -223,6 +263,11 @@ def activation_findings(facts: t.Mapping[str, t.Any] | None) -> list[dict[str, t
     return findings(facts or {})
 
 
+def findings_concerns(found: t.Sequence[t.Mapping[str, t.Any]] | None) -> list[str]:
+    """The concerns whose change fixes one of a host's findings, in the order they run (remediation in findings mode)."""
+    return concerns_named(found or [])
+
+
 def findings_summary(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> dict[str, t.Any]:
     """Per finding id, the hosts it applies to; the hosts that have none; and the hosts that could not be diagnosed."""
     by_id: dict[str, list[str]] = {}
@@ -246,4 +291,4 @@ class FilterModule:
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
                 "unknown_variables": unknown_variables, "activation_lines": activation_lines,
                 "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,
-                "findings_summary": findings_summary}
+                "findings_summary": findings_summary, "findings_concerns": findings_concerns}

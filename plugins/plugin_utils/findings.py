@@ -35,6 +35,8 @@ class Rule:
     summary: str
     fix: str
     evidence: t.Callable[[Facts], t.Any]
+    # The concern whose change fixes it, when the collection does (remediation in findings mode applies these only).
+    concern: str | None = None
 
 
 def _agent_unavailable(facts: Facts) -> t.Any:
@@ -213,12 +215,12 @@ RULES: tuple[Rule, ...] = (
          "KB3140245 is not in place, so WinHTTP cannot use TLS 1.2 by default",
          "needs a person: install KB3140245 (ansible.windows.win_updates) and restart", _kb3140245),
     Rule("tls12-off", "Windows 8.1 and earlier: TLS 1.2", HIGH, "TLS 1.2 is off or missing in SCHANNEL, WinHTTP or WinINet",
-         "role tls12 (or remediate.yml --tags tls12), then restart", _would_change("tls12")),
+         "role tls12 (or remediate.yml --tags tls12), then restart", _would_change("tls12"), concern="tls12"),
     Rule("tls12-policy", "Windows 8.1 and earlier: TLS 1.2", HIGH, "Group Policy leaves TLS 1.2 out of WinINet",
          "needs a person: the GPO 'Turn off encryption support'", _blockers("tls12", "Group Policy")),
     Rule("winhttp-proxy-missing", "check whether you are behind a proxy", HIGH,
          "WinHTTP goes direct while the users' WinINet names the site's proxy",
-         "role winhttp_proxy (imports the agreed proxy)", _would_change("winhttp_proxy")),
+         "role winhttp_proxy (imports the agreed proxy)", _would_change("winhttp_proxy"), concern="winhttp_proxy"),
     Rule("winhttp-proxy-disagrees", "check whether you are behind a proxy", MEDIUM,
          "the WinHTTP proxy and WinINet's (or the two WinHTTP views) disagree, or WinINet uses a PAC file",
          "needs a decision: set winhttp_proxy_proxy (or winhttp_proxy_direct) to what the site wants", _drift("winhttp_proxy")),
@@ -227,7 +229,7 @@ RULES: tuple[Rule, ...] = (
          "needs a person: the GPO named in the evidence ('Turn off Windows Network Connectivity Status Indicator active tests')",
          _ncsi_policy),
     Rule("ncsi-probing-off", "proxy, firewall and Group Policy: NCSI", HIGH, "NCSI active probing is off",
-         "role ncsi, then restart", _would_change("ncsi")),
+         "role ncsi, then restart", _would_change("ncsi"), concern="ncsi"),
     Rule("ncsi-probe-host-changed", "proxy, firewall and Group Policy: NCSI", MEDIUM,
          "NCSI probes a target Windows does not ship", "needs a decision: ncsi_restore_probe_defaults: true, or keep the site's probe server",
          _drift("ncsi", "probes a target")),
@@ -235,10 +237,10 @@ RULES: tuple[Rule, ...] = (
          "Windows concludes it has no internet although active probing is on",
          "needs the endpoint check from the host: a proxy or firewall blocks the probe or the endpoints", _ncsi_no_internet),
     Rule("services-stopped", "make sure required services are running", HIGH, "a service activation needs is stopped or disabled",
-         "role required_services", _would_change("required_services")),
+         "role required_services", _would_change("required_services"), concern="required_services"),
     Rule("services-blocked", "make sure required services are running", HIGH, "a required service cannot be fixed by the collection",
          "needs a person: see the evidence", _blockers("required_services")),
-    Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage),
+    Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage, concern="winsock_reset"),
     Rule("winsock-blocked", "reset Winsock", MEDIUM, "the Winsock catalog came back after a reset: a product re-registers its provider",
          "needs a person: remove or update that product", _blockers("winsock_reset")),
     Rule("endpoint-dns-failed", "firewall and endpoint allow-list", HIGH, "names activation needs do not resolve on this host",
@@ -277,6 +279,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def concerns_named(found: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
+    """The concerns whose change fixes one of ``found``, in the order they run."""
+    named = {item.get("concern") for item in found}
+    return [rule.concern for rule in RULES if rule.concern in named and rule.concern is not None]
+
+
 def findings(facts: Facts) -> list[dict[str, t.Any]]:
     """Every finding that applies to one host's facts, most severe first, each with its evidence and fix."""
     found = []
@@ -284,5 +292,5 @@ def findings(facts: Facts) -> list[dict[str, t.Any]]:
         evidence = rule.evidence(facts)
         if evidence:
             found.append({"id": rule.id, "step": rule.step, "severity": rule.severity, "summary": rule.summary,
-                          "evidence": evidence, "fix": rule.fix})
+                          "evidence": evidence, "fix": rule.fix, "concern": rule.concern})
     return sorted(found, key=lambda item: SEVERITIES.index(item["severity"]))
