@@ -12,12 +12,18 @@ the worst status of its concerns (order in ``plugin_utils/status.py``).
 from __future__ import annotations
 
 import difflib
+import re
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
     BLOCKED, COMPLIANT, FAILED, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNREACHABLE, result_status, worst,
 )
+
+# How the controller's connection plugins say that the host answered and refused the credentials: ansible-core's winrm
+# plugin turns HTTP 401 into this sentence; other transports name the status code. Controller text, never the host's.
+AUTH_REFUSED = re.compile(r"credentials were rejected|\b401\b", re.IGNORECASE)
+
 
 # Every concern the playbooks know, in the order they run.
 CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6")
@@ -155,6 +161,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     if status in (FAILED, UNREACHABLE, NOT_RUN):
         host["message"] = "; ".join(f"{concern}: {entry['message']}" for concern, entry in entries.items()
                                     if entry["status"] == status and entry.get("message"))
+    if status == UNREACHABLE:
+        # Not reached, or reached and refused the credentials: different people fix those.
+        host["unreachable_reason"] = "auth_failed" if AUTH_REFUSED.search(host.get("message") or "") else "no_connection"
     return host
 
 
@@ -268,21 +277,35 @@ def findings_concerns(found: t.Sequence[t.Mapping[str, t.Any]] | None) -> list[s
     return concerns_named(found or [])
 
 
+def not_diagnosed_reason(variables: t.Mapping[str, t.Any]) -> str:
+    """Why a host has no findings: auth_failed (it answered and refused the credentials), unreachable, failed or not_run."""
+    result = variables.get("diagnose_facts")
+    if not isinstance(result, t.Mapping):
+        return "not_run"
+    if result.get("unreachable"):
+        return "auth_failed" if AUTH_REFUSED.search(str(result.get("msg") or "")) else "unreachable"
+    return "failed" if result.get("failed") else "not_run"
+
+
 def findings_summary(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> dict[str, t.Any]:
-    """Per finding id, the hosts it applies to; the hosts that have none; and the hosts that could not be diagnosed."""
+    """Per finding id, the hosts it applies to; the hosts that have none; and the hosts that could not be diagnosed, with
+    the reason apart (unreachable, auth_failed, failed, not_run): a host that was not diagnosed is not compliant."""
     by_id: dict[str, list[str]] = {}
     clean, missing = [], []
+    why: dict[str, list[str]] = {}
     for host in hosts:
-        found = (hostvars.get(host) or {}).get("diagnose_findings")
+        variables = hostvars.get(host) or {}
+        found = variables.get("diagnose_findings")
         if not isinstance(found, list):
             missing.append(host)
+            why.setdefault(not_diagnosed_reason(variables), []).append(host)
             continue
         for item in found:
             by_id.setdefault(str(item.get("id")), []).append(host)
         if not found:
             clean.append(host)
     return {"findings": {key: sorted(value) for key, value in sorted(by_id.items())}, "hosts_without_findings": sorted(clean),
-            "hosts_not_diagnosed": sorted(missing)}
+            "hosts_not_diagnosed": sorted(missing), "not_diagnosed": {reason: sorted(value) for reason, value in sorted(why.items())}}
 
 
 class FilterModule:

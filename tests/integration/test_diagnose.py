@@ -58,16 +58,24 @@ def test_every_host_gets_its_causes_and_nothing_else(fleet: Fleet, inventory: Pa
     assert run.changed_hosts() == set()
 
 
-def test_a_host_that_cannot_be_reached_is_not_diagnosed_not_clean(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+def test_hosts_not_diagnosed_are_told_apart_and_never_clean(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
     fleet.add("up", "win11")
     fleet.add("down", "win11")
+    fleet.add("locked", "win11")
     fleet.take_offline("down")
     fleet.write_inventory(inventory)
+    # One host answers, but not to these credentials.
+    document = json.loads(inventory.read_text(encoding="utf-8"))
+    document["all"]["children"]["windows"]["hosts"]["locked"]["ansible_password"] = "not-the-password"
+    inventory.write_text(json.dumps(document), encoding="utf-8")
     report_file = tmp_path / "findings.json"
     run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
     report = json.loads(report_file.read_text(encoding="utf-8"))
-    assert run.rc == 4
-    assert report["summary"]["hosts_not_diagnosed"] == ["down"] and report["summary"]["hosts_without_findings"] == ["up"]
+    assert run.rc == 2
+    summary = report["summary"]
+    assert summary["hosts_not_diagnosed"] == ["down", "locked"] and summary["hosts_without_findings"] == ["up"]
+    assert summary["not_diagnosed"] == {"auth_failed": ["locked"], "unreachable": ["down"]}
+    assert fleet.hosts["locked"].host.counters["auth_failures"] >= 1 and fleet.hosts["locked"].host.counters["executions"] == {}
 
 
 def test_endpoint_evidence_names_the_endpoint_the_stage_and_the_error(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:

@@ -33,11 +33,14 @@ def executions(fleet: Fleet, host: str) -> int:
 
 
 def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    for name, profile in (("broken", "win10"), ("offline", "win10"), ("healthy", "win11"), ("nokb", "win7sp1-nokb")):
+    for name, profile in (("broken", "win10"), ("offline", "win10"), ("healthy", "win11"), ("nokb", "win7sp1-nokb"), ("locked", "win11")):
         fleet.add(name, profile)
     deny_schannel_reads(fleet, "broken")
     fleet.take_offline("offline")
     fleet.write_inventory(inventory)
+    document = json.loads(inventory.read_text(encoding="utf-8"))
+    document["all"]["children"]["windows"]["hosts"]["locked"]["ansible_password"] = "not-the-password"
+    inventory.write_text(json.dumps(document), encoding="utf-8")
     report_file = tmp_path / "audit.json"
 
     run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file)})
@@ -45,8 +48,11 @@ def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_pa
     assert run.rc == 2, run.stdout[-3000:]
     report = report_of(report_file)
     statuses = {host: entry["status"] for host, entry in report["hosts"].items()}
-    assert statuses == {"broken": "failed", "offline": "unreachable", "healthy": "compliant", "nokb": "blocked"}
-    assert report["totals"]["failed"] == 1 and report["totals"]["unreachable"] == 1
+    assert statuses == {"broken": "failed", "offline": "unreachable", "healthy": "compliant", "nokb": "blocked", "locked": "unreachable"}
+    assert report["totals"]["failed"] == 1 and report["totals"]["unreachable"] == 2
+    # A host that answered and refused the credentials is told apart from one that did not answer.
+    assert report["hosts"]["locked"]["unreachable_reason"] == "auth_failed"
+    assert report["hosts"]["offline"]["unreachable_reason"] == "no_connection"
     broken = report["hosts"]["broken"]
     assert broken["concerns"]["tls12"]["status"] == "failed" and "access_denied" in broken["message"]
     # A read that fails fails only the concern that needed it: the others were read in the same probe and say what they saw.

@@ -157,3 +157,19 @@ def test_the_report_reads_win_activation_and_says_whether_the_host_was_verified(
     assert "[NOT verified" in report_lines(report)[0]
     unreachable = compliance_report({"pc": {"fleet_activation": {"unreachable": True, "msg": "timed out"}}}, ["pc"], selected=["tls12"])
     assert unreachable["hosts"]["pc"]["status"] == "unreachable" and "timed out" in unreachable["hosts"]["pc"]["message"]
+
+
+def test_hosts_not_diagnosed_are_grouped_by_why() -> None:
+    from ansible_collections.m365ops.activation.plugins.filter.report import findings_summary
+    hostvars = {
+        "clean": {"diagnose_findings": []},
+        "sick": {"diagnose_findings": [{"id": "tls12-off"}]},
+        "locked": {"diagnose_facts": {"unreachable": True, "msg": "basic: the specified credentials were rejected by the server"}},
+        "gone": {"diagnose_facts": {"unreachable": True, "msg": "basic: HTTPConnectionPool(host='127.0.0.1'): Max retries exceeded"}},
+        "broken": {"diagnose_facts": {"failed": True, "msg": "reading the Windows release failed"}},
+        "skipped": {},
+    }
+    summary = findings_summary(hostvars, list(hostvars))
+    assert summary["hosts_without_findings"] == ["clean"] and summary["findings"] == {"tls12-off": ["sick"]}
+    assert summary["not_diagnosed"] == {"auth_failed": ["locked"], "failed": ["broken"], "not_run": ["skipped"], "unreachable": ["gone"]}
+    assert summary["hosts_not_diagnosed"] == ["broken", "gone", "locked", "skipped"]
