@@ -639,6 +639,21 @@ def _http_request(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"proxy": proxy, "user_agent": agent, "requests": requests}
 
 
+# WinRM 3.0's defaults (Windows 8 / 2012 and later, and Windows 7 with WMF 3 or later).
+WSMAN_DEFAULTS = {"MaxEnvelopeSizekb": "500", "Shell\\MaxMemoryPerShellMB": "2048", "Shell\\MaxShellsPerUser": "30",
+                  "Service\\MaxConcurrentOperationsPerUser": "1500", "Plugin\\microsoft.powershell\\Quotas\\MaxMemoryPerShellMB": "2048"}
+
+
+def _wsman_config_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    configured = {**WSMAN_DEFAULTS, **host.state.get("wsman", {})}
+    values = {}
+    for path in _require(op, "paths", list):
+        if not isinstance(path, str) or not re.fullmatch(r"[A-Za-z0-9_.]+(\\[A-Za-z0-9_.]+)*", path):
+            raise OpError("invalid_argument", f"paths: '{path}' is not a path below WSMan:\\localhost")
+        values[path] = next((value for name, value in configured.items() if name.lower() == path.lower()), None)
+    return {"values": values}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -667,6 +682,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "tcp_connect": _tcp_connect,
     "tls_handshake": _tls_handshake,
     "http_request": _http_request,
+    "wsman_config_read": _wsman_config_read,
 }
 
 

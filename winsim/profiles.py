@@ -410,6 +410,12 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
     return drift
 
 
+def _winrm_tight(state: dict[str, Any]) -> None:
+    """A hardening baseline that tightened WinRM's quotas far below Windows' defaults."""
+    state["wsman"] = {"MaxEnvelopeSizekb": "150", "Shell\\MaxMemoryPerShellMB": "256",
+                      "Plugin\\microsoft.powershell\\Quotas\\MaxMemoryPerShellMB": "256"}
+
+
 def _winhttp_named(state: dict[str, Any], proxy: str, bypass: str | None, views: tuple[str, ...]) -> None:
     for view in views:
         connections = f"{INTERNET_SETTINGS if view == '64' else INTERNET_SETTINGS_WOW}\\Connections"
@@ -568,6 +574,7 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_site_proxy_behaving(blocks_agents=["MSOIDCRL"]),)),
     Profile("win10-proxy-inspecting", "Windows 10 at a proxy site whose proxy inspects TLS with a CA the machines do not trust",
             WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
+    Profile("win10-winrm-tight", "Windows 10 whose WinRM quotas a baseline set below Windows' defaults", WIN10, drift=(_winrm_tight,)),
     Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",
             WIN10, drift=(_proxy_right,)),
     Profile("win10-proxy-pac", "Windows 10 whose signed-in user gets the proxy from a PAC file, WinHTTP goes direct",

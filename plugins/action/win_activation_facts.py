@@ -19,9 +19,12 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalo
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import Endpoints
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.network_adapters import NetworkAdapters
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winrm_quotas import WinRmQuotas
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
 
 FACTS = "m365ops_activation"
+# Readers whose facts stand beside the concerns' (they plan no change).
+FACTS_ONLY = (ClickToRun, Endpoints, NetworkAdapters, WinRmQuotas)
 
 
 def host_facts(state: HostState) -> dict[str, t.Any]:
@@ -47,7 +50,8 @@ class ActionModule(CollectionAction):
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result, task_vars = self.start(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-        selected = [Selected(concern, options) for concern, options in selected_concerns(args)] + [Selected(ClickToRun(), {}), Selected(NetworkAdapters(), {})]
+        selected = [Selected(concern, options) for concern, options in selected_concerns(args)]
+        selected += [Selected(reader(), {}) for reader in (ClickToRun, NetworkAdapters, WinRmQuotas)]
         if args.get("endpoints") is not None:
             # The endpoint check rides in the same execution as every other read.
             selected.append(Selected(Endpoints(), validate_options(Endpoints(), args["endpoints"], prefix="endpoints")))
@@ -69,7 +73,7 @@ class ActionModule(CollectionAction):
                 facts["concerns"][item.concern.NAME] = {"status": "failed", "failure": str(answer.error)}
                 continue
             plan = item.concern.plan(item.args, answer.state)
-            if isinstance(item.concern, (ClickToRun, Endpoints, NetworkAdapters)):
+            if isinstance(item.concern, FACTS_ONLY):
                 facts[item.concern.FACTS_KEY] = plan.facts
             else:
                 facts["concerns"][item.concern.NAME] = concern_facts(plan)

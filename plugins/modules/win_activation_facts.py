@@ -128,6 +128,9 @@ ansible_facts:
           result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name)), C(routes)
           (C(winhttp), C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed),
           C(intercepted_by), C(wildcards_left_out), C(timeout_ms).
+        - C(winrm_quotas), C(values) (MaxEnvelopeSizekb, the shell's and the PowerShell endpoint's MaxMemoryPerShellMB,
+          MaxConcurrentOperationsPerUser, MaxShellsPerUser, as read from the WSMan drive) and C(low) (each below the
+          collection's minimum, with why it matters for a large run).
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
       type: dict
 agent_executions:

@@ -1211,6 +1211,26 @@ Function Invoke-HttpRequest {
     return @{ proxy = $proxy; user_agent = $agent; requests = @($answers) }
 }
 
+Function Invoke-WsmanConfigRead {
+    # Values of the WinRM configuration (the WSMan: drive under localhost), as the text WinRM stores; null when absent.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $values = @{}
+    foreach ($path in @(Get-OpArg $Op 'paths')) {
+        $path = [string]$path
+        if ($path -notmatch '^[A-Za-z0-9_.]+(\\[A-Za-z0-9_.]+)*$') {
+            throw (New-AgentError -Class 'invalid_argument' -Message "paths: '$path' is not a path below WSMan:\localhost")
+        }
+        $item = Get-Item -LiteralPath ('WSMan:\localhost\' + $path) -ErrorAction SilentlyContinue
+        if ($null -eq $item) {
+            $values[$path] = $null
+        }
+        else {
+            $values[$path] = [string]$item.Value
+        }
+    }
+    return @{ values = $values }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1284,6 +1304,7 @@ $Handlers = @{
     tcp_connect = ${function:Invoke-TcpConnect}
     tls_handshake = ${function:Invoke-TlsHandshake}
     http_request = ${function:Invoke-HttpRequest}
+    wsman_config_read = ${function:Invoke-WsmanConfigRead}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

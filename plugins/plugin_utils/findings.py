@@ -107,6 +107,10 @@ def _pending_reboot(facts: Facts) -> t.Any:
     return list(facts.get("pending_reboot") or []) or None
 
 
+def _winrm_quota_low(facts: Facts) -> t.Any:
+    return list((facts.get("winrm_quotas") or {}).get("low") or []) or None
+
+
 def _not_click_to_run(facts: Facts) -> t.Any:
     office = facts.get("click_to_run")
     if not isinstance(office, t.Mapping) or office.get("installed", True) or (facts.get("os") or {}).get("server"):
@@ -240,7 +244,8 @@ RULES: tuple[Rule, ...] = (
          "role required_services", _would_change("required_services"), concern="required_services"),
     Rule("services-blocked", "make sure required services are running", HIGH, "a required service cannot be fixed by the collection",
          "needs a person: see the evidence", _blockers("required_services")),
-    Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage, concern="winsock_reset"),
+    Rule("winsock-damage", "reset Winsock", HIGH, "the Winsock catalog is damaged", "role winsock_reset, then restart", _winsock_damage,
+         concern="winsock_reset"),
     Rule("winsock-blocked", "reset Winsock", MEDIUM, "the Winsock catalog came back after a reset: a product re-registers its provider",
          "needs a person: remove or update that product", _blockers("winsock_reset")),
     Rule("endpoint-dns-failed", "firewall and endpoint allow-list", HIGH, "names activation needs do not resolve on this host",
@@ -272,6 +277,8 @@ RULES: tuple[Rule, ...] = (
          "the web probe NCSI uses does not answer, so Windows may conclude there is no internet",
          "needs a decision: ncsi_restore_probe_defaults: true for a retired probe host, or allow it through the firewall",
          _ncsi_probe_unreachable),
+    Rule("winrm-quota-low", "preflight", MEDIUM, "a WinRM quota is set below what a large run of the collection needs",
+         "needs a person: raise it (winrm set winrm/config/...) or the Group Policy that sets it", _winrm_quota_low),
     Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),
     Rule("windows-reboot-pending", "restart", MEDIUM, "Windows itself waits for a restart", "restart (ansible.windows.win_reboot)", _pending_reboot),
     Rule("not-click-to-run", "Microsoft 365 Apps", INFO, "no Click-to-Run Microsoft 365 Apps on this workstation",

@@ -29,6 +29,7 @@ EXPECTED = {
     "win10-proxy-inspecting": ["tls-intercepted", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-right": ["endpoint-direct-blocked-proxy-site"],
     "win10-ja": [],
+    "win10-winrm-tight": ["winrm-quota-low"],
     "ws2022": [],
 }
 
