@@ -654,6 +654,18 @@ def _wsman_config_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[s
     return {"values": values}
 
 
+def _update_history(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    count = op.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
+        raise OpError("invalid_argument", f"count must be 1 to 1000, not {count}")
+    history = host.state.get("update_history")
+    if history is None:
+        # The Windows Update service disabled: the agent cannot be asked (0x80070422).
+        return {"available": False, "hresult": -2147023838, "total": 0, "entries": []}
+    newest = sorted(history, key=lambda entry: entry["date"], reverse=True)
+    return {"available": True, "total": len(newest), "entries": newest[:count]}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -683,6 +695,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "tls_handshake": _tls_handshake,
     "http_request": _http_request,
     "wsman_config_read": _wsman_config_read,
+    "update_history": _update_history,
 }
 
 

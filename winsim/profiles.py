@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import struct
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -284,9 +285,26 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         "adapters": base_adapters(release),
         "sessions": sessions,
         "faults": {},
+        "update_history": update_history(days_since_update=12),
     }
     _files(state, release)
     return state
+
+
+DEFINITION_UPDATES = "e0789628-ce08-4437-be74-2495b842f43b"
+SECURITY_UPDATES = "0fa1201d-4330-4fa8-8ae9-b877473b6441"
+
+
+def update_history(days_since_update: int) -> list[dict[str, Any]]:
+    """Windows Update history: a security update ``days_since_update`` days ago and, yesterday, a Defender definition
+    update (which says nothing about patching). Dates relative to when the host is built."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def entry(days: int, category: str, update_id: str) -> dict[str, Any]:
+        return {"date": (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"), "operation": 1, "result_code": 2,
+                "update_id": update_id, "client_application_id": "UpdateOrchestrator", "category_ids": [category]}
+    return [entry(1, DEFINITION_UPDATES, "9a2c1f55-0000-4000-8000-000000000001"),
+            entry(days_since_update, SECURITY_UPDATES, "4d7e3b21-0000-4000-8000-000000000002")]
 
 
 WIN11 = Release("10.0.22631", 1, "Enterprise", "Client", display_version="23H2", ubr=4460, hotfixes=("KB5046633", "KB5044033"),
@@ -408,6 +426,16 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
         state["network"]["proxies"][SITE_PROXY] = dict(behaviour)
     drift.__doc__ = f"A proxy site set up as the article says; its proxy: {behaviour}."
     return drift
+
+
+def _unpatched(state: dict[str, Any]) -> None:
+    """Nothing but Defender definitions installed for eight months: a machine left out of patching."""
+    state["update_history"] = update_history(days_since_update=240)
+
+
+def _update_service_disabled(state: dict[str, Any]) -> None:
+    """The Windows Update service disabled by an image's tuning: its history cannot be read."""
+    state["update_history"] = None
 
 
 def _winrm_tight(state: dict[str, Any]) -> None:
@@ -574,6 +602,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_site_proxy_behaving(blocks_agents=["MSOIDCRL"]),)),
     Profile("win10-proxy-inspecting", "Windows 10 at a proxy site whose proxy inspects TLS with a CA the machines do not trust",
             WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
+    Profile("win10-unpatched", "Windows 10 with no update but Defender definitions installed for eight months", WIN10,
+            drift=(_unpatched,)),
+    Profile("win10-wu-disabled", "Windows 10 whose Windows Update service is disabled: the update history cannot be read", WIN10,
+            drift=(_update_service_disabled,)),
     Profile("win10-winrm-tight", "Windows 10 whose WinRM quotas a baseline set below Windows' defaults", WIN10, drift=(_winrm_tight,)),
     Profile("win10-proxy-right", "Windows 10 at a proxy site, WinHTTP (both views) already names the proxy WinINet names",
             WIN10, drift=(_proxy_right,)),

@@ -216,7 +216,8 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
                 certificate["issuer"] = element.Certificate.Issuer;
                 certificate["common_name"] = element.Certificate.GetNameInfo(X509NameType.SimpleName, false);
                 certificate["thumbprint"] = element.Certificate.Thumbprint;
-                certificate["not_after"] = element.Certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ");
+                certificate["not_after"] = element.Certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ",
+                                                                                                     System.Globalization.CultureInfo.InvariantCulture);
                 elements.Add(certificate);
             }
             return elements.ToArray();

@@ -131,6 +131,9 @@ ansible_facts:
         - C(winrm_quotas), C(values) (MaxEnvelopeSizekb, the shell's and the PowerShell endpoint's MaxMemoryPerShellMB,
           MaxConcurrentOperationsPerUser, MaxShellsPerUser, as read from the WSMan drive) and C(low) (each below the
           collection's minimum, with why it matters for a large run).
+        - C(windows_update), C(history_available), C(last_installed) and C(days_since_last_install) (the newest successful
+          installation in the Windows Update Agent's history, Defender definitions left out; an upper bound, since
+          packages installed with wusa are not in it), or the C(hresult) when the agent cannot be asked.
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
       type: dict
 agent_executions:

@@ -521,7 +521,8 @@ Function Invoke-SystemInfo {
         }
         hotfixes = $hotfixes
         pending_reboot = @($pending)
-        boot_time = $os.LastBootUpTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+        # The invariant culture's calendar: a Thai or Japanese-era display culture does not renumber the year.
+        boot_time = $os.LastBootUpTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
     }
 }
 
@@ -1231,6 +1232,44 @@ Function Invoke-WsmanConfigRead {
     return @{ values = $values }
 }
 
+Function Invoke-UpdateHistory {
+    # The newest entries of the Windows Update Agent's history (COM, as Windows 7 has it): dates in UTC, operation and
+    # result codes, update and category ids; titles are display text and are not returned. available=false with the
+    # HRESULT when the agent cannot be asked (its service disabled, say).
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $count = [int](Get-OpArg $Op 'count')
+    if ($count -lt 1 -or $count -gt 1000) {
+        throw (New-AgentError -Class 'invalid_argument' -Message "count must be 1 to 1000, not $count")
+    }
+    $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+    $entries = New-Object -TypeName System.Collections.Generic.List[object]
+    try {
+        $searcher = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher()
+        $total = [int]$searcher.GetTotalHistoryCount()
+        if ($total -gt 0) {
+            foreach ($entry in $searcher.QueryHistory(0, [Math]::Min($total, $count))) {
+                $categories = New-Object -TypeName System.Collections.Generic.List[string]
+                foreach ($category in @($entry.Categories)) {
+                    $categories.Add(([string]$category.CategoryID).ToLowerInvariant())
+                }
+                # The agent keeps these dates in UTC already.
+                $entries.Add(@{
+                    date = $entry.Date.ToString('yyyy-MM-ddTHH:mm:ss', $invariant) + 'Z'
+                    operation = [int]$entry.Operation
+                    result_code = [int]$entry.ResultCode
+                    update_id = [string]$entry.UpdateIdentity.UpdateID
+                    client_application_id = [string]$entry.ClientApplicationID
+                    category_ids = @($categories)
+                })
+            }
+        }
+    }
+    catch {
+        return @{ available = $false; hresult = $_.Exception.HResult; total = 0; entries = @() }
+    }
+    return @{ available = $true; total = $total; entries = @($entries) }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1305,6 +1344,7 @@ $Handlers = @{
     tls_handshake = ${function:Invoke-TlsHandshake}
     http_request = ${function:Invoke-HttpRequest}
     wsman_config_read = ${function:Invoke-WsmanConfigRead}
+    update_history = ${function:Invoke-UpdateHistory}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

@@ -31,7 +31,9 @@ description:
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID), C(wsman_config_read) (C(paths) below WSMan:\\localhost, such as MaxEnvelopeSizekb;
-    each value as WinRM stores it, null when absent)."
+    each value as WinRM stores it, null when absent), C(update_history) (C(count): the newest entries of the Windows Update
+    Agent's history, dates in UTC, operation, result code, update and category ids; available false with the HRESULT when
+    the agent cannot be asked)."
   - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms)), C(tcp_connect) (C(targets), each C(host) and
     C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
     C(TimedOut), C(ConnectionRefused)), never a localized message. C(tls_handshake) (C(targets), optional C(proxy)

@@ -111,6 +111,23 @@ def _winrm_quota_low(facts: Facts) -> t.Any:
     return list((facts.get("winrm_quotas") or {}).get("low") or []) or None
 
 
+# The collection's judgement: two monthly patch cycles missed.
+UPDATES_MAX_AGE_DAYS = 60
+
+
+def _updates_old(facts: Facts) -> t.Any:
+    update = facts.get("windows_update") or {}
+    days = update.get("days_since_last_install")
+    if update.get("history_available") and (days is None or days > UPDATES_MAX_AGE_DAYS):
+        return {"last_installed": update.get("last_installed"), "days_since_last_install": days, "more_than_days": UPDATES_MAX_AGE_DAYS}
+    return None
+
+
+def _update_history_unreadable(facts: Facts) -> t.Any:
+    update = facts.get("windows_update") or {}
+    return {"hresult": update.get("hresult")} if update and update.get("history_available") is False else None
+
+
 def _not_click_to_run(facts: Facts) -> t.Any:
     office = facts.get("click_to_run")
     if not isinstance(office, t.Mapping) or office.get("installed", True) or (facts.get("os") or {}).get("server"):
@@ -277,6 +294,10 @@ RULES: tuple[Rule, ...] = (
          "the web probe NCSI uses does not answer, so Windows may conclude there is no internet",
          "needs a decision: ncsi_restore_probe_defaults: true for a retired probe host, or allow it through the firewall",
          _ncsi_probe_unreachable),
+    Rule("windows-updates-old", "Windows updates", MEDIUM, "no update (but Defender definitions) installed for over 60 days",
+         "needs a person, or ansible.windows.win_updates: install the pending updates, then restart", _updates_old),
+    Rule("windows-update-history-unreadable", "Windows updates", INFO, "the Windows Update Agent cannot be asked (its service disabled?)",
+         "nothing by itself: how current the host is was not checked; see the HRESULT", _update_history_unreadable),
     Rule("winrm-quota-low", "preflight", MEDIUM, "a WinRM quota is set below what a large run of the collection needs",
          "needs a person: raise it (winrm set winrm/config/...) or the Group Policy that sets it", _winrm_quota_low),
     Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),

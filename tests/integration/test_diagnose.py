@@ -30,6 +30,8 @@ EXPECTED = {
     "win10-proxy-right": ["endpoint-direct-blocked-proxy-site"],
     "win10-ja": [],
     "win10-winrm-tight": ["winrm-quota-low"],
+    "win10-unpatched": ["windows-updates-old"],
+    "win10-wu-disabled": ["windows-update-history-unreadable"],
     "ws2022": [],
 }
 
