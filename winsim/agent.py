@@ -358,7 +358,9 @@ def _adapter_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
 
 def in_effect(host: SimHost) -> dict[str, Any]:
     """What the running host uses (winsim.effects); a state saved before this was modelled starts from its registry."""
-    return host.state.setdefault("in_effect", effects.at_boot(host.registry))
+    if "in_effect" not in host.state:
+        host.state["in_effect"] = effects.at_boot(host.registry, host.state.get("files"))
+    return host.state["in_effect"]
 
 
 def _connection_profiles(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -620,7 +622,8 @@ def _tls_handshake(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, 
     if proxy == "default":
         raise OpError("invalid_argument", "tls_handshake takes 'direct' or a proxy server as host:port")
     through = None if proxy == "direct" else proxy
-    return {"targets": [network.tls_handshake(host.state, name, port, through, timeout) for name, port in _targets(op)]}
+    capable = in_effect(host).get("schannel_tls12_client", True)
+    return {"targets": [network.tls_handshake(host.state, name, port, through, timeout, capable) for name, port in _targets(op)]}
 
 
 def _http_request(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -635,7 +638,7 @@ def _http_request(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
         if not isinstance(url, str) or not re.match(r"^https?://[^/]+", url):
             requests.append({"url": url, "ok": False, "status": 0, "error": "InvalidUrl", "error_code": 0, "elapsed_ms": 0})
             continue
-        requests.append(network.http_request(host.state, url, agent, route, timeout))
+        requests.append(network.http_request(host.state, url, agent, route, timeout, in_effect(host).get("winhttp_tls12", True)))
     return {"proxy": proxy, "user_agent": agent, "requests": requests}
 
 

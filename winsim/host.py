@@ -90,7 +90,7 @@ class SimHost:
                     self.registry.delete_value(key, "64", name, True)
             self.group_policy_refresh()
             # What the system reads when it starts, from the registry as the restart leaves it.
-            self.state["in_effect"] = at_boot(self.registry)
+            self.state["in_effect"] = at_boot(self.registry, self.state.get("files"))
             self.save()
             return cim_os["LastBootUpTime"]
 

@@ -78,7 +78,12 @@ def proxy_server(setting: str) -> str:
     return plain[0] if plain else entries[0].split("=", 1)[-1]
 
 
-def tls_handshake(state: dict[str, Any], name: str, port: int, proxy: str | None, timeout: int) -> dict[str, Any]:
+# SEC_E_ALGORITHM_MISMATCH: the client and server cannot communicate, because they do not possess a common algorithm.
+SEC_E_ALGORITHM_MISMATCH = -2146893007
+
+
+def tls_handshake(state: dict[str, Any], name: str, port: int, proxy: str | None, timeout: int, tls12: bool = True) -> dict[str, Any]:
+    """A TLS 1.2 handshake; ``tls12`` is whether SCHANNEL may negotiate it (the servers here speak nothing older)."""
     result: dict[str, Any] = {"host": name, "port": port, "ok": False, "error": None, "error_code": 0, "elapsed_ms": 8}
     if proxy:
         result["proxy"] = proxy
@@ -97,13 +102,16 @@ def tls_handshake(state: dict[str, Any], name: str, port: int, proxy: str | None
         if error:
             return {**result, "error": error, "elapsed_ms": timeout if error == "TimedOut" else 3}
         inspection = network(state).get("tls_inspection")
+    if not tls12:
+        return {**result, "error": "HandshakeFailed", "error_code": SEC_E_ALGORITHM_MISMATCH}
     chain, flags = chain_for(name, inspection)
     return {**result, "ok": True, "protocol": "Tls12", "chain": chain, "chain_status": flags,
             "policy_errors": "RemoteCertificateChainErrors" if flags else "None"}
 
 
-def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeout: int) -> dict[str, Any]:
-    """One GET as WinHTTP does it; ``proxy`` is ``direct`` or a proxy server host:port (the caller resolves ``default``)."""
+def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeout: int, tls12: bool = True) -> dict[str, Any]:
+    """One GET as WinHTTP does it; ``proxy`` is ``direct`` or a proxy server host:port (the caller resolves ``default``);
+    ``tls12`` is whether WinHTTP offers TLS 1.2, which every HTTPS endpoint here requires."""
     scheme, rest = url.split("://", 1)
     authority = rest.split("/", 1)[0]
     name, port_text = (authority.split(":", 1) + [""])[:2]
@@ -131,6 +139,8 @@ def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeou
         inspection = config.get("tls_inspection")
     if scheme != "https" or status != 200:
         return answer(status)
+    if not tls12:
+        return answer(code=WINHTTP_SECURE_FAILURE)
     chain, flags = chain_for(name, inspection)
     if flags:
         # WinHTTP refuses a chain to an untrusted root: the request fails in the TLS stage.

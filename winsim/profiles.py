@@ -86,6 +86,15 @@ def _set(tree: dict[str, Any], key: str, name: str | None = None, value_type: st
     return node
 
 
+def _delete_key(tree: dict[str, Any], key: str) -> None:
+    """Remove ``key`` (physical path) and everything under it from ``tree``."""
+    hive, *parts = key.split("\\")
+    node = tree[hive]
+    for part in parts[:-1]:
+        node = node["keys"][part]
+    del node["keys"][parts[-1]]
+
+
 @dataclass(frozen=True)
 class Release:
     version: str
@@ -428,6 +437,21 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
     return drift
 
 
+def _msi_office(state: dict[str, Any]) -> None:
+    """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
+    _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
+
+
+def _reboot_pending(state: dict[str, Any]) -> None:
+    """Windows Update installed a cumulative update and waits for the restart."""
+    _set(state["registry"], "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired")
+
+
+def _wininet_policy(state: dict[str, Any]) -> None:
+    """The Group Policy 'Turn off encryption support' set to SSL 3.0 and TLS 1.0 only, machine-wide."""
+    _set(state["registry"], WININET_POLICY, "SecureProtocols", "dword", 0xA0)
+
+
 def _unpatched(state: dict[str, Any]) -> None:
     """Nothing but Defender definitions installed for eight months: a machine left out of patching."""
     state["update_history"] = update_history(days_since_update=240)
@@ -552,7 +576,7 @@ class Profile:
         for change in self.drift:
             change(state)
         # The host was started with the values its profile gives it.
-        state["in_effect"] = at_boot(Registry(state["registry"], self.release.architecture))
+        state["in_effect"] = at_boot(Registry(state["registry"], self.release.architecture), state["files"])
         state["profile"] = self.name
         return copy.deepcopy(state)
 
@@ -602,6 +626,11 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_site_proxy_behaving(blocks_agents=["MSOIDCRL"]),)),
     Profile("win10-proxy-inspecting", "Windows 10 at a proxy site whose proxy inspects TLS with a CA the machines do not trust",
             WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
+    Profile("win10-msi-office", "Windows 10 with Office 2016 from MSI: not Click-to-Run, so not Microsoft 365 Apps", WIN10,
+            drift=(_msi_office,)),
+    Profile("win10-reboot-pending", "Windows 10 whose Windows Update waits for a restart", WIN10, drift=(_reboot_pending,)),
+    Profile("win10-tls-policy", "Windows 10 whose Group Policy leaves TLS 1.2 out of WinINet (SSL 3.0 and TLS 1.0 only)", WIN10,
+            drift=(_wininet_policy,)),
     Profile("win10-unpatched", "Windows 10 with no update but Defender definitions installed for eight months", WIN10,
             drift=(_unpatched,)),
     Profile("win10-wu-disabled", "Windows 10 whose Windows Update service is disabled: the update history cannot be read", WIN10,

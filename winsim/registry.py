@@ -80,16 +80,18 @@ def validate_value(value_type: str, value: Any) -> Any:
 class Registry:
     """Registry operations over the JSON tree ``{"keys": {...}, "values": {...}, "deny": [...]}``."""
 
-    def __init__(self, tree: dict[str, Any], architecture: str) -> None:
+    def __init__(self, tree: dict[str, Any], architecture: str, as_system: bool = False) -> None:
         self.tree = tree
         self.architecture = architecture
+        # Windows itself (SYSTEM) reads keys the WinRM account is denied.
+        self.as_system = as_system
 
     def _walk(self, key: str, view: str, access: str, create: bool = False) -> dict[str, Any] | None:
         hive, parts = split_key(key)
         parts = physical_parts(hive, parts, view, self.architecture)
         node = self.tree.setdefault(hive, {"keys": {}, "values": {}})
         for part in parts:
-            if access in node.get("deny", []):
+            if access in node.get("deny", []) and not self.as_system:
                 raise RegistryError("access_denied", f"access is denied to {key}")
             children = node.setdefault("keys", {})
             match = next((name for name in children if name.lower() == part.lower()), None)
@@ -99,7 +101,7 @@ class Registry:
                 children[part] = {"keys": {}, "values": {}}
                 match = part
             node = children[match]
-        if access in node.get("deny", []):
+        if access in node.get("deny", []) and not self.as_system:
             raise RegistryError("access_denied", f"access is denied to {key}")
         return node
 

@@ -210,6 +210,13 @@ def _tls_failed(facts: Facts) -> t.Any:
     return failed or None
 
 
+def _winhttp_tls_refused(facts: Facts) -> t.Any:
+    """WinHTTP's HTTPS requests fail in TLS, and no interception explains it: WinHTTP does not offer TLS 1.2."""
+    refused = [{"url": entry["url"], "error": entry["stages"]["http"].get("error"), "route": entry["stages"]["http"].get("route")}
+               for entry in _checked(facts) if (entry.get("stages") or {}).get("http", {}).get("tls_refused") and not entry.get("intercepted_by")]
+    return refused or None
+
+
 def _crl_unreachable(facts: Facts) -> t.Any:
     """The CRL downloads fail while HTTPS endpoints answer through the same WinHTTP configuration."""
     if not any(entry.get("http") == "pass" for entry in _checked(facts, "activation")):
@@ -290,6 +297,9 @@ RULES: tuple[Rule, ...] = (
          "needs a person: the proxy or firewall administrator exempts the article's endpoints from TLS inspection", _intercepted),
     Rule("tls-handshake-failed", "Windows 8.1 and earlier: TLS 1.2", HIGH, "a TLS 1.2 handshake with an endpoint fails",
          "see the evidence: TLS 1.2 off in SCHANNEL (role tls12), or a device in the path", _tls_failed),
+    Rule("winhttp-tls12-refused", "Windows 8.1 and earlier: TLS 1.2", HIGH,
+         "HTTPS through WinHTTP fails in the TLS handshake: WinHTTP does not offer TLS 1.2, which the endpoints require",
+         "role tls12 (WinHTTP DefaultSecureProtocols, SCHANNEL; KB3140245 where it applies), then restart", _winhttp_tls_refused),
     Rule("ncsi-probe-unreachable", "proxy, firewall and Group Policy: NCSI", MEDIUM,
          "the web probe NCSI uses does not answer, so Windows may conclude there is no internet",
          "needs a decision: ncsi_restore_probe_defaults: true for a retired probe host, or allow it through the firewall",

@@ -104,6 +104,13 @@ CASES = [
     ("MSOIDCRL refused", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
                                                               error="the proxy refuses the MSOIDCRL user agent (HTTP 403)")]}),
      ["proxy-blocks-msoidcrl"]),
+    ("WinHTTP refuses TLS, nothing intercepts", host(endpoints={"checked": [
+        {**endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_SECURE_FAILURE"),
+         "stages": {**endpoint("x")["stages"], "http": {"result": "fail", "route": "direct", "error": "ERROR_WINHTTP_SECURE_FAILURE",
+                                                         "tls_refused": True}}}]}), ["winhttp-tls12-refused"]),
+    ("WinHTTP refuses TLS because a proxy intercepts", host(endpoints={"checked": [
+        {**endpoint("login.microsoftonline.com", http="fail", intercepted_by="Contoso CA"),
+         "stages": {**endpoint("x")["stages"], "http": {"result": "fail", "route": PROXY, "tls_refused": True}}}]}), ["tls-intercepted"]),
     ("TLS intercepted", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail", intercepted_by="Contoso CA")]}),
      ["tls-intercepted"]),
     ("TLS refused, no interception", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail",
