@@ -584,9 +584,10 @@ def _dns_resolve(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     names = {}
     for name in _require(op, "names", list):
         if network.resolves(host.state, str(name)):
-            names[str(name)] = {"ok": True, "addresses": [_address(str(name))], "error": None, "elapsed_ms": 3}
+            canonical = network.canonical_name(host.state, str(name))
+            names[str(name)] = {"ok": True, "addresses": [_address(canonical)], "canonical_name": canonical, "error": None, "elapsed_ms": 3}
         else:
-            names[str(name)] = {"ok": False, "addresses": [], "error": "HostNotFound", "elapsed_ms": 3}
+            names[str(name)] = {"ok": False, "addresses": [], "canonical_name": None, "error": "HostNotFound", "elapsed_ms": 3}
     return {"names": names}
 
 

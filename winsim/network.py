@@ -4,6 +4,7 @@ A host's ``network`` state says what is not ordinary (everything else resolves t
 presents a certificate that chains to a public root and answers 200):
 
 - ``unresolvable``: names the host's resolver does not answer (``*`` for all); names under ``.invalid`` never resolve.
+- ``cnames``: a name's CNAME target (a filtering resolver that sends names to its block page, say).
 - ``blocked``: ``host:port`` pairs (``*`` on either side) a firewall drops on direct connections.
 - ``tls_inspection``: ``{"ca": name, "trusted": bool}`` for a firewall that intercepts direct TLS with its own CA.
 - ``proxies``: the proxy servers that exist, by ``host:port``, each with ``requires_auth`` (answers 407),
@@ -31,6 +32,12 @@ def network(state: dict[str, Any]) -> dict[str, Any]:
 def resolves(state: dict[str, Any], name: str) -> bool:
     unresolvable = {item.lower() for item in network(state).get("unresolvable", [])}
     return not ({"*", name.lower()} & unresolvable) and not name.lower().rstrip(".").endswith(".invalid")
+
+
+def canonical_name(state: dict[str, Any], name: str) -> str:
+    """Where a name's CNAME chain ends (``cnames``: name to target); the name itself when it has none."""
+    cnames = {key.lower(): value for key, value in (network(state).get("cnames") or {}).items()}
+    return str(cnames.get(name.lower(), name))
 
 
 def blocked(state: dict[str, Any], name: str, port: int) -> bool:

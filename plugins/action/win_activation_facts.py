@@ -19,13 +19,14 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalo
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import Endpoints
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.network_adapters import NetworkAdapters
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.signed_in_users import SignedInUsers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.windows_update import WindowsUpdate
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winrm_quotas import WinRmQuotas
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
 
 FACTS = "m365ops_activation"
 # Readers whose facts stand beside the concerns' (they plan no change).
-FACTS_ONLY = (ClickToRun, Endpoints, NetworkAdapters, WinRmQuotas, WindowsUpdate)
+FACTS_ONLY = (ClickToRun, Endpoints, NetworkAdapters, WinRmQuotas, WindowsUpdate, SignedInUsers)
 
 
 def host_facts(state: HostState) -> dict[str, t.Any]:
@@ -52,7 +53,7 @@ class ActionModule(CollectionAction):
         result, task_vars = self.start(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         selected = [Selected(concern, options) for concern, options in selected_concerns(args)]
-        selected += [Selected(reader(), {}) for reader in (ClickToRun, NetworkAdapters, WinRmQuotas, WindowsUpdate)]
+        selected += [Selected(reader(), {}) for reader in (ClickToRun, NetworkAdapters, WinRmQuotas, WindowsUpdate, SignedInUsers)]
         if args.get("endpoints") is not None:
             # The endpoint check rides in the same execution as every other read.
             selected.append(Selected(Endpoints(), validate_options(Endpoints(), args["endpoints"], prefix="endpoints")))

@@ -123,8 +123,8 @@ ansible_facts:
         - C(network_adapters), C(adapters) (per adapter C(name), C(if_index), C(status), C(addresses), C(manual_addresses),
           C(ipv6_bound)) and C(bindings_known) (false on Windows 7 / 2008 R2, where the IPv6 binding cannot be read).
         - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(purpose)
-          (C(activation), C(crl) or C(ncsi)), C(dns), C(addresses), C(tcp), C(tls), C(http), C(wininet) (per WinINet
-          proxy tried), C(intercepted_by), C(error) (the first failed stage and why) and C(stages) (per stage its
+          (C(activation), C(crl) or C(ncsi)), C(dns), C(addresses), C(canonical_name) (where its CNAME chain ends),
+          C(tcp), C(tls), C(http), C(wininet) (per WinINet proxy tried), C(intercepted_by), C(error) (the first failed stage and why) and C(stages) (per stage its
           result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name)), C(routes)
           (C(winhttp), C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed),
           C(intercepted_by), C(wildcards_left_out), C(timeout_ms).
@@ -134,6 +134,7 @@ ansible_facts:
         - C(windows_update), C(history_available), C(last_installed) and C(days_since_last_install) (the newest successful
           installation in the Windows Update Agent's history, Defender definitions left out; an upper bound, since
           packages installed with wusa are not in it), or the C(hresult) when the agent cannot be asked.
+        - C(signed_in_users), C(users) (per user signed in interactively C(user), C(sid), C(session_ids)) and C(count).
         - C(status), the worst of the concerns' statuses; C(agent_unavailable) on a host below PowerShell 5.1.
       type: dict
 agent_executions:

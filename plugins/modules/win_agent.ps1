@@ -1076,7 +1076,8 @@ Function Get-SocketErrorName {
 }
 
 Function Invoke-DnsResolve {
-    # The addresses of each name, every name asked at once and all of them bounded by timeout_ms together.
+    # The addresses (A and AAAA) of each name and the canonical name its CNAME chain ends at, every name asked at once
+    # and all of them bounded by timeout_ms together.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $timeout = Get-OpTimeout -Op $Op
     $started = [DateTime]::UtcNow
@@ -1085,22 +1086,23 @@ Function Invoke-DnsResolve {
     $answers = @{}
     foreach ($name in @(Get-OpArg $Op 'names')) {
         try {
-            $pending[[string]$name] = [System.Net.Dns]::BeginGetHostAddresses([string]$name, $null, $null)
+            $pending[[string]$name] = [System.Net.Dns]::BeginGetHostEntry([string]$name, $null, $null)
         }
         catch {
-            $answers[[string]$name] = @{ ok = $false; addresses = @(); error = Get-SocketErrorName -Exception $_.Exception; elapsed_ms = 0 }
+            $answers[[string]$name] = @{ ok = $false; addresses = @(); canonical_name = $null; error = Get-SocketErrorName -Exception $_.Exception; elapsed_ms = 0 }
         }
     }
     foreach ($name in @($pending.Keys)) {
         $async = $pending[$name]
         $left = [int][Math]::Max(0, ($deadline - [DateTime]::UtcNow).TotalMilliseconds)
-        $entry = @{ ok = $false; addresses = @(); error = 'TimedOut'; elapsed_ms = $null }
+        $entry = @{ ok = $false; addresses = @(); canonical_name = $null; error = 'TimedOut'; elapsed_ms = $null }
         if ($async.AsyncWaitHandle.WaitOne($left)) {
             try {
-                $found = [System.Net.Dns]::EndGetHostAddresses($async)
+                $found = [System.Net.Dns]::EndGetHostEntry($async)
                 $entry['ok'] = $true
                 $entry['error'] = $null
-                $entry['addresses'] = @($found | ForEach-Object { $_.ToString() })
+                $entry['addresses'] = @($found.AddressList | ForEach-Object { $_.ToString() })
+                $entry['canonical_name'] = [string]$found.HostName
             }
             catch {
                 $entry['error'] = Get-SocketErrorName -Exception $_.Exception

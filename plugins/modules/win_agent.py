@@ -34,8 +34,8 @@ description:
     each value as WinRM stores it, null when absent), C(update_history) (C(count): the newest entries of the Windows Update
     Agent's history, dates in UTC, operation, result code, update and category ids; available false with the HRESULT when
     the agent cannot be asked)."
-  - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms)), C(tcp_connect) (C(targets), each C(host) and
-    C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
+  - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms); addresses and the canonical name),
+    C(tcp_connect) (C(targets), each C(host) and C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
     C(TimedOut), C(ConnectionRefused)), never a localized message. C(tls_handshake) (C(targets), optional C(proxy)
     C(direct) or a proxy server as host:port reached with HTTP CONNECT, C(timeout_ms)): a TLS 1.2 handshake through
     SChannel that accepts any certificate and returns the chain the host builds (subject, issuer, thumbprint of each) with

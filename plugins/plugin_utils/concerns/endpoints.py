@@ -372,7 +372,8 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState, followup: t.Sequenc
         failed = next((name for name, stage in stages.items() if stage["result"] == "fail"), None)
         results.append({
             "url": url, "host": item["host"], "port": item["port"], "purpose": purpose(item),
-            "dns": dns, "addresses": list(resolved.get("addresses") or []), "tcp": tcp, "tls": tls["result"],
+            "dns": dns, "addresses": list(resolved.get("addresses") or []), "canonical_name": resolved.get("canonical_name"),
+            "tcp": tcp, "tls": tls["result"],
             "http": http["result"], "wininet": wininet,
             "intercepted_by": tls.get("intercepted_by") or http.get("intercepted_by"),
             "error": f"{failed}: {stages[failed]['error']}" if failed else None,
