@@ -35,9 +35,10 @@ description:
     Agent's history, dates in UTC, operation, result code, update and category ids; available false with the HRESULT when
     the agent cannot be asked)."
   - "Network probes: C(dns_resolve) (C(names), optional C(timeout_ms); addresses and the canonical name),
-    C(tcp_connect) (C(targets), each C(host) and C(port), optional C(timeout_ms)): all at once, bounded together; failures as the SocketError name (C(HostNotFound),
-    C(TimedOut), C(ConnectionRefused)), never a localized message. C(tls_handshake) (C(targets), optional C(proxy)
-    C(direct) or a proxy server as host:port reached with HTTP CONNECT, C(timeout_ms)): a TLS 1.2 handshake through
+    C(tcp_connect) (C(targets), each C(host) and C(port), optional C(timeout_ms)): all at once, bounded together;
+    failures as the SocketError name (C(HostNotFound), C(TimedOut), C(ConnectionRefused)), never a localized message.
+    C(tls_handshake) (C(targets), optional C(proxy) C(direct) or a proxy server as host:port reached with HTTP CONNECT,
+    C(timeout_ms)): a TLS 1.2 handshake through
     SChannel that accepts any certificate and returns the chain the host builds (subject, issuer, thumbprint of each) with
     its status flags. C(http_request) (C(urls), C(user_agent), optional C(proxy) C(default) for the WinHTTP default proxy,
     C(direct) or host:port, C(timeout_ms)): a GET through WinHTTP, redirects not followed, returning the HTTP status,

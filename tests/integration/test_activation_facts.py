@@ -42,8 +42,8 @@ def test_facts_are_one_read_only_execution_and_say_what_each_concern_sees(fleet:
     assert legacy["os"]["name"] == "Windows 7 SP1" and legacy["concerns"]["tls12"]["status"] == "blocked"
     assert "KB3140245" not in legacy["hotfixes"]
     # Who is signed in, the update history and WinRM's quotas come with the same execution.
-    assert facts["win10-ncsi-off"]["signed_in_users"] == {"users": [{"user": "CORP\\alice", "sid": "S-1-5-21-1004336348-1177238915-682003330-1104",
-                                                                       "session_ids": [1]}], "count": 1}
+    alice = {"user": "CORP\\alice", "sid": "S-1-5-21-1004336348-1177238915-682003330-1104", "session_ids": [1]}
+    assert facts["win10-ncsi-off"]["signed_in_users"] == {"users": [alice], "count": 1}
     assert facts["ws2022"]["signed_in_users"] == {"users": [], "count": 0}
     assert facts["ws2022"]["windows_update"]["days_since_last_install"] == 12
     assert facts["ws2022"]["winrm_quotas"]["low"] == [] and facts["ws2022"]["winrm_quotas"]["values"]["MaxEnvelopeSizekb"] == 500

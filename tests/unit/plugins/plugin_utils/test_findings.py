@@ -13,13 +13,13 @@ ENDPOINT_TCP_FAIL = {"host": "login.windows.net", "port": 443, "dns": "pass", "t
 
 def endpoint(host_name: str, purpose: str = "activation", route: str = "direct", http: str = "pass", error: str | None = None,
              tls: str = "pass", tls_error: str | None = None, intercepted_by: str | None = None, wininet: tuple = (),
-             dns: str = "pass") -> dict:
+             dns: str = "pass", tls_refused: bool = False) -> dict:
     """One endpoint as the endpoint check reports it, with the stages the rules read."""
     scheme, port = ("http", 80) if purpose in ("crl", "ncsi") else ("https", 443)
     return {"url": f"{scheme}://{host_name}/", "host": host_name, "port": port, "purpose": purpose, "dns": dns, "tcp": "pass",
             "tls": tls if scheme == "https" else "not_tested", "http": http, "intercepted_by": intercepted_by, "wininet": list(wininet),
             "stages": {"dns": {"result": dns, "error": None if dns == "pass" else "HostNotFound"}, "tcp": {"result": "pass"},
-                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error}}}
+                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error, "tls_refused": tls_refused}}}
 
 
 PROXY = "proxy.corp.example:8080"
@@ -105,12 +105,11 @@ CASES = [
                                                               error="the proxy refuses the MSOIDCRL user agent (HTTP 403)")]}),
      ["proxy-blocks-msoidcrl"]),
     ("WinHTTP refuses TLS, nothing intercepts", host(endpoints={"checked": [
-        {**endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_SECURE_FAILURE"),
-         "stages": {**endpoint("x")["stages"], "http": {"result": "fail", "route": "direct", "error": "ERROR_WINHTTP_SECURE_FAILURE",
-                                                         "tls_refused": True}}}]}), ["winhttp-tls12-refused"]),
+        endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_SECURE_FAILURE", tls_refused=True)]}),
+     ["winhttp-tls12-refused"]),
     ("WinHTTP refuses TLS because a proxy intercepts", host(endpoints={"checked": [
-        {**endpoint("login.microsoftonline.com", http="fail", intercepted_by="Contoso CA"),
-         "stages": {**endpoint("x")["stages"], "http": {"result": "fail", "route": PROXY, "tls_refused": True}}}]}), ["tls-intercepted"]),
+        endpoint("login.microsoftonline.com", route=PROXY, http="fail", tls_refused=True, intercepted_by="Contoso CA")]}),
+     ["tls-intercepted"]),
     ("TLS intercepted", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail", intercepted_by="Contoso CA")]}),
      ["tls-intercepted"]),
     ("TLS refused, no interception", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail",
