@@ -7,7 +7,7 @@ not counted). Start-up latency is what the simulator waits before each module ex
 start and Ansible.Basic compile would cost on Windows. It prints a table and the ratios; it asserts nothing.
 
 The peer playbook (../shared/bench/peer_remediate.yml) runs the stock ansible.windows 3.3.0 modules, taken from the
-`ansible` 12.3.0 package on PyPI (downloaded once into .build/bench; only ansible.windows is unpacked).
+`ansible` 12.3.0 package on PyPI, installed beside the collection by scripts/dependencies.py (make venv).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from itertools import cycle, islice
 from pathlib import Path
@@ -27,10 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from winsim.fleet import Fleet  # noqa: E402  (needs the path above)
+from scripts import dependencies  # noqa: E402  (needs the path above)
+from winsim.fleet import Fleet  # noqa: E402
 
-BENCH = ROOT / ".build" / "bench"
-ANSIBLE_PACKAGE = "ansible==12.3.0"
 PEER_PLAYBOOK = ROOT.parent / "shared" / "bench" / "peer_remediate.yml"
 # Hosts both playbooks can bring to the article's state: no proxy site (the peer would set direct access) and no
 # Winsock damage (the peer resets only when told to).
@@ -61,18 +59,8 @@ HEADER = ("| scenario                   | lat s | hosts | execs/host | reqs/host
 
 
 def peer_collections() -> Path:
-    """ansible.windows from the ansible package, unpacked once under .build/bench/collections."""
-    target = BENCH / "collections"
-    if (target / "ansible_collections" / "ansible" / "windows" / "MANIFEST.json").exists():
-        return target
-    wheels = BENCH / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels), ANSIBLE_PACKAGE], check=True)
-    wheel = next(wheels.glob("ansible-12.3.0-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        members = [name for name in archive.namelist() if name.startswith("ansible_collections/ansible/windows/")]
-        archive.extractall(target, members)
-    return target
+    """Where ansible.windows is: beside the collection (scripts/dependencies.py, run by make venv)."""
+    return dependencies.install()
 
 
 def environment(collections: Path) -> dict[str, str]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import shlex
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from winsim import agent, peers
@@ -184,6 +186,30 @@ def _prerequisites(host: SimHost) -> CommandResult:
     return CommandResult(rc=0, stdout=json.dumps(answer, separators=(",", ":")).encode() + b"\r\n")
 
 
+# The commands ansible.windows.win_reboot sends (plugin_utils/_reboot.py of ansible.windows 3.x): the boot time as a
+# FILETIME, shutdown.exe wrapped to return JSON, shutdown.exe /a, and a test command that echoes a marker once the
+# LogonUI key exists (Windows creates it when the logon screen is up; the simulated host is up at once).
+BOOT_TIME_COMMAND = "LastBootUpTime.ToFileTime()"
+FILETIME_EPOCH_OFFSET = 11644473600
+LOGON_UI_KEY = "Winlogon\\AutoLogonChecked"
+
+
+def _restart_command(host: SimHost, script: str) -> CommandResult | None:
+    if BOOT_TIME_COMMAND in script:
+        boot = datetime.strptime(host.boot_time(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return CommandResult(rc=0, stdout=f"{(int(boot.timestamp()) + FILETIME_EPOCH_OFFSET) * 10**7}\r\n".encode())
+    if "shutdown.exe /r" in script:
+        host.reboot()
+        host.count_restart()
+        return CommandResult(rc=0, stdout=b'{"stdout":"","stderr":"","rc":0}\r\n')
+    if "shutdown.exe /a" in script:
+        return CommandResult(rc=0)
+    if LOGON_UI_KEY in script:
+        marker = re.search(r"'(success-[0-9a-f-]+)'", script)
+        return CommandResult(rc=0, stdout=(marker.group(1) if marker else "").encode() + b"\r\n")
+    return None
+
+
 def _decode_encoded_command(arguments: list[str]) -> str | None:
     lowered = [argument.lower() for argument in arguments]
     for flag in ("-encodedcommand", "-enc", "-e"):
@@ -213,6 +239,9 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
             return _run_bootstrap(host, stdin)
         if script.lstrip().startswith("Remove-Item"):
             return CommandResult(rc=0)
+        restart = _restart_command(host, script)
+        if restart is not None:
+            return restart
         first_line = script.strip().splitlines()[0][:120] if script.strip() else ""
         return CommandResult(rc=1, stderr=f"winsim: PowerShell script not simulated: {first_line}\r\n".encode())
     if program == "cmd" and len(argv) >= 4 and argv[1].lower() == "/c" and argv[2].lower() == "exit":

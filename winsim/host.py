@@ -45,7 +45,7 @@ class SimHost:
         self.winrm_port = 5985
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
-            "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0,
+            "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0, "restarts": 0,
         }
 
     @property
@@ -106,6 +106,14 @@ class SimHost:
             self.counters["bytes_sent"] += sent
             if flush:
                 write_json_atomically(self.counters_path, self.counters)
+
+    def count_restart(self) -> None:
+        with self.lock:
+            self.counters["restarts"] += 1
+
+    def boot_time(self) -> str:
+        with self.lock:
+            return str(self.state["cim"]["Win32_OperatingSystem"]["LastBootUpTime"])
 
     def count_execution(self, module: str) -> None:
         with self.lock:

@@ -106,19 +106,52 @@ def diagnosed_result(diagnosis: t.Any, concern: str) -> t.Mapping[str, t.Any] | 
     return None
 
 
-def findings_record(variables: t.Mapping[str, t.Any], entries: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any] | None:
-    """Findings mode: the findings before, those a change of the collection fixed (its concern now compliant or
-    remediated, and the host verified), and those left (for a person, or not fixed)."""
+def findings_record(variables: t.Mapping[str, t.Any], entries: t.Mapping[str, t.Mapping[str, t.Any]],
+                    after: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any] | None:
+    """Findings mode: the findings before, those the run fixed, and those left (for a person, or not fixed). After a
+    restart the host was diagnosed again, and that diagnosis decides; otherwise a finding is fixed when its concern was
+    applied and the host read back clean (network evidence then waits for the next diagnosis)."""
     before = variables.get("fleet_findings")
     if not isinstance(before, list):
         return None
     activation = variables.get("fleet_activation")
-    verified = isinstance(activation, t.Mapping) and activation.get("verified") is True
-    fixed = [item["id"] for item in before if item.get("concern") and verified
-             and (entries.get(item["concern"]) or {}).get("status") in (COMPLIANT, REMEDIATED)]
     ran = activation.get("concerns") if isinstance(activation, t.Mapping) else None
-    return {"before": [item["id"] for item in before], "fixed": fixed, "left": [item["id"] for item in before if item["id"] not in fixed],
-            "applied": list(ran) if isinstance(ran, t.Mapping) else []}
+    record: dict[str, t.Any] = {"before": [item["id"] for item in before], "applied": list(ran) if isinstance(ran, t.Mapping) else []}
+    if after is not None:
+        now = [item["id"] for item in findings(after)]
+        fixed = [item for item in record["before"] if item not in now]
+        record.update(after=now, new=[item for item in now if item not in record["before"]])
+    else:
+        verified = isinstance(activation, t.Mapping) and activation.get("verified") is True
+        fixed = [item["id"] for item in before if item.get("concern") and verified
+                 and (entries.get(item["concern"]) or {}).get("status") in (COMPLIANT, REMEDIATED)]
+    record.update(fixed=fixed, left=[item for item in record["before"] if item not in fixed])
+    return record
+
+
+def _after_restart(variables: t.Mapping[str, t.Any], entries: dict[str, dict[str, t.Any]]) -> dict[str, t.Any] | None:
+    """When the run restarted the host (m365ops_reboot): what the host said when read again. A change the restart was to
+    finish that is not compliant now did not hold: failed, never remediated. Returns the facts read after the restart,
+    or None when the host was not restarted; a restart that failed fails the concerns that waited for it."""
+    restart = variables.get("fleet_restart")
+    if not isinstance(restart, t.Mapping) or restart.get("skipped"):
+        return None
+    waiting = [name for name, entry in entries.items() if entry.get("reboot_required") and not entry.get("diagnosed_only")]
+    after = variables.get("fleet_after")
+    facts = (after.get("ansible_facts") or {}).get("m365ops_activation") if isinstance(after, t.Mapping) else None
+    if restart.get("failed") or restart.get("unreachable") or not isinstance(facts, t.Mapping):
+        why = str(restart.get("msg") or (after or {}).get("msg") or "the host was not read again after the restart")
+        for name in waiting:
+            entries[name].update(status=UNREACHABLE if restart.get("unreachable") else FAILED, message=f"restart: {why}")
+        return None
+    for name in waiting:
+        seen = (facts.get("concerns") or {}).get(name) or {}
+        if seen.get("status") == COMPLIANT:
+            entries[name].update(reboot_required=False, reboot_owed_by=[])
+        else:
+            left = seen.get("would_change") or seen.get("blockers") or seen.get("drift") or [seen.get("failure") or "not read"]
+            entries[name].update(status=FAILED, message=f"after the restart: {'; '.join(str(item) for item in left)}")
+    return dict(facts)
 
 
 def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], selected: t.Collection[str]) -> dict[str, t.Any]:
@@ -139,6 +172,7 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
                 entries[concern]["diagnosed_only"] = True
         else:
             entries[concern] = _stopped_entry(concern, stopped)
+    after = _after_restart(variables, entries)
     status = worst(entry["status"] for entry in entries.values())
     owed = sorted({name for entry in entries.values() for name in entry.get("reboot_owed_by", [])})
     host: dict[str, t.Any] = {
@@ -148,11 +182,15 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         "reboot_owed_by": owed,
         "concerns": entries,
     }
+    if after is not None:
+        host["restarted"] = True
+        # Windows' own reasons to restart, as read after this run's restart.
+        host["reboot_required"] = host["reboot_required"] or bool(after.get("pending_reboot") or after.get("reboot_owed_by"))
     activation = variables.get("fleet_activation")
     if isinstance(activation, t.Mapping) and "verified" in activation:
         # After an apply the host was read again: true only when nothing is left to change (null in check mode).
         host["verified"] = activation["verified"]
-    record = findings_record(variables, entries)
+    record = findings_record(variables, entries, after)
     if record is not None:
         host["findings"] = record
     prerequisites = variables.get("prerequisites_result")

@@ -87,3 +87,59 @@ def test_a_host_the_diagnosis_cannot_reach_is_unreachable_and_a_wrong_mode_is_re
     # The role's argument spec refuses it before any host is contacted.
     assert refused.rc != 0 and "m365ops_mode" in refused.stdout and "finding" in refused.stdout
     assert fleet.hosts["up"].host.counters["executions"].get(AGENT, 0) == 1
+
+
+SCHANNEL_CLIENT = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
+
+
+def test_a_restart_allowed_is_made_only_where_owed_and_the_host_is_diagnosed_again(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name in ("win10-tls-hardened", "win10-nla-disabled", "win11"):
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    run, report = run_findings_mode(fleet, inventory, tmp_path, m365ops_reboot=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    restarts = {name: entry.host.counters["restarts"] for name, entry in fleet.hosts.items()}
+    assert restarts == {"win10-tls-hardened": 1, "win10-nla-disabled": 0, "win11": 0}
+    hardened = report["hosts"]["win10-tls-hardened"]
+    # Read again after the restart: the TLS handshakes work now, so every finding of the host is fixed.
+    assert hardened["restarted"] is True and hardened["reboot_required"] is False and hardened["status"] == "remediated"
+    assert hardened["findings"]["after"] == [] and hardened["findings"]["left"] == [] and hardened["findings"]["new"] == []
+    assert sorted(hardened["findings"]["fixed"]) == ["tls-handshake-failed", "tls12-off", "winhttp-tls12-refused"]
+    assert "restarted" not in report["hosts"]["win10-nla-disabled"]
+    executions = {name: entry.host.counters["executions"].get(AGENT, 0) for name, entry in fleet.hosts.items()}
+    assert executions == {"win10-tls-hardened": 4, "win10-nla-disabled": 3, "win11": 1}
+
+
+def test_a_change_group_policy_undoes_at_the_restart_is_failed_not_remediated(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    host = fleet.hosts["hardened"].host
+    # A GPO that writes Enabled=0 again at every boot.
+    host.state["group_policy"] = [{"gpo": "TLS Baseline", "source": "domain", "key": SCHANNEL_CLIENT, "name": "Enabled", "type": "dword",
+                                   "value": 0}]
+    host.save()
+    fleet.write_inventory(inventory)
+    run, report = run_findings_mode(fleet, inventory, tmp_path, m365ops_reboot=True)
+    entry = report["hosts"]["hardened"]
+    assert run.rc != 0 and entry["restarted"] is True and entry["status"] == "failed"
+    assert entry["concerns"]["tls12"]["status"] == "failed" and entry["concerns"]["tls12"]["message"].startswith("after the restart:")
+    assert "tls12-off" in entry["findings"]["after"] and "tls12-off" in entry["findings"]["left"]
+
+
+def test_no_restart_without_being_asked_or_in_check_mode(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    run_findings_mode(fleet, inventory, tmp_path, "--check", m365ops_reboot=True)
+    run, report = run_findings_mode(fleet, inventory, tmp_path)
+    assert fleet.hosts["hardened"].host.counters["restarts"] == 0
+    # The restart stays owed, and the report says so.
+    assert report["hosts"]["hardened"]["reboot_required"] is True and "restarted" not in report["hosts"]["hardened"]
+
+
+def test_a_remediation_of_every_concern_restarts_too_when_allowed(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "report.json"
+    run = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_reboot": True, "m365ops_report_file": str(report_file)})
+    entry = json.loads(report_file.read_text(encoding="utf-8"))["hosts"]["hardened"]
+    assert run.rc == 0 and fleet.hosts["hardened"].host.counters["restarts"] == 1
+    assert (entry["status"], entry["restarted"], entry["reboot_required"]) == ("remediated", True, False) and "findings" not in entry

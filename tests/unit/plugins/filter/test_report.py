@@ -173,3 +173,11 @@ def test_hosts_not_diagnosed_are_grouped_by_why() -> None:
     assert summary["hosts_without_findings"] == ["clean"] and summary["findings"] == {"tls12-off": ["sick"]}
     assert summary["not_diagnosed"] == {"auth_failed": ["locked"], "failed": ["broken"], "not_run": ["skipped"], "unreachable": ["gone"]}
     assert summary["hosts_not_diagnosed"] == ["broken", "gone", "locked", "skipped"]
+
+
+def test_findings_name_the_concerns_that_fix_them_in_run_order() -> None:
+    from ansible_collections.m365ops.activation.plugins.filter.report import findings_concerns
+    found = [{"id": "winsock-damage", "concern": "winsock_reset"}, {"id": "endpoint-blocked", "concern": None},
+             {"id": "tls12-off", "concern": "tls12"}, {"id": "tls12-off", "concern": "tls12"}]
+    assert findings_concerns(found) == ["tls12", "winsock_reset"]
+    assert findings_concerns(None) == []
