@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
+from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleActionFail
 
@@ -257,8 +258,8 @@ class Endpoints(Concern):
                    if request.get("error_code") in TLS_ERRORS]
         if route != "direct" and refused:
             # WinHTTP refused the certificate its proxy passed on: the handshake through the proxy names the CA.
-            first = refused[0]["url"].split("/")[2]
-            ops.append({"op": "tls_handshake", "targets": [{"host": first.split(":")[0], "port": 443}], "proxy": route,
+            first = urlsplit(refused[0]["url"])
+            ops.append({"op": "tls_handshake", "targets": [{"host": first.hostname, "port": first.port or 443}], "proxy": route,
                         "timeout_ms": timeout})
         return ops
 
