@@ -39,7 +39,25 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
             for (int index = 0; index < count; index++)
             {
                 int mine = index;
-                threads[index] = new Thread(delegate () { Hashtable answer = work(mine); lock (results) { results[mine] = answer; } });
+                threads[index] = new Thread(delegate ()
+                {
+                    Hashtable answer;
+                    try
+                    {
+                        answer = work(mine);
+                    }
+                    catch (Exception error)
+                    {
+                        // An exception left in a thread would end the whole process: it becomes this target's answer.
+                        answer = timedOut(mine);
+                        answer["error"] = error.GetType().Name;
+                        answer["elapsed_ms"] = null;
+                    }
+                    lock (results)
+                    {
+                        results[mine] = answer;
+                    }
+                });
                 threads[index].IsBackground = true;
                 threads[index].Start();
             }
