@@ -143,3 +143,12 @@ def test_a_remediation_of_every_concern_restarts_too_when_allowed(fleet: Fleet, 
     entry = json.loads(report_file.read_text(encoding="utf-8"))["hosts"]["hardened"]
     assert run.rc == 0 and fleet.hosts["hardened"].host.counters["restarts"] == 1
     assert (entry["status"], entry["restarted"], entry["reboot_required"]) == ("remediated", True, False) and "findings" not in entry
+
+
+def test_findings_mode_leaves_the_ipv6_procedure_out(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("healthy", "win11")
+    fleet.write_inventory(inventory)
+    run, report = run_findings_mode(fleet, inventory, tmp_path, m365ops_concerns=["tls12", "ipv6"])
+    entry = report["hosts"]["healthy"]
+    assert run.rc == 0 and entry["status"] == "compliant" and entry["concerns"]["ipv6"] == {"status": "not_selected"}
+    assert fleet.hosts["healthy"].host.counters["executions"].get(AGENT, 0) == 1
