@@ -437,6 +437,20 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
     return drift
 
 
+BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1107"
+CAROL_SID = "S-1-5-21-1004336348-1177238915-682003330-1109"
+
+
+def _users_tls(state: dict[str, Any]) -> None:
+    """A terminal server: alice unticked "Use TLS 1.2" years ago (0xA0), bob has the box ticked (0xA80); carol signed out
+    but her hive is still loaded (a process of hers lingers) with the same old value. The machine-wide value is fine."""
+    _set(state["registry"], f"HKU\\{USER_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
+    state["sessions"].append({"sid": BOB_SID, "user": "CORP\\bob", "session_id": 2})
+    user_wininet(state["registry"], BOB_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
+    _set(state["registry"], f"HKU\\{BOB_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA80)
+    _set(state["registry"], f"HKU\\{CAROL_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
+
+
 def _msi_office(state: dict[str, Any]) -> None:
     """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
     _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
@@ -626,6 +640,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_site_proxy_behaving(blocks_agents=["MSOIDCRL"]),)),
     Profile("win10-proxy-inspecting", "Windows 10 at a proxy site whose proxy inspects TLS with a CA the machines do not trust",
             WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
+    Profile("win10-users-tls", "Windows 10 with two users signed in: alice's own 'Use TLS 1.2' box is unticked (0xA0), bob's ticked",
+            WIN10, drift=(_users_tls,)),
     Profile("win10-msi-office", "Windows 10 with Office 2016 from MSI: not Click-to-Run, so not Microsoft 365 Apps", WIN10,
             drift=(_msi_office,)),
     Profile("win10-reboot-pending", "Windows 10 whose Windows Update waits for a restart", WIN10, drift=(_reboot_pending,)),

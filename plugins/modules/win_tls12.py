@@ -46,6 +46,18 @@ options:
       - Also reports a Group Policy C(SecureProtocols) that leaves TLS 1.2 out; policy values are never changed.
     type: bool
     default: true
+  wininet_users:
+    description:
+      - The checkbox is per user (review finding F15). Each user signed in interactively has their own C(SecureProtocols)
+        in their hive, read through C(HKEY_USERS) (no logon or password of theirs is needed).
+      - V(report) says which users' value leaves TLS 1.2 out (drift); V(set) adds the TLS 1.2 bit to those values (each
+        change is a backup record, and restore puts it back); V(ignore) reads nothing of the users.
+      - A user who never set the box has no value of their own; the machine-wide value or Windows' default applies,
+        and it is never reported as that user's. A user policy value without TLS 1.2 is a blocker.
+      - Users who are not signed in are not read (their hive is not loaded).
+    type: str
+    choices: [report, set, ignore]
+    default: report
   dotnet:
     description:
       - Set C(SchUseStrongCrypto=1) and C(SystemDefaultTlsVersions=1) for .NET Framework 2.0/3.5 and 4.x, in both
@@ -200,6 +212,13 @@ tls12:
       description: The Group Policy WinINet C(SecureProtocols) value, or null when no policy sets it.
       type: int
       returned: when O(wininet=true)
+    wininet_users:
+      description:
+        - Per user signed in interactively, C(user), C(sid), C(hive_loaded), C(set_by_user) (whether the user has a value
+          of their own), C(secure_protocols) (that value, null when none) and C(policy) (the user policy value, or null).
+      type: list
+      elements: dict
+      returned: when O(wininet=true) and O(wininet_users) is not V(ignore)
     dotnet_frameworks_not_installed:
       description: .NET Framework keys that do not exist, so nothing was written there.
       type: list

@@ -64,6 +64,10 @@ class RegistryValue:
         return f"{self.type}:{self.value}"
 
 
+# A user's profile hive under HKEY_USERS: domain, local and Entra ID accounts.
+USER_HIVE = re.compile(r"^HKU\\S-1-(5-21|12-1)-[0-9-]+\\", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ManagedValues:
     """Registry values a concern may change, and so restore may put back: value names of one key, in some views."""
@@ -71,9 +75,17 @@ class ManagedValues:
     key: str
     names: tuple[str, ...]
     views: tuple[str, ...] = ("64",)
+    # ``key`` is relative to a user's hive: it is managed under HKU\<that user's SID> for every user.
+    per_user: bool = False
 
     def covers(self, ref: RegistryRef) -> bool:
-        return (ref.key.path.lower() == self.key.lower() and ref.key.view in self.views
+        path = ref.key.path
+        if self.per_user:
+            hive = USER_HIVE.match(path)
+            if hive is None:
+                return False
+            path = path[hive.end():]
+        return (path.lower() == self.key.lower() and ref.key.view in self.views
                 and ref.name.lower() in {name.lower() for name in self.names})
 
 

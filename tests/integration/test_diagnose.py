@@ -35,6 +35,7 @@ EXPECTED = {
     "win10-msi-office": ["not-click-to-run"],
     "win10-reboot-pending": ["windows-reboot-pending"],
     "win10-tls-policy": ["tls12-policy"],
+    "win10-users-tls": ["tls12-user-wininet"],
     "win81-ps4": ["agent-unavailable"],
     "win10-unpatched": ["windows-updates-old"],
     "win10-wu-disabled": ["windows-update-history-unreadable"],

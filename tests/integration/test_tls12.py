@@ -235,3 +235,36 @@ def test_kb3140245_is_decided_by_winhttp_dll_where_its_version_is_given(fleet: F
     assert healthy["tls12"]["kb3140245"] == "installed"
     assert healthy["tls12"]["winhttp_dll_versions"] == {r"C:\Windows\System32\winhttp.dll": "6.1.7601.23400",
                                                         r"C:\Windows\SysWOW64\winhttp.dll": "6.1.7601.23400"}
+
+
+USER_WININET = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
+
+
+def test_each_signed_in_users_tls12_box_is_reported_set_when_asked_and_restored(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    from winsim.profiles import BOB_SID, CAROL_SID, USER_SID
+    fleet.add("terminal", "win10-users-tls")
+    fleet.write_inventory(inventory)
+
+    def user_value(sid: str):
+        return value(fleet, "terminal", f"HKU\\{sid}\\{USER_WININET}", "SecureProtocols")["value"]
+
+    audit = run_playbook(inventory, TASK, "--check").result("terminal", TASK_NAME)
+    assert audit["status"] == "drift" and audit["changed"] is False
+    assert [item for item in audit["drift"] if "CORP\\alice's WinINet SecureProtocols" in item]
+    users = {entry["user"]: entry for entry in audit["tls12"]["wininet_users"]}
+    assert set(users) == {"CORP\\alice", "CORP\\bob"} and users["CORP\\bob"]["secure_protocols"] == 0xA80
+
+    backups = tmp_path / "backups"
+    predicted = run_playbook(inventory, TASK, "--check", extra_vars={"tls12_wininet_users": "set"}).result("terminal", TASK_NAME)
+    applied = run_playbook(inventory, TASK, extra_vars={"tls12_wininet_users": "set", "tls12_backup_dir": str(backups)})
+    result = applied.result("terminal", TASK_NAME)
+    # Check mode names exactly what the real run changes: alice's value, not bob's, and not carol's (no session).
+    assert [change["key"] for change in predicted["changes"]] == [change["key"] for change in result["changes"]]
+    assert [change["key"] for change in result["changes"]] == [f"HKU\\{USER_SID}\\{USER_WININET}"]
+    assert (user_value(USER_SID), user_value(BOB_SID), user_value(CAROL_SID)) == (0x8A0, 0xA80, 0xA0)
+    assert result["status"] == "remediated"
+    again = run_playbook(inventory, TASK, extra_vars={"tls12_wininet_users": "set"})
+    assert again.changed_hosts() == set()
+
+    restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0 and user_value(USER_SID) == 0xA0

@@ -15,6 +15,9 @@ Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
   carry the file without listing the update. Given the KB's file version for the release
   (``kb3140245_file_versions``), both copies of winhttp.dll decide; without it the hotfix list does, and
   the result says that it is only a hint.
+WinINet's "Use TLS 1.2" box is per user (review finding F15): each signed-in user's value in their own hive (read
+through HKEY_USERS, no logon of theirs needed) is reported, and with ``wininet_users: set`` given the TLS 1.2 bit; the
+machine-wide value is a fallback, never reported as a user's setting. A user policy without TLS 1.2 is a blocker.
 Protocol bits are only ever added: SSL 2/3 are never turned on, and TLS 1.0/1.1 are never
 re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpose).
 """
@@ -26,13 +29,18 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
+)
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
 WININET = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings"
 # "Turn off encryption support" GPO; the exact policy key is unconfirmed, so it is only reported.
 WININET_POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"
+# The same two, relative to a user's hive (HKU\<SID>).
+USER_WININET = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
+USER_WININET_POLICY = r"Software\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"
 DOTNET_FRAMEWORKS = (r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727", r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319")
 DOTNET_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
 # The .NET Framework 3.5.1 updates that make v2.0.50727 honour those values (review finding F19).
@@ -117,12 +125,14 @@ class Tls12(Concern):
         ManagedValues(f"{SCHANNEL_TLS12}\\Server", ("Enabled", "DisabledByDefault")),
         ManagedValues(WINHTTP, ("DefaultSecureProtocols",), ("64", "32")),
         ManagedValues(WININET, ("SecureProtocols",)),
+        ManagedValues(USER_WININET, ("SecureProtocols",), per_user=True),
         *(ManagedValues(framework, DOTNET_VALUES, ("64", "32")) for framework in DOTNET_FRAMEWORKS),
     )
     ARGUMENT_SPEC = {
         "server": {"type": "bool", "default": False},
         "winhttp": {"type": "bool", "default": True},
         "wininet": {"type": "bool", "default": True},
+        "wininet_users": {"type": "str", "default": "report", "choices": ["report", "set", "ignore"]},
         "dotnet": {"type": "bool", "default": False},
         "require_kb3140245": {"type": "bool", "default": False},
         "kb3140245_file_versions": {"type": "dict", "default": {}},
@@ -139,7 +149,12 @@ class Tls12(Concern):
                                         "6.1.7601.12345 (four numbers of at most 65535, from the KB's file information table)")
 
     def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "file_stat", "paths": list(WINHTTP_DLLS)}, {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}]
+        ops = [{"op": "file_stat", "paths": list(WINHTTP_DLLS)}, {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}]
+        if args["wininet"] and args["wininet_users"] != "ignore":
+            ops += [{"op": "user_sessions"},
+                    {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]},
+                    {"op": "registry_read_user_hives", "subkey": USER_WININET_POLICY, "names": ["SecureProtocols"]}]
+        return ops
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield from schannel_refs("Client")
@@ -236,6 +251,8 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
         if policy is not None and not policy & TLS1_2:
             plan.blockers.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
                                  "policy wins over the value this module sets. Change the GPO 'Turn off encryption support'.")
+        if args["wininet_users"] != "ignore":
+            plan_user_wininet(args, state, plan)
     if args["dotnet"]:
         skipped = []
         for view in _views(state):
@@ -255,3 +272,36 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
             plan.warnings.append(f".NET Framework 3.5 (v2.0.50727) uses SchUseStrongCrypto/SystemDefaultTlsVersions only with the "
                                  f".NET 3.5.1 TLS update ({update}) or a later rollup, which the hotfix list of {windows.name} does not show")
     return plan
+
+
+def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> None:
+    """Each signed-in user's own WinINet SecureProtocols: reported, and given the TLS 1.2 bit with ``wininet_users: set``."""
+    sessions, settings, policies = (probe.data for probe in state.probes[2:5])
+    users: dict[str, str] = {}
+    for session in sessions.get("sessions") or []:
+        users.setdefault(str(session["sid"]), str(session.get("user") or session["sid"]))
+    seen = []
+    for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
+        hive = (settings.get("hives") or {}).get(sid)
+        if not isinstance(hive, dict):
+            seen.append({"user": user, "sid": sid, "hive_loaded": False})
+            continue
+        value = RegistryValue.from_agent((hive.get("values") or {}).get("SecureProtocols"))
+        policy = dword_of(RegistryValue.from_agent(((((policies.get("hives") or {}).get(sid) or {}).get("values")) or {}).get("SecureProtocols")))
+        bits = dword_of(value)
+        seen.append({"user": user, "sid": sid, "hive_loaded": True, "secure_protocols": bits if value is not None else None,
+                     "set_by_user": value is not None, "policy": policy})
+        if policy is not None and not policy & TLS1_2:
+            plan.blockers.append(f"Group Policy sets {user}'s WinINet SecureProtocols to {policy:#x} (no TLS 1.2) in the user's policy "
+                                 "key; it wins over the user's value. Change the GPO 'Turn off encryption support' (User Configuration).")
+        if value is None or (bits is not None and bits & TLS1_2):
+            # Absent: the machine-wide value or Windows' default applies; nothing of the user's to change.
+            continue
+        shown = f"{bits:#x}" if bits is not None else f"a {value.type}"
+        reason = f"{user}'s WinINet SecureProtocols (Internet Options 'Use TLS 1.2') is {shown}, which lacks TLS 1.2 (0x800)"
+        if args["wininet_users"] == "set":
+            ref = RegistryRef(RegistryKey(f"HKU\\{sid}\\{USER_WININET}"), "SecureProtocols")
+            plan.changes.append(ValueChange(ref, value, RegistryValue.dword(bits | TLS1_2 if bits is not None else WININET_WHEN_ABSENT), reason))
+        else:
+            plan.drift.append(f"{reason}; wininet_users: set adds it")
+    plan.facts["wininet_users"] = seen

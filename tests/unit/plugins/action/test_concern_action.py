@@ -64,7 +64,8 @@ def test_compliant_host_is_probed_once_and_not_written(tmp_path: Path) -> None:
     result = make_action(recorded).run(task_vars={"inventory_hostname": "host"})
     assert result["changed"] is False and result["agent_executions"] == 1
     assert [op["op"] for op in recorded.batches[0]][0] == "system_info"
-    assert all(op["op"] in ("system_info", "registry_read", "registry_enum", "file_stat") for op in recorded.batches[0])
+    assert all(op["op"] in ("system_info", "registry_read", "registry_enum", "file_stat", "user_sessions", "registry_read_user_hives")
+               for op in recorded.batches[0])
 
 
 def test_check_mode_reports_changes_without_an_apply_batch(tmp_path: Path) -> None:

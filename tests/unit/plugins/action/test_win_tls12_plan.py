@@ -20,21 +20,31 @@ WININET = tls12.WININET
 POLICY = tls12.WININET_POLICY
 NET4 = tls12.DOTNET_FRAMEWORKS[1]
 
-DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "dotnet": False, "require_kb3140245": False, "kb3140245_file_versions": {}}
+DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "wininet_users": "report", "dotnet": False, "require_kb3140245": False,
+            "kb3140245_file_versions": {}}
 
 
-def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",)) -> tuple[OpResult, OpResult]:
-    """What the probe's file_stat of both winhttp.dll copies and the MUI language list answer."""
+def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users: dict | None = None) -> tuple:
+    """What the probe's file_stat of both winhttp.dll copies, the MUI language list, and the signed-in users' WinINet values
+    answer. ``users``: SID -> (name, SecureProtocols or None, user policy or None, hive loaded)."""
     files = {path: {"expanded": path.replace("%SystemRoot%", "C:\\Windows"), "exists": winhttp is not None, "version": winhttp}
              for path in tls12.WINHTTP_DLLS}
-    return (OpResult("file_stat", True, {"files": files}), OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}))
+    users = users or {}
+    sessions = [{"sid": sid, "user": name, "session_id": index + 1} for index, (sid, (name, *_rest)) in enumerate(users.items())]
+
+    def hives(position: int) -> dict:
+        return {sid: {"exists": True, "values": {} if entry[position] is None else {"SecureProtocols": {"type": "dword", "value": entry[position]}}}
+                for sid, entry in users.items() if entry[3]}
+    return (OpResult("file_stat", True, {"files": files}), OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}),
+            OpResult("user_sessions", True, {"sessions": sessions}), OpResult("registry_read_user_hives", True, {"hives": hives(1)}),
+            OpResult("registry_read_user_hives", True, {"hives": hives(2)}))
 
 
-def run(release: str, values=None, winhttp_dll: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), **kwargs):
+def run(release: str, values=None, winhttp_dll: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users=None, **kwargs):
     args = {**DEFAULTS, **{key: value for key, value in kwargs.items() if key in DEFAULTS}}
     extra = {key: value for key, value in kwargs.items() if key not in DEFAULTS}
     refs = list(Tls12().registry_refs(args))
-    return plan_tls12(args, make_state(release, refs, values, probes=file_probes(winhttp_dll, languages), **extra))
+    return plan_tls12(args, make_state(release, refs, values, probes=file_probes(winhttp_dll, languages, users), **extra))
 
 
 LEGACY_ABSENT = {
@@ -224,3 +234,36 @@ def test_a_file_version_for_another_release_leaves_the_hotfix_list_in_charge() -
 def test_bad_kb3140245_file_versions_are_refused_before_contact(versions, needle) -> None:
     with pytest.raises(AnsibleActionFail, match=re.escape(needle)):
         Tls12().check_arguments({**DEFAULTS, "kb3140245_file_versions": versions})
+
+
+ALICE, BOB, CAROL = "S-1-5-21-1-2-3-1104", "S-1-5-21-1-2-3-1105", "S-1-12-1-4-5-6-7"
+
+
+def test_each_signed_in_users_wininet_box_is_reported_and_set_only_when_asked() -> None:
+    users = {ALICE: ("CORP\\alice", 0xA0, None, True), BOB: ("CORP\\bob", None, None, True), CAROL: ("AzureAD\\carol", 0xA80, None, True)}
+    reported = run("win10", users=users)
+    assert changes_of(reported) == {} and len(reported.drift) == 1 and "CORP\\alice's WinINet SecureProtocols" in reported.drift[0]
+    facts = {entry["user"]: entry for entry in reported.facts["wininet_users"]}
+    # Bob set nothing: the machine-wide value or Windows' default applies, and it is never reported as his.
+    assert (facts["CORP\\bob"]["set_by_user"], facts["CORP\\bob"]["secure_protocols"]) == (False, None)
+    assert facts["AzureAD\\carol"]["secure_protocols"] == 0xA80
+    fixed = run("win10", users=users, wininet_users="set")
+    key = f"HKU\\{ALICE}\\{tls12.USER_WININET}"
+    assert changes_of(fixed) == {(key, "64", "SecureProtocols"): 0x8A0} and fixed.drift == []
+    assert run("win10", users=users, wininet_users="ignore").facts.get("wininet_users") is None
+
+
+def test_a_user_policy_without_tls12_is_a_blocker_and_an_unloaded_hive_is_said() -> None:
+    users = {ALICE: ("CORP\\alice", None, 0xA0, True), BOB: ("CORP\\bob", None, None, False)}
+    plan = run("win10", users=users, wininet_users="set")
+    assert changes_of(plan) == {} and any("CORP\\alice's WinINet SecureProtocols to 0xa0" in blocker for blocker in plan.blockers)
+    assert {entry["user"]: entry["hive_loaded"] for entry in plan.facts["wininet_users"]} == {"CORP\\alice": True, "CORP\\bob": False}
+
+
+def test_restore_may_put_back_a_users_value_and_nothing_else_of_their_hive() -> None:
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef
+    managed = [entry for entry in Tls12.MANAGED if entry.per_user]
+    ref = RegistryRef(RegistryKey(f"HKU\\{ALICE}\\{tls12.USER_WININET}"), "SecureProtocols")
+    assert any(entry.covers(ref) for entry in managed)
+    assert not any(entry.covers(RegistryRef(RegistryKey(f"HKU\\{ALICE}\\Software\\Other"), "SecureProtocols")) for entry in managed)
+    assert not any(entry.covers(RegistryRef(RegistryKey(f"HKU\\.DEFAULT\\{tls12.USER_WININET}"), "SecureProtocols")) for entry in managed)

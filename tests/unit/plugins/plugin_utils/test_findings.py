@@ -45,6 +45,8 @@ CASES = [
     ("tls off", host(tls12={"would_change": ["Enabled is 0"]}), ["tls12-off"]),
     ("update missing by file", host(tls12={"blockers": ["KB3140245 is not in place"], "facts": {"kb3140245": "missing"}}),
      ["tls12-update-missing"]),
+    ("a user's box is off", host(tls12={"drift": ["CORP\\alice's WinINet SecureProtocols (Internet Options 'Use TLS 1.2') is 0xa0"]}),
+     ["tls12-user-wininet"]),
     ("wininet policy", host(tls12={"blockers": ["Group Policy sets WinINet SecureProtocols to 0x80"]}), ["tls12-policy"]),
     ("proxy to import", host(winhttp_proxy={"would_change": ["goes direct while WinINet names proxy"]}), ["winhttp-proxy-missing"]),
     ("proxy disagrees", host(winhttp_proxy={"drift": ["views differ"]}), ["winhttp-proxy-disagrees"]),
