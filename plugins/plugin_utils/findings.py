@@ -324,7 +324,7 @@ RULES: tuple[Rule, ...] = (
 def concerns_named(found: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
     """The concerns whose change fixes one of ``found``, in the order they run."""
     named = {item.get("concern") for item in found}
-    return [rule.concern for rule in RULES if rule.concern in named and rule.concern is not None]
+    return list(dict.fromkeys(rule.concern for rule in RULES if rule.concern in named and rule.concern is not None))
 
 
 def findings(facts: Facts) -> list[dict[str, t.Any]]:
