@@ -306,6 +306,19 @@ def _program_output(host: SimHost, program: str) -> str:
     return base64.b64encode(f"{text}\r\n".encode(encoding)).decode() if text else ""
 
 
+C2R_CONFIGURATION = "HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration"
+
+
+def _office_update(host: SimHost, apply: bool) -> int:
+    """OfficeC2RClient.exe /update: starts the update and returns at once; the new build lands after the updater's delay
+    (``c2r_updater``: ``version`` available, ``delay_seconds``), and only once no Office app is open unless the run said
+    forceappshutdown=true (the simulator is told through ``host.state['c2r_updater']['force']``)."""
+    updater = host.state.get("c2r_updater")
+    if updater:
+        updater["started"] = True
+    return 0
+
+
 PROGRAMS: dict[tuple[str, ...], Callable[[SimHost, bool], int]] = {
     ("sfc.exe", "/scannow"): _sfc_scannow,
     ("netsh.exe", "winsock", "reset"): _winsock_reset,
@@ -321,6 +334,11 @@ def _process_run(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
         raise OpError("invalid_argument", "op 'process_run' takes 'arguments' as a list of strings")
     program = path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
     effect = PROGRAMS.get((program, *(item.lower() for item in arguments)))
+    if effect is None and program == "officec2rclient.exe" and arguments[:2] == ["/update", "user"]:
+        if not host.registry.read(C2R_CONFIGURATION, "64", ["VersionToReport"])["values"]:
+            raise OpError("not_found", f"{path} does not exist: Office is not Click-to-Run here (Win32 error 2)", win32_error=2)
+        host.state.setdefault("c2r_updater", {})["force"] = "forceappshutdown=true" in [item.lower() for item in arguments]
+        effect = _office_update
     if effect is None and program == "netsh.exe" and arguments[:1] and arguments[0].lower() == "winhttp":
         if "\\syswow64\\" in path.lower() and host.architecture.upper() == "X86":
             raise OpError("not_found", f"{path} does not exist on 32-bit Windows (Win32 error 2)", win32_error=2)
@@ -528,7 +546,7 @@ def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) ->
 
 # The environment variables paths in the catalogs and the collection use, as Windows expands them.
 ENVIRONMENT = {"%systemroot%": "C:\\Windows", "%windir%": "C:\\Windows", "%programfiles%": "C:\\Program Files",
-               "%programfiles(x86)%": "C:\\Program Files (x86)"}
+               "%programfiles(x86)%": "C:\\Program Files (x86)", "%commonprogramfiles%": "C:\\Program Files\\Common Files"}
 
 
 def expand_path(path: str) -> str:
@@ -670,6 +688,36 @@ def _update_history(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str,
     return {"available": True, "total": len(newest), "entries": newest[:count]}
 
 
+OFFICE_APPS = ("winword.exe", "excel.exe", "outlook.exe", "powerpnt.exe", "onenote.exe", "msaccess.exe", "mspub.exe", "lync.exe")
+
+
+def _registry_wait(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Simulated time: the Click-to-Run updater, once started, lands its version after its delay if the wait is that long."""
+    timeout, name = op.get("timeout_seconds"), _require(op, "name", str)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 0 <= timeout <= 14400:
+        raise OpError("invalid_argument", "timeout_seconds must be 0 to 14400 and interval_ms 100 to 60000")
+    key, view, unwanted = _require(op, "key", str), _view(op), op.get("not_equal")
+    updater = host.state.get("c2r_updater") or {}
+    blocked = any(item["name"].lower() in OFFICE_APPS for item in host.state.get("processes", [])) and not updater.get("force")
+    waited = 0
+    if updater.get("started") and not blocked and key.lower() == C2R_CONFIGURATION.lower() and updater["delay_seconds"] <= timeout:
+        host.registry.write(C2R_CONFIGURATION, "64", "VersionToReport", "string", updater["version"], True)
+        if updater.get("force"):
+            host.state["processes"] = [item for item in host.state.get("processes", []) if item["name"].lower() not in OFFICE_APPS]
+        updater["started"] = False
+        waited = updater["delay_seconds"] * 1000
+        host.save()
+    current = host.registry.read(key, view, [name])["values"].get(name)
+    same = current is None if unwanted is None else (current is not None and current["type"] == unwanted.get("type")
+                                                     and str(current["value"]) == str(unwanted.get("value")))
+    return {"moved": not same, "value": current, "waited_ms": waited if not same else timeout * 1000}
+
+
+def _process_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    wanted = [str(name).lower() for name in op.get("names") or []]
+    return {"processes": [dict(item) for item in host.state.get("processes", []) if not wanted or item["name"].lower() in wanted]}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -700,6 +748,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "http_request": _http_request,
     "wsman_config_read": _wsman_config_read,
     "update_history": _update_history,
+    "registry_wait": _registry_wait,
+    "process_list": _process_list,
 }
 
 

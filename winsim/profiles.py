@@ -451,6 +451,19 @@ def _users_tls(state: dict[str, Any]) -> None:
     _set(state["registry"], f"HKU\\{CAROL_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
 
 
+def _office_behind(state: dict[str, Any]) -> None:
+    """Microsoft 365 Apps a year behind; its updater has the current build ready 40 seconds after it is started."""
+    _set(state["registry"], CLICK_TO_RUN, "VersionToReport", "string", "16.0.16731.20234")
+    state["c2r_updater"] = {"version": "16.0.17928.20156", "delay_seconds": 40}
+    add_file(state, "C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe", version="16.0.17928.20156")
+
+
+def _office_open(state: dict[str, Any]) -> None:
+    """The same, with alice's Word and Outlook open."""
+    _office_behind(state)
+    state["processes"] = [{"name": "WINWORD.EXE", "id": 4120, "session_id": 1}, {"name": "OUTLOOK.EXE", "id": 5288, "session_id": 1}]
+
+
 def _msi_office(state: dict[str, Any]) -> None:
     """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
     _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
@@ -642,6 +655,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             WIN10, drift=(_site_proxy_behaving(tls_inspection={"ca": INSPECTION_CA, "trusted": False}),)),
     Profile("win10-users-tls", "Windows 10 with two users signed in: alice's own 'Use TLS 1.2' box is unticked (0xA0), bob's ticked",
             WIN10, drift=(_users_tls,)),
+    Profile("win10-office-behind", "Windows 10 with Microsoft 365 Apps a year behind; its updater lands the current build in 40 s",
+            WIN10, drift=(_office_behind,)),
+    Profile("win10-office-open", "Windows 10 with Microsoft 365 Apps behind and Word and Outlook open in alice's session", WIN10,
+            drift=(_office_open,)),
     Profile("win10-msi-office", "Windows 10 with Office 2016 from MSI: not Click-to-Run, so not Microsoft 365 Apps", WIN10,
             drift=(_msi_office,)),
     Profile("win10-reboot-pending", "Windows 10 whose Windows Update waits for a restart", WIN10, drift=(_reboot_pending,)),

@@ -1272,6 +1272,52 @@ Function Invoke-UpdateHistory {
     return @{ available = $true; total = $total; entries = @($entries) }
 }
 
+Function Invoke-RegistryWait {
+    # Reads one value every interval_ms until it is no longer not_equal (a {type, value}, or null for absent) or
+    # timeout_seconds have passed; returns the value last read, whether it moved, and how long it waited. It changes nothing.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $name = [string](Get-OpArg $Op 'name')
+    $unwanted = Get-OpArg -Op $Op -Name 'not_equal' -Optional
+    $timeout = [int](Get-OpArg $Op 'timeout_seconds')
+    $interval = Get-OpArg -Op $Op -Name 'interval_ms' -Optional
+    if ($null -eq $interval) {
+        $interval = 5000
+    }
+    if ($timeout -lt 0 -or $timeout -gt 14400 -or [int]$interval -lt 100 -or [int]$interval -gt 60000) {
+        throw (New-AgentError -Class 'invalid_argument' -Message 'timeout_seconds must be 0 to 14400 and interval_ms 100 to 60000')
+    }
+    $read = @{ op = 'registry_read'; key = (Get-OpArg $Op 'key'); view = (Get-OpView $Op); names = @($name) }
+    $started = [DateTime]::UtcNow
+    while ($true) {
+        $current = (Invoke-RegistryRead -Op $read -Apply $false).values[$name]
+        if ($null -eq $unwanted) {
+            $same = $null -eq $current
+        }
+        else {
+            $same = $null -ne $current -and [string]$current.type -eq [string]$unwanted['type'] -and [string]$current.value -eq [string]$unwanted['value']
+        }
+        $waited = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+        if (-not $same -or $waited -ge $timeout * 1000) {
+            return @{ moved = (-not $same); value = $current; waited_ms = $waited }
+        }
+        Start-Sleep -Milliseconds ([Math]::Min([int]$interval, [Math]::Max(1, $timeout * 1000 - $waited)))
+    }
+}
+
+Function Invoke-ProcessList {
+    # Running processes by image name with their session id, optionally only the named images; no command lines, no owners.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $wanted = @(Get-OpArg -Op $Op -Name 'names' -Optional | ForEach-Object { ([string]$_).ToLowerInvariant() })
+    $found = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($process in [System.Diagnostics.Process]::GetProcesses()) {
+        $image = $process.ProcessName + '.exe'
+        if ($wanted.Count -eq 0 -or $wanted -contains $image.ToLowerInvariant()) {
+            $found.Add(@{ name = $image; id = [int]$process.Id; session_id = [int]$process.SessionId })
+        }
+    }
+    return @{ processes = @($found) }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1347,6 +1393,8 @@ $Handlers = @{
     http_request = ${function:Invoke-HttpRequest}
     wsman_config_read = ${function:Invoke-WsmanConfigRead}
     update_history = ${function:Invoke-UpdateHistory}
+    registry_wait = ${function:Invoke-RegistryWait}
+    process_list = ${function:Invoke-ProcessList}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

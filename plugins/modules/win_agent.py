@@ -21,11 +21,14 @@ description:
     C(registry_read_user_hives) (C(subkey), C(names): that subkey of every loaded user profile hive under C(HKEY_USERS)),
     C(registry_tree_stat) (C(key), C(view): values and subkeys counted below a key),
     C(registry_write) (C(key), C(view), C(name), C(type), C(value)), C(registry_delete_value) (C(key), C(view), C(name)),
-    C(registry_delete_key) (C(key), C(view), optional C(only_if_no_values))."
+    C(registry_delete_key) (C(key), C(view), optional C(only_if_no_values)), C(registry_wait) (C(key), C(view), C(name),
+    C(not_equal), C(timeout_seconds), optional C(interval_ms): reads the value until it differs from C(not_equal), or the
+    time is up)."
   - "Services: C(service_query) (C(names)), C(service_set_start_mode) (C(name), C(start_mode)),
     C(service_start) and C(service_stop) (C(name), optional C(timeout_seconds))."
   - "Programs: C(process_run) (C(path), C(arguments), optional C(success_exit_codes), C(timeout_seconds)); the exit code
-    and the raw output (base64) are returned, the output is never interpreted."
+    and the raw output (base64) are returned, the output is never interpreted. C(process_list) (optional C(names):
+    running processes by image name, with id and session id)."
   - "Network: C(adapter_list), C(connection_profiles) (the connectivity Windows reports per network, as numbers),
     C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
