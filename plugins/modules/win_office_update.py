@@ -60,6 +60,25 @@ changes:
   returned: always
   type: list
   elements: dict
+backup:
+  description: The update run, recorded as an action (an update is not undone by restore). Returned when it ran.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+drift:
+  description: Always empty for this module; present so every concern module returns the same keys.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description: Concerns whose earlier changes still wait for a restart of this host.
+  returned: always
+  type: list
+  elements: str
 blockers:
   description: Conditions that keep the host below the minimum and that this module does not override (Office open).
   returned: always
