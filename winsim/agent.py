@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 import struct
 import zlib
@@ -22,7 +23,7 @@ from winsim.registry import RegistryError
 PROTOCOL = 1
 WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
                        "service_stop", "process_run", "adapter_binding_set",
-                       "winhttp_proxy_write"})
+                       "winhttp_proxy_write", "user_session_write"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -718,6 +719,56 @@ def _process_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"processes": [dict(item) for item in host.state.get("processes", []) if not wanted or item["name"].lower() in wanted]}
 
 
+USER_READ_OPS, USER_WRITE_OPS = ("credential_list",), ("credential_delete",)
+
+
+def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The agent's scheduled task in each interactive session, simulated: the user ops run against that user's own
+    Credential Manager (``credentials`` by SID) and the answer comes back as the task's JSON output."""
+    user_ops = _require(op, "ops", list)
+    for item in user_ops:
+        if not isinstance(item, dict) or item.get("op") not in allowed:
+            raise OpError("invalid_argument", f"op '{item.get('op') if isinstance(item, dict) else item}' may not run in {op['op']}")
+    timeout = op.get("timeout_seconds")
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 5 <= timeout <= 600:
+        raise OpError("invalid_argument", "timeout_seconds must be 5 to 600")
+    only = op.get("users") or []
+    answers, seen = [], set()
+    for session in host.state.get("sessions", []):
+        if session["sid"] in seen or (only and session["sid"] not in only):
+            continue
+        seen.add(session["sid"])
+        entry = {"sid": session["sid"], "user": session["user"], "session_id": session["session_id"], "ok": False, "output": None}
+        if host.faults.get("session_task_timeout"):
+            answers.append({**entry, "error": "timeout", "task_result": 267009})
+            continue
+        store = host.state.setdefault("credentials", {}).setdefault(session["sid"], [])
+        results = []
+        for item in user_ops:
+            if item["op"] == "credential_list":
+                # CredentialBlob is never read: the listing has everything but the secret.
+                results.append({"ok": True, "op": "credential_list",
+                                "credentials": [{key: value for key, value in credential.items() if key != "secret"} for credential in store]})
+            else:
+                present = [credential for credential in store if credential["target"] == item.get("target") and credential["type"] == item.get("type")]
+                if present and apply:
+                    store.remove(present[0])
+                results.append({"ok": True, "op": "credential_delete", "target": item.get("target"), "type": item.get("type"),
+                                "changed": bool(present)})
+        answers.append({**entry, "ok": True, "output": json.dumps({"ok": True, "results": results}, separators=(",", ":"))})
+    return {"sessions": answers}
+
+
+def _user_session_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return _user_ops(host, op, False, USER_READ_OPS)
+
+
+def _user_session_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    answer = _user_ops(host, op, apply, USER_WRITE_OPS)
+    answer["changed"] = any(entry["ok"] and '"changed":true' in entry["output"] for entry in answer["sessions"])
+    return answer
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -750,6 +801,8 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "update_history": _update_history,
     "registry_wait": _registry_wait,
     "process_list": _process_list,
+    "user_session_read": _user_session_read,
+    "user_session_write": _user_session_write,
 }
 
 

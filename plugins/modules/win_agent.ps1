@@ -6,6 +6,7 @@
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
 #AnsibleRequires -CSharpUtil ..module_utils.NetProbe
+#AnsibleRequires -PowerShell ..module_utils.UserSession
 
 # The host side of m365ops.activation. It executes a list of primitive ops and returns one
 # result per op. It holds no policy: what to read and what to change is decided by the
@@ -21,7 +22,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write')
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -1363,6 +1364,140 @@ Function Invoke-RegistryReadUserHives {
     return @{ hives = $hives }
 }
 
+# What may run in a user's session, by kind: a read op may go in user_session_read, a write op in user_session_write.
+$UserReadOps = @('credential_list')
+$UserWriteOps = @('credential_delete')
+# The functions of UserSession.psm1 the task's script carries (their text is copied into it).
+$UserSessionFunctions = @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Invoke-UserOps')
+
+Function Invoke-InUserSession {
+    # Runs user ops in one user's interactive session: a scheduled task with that user's interactive token (Task
+    # Scheduler COM, as on Windows 7), started, waited for (bounded), its JSON answer read, the task and files removed.
+    param([System.Collections.IDictionary]$Session, [object[]]$UserOps, [int]$TimeoutSeconds, [bool]$Apply)
+    $folderPath = Join-Path -Path $env:SystemRoot -ChildPath ('Temp\m365ops-' + [Guid]::NewGuid().ToString('N'))
+    $taskName = 'm365ops-activation-' + [Guid]::NewGuid().ToString('N')
+    $entry = @{ sid = $Session['sid']; user = $Session['user']; session_id = $Session['session_id']; ok = $false; output = $null }
+    $service = $null
+    $folder = $null
+    try {
+        $directory = New-Item -ItemType Directory -Path $folderPath -Force
+        # Only SYSTEM, the administrators and this user may touch the task's files.
+        $acl = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
+        $acl.SetAccessRuleProtection($true, $false)
+        $inherit = [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit'
+        foreach ($sid in @('S-1-5-18', 'S-1-5-32-544', [string]$Session['sid'])) {
+            $identity = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $sid
+            $rule = New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'Modify', $inherit, 'None', 'Allow'
+            $acl.AddAccessRule($rule)
+        }
+        $directory.SetAccessControl($acl)
+        $opsPath = Join-Path -Path $folderPath -ChildPath 'ops.json'
+        $outputPath = Join-Path -Path $folderPath -ChildPath 'output.json'
+        $scriptPath = Join-Path -Path $folderPath -ChildPath 'run.ps1'
+        $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+        [System.IO.File]::WriteAllText($opsPath, (ConvertTo-Json -InputObject @{ ops = $UserOps } -Depth 6 -Compress), $utf8)
+        $script = New-Object -TypeName System.Text.StringBuilder
+        foreach ($name in $UserSessionFunctions) {
+            [void]$script.AppendLine("Function $name {").AppendLine((Get-Item -LiteralPath "function:$name").ScriptBlock.ToString()).AppendLine('}')
+        }
+        [void]$script.AppendLine("Invoke-UserOps -OpsPath '$opsPath' -OutputPath '$outputPath' -Apply `$$Apply")
+        [System.IO.File]::WriteAllText($scriptPath, $script.ToString(), $utf8)
+
+        $service = New-Object -ComObject Schedule.Service
+        $service.Connect()
+        $folder = $service.GetFolder('\')
+        $definition = $service.NewTask(0)
+        $definition.Settings.Hidden = $true
+        $definition.Settings.DisallowStartIfOnBatteries = $false
+        $definition.Settings.StopIfGoingOnBatteries = $false
+        $definition.Settings.ExecutionTimeLimit = 'PT' + [string]($TimeoutSeconds + 60) + 'S'
+        # TASK_LOGON_INTERACTIVE_TOKEN: the user's own session, without the user's password.
+        $definition.Principal.UserId = [string]$Session['user']
+        $definition.Principal.LogonType = 3
+        $definition.Principal.RunLevel = 0
+        $action = $definition.Actions.Create(0)
+        $action.Path = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
+        $action.Arguments = '-NoProfile -NonInteractive -WindowStyle Hidden -ExecutionPolicy Bypass -File "' + $scriptPath + '"'
+        # TASK_CREATE_OR_UPDATE with the interactive token logon.
+        $task = $folder.RegisterTaskDefinition($taskName, $definition, 6, $null, $null, 3)
+        [void]$task.Run($null)
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while (-not (Test-Path -LiteralPath $outputPath) -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 250
+        }
+        if (Test-Path -LiteralPath $outputPath) {
+            $entry['ok'] = $true
+            $entry['output'] = [System.IO.File]::ReadAllText($outputPath, $utf8)
+        }
+        else {
+            $entry['error'] = 'timeout'
+            $entry['task_result'] = [int]$task.LastTaskResult
+        }
+    }
+    catch {
+        $entry['error'] = 'host_error'
+        $entry['message'] = $_.Exception.Message
+        $entry['hresult'] = $_.Exception.HResult
+    }
+    finally {
+        if ($null -ne $folder) {
+            try {
+                $folder.DeleteTask($taskName, 0)
+            }
+            catch {
+                $entry['cleanup'] = 'the task was not registered or could not be removed'
+            }
+        }
+        Remove-Item -LiteralPath $folderPath -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    return $entry
+}
+
+Function Invoke-UserSessionOps {
+    # The given user ops in every interactive session (or the sessions of the users named by SID), one entry per session;
+    # no session, no entry: the controller says "no user session", never success.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply, [string[]]$Allowed)
+    $userOps = @(Get-OpArg $Op 'ops')
+    foreach ($userOp in $userOps) {
+        if ($Allowed -notcontains [string]$userOp['op']) {
+            throw (New-AgentError -Class 'invalid_argument' -Message "op '$($userOp['op'])' may not run in $($Op['op'])")
+        }
+    }
+    $timeout = [int](Get-OpArg $Op 'timeout_seconds')
+    if ($timeout -lt 5 -or $timeout -gt 600) {
+        throw (New-AgentError -Class 'invalid_argument' -Message 'timeout_seconds must be 5 to 600')
+    }
+    $only = @(Get-OpArg -Op $Op -Name 'users' -Optional)
+    $seen = @{}
+    $answers = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($session in @((Invoke-UserSessions -Op @{} -Apply $false).sessions)) {
+        if ($seen.ContainsKey($session['sid']) -or ($only.Count -gt 0 -and $only -notcontains $session['sid'])) {
+            continue
+        }
+        $seen[$session['sid']] = $true
+        $answers.Add((Invoke-InUserSession -Session $session -UserOps $userOps -TimeoutSeconds $timeout -Apply $Apply))
+    }
+    return @{ sessions = @($answers) }
+}
+
+Function Invoke-UserSessionRead {
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    return Invoke-UserSessionOps -Op $Op -Apply $false -Allowed $UserReadOps
+}
+
+Function Invoke-UserSessionWrite {
+    # A write op: in check mode the task runs with apply off and reports what it would change.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $answer = Invoke-UserSessionOps -Op $Op -Apply $Apply -Allowed $UserWriteOps
+    $answer['changed'] = $false
+    foreach ($session in $answer['sessions']) {
+        if ($session['ok'] -and $session['output'] -match '"changed":true') {
+            $answer['changed'] = $true
+        }
+    }
+    return $answer
+}
+
 $Handlers = @{
     registry_read = ${function:Invoke-RegistryRead}
     registry_enum = ${function:Invoke-RegistryEnum}
@@ -1395,6 +1530,8 @@ $Handlers = @{
     update_history = ${function:Invoke-UpdateHistory}
     registry_wait = ${function:Invoke-RegistryWait}
     process_list = ${function:Invoke-ProcessList}
+    user_session_read = ${function:Invoke-UserSessionRead}
+    user_session_write = ${function:Invoke-UserSessionWrite}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

@@ -32,6 +32,11 @@ description:
   - "Network: C(adapter_list), C(connection_profiles) (the connectivity Windows reports per network, as numbers),
     C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
+  - "User sessions: C(user_session_read) and C(user_session_write) (C(ops), C(timeout_seconds) 5 to 600, optional
+    C(users) as SIDs): the user ops run in each interactive session through a short-lived scheduled task with that
+    user's interactive token, no password needed; one entry per session with the task's JSON answer as text. User ops:
+    credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) in
+    the read op, credential_delete (target, type) in the write op."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID), C(wsman_config_read) (C(paths) below WSMan:\\localhost, such as MaxEnvelopeSizekb;
     each value as WinRM stores it, null when absent), C(update_history) (C(count): the newest entries of the Windows Update

@@ -1,0 +1,153 @@
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# What the agent runs inside a signed-in user's own session. Credential Manager, HKCU and %LOCALAPPDATA% belong to that
+# session, which a WinRM network logon cannot see; the agent starts a short-lived scheduled task with the user's
+# interactive token and runs these functions there (their text is copied into the task's script, so they use nothing
+# but each other and .NET). No policy here either: ops in, results out, as JSON in a file the agent reads back.
+
+Function Initialize-UserCredentialType {
+    # CredEnumerate / CredDelete of the calling user's logon session. The secret (CredentialBlob) is never read.
+    if ('M365OpsActivation.UserCredentials' -as [type]) {
+        return
+    }
+    $source = @'
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace M365OpsActivation
+{
+    public static class UserCredentials
+    {
+        [StructLayout(LayoutKind.Sequential, CharSet = CharSet.Unicode)]
+        private struct CREDENTIAL
+        {
+            public UInt32 Flags;
+            public UInt32 Type;
+            public IntPtr TargetName;
+            public IntPtr Comment;
+            public System.Runtime.InteropServices.ComTypes.FILETIME LastWritten;
+            public UInt32 CredentialBlobSize;
+            public IntPtr CredentialBlob;
+            public UInt32 Persist;
+            public UInt32 AttributeCount;
+            public IntPtr Attributes;
+            public IntPtr TargetAlias;
+            public IntPtr UserName;
+        }
+
+        [DllImport("advapi32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern bool CredEnumerateW(string filter, UInt32 flags, out UInt32 count, out IntPtr credentials);
+
+        [DllImport("advapi32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern bool CredDeleteW(string target, UInt32 type, UInt32 flags);
+
+        [DllImport("advapi32.dll")]
+        private static extern void CredFree(IntPtr buffer);
+
+        private const int ErrorNotFound = 1168;
+
+        public static Hashtable[] List()
+        {
+            UInt32 count;
+            IntPtr buffer;
+            if (!CredEnumerateW(null, 0, out count, out buffer))
+            {
+                int error = Marshal.GetLastWin32Error();
+                if (error == ErrorNotFound)
+                    return new Hashtable[0];
+                throw new Win32Exception(error);
+            }
+            try
+            {
+                List<Hashtable> found = new List<Hashtable>();
+                for (int index = 0; index < count; index++)
+                {
+                    IntPtr entry = Marshal.ReadIntPtr(buffer, index * IntPtr.Size);
+                    CREDENTIAL credential = (CREDENTIAL)Marshal.PtrToStructure(entry, typeof(CREDENTIAL));
+                    long written = ((long)credential.LastWritten.dwHighDateTime << 32) | (uint)credential.LastWritten.dwLowDateTime;
+                    Hashtable item = new Hashtable();
+                    item["target"] = Marshal.PtrToStringUni(credential.TargetName);
+                    item["type"] = (int)credential.Type;
+                    item["persist"] = (int)credential.Persist;
+                    item["user_name"] = credential.UserName == IntPtr.Zero ? null : Marshal.PtrToStringUni(credential.UserName);
+                    item["last_written"] = DateTime.FromFileTimeUtc(written).ToString("yyyy-MM-ddTHH:mm:ssZ",
+                                                                                       System.Globalization.CultureInfo.InvariantCulture);
+                    found.Add(item);
+                }
+                return found.ToArray();
+            }
+            finally
+            {
+                CredFree(buffer);
+            }
+        }
+
+        public static bool Delete(string target, int type)
+        {
+            if (CredDeleteW(target, (UInt32)type, 0))
+                return true;
+            int error = Marshal.GetLastWin32Error();
+            if (error == ErrorNotFound)
+                return false;
+            throw new Win32Exception(error);
+        }
+    }
+}
+'@
+    Add-Type -TypeDefinition $source
+}
+
+Function Invoke-UserOp {
+    # One user op: credential_list, or credential_delete (target, type); check mode reports what would go.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $name = [string]$Op['op']
+    if ($name -eq 'credential_list') {
+        return @{ ok = $true; op = $name; credentials = @([M365OpsActivation.UserCredentials]::List()) }
+    }
+    if ($name -eq 'credential_delete') {
+        $target = [string]$Op['target']
+        $type = [int]$Op['type']
+        $present = @([M365OpsActivation.UserCredentials]::List() | Where-Object { $_['target'] -eq $target -and $_['type'] -eq $type }).Count -gt 0
+        if ($present -and $Apply) {
+            $present = [M365OpsActivation.UserCredentials]::Delete($target, $type)
+        }
+        return @{ ok = $true; op = $name; target = $target; type = $type; changed = $present }
+    }
+    return @{ ok = $false; op = $name; error = 'unknown_op'; message = "op '$name' does not run in a user session" }
+}
+
+Function Invoke-UserOps {
+    # The task's entry point: the ops from OpsPath, one result each (a failed op does not stop the rest), to OutputPath.
+    param([string]$OpsPath, [string]$OutputPath, [bool]$Apply)
+    $results = New-Object -TypeName System.Collections.Generic.List[object]
+    try {
+        Initialize-UserCredentialType
+        $request = Get-Content -LiteralPath $OpsPath -Raw -Encoding UTF8 | ConvertFrom-Json
+        foreach ($item in @($request.ops)) {
+            $op = @{}
+            foreach ($property in $item.PSObject.Properties) {
+                $op[$property.Name] = $property.Value
+            }
+            try {
+                $results.Add((Invoke-UserOp -Op $op -Apply $Apply))
+            }
+            catch {
+                $results.Add(@{ ok = $false; op = [string]$op['op']; error = 'host_error'; message = $_.Exception.Message })
+            }
+        }
+        $answer = @{ ok = $true; results = @($results) }
+    }
+    catch {
+        $answer = @{ ok = $false; error = 'host_error'; message = $_.Exception.Message; results = @($results) }
+    }
+    # Written last and whole: the agent waits for this file.
+    $json = ConvertTo-Json -InputObject $answer -Depth 6 -Compress
+    [System.IO.File]::WriteAllText($OutputPath + '.tmp', $json, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))
+    Move-Item -LiteralPath ($OutputPath + '.tmp') -Destination $OutputPath -Force
+}
+
+Export-ModuleMember -Function @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Invoke-UserOps')

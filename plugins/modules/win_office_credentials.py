@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_office_credentials
+short_description: Remove Office's cached credentials from every signed-in user's Credential Manager
+version_added: 0.3.0
+description:
+  - The "remove Office credentials" step of the Microsoft article on activation errors 0xCAA70007 and 0xCAA80000, for
+    every user signed in interactively, without their passwords.
+  - Credential Manager belongs to each user's logon session, which a WinRM logon cannot see. The agent runs, in each
+    interactive session, a short-lived scheduled task with that user's interactive token (Task Scheduler COM API, as
+    Windows 7 has it), waits for it at most O(timeout_seconds), reads its answer and removes the task and its files.
+  - Entries whose target matches O(patterns) are removed with CredDelete; nothing else is touched. Check mode lists,
+    per user, exactly the targets a real run removes. The secrets themselves are never read, so no result, log or
+    backup record can carry one; the backup record names what was removed (a secret cannot be put back).
+  - A host with nobody signed in reports C(no user session) as a blocker, never success.
+  - Users who are not signed in are not reached; their Office sign-in is cleared the next time this runs while they are.
+options:
+  patterns:
+    description:
+      - Shell-style patterns (C(*), C(?)), case-insensitive, matched against the whole target name.
+      - The default covers the article's C(MicrosoftOffice16) family (and Office 2013's C(MicrosoftOffice15)); Microsoft
+        does not document every prefix, so the matches are named in the result.
+      - A pattern that matches every target is refused.
+    type: list
+    elements: str
+    default: ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
+  timeout_seconds:
+    description: How long to wait for the task in each session (5 to 600).
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_agent
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: Office credentials out of every signed-in user's Credential Manager
+  m365ops.activation.win_office_credentials:
+
+- name: See first what would go
+  m365ops.activation.win_office_credentials:
+  check_mode: true
+  register: office_credentials
+
+- name: Name it
+  ansible.builtin.debug:
+    msg: "{{ office_credentials.changes | map(attribute='remove') | list }}"
+"""
+
+RETURN = r"""
+status:
+  description: C(compliant), C(remediated), C(blocked) (no user session) or C(failed); the collection's compliance report explains each.
+  returned: always
+  type: str
+changes:
+  description: Per user, C(user), C(sid), C(remove) (the targets removed, or in check mode to be removed) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+backup:
+  description: What was removed, per user (targets only; a secret is never read and cannot be put back).
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+drift:
+  description: Always empty for this module; present so every concern module returns the same keys.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description: Concerns whose earlier changes still wait for a restart of this host.
+  returned: always
+  type: list
+  elements: str
+blockers:
+  description: C(no user session) when nobody is signed in interactively.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (nothing was removed).
+  returned: always
+  type: bool
+reboot_required:
+  description: False; removing a credential needs no restart.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 to read, 2 when something was removed).
+  returned: always
+  type: int
+office_credentials:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    users:
+      description:
+        - Per signed-in user C(user), C(sid), C(read), C(office_credentials) (the matching targets found) and
+          C(other_credentials) (how many other entries were left alone).
+      type: list
+      elements: dict
+    patterns:
+      description: O(patterns).
+      type: list
+      elements: str
+"""

@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Office's cached credentials removed from every signed-in user's Credential Manager (article: "remove Office credentials").
+
+Credential Manager belongs to each user's logon session, which a WinRM logon cannot see, and no fleet can give Ansible
+every user's password: the agent runs the user ops in each interactive session through a short-lived scheduled task
+with that user's interactive token (``user_session_read`` / ``user_session_write``). Entries whose target matches
+``patterns`` (the article's ``MicrosoftOffice16`` family by default; the exact prefixes are not documented, so they are
+matched by pattern and the matches named) are removed through CredDelete; nothing else is touched. Results name targets
+and users, never a secret: the agent never reads one. A host with nobody signed in is "no user session", never success.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import typing as t
+from dataclasses import dataclass
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+
+PATTERNS = ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
+NO_SESSION = ("no user session: nobody is signed in interactively, so no user's Credential Manager could be read (Office's "
+              "credentials live in each user's own logon session)")
+
+
+def _answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], dict[str, t.Any] | None, str | None]]:
+    """Per session: the session, the task's parsed answer (None when there is none), and why there is none."""
+    found = []
+    for session in data.get("sessions") or []:
+        if not session.get("ok"):
+            why = session.get("error") or "failed"
+            found.append((session, None, f"{why}: {session.get('message') or 'the task in the session gave no answer'}"))
+            continue
+        try:
+            answer = json.loads(session.get("output") or "")
+        except ValueError:
+            found.append((session, None, "the task in the session wrote an answer that is not JSON"))
+            continue
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            found.append((session, None, str((answer or {}).get("message") if isinstance(answer, dict) else "no answer")))
+            continue
+        found.append((session, answer, None))
+    return found
+
+
+@dataclass(frozen=True)
+class CredentialRemoval:
+    """One user's matching Credential Manager entries, removed in that user's session."""
+
+    sid: str
+    user: str
+    entries: tuple[tuple[str, int], ...]
+    timeout_seconds: int
+    reason: str
+    reboot_required: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}'s credentials {', '.join(target for target, _type in self.entries)}"
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "user_session_write", "users": [self.sid], "timeout_seconds": self.timeout_seconds,
+                "ops": [{"op": "credential_delete", "target": target, "type": kind} for target, kind in self.entries]}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {"user": self.user, "sid": self.sid, "remove": [target for target, _type in self.entries], "reason": self.reason}
+
+    def diff(self) -> DiffEntry:
+        return DiffEntry(("credentials", self.sid), (f"[{self.user} Credential Manager]", f"[{self.user} Credential Manager]"),
+                         ("\n".join(target for target, _type in self.entries), ""), self.sid)
+
+    def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
+        # A secret cannot be put back and is never read: the record names what went.
+        return {"kind": "action", "user": self.user, "sid": self.sid, "removed_credentials": [target for target, _type in self.entries]}
+
+
+class OfficeCredentials(Concern):
+    NAME = "office_credentials"
+    FACTS_KEY = "office_credentials"
+    ARGUMENT_SPEC = {
+        "patterns": {"type": "list", "elements": "str", "default": PATTERNS},
+        "timeout_seconds": {"type": "int", "default": 60},
+    }
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        for index, pattern in enumerate(args["patterns"]):
+            # A pattern that matches everything would empty every user's Credential Manager.
+            if not pattern.strip("*? ") or len(pattern) > 256 or any(ord(char) < 32 for char in pattern):
+                raise AnsibleActionFail(f"patterns[{index}]: {pattern[:60]!r} must name part of a target, not match every credential")
+        if not args["patterns"]:
+            raise AnsibleActionFail("patterns: give at least one target pattern, such as MicrosoftOffice16_Data:*")
+        if not 5 <= args["timeout_seconds"] <= 600:
+            raise AnsibleActionFail(f"timeout_seconds: must be 5 to 600, not {args['timeout_seconds']}")
+
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+        return [{"op": "user_session_read", "ops": [{"op": "credential_list"}], "timeout_seconds": args["timeout_seconds"]}]
+
+    def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[tuple[str, int]]:
+        return [(str(item["target"]), int(item["type"])) for item in credentials
+                if any(fnmatch.fnmatchcase(str(item.get("target") or "").lower(), pattern.lower()) for pattern in args["patterns"])]
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        plan = Plan()
+        users = []
+        answers = _answers(state.probes[0].data)
+        if not answers:
+            plan.blockers.append(NO_SESSION)
+        for session, answer, why in answers:
+            user, sid = str(session.get("user")), str(session.get("sid"))
+            if answer is None:
+                plan.failure = f"reading {user}'s Credential Manager in session {session.get('session_id')}: {why}"
+                users.append({"user": user, "sid": sid, "read": False})
+                continue
+            listed = next((item for item in answer.get("results") or [] if item.get("op") == "credential_list"), {})
+            credentials = listed.get("credentials") or []
+            found = self.matching(args, credentials)
+            users.append({"user": user, "sid": sid, "read": True, "office_credentials": [target for target, _type in found],
+                          "other_credentials": len(credentials) - len(found)})
+            if found:
+                plan.changes.append(CredentialRemoval(sid, user, tuple(found), args["timeout_seconds"],
+                                                      f"{user} has {len(found)} Office credential(s) cached in Credential Manager"))
+        plan.facts = {"users": users, "patterns": list(args["patterns"])}
+        return plan
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        sids = [change.sid for change in plan.changes if isinstance(change, CredentialRemoval)]
+        if not sids:
+            return []
+        return [{"op": "user_session_read", "users": sids, "ops": [{"op": "credential_list"}], "timeout_seconds": args["timeout_seconds"]}]
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        problems = []
+        for result in applied:
+            for session, answer, why in _answers(result.data):
+                if answer is None:
+                    problems.append(f"removing {session.get('user')}'s Office credentials: {why}")
+        for session, answer, why in _answers(checks[0].data) if checks else []:
+            if answer is None:
+                problems.append(f"reading {session.get('user')}'s Credential Manager again: {why}")
+                continue
+            listed = next((item for item in answer.get("results") or [] if item.get("op") == "credential_list"), {})
+            left = self.matching(args, listed.get("credentials") or [])
+            if left:
+                problems.append(f"{session.get('user')} still has {', '.join(target for target, _type in left)}")
+        return problems

@@ -1,0 +1,70 @@
+"""win_office_credentials over WinRM against winsim: every signed-in user's Office credentials, and nothing else."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+from winsim.profiles import BOB_SID, CAROL_SID, USER_SID
+
+TASK = ROOT / "tests" / "integration" / "playbooks" / "office_credentials_task.yml"
+TASK_NAME = "Run win_office_credentials"
+AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+
+
+def targets(fleet: Fleet, host: str, sid: str) -> list[str]:
+    return [item["target"] for item in fleet.hosts[host].host.state["credentials"][sid]]
+
+
+def test_exactly_the_office_credentials_of_every_signed_in_user_go(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.write_inventory(inventory)
+    predicted = run_playbook(inventory, TASK, "--check").result("shared", TASK_NAME)
+    run = run_playbook(inventory, TASK, extra_vars={"office_backup_dir": str(tmp_path / "backups")})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated"
+    # Check mode named exactly what the real run removed.
+    assert [change["remove"] for change in predicted["changes"]] == [change["remove"] for change in result["changes"]]
+    assert {change["user"]: change["remove"] for change in result["changes"]} == {
+        "CORP\\alice": ["MicrosoftOffice16_Data:SSPI:alice@corp.example", "MicrosoftOffice16_Data:ADAL:3f2a9c1e-77d4-4b8e-9a51-0c6e2b7d1f10"],
+        "CORP\\bob": ["MicrosoftOffice16_Data:orgid:bob@corp.example"]}
+    assert targets(fleet, "shared", USER_SID) == ["TERMSRV/jump01.corp.example", "git:https://git.corp.example"]
+    assert targets(fleet, "shared", BOB_SID) == ["MicrosoftAccount:user=bob@outlook.example"]
+    # carol is not signed in: out of reach, untouched.
+    assert targets(fleet, "shared", CAROL_SID) == ["MicrosoftOffice16_Data:SSPI:carol@corp.example"]
+    record = json.loads(Path(result["backup_file"]).read_text(encoding="utf-8"))
+    assert {entry["user"] for entry in record["records"]} == {"CORP\\alice", "CORP\\bob"}
+    # One execution to read, one to remove and read again.
+    assert fleet.hosts["shared"].host.counters["executions"][AGENT] == 1 + 2
+    again = run_playbook(inventory, TASK)
+    assert again.changed_hosts() == set() and again.result("shared", TASK_NAME)["status"] == "compliant"
+
+
+def test_nobody_signed_in_is_no_user_session_never_success(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("server", "ws2022")
+    fleet.write_inventory(inventory)
+    result = run_playbook(inventory, TASK).result("server", TASK_NAME)
+    assert result["status"] == "blocked" and result["blockers"][0].startswith("no user session")
+
+
+def test_a_session_that_does_not_answer_fails_and_a_catch_all_pattern_is_refused(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("stuck", "win10-office-creds")
+    fleet.hosts["stuck"].host.faults["session_task_timeout"] = True
+    fleet.hosts["stuck"].host.save()
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    result = run.result("stuck", TASK_NAME)
+    assert run.rc != 0 and result["status"] == "failed" and "timeout" in result["msg"]
+    refused = run_playbook(inventory, TASK, extra_vars={"office_patterns": ["*"]})
+    assert refused.rc != 0 and "patterns[0]: '*' must name part of a target" in refused.stdout
+
+
+def test_no_result_or_log_carries_a_secret(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.write_inventory(inventory)
+    secrets = [item["secret"] for store in fleet.hosts["shared"].host.state["credentials"].values() for item in store]
+    run = run_playbook(inventory, TASK, "-vvv", "--diff")
+    text = run.stdout + run.stderr + json.dumps(run.events)
+    assert "MicrosoftOffice16_Data:SSPI:alice@corp.example" in text and secrets
+    assert not [secret for secret in secrets if secret in text]
