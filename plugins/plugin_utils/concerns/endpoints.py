@@ -161,10 +161,11 @@ def winhttp_route(state: HostState) -> str:
 def wininet_routes(state: HostState) -> list[dict[str, str]]:
     """Each proxy server the signed-in users' (or the machine's) WinINet names, when it is not WinHTTP's, with whose it is."""
     _whose, sources = wininet_sources({"wininet_user": None}, state, Plan())
+    winhttp = winhttp_route(state)
     routes: dict[str, list[str]] = {}
     for source in sources:
         server = https_server(source.manual_proxy)
-        if server and server != winhttp_route(state):
+        if server and server != winhttp:
             routes.setdefault(server, []).append(source.source)
     return [{"proxy": server, "source": "; ".join(whose)} for server, whose in routes.items()]
 

@@ -32,6 +32,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
@@ -277,9 +278,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
 def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> None:
     """Each signed-in user's own WinINet SecureProtocols: reported, and given the TLS 1.2 bit with ``wininet_users: set``."""
     sessions, settings, policies = (probe.data for probe in state.probes[2:5])
-    users: dict[str, str] = {}
-    for session in sessions.get("sessions") or []:
-        users.setdefault(str(session["sid"]), str(session.get("user") or session["sid"]))
+    users = signed_in_users(sessions)
     seen = []
     for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
         hive = (settings.get("hives") or {}).get(sid)

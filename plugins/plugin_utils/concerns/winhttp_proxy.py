@@ -30,6 +30,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import 
     VIEW_NAMES, ProxyChange, ProxyError, ProxySetting, WinInetProxy, blob_of, current_views, decode_connection_settings, is_loopback,
     normalize_bypass, normalize_proxy, settings_ref, verify_ops, verify_proxy,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
 
 INTERNET_SETTINGS = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 MACHINE_SETTINGS = RegistryKey("HKLM\\" + INTERNET_SETTINGS)
@@ -131,9 +132,7 @@ def wininet_sources(args: dict[str, t.Any], state: HostState, plan: Plan) -> tup
         settings = _settings(blob.as_dict() if blob else None, legacy)
         return "machine", [WinInetProxy.from_settings("the machine (policy ProxySettingsPerUser=0)", settings)]
     sessions, connections, legacy_values = (probe.data for probe in state.probes[1:4])
-    users = {}
-    for session in sessions.get("sessions") or []:
-        users.setdefault(str(session["sid"]), str(session.get("user") or session["sid"]))
+    users = signed_in_users(sessions)
     wanted = args.get("wininet_user")
     if wanted is not None:
         key = wanted.strip().lower()
