@@ -533,15 +533,19 @@ USER_HIVE = re.compile(r"^S-1-(5-21|12-1)-[0-9-]+$")
 
 
 def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """One subkey's named values in every loaded user profile hive (HKEY_USERS\\<SID>; not _Classes, not service accounts)."""
+    """One subkey in every loaded user profile hive (HKEY_USERS\\<SID>; not _Classes, not service accounts): its named
+    values, or with ``tree`` every value at and below it by relative path."""
     subkey = _require(op, "subkey", str)
-    names = _require(op, "names", list)
+    tree = bool(op.get("tree"))
+    names = [] if tree else _require(op, "names", list)
     if not all(isinstance(name, str) for name in names):
         raise OpError("invalid_argument", "op 'registry_read_user_hives' takes 'names' as a list of value names")
     hives = {}
     for sid in host.registry.enumerate("HKU", "64")["subkeys"]:
-        if USER_HIVE.match(sid):
-            hives[sid] = host.registry.read(f"HKU\\{sid}\\{subkey}", "64", names)
+        if not USER_HIVE.match(sid):
+            continue
+        key = f"HKU\\{sid}\\{subkey}"
+        hives[sid] = host.registry.read_tree(key, "64") if tree else host.registry.read(key, "64", names)
     return {"hives": hives}
 
 
@@ -719,7 +723,43 @@ def _process_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"processes": [dict(item) for item in host.state.get("processes", []) if not wanted or item["name"].lower() in wanted]}
 
 
-USER_READ_OPS, USER_WRITE_OPS = ("credential_list",), ("credential_delete",)
+USER_READ_OPS, USER_WRITE_OPS = ("credential_list", "directory_stat"), ("credential_delete", "directory_remove")
+
+
+def _local_app_data(session: dict[str, Any]) -> str:
+    return f"C:\\Users\\{str(session['user']).rsplit(chr(92), 1)[-1]}\\AppData\\Local"
+
+
+def _user_directories(host: SimHost, session: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    files = host.state.setdefault("files", {})
+    answer = {}
+    for path in paths:
+        expanded = expand_path(str(path).replace("%LOCALAPPDATA%", _local_app_data(session)))
+        prefix = expanded.lower().rstrip("\\") + "\\"
+        inside = sorted(name for name in files if name.startswith(prefix))
+        answer[str(path)] = {"expanded": expanded, "exists": bool(inside) or prefix[:-1] in host.state.get("directories", []),
+                             "files": [name[len(prefix):] for name in inside], "file_count": len(inside),
+                             "bytes": sum(files[name].get("size", 0) for name in inside)}
+    return answer
+
+
+def _user_directory_remove(host: SimHost, session: dict[str, Any], item: dict[str, Any], apply: bool) -> dict[str, Any]:
+    local = _local_app_data(session)
+    expanded = expand_path(str(item.get("path")).replace("%LOCALAPPDATA%", local))
+    target = expand_path(str(item["move_to"]).replace("%LOCALAPPDATA%", local)) if item.get("move_to") else None
+    if len(expanded.rstrip("\\").split("\\")) < 4:
+        return {"ok": False, "op": "directory_remove", "error": "invalid_argument", "message": f"refusing to remove '{expanded}'"}
+    prefix = expanded.lower().rstrip("\\") + "\\"
+    files = host.state.setdefault("files", {})
+    inside = [name for name in files if name.startswith(prefix)]
+    if not inside:
+        return {"ok": True, "op": "directory_remove", "path": item.get("path"), "changed": False}
+    if apply:
+        for name in inside:
+            moved = files.pop(name)
+            if target:
+                files[target.lower().rstrip("\\") + "\\" + name[len(prefix):]] = moved
+    return {"ok": True, "op": "directory_remove", "path": item.get("path"), "changed": True, "moved_to": target}
 
 
 def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -745,6 +785,12 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
         store = host.state.setdefault("credentials", {}).setdefault(session["sid"], [])
         results = []
         for item in user_ops:
+            if item["op"] == "directory_stat":
+                results.append({"ok": True, "op": "directory_stat", "directories": _user_directories(host, session, list(item.get("paths") or []))})
+                continue
+            if item["op"] == "directory_remove":
+                results.append(_user_directory_remove(host, session, item, apply))
+                continue
             if item["op"] == "credential_list":
                 # CredentialBlob is never read: the listing has everything but the secret.
                 results.append({"ok": True, "op": "credential_list",

@@ -483,6 +483,27 @@ def _office_credentials(state: dict[str, Any]) -> None:
     }
 
 
+OFFICE_COMMON = "Software\\Microsoft\\Office\\16.0\\Common"
+
+
+def _office_license_state(state: dict[str, Any]) -> None:
+    """Activation state to reset: alice's vNext licenses and her Licensing and Identity keys; bob's shared computer
+    activation token; carol (signed out, hive loaded) has state too, out of reach."""
+    state["sessions"].append({"sid": BOB_SID, "user": "CORP\\bob", "session_id": 2})
+    registry = state["registry"]
+    for sid in (USER_SID, CAROL_SID):
+        _set(registry, f"HKU\\{sid}\\{OFFICE_COMMON}\\Licensing", "NextUserLicensingLicenseIds", "string", "6c5a1f0e")
+        _set(registry, f"HKU\\{sid}\\{OFFICE_COMMON}\\Licensing\\LicensingNext", "o365proplusretail", "dword", 2)
+        _set(registry, f"HKU\\{sid}\\{OFFICE_COMMON}\\Identity", "Version", "dword", 1)
+        _set(registry, f"HKU\\{sid}\\{OFFICE_COMMON}\\Identity\\Identities\\a1b2c3_ADAL", "EmailAddress", "string", "user@corp.example")
+    local = "C:\\Users\\{}\\AppData\\Local\\Microsoft\\Office"
+    for name in ("8f3c2a.json", "d41d8c.json"):
+        add_file(state, f"{local.format('alice')}\\Licenses\\5\\{name}", size=4096, version=None)
+    add_file(state, f"{local.format('bob')}\\16.0\\Licensing\\token.dat", size=2048, version=None)
+    add_file(state, f"{local.format('carol')}\\Licenses\\5\\a9.json", size=4096, version=None)
+    _set(registry, CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
+
+
 def _msi_office(state: dict[str, Any]) -> None:
     """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
     _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
@@ -680,6 +701,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_office_open,)),
     Profile("win10-office-creds", "Windows 10 with alice and bob signed in, each with Office credentials cached beside others",
             WIN10, drift=(_office_credentials,)),
+    Profile("win10-office-license", "Windows 10 shared PC whose signed-in users have Office activation state to reset", WIN10,
+            drift=(_office_license_state,)),
     Profile("win10-msi-office", "Windows 10 with Office 2016 from MSI: not Click-to-Run, so not Microsoft 365 Apps", WIN10,
             drift=(_msi_office,)),
     Profile("win10-reboot-pending", "Windows 10 whose Windows Update waits for a restart", WIN10, drift=(_reboot_pending,)),

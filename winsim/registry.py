@@ -166,6 +166,19 @@ class Registry:
                 return prefix
         return key
 
+    def read_tree(self, key: str, view: str) -> dict[str, Any]:
+        """Every value at and below ``key``, by subkey path relative to it ('' for the key itself)."""
+        node = self._walk(key, view, "read")
+        if node is None:
+            return {"exists": False, "keys": {}, "truncated": False}
+        keys: dict[str, Any] = {}
+        pending = [("", node)]
+        while pending:
+            relative, current = pending.pop()
+            keys[relative] = {"values": {name: dict(item) for name, item in current.get("values", {}).items()}}
+            pending.extend((f"{relative}\\{name}" if relative else name, child) for name, child in current.get("keys", {}).items())
+        return {"exists": True, "keys": keys, "truncated": False}
+
     def tree_stat(self, key: str, view: str) -> dict[str, Any]:
         node = self._walk(key, view, "read")
         if node is None:

@@ -264,10 +264,14 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
+# Concerns run by their own modules only (not by the fleet role yet), which restore can also name.
+OFFICE_CONCERNS = ("office_credentials", "office_license", "office_update")
+
+
 def concern_module(concern: str) -> str:
     """The module a concern runs (``tls12`` -> ``m365ops.activation.win_tls12``)."""
-    if concern not in CONCERNS:
-        raise ValueError(f"concern_module: unknown concern '{concern}'; known: {', '.join(CONCERNS)}")
+    if concern not in CONCERNS + OFFICE_CONCERNS:
+        raise ValueError(f"concern_module: unknown concern '{concern}'; known: {', '.join(CONCERNS + OFFICE_CONCERNS)}")
     # Every concern's module is named after it.
     return f"m365ops.activation.win_{concern}"
 

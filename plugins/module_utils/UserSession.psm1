@@ -117,7 +117,62 @@ Function Invoke-UserOp {
         }
         return @{ ok = $true; op = $name; target = $target; type = $type; changed = $present }
     }
+    if ($name -eq 'directory_stat') {
+        return @{ ok = $true; op = $name; directories = (Get-UserDirectories -Paths @($Op['paths'])) }
+    }
+    if ($name -eq 'directory_remove') {
+        return (Remove-UserDirectory -Path ([string]$Op['path']) -MoveTo ([string]$Op['move_to']) -Apply $Apply)
+    }
     return @{ ok = $false; op = $name; error = 'unknown_op'; message = "op '$name' does not run in a user session" }
+}
+
+Function Get-UserDirectories {
+    # Each path, its environment variables expanded in the user's own session (%LOCALAPPDATA% is theirs): whether it
+    # exists, its files (relative names, at most 500 listed) and their count and size.
+    param([object[]]$Paths)
+    $answer = @{}
+    foreach ($path in $Paths) {
+        $expanded = [Environment]::ExpandEnvironmentVariables([string]$path)
+        $entry = @{ expanded = $expanded; exists = [System.IO.Directory]::Exists($expanded); files = @(); file_count = 0; bytes = 0 }
+        if ($entry['exists']) {
+            $all = @([System.IO.Directory]::GetFiles($expanded, '*', [System.IO.SearchOption]::AllDirectories))
+            $entry['file_count'] = $all.Count
+            $entry['bytes'] = [long]0
+            foreach ($file in $all) {
+                $entry['bytes'] += (New-Object -TypeName System.IO.FileInfo -ArgumentList $file).Length
+            }
+            $entry['files'] = @($all | Select-Object -First 500 | ForEach-Object { $_.Substring($expanded.TrimEnd('\').Length + 1) })
+        }
+        $answer[[string]$path] = $entry
+    }
+    return $answer
+}
+
+Function Remove-UserDirectory {
+    # A directory of the user's removed, or moved to MoveTo (created; same volume) when given. Paths with fewer than
+    # three parts (a drive or its first folders) are refused.
+    param([string]$Path, [string]$MoveTo, [bool]$Apply)
+    $expanded = [Environment]::ExpandEnvironmentVariables($Path)
+    $target = $null
+    if ($MoveTo) {
+        $target = [Environment]::ExpandEnvironmentVariables($MoveTo)
+    }
+    if (-not [System.IO.Path]::IsPathRooted($expanded) -or @($expanded.TrimEnd('\').Split('\')).Count -lt 4) {
+        return @{ ok = $false; op = 'directory_remove'; error = 'invalid_argument'; message = "refusing to remove '$expanded'" }
+    }
+    if (-not [System.IO.Directory]::Exists($expanded)) {
+        return @{ ok = $true; op = 'directory_remove'; path = $Path; changed = $false }
+    }
+    if ($Apply) {
+        if ($target) {
+            [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($target))
+            [System.IO.Directory]::Move($expanded, $target)
+        }
+        else {
+            [System.IO.Directory]::Delete($expanded, $true)
+        }
+    }
+    return @{ ok = $true; op = 'directory_remove'; path = $Path; changed = $true; moved_to = $target }
 }
 
 Function Invoke-UserOps {
@@ -150,4 +205,4 @@ Function Invoke-UserOps {
     Move-Item -LiteralPath ($OutputPath + '.tmp') -Destination $OutputPath -Force
 }
 
-Export-ModuleMember -Function @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Invoke-UserOps')
+Export-ModuleMember -Function @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Get-UserDirectories', 'Remove-UserDirectory', 'Invoke-UserOps')

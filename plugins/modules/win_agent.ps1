@@ -323,6 +323,37 @@ Function Measure-RegistryTree {
     return $counts
 }
 
+Function Read-RegistryTree {
+    # Every value of an open key and of its subkeys, by path relative to it ('' for the key itself), at most $Limit values.
+    param([Microsoft.Win32.RegistryKey]$RegKey, [string]$Relative, [hashtable]$Keys, [int]$Limit)
+    $values = @{}
+    foreach ($name in $RegKey.GetValueNames()) {
+        if ($Keys['#count'] -ge $Limit) {
+            $Keys['#truncated'] = $true
+            break
+        }
+        $values[$name] = ConvertTo-AgentValue -RegKey $RegKey -Name $name
+        $Keys['#count']++
+    }
+    $Keys[$Relative] = @{ values = $values }
+    foreach ($subName in $RegKey.GetSubKeyNames()) {
+        $child = $RegKey.OpenSubKey($subName, $false)
+        if ($null -eq $child) {
+            continue
+        }
+        try {
+            $path = $subName
+            if ($Relative) {
+                $path = $Relative + '\' + $subName
+            }
+            Read-RegistryTree -RegKey $child -Relative $path -Keys $Keys -Limit $Limit
+        }
+        finally {
+            $child.Dispose()
+        }
+    }
+}
+
 Function Invoke-RegistryTreeStat {
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
@@ -1342,10 +1373,19 @@ Function Invoke-UserSessions {
 }
 
 Function Invoke-RegistryReadUserHives {
-    # One subkey's named values in every loaded user profile hive (HKEY_USERS\<SID>), in one op.
+    # One subkey in every loaded user profile hive (HKEY_USERS\<SID>), in one op: its named values, or with tree=true
+    # every value of the subkey and below it (at most max_values in all).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $subkey = [string](Get-OpArg $Op 'subkey')
-    $names = @(Get-OpArg $Op 'names')
+    $tree = [bool](Get-OpArg -Op $Op -Name 'tree' -Optional)
+    $names = @()
+    if (-not $tree) {
+        $names = @(Get-OpArg $Op 'names')
+    }
+    $limit = Get-OpArg -Op $Op -Name 'max_values' -Optional
+    if ($null -eq $limit) {
+        $limit = 10000
+    }
     $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
     $hives = @{}
     try {
@@ -1354,8 +1394,27 @@ Function Invoke-RegistryReadUserHives {
             if ($sid -notmatch '^S-1-(5-21|12-1)-[0-9-]+$') {
                 continue
             }
-            $read = @{ op = 'registry_read'; key = "HKU\$sid\$subkey"; names = $names }
-            $hives[$sid] = Invoke-RegistryRead -Op $read -Apply $false
+            if (-not $tree) {
+                $read = @{ op = 'registry_read'; key = "HKU\$sid\$subkey"; names = $names }
+                $hives[$sid] = Invoke-RegistryRead -Op $read -Apply $false
+                continue
+            }
+            $regKey = $users.OpenSubKey("$sid\$subkey", $false)
+            if ($null -eq $regKey) {
+                $hives[$sid] = @{ exists = $false; keys = @{}; truncated = $false }
+                continue
+            }
+            try {
+                $keys = @{ '#count' = 0; '#truncated' = $false }
+                Read-RegistryTree -RegKey $regKey -Relative '' -Keys $keys -Limit ([int]$limit)
+                $truncated = $keys['#truncated']
+                $keys.Remove('#count')
+                $keys.Remove('#truncated')
+                $hives[$sid] = @{ exists = $true; keys = $keys; truncated = $truncated }
+            }
+            finally {
+                $regKey.Dispose()
+            }
         }
     }
     finally {
@@ -1365,10 +1424,10 @@ Function Invoke-RegistryReadUserHives {
 }
 
 # What may run in a user's session, by kind: a read op may go in user_session_read, a write op in user_session_write.
-$UserReadOps = @('credential_list')
-$UserWriteOps = @('credential_delete')
+$UserReadOps = @('credential_list', 'directory_stat')
+$UserWriteOps = @('credential_delete', 'directory_remove')
 # The functions of UserSession.psm1 the task's script carries (their text is copied into it).
-$UserSessionFunctions = @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Invoke-UserOps')
+$UserSessionFunctions = @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Get-UserDirectories', 'Remove-UserDirectory', 'Invoke-UserOps')
 
 Function Invoke-InUserSession {
     # Runs user ops in one user's interactive session: a scheduled task with that user's interactive token (Task

@@ -18,7 +18,8 @@ description:
     write ops after it (their result has C(error=skipped))."
   - "Op vocabulary of protocol 1, registry: C(registry_read) (C(key), C(view), optional C(names)),
     C(registry_enum) (C(key), C(view)), C(registry_read_subkeys) (C(key), C(view), C(names): the values of every direct subkey),
-    C(registry_read_user_hives) (C(subkey), C(names): that subkey of every loaded user profile hive under C(HKEY_USERS)),
+    C(registry_read_user_hives) (C(subkey), C(names), or C(tree) for every value below the subkey: that subkey of every
+    loaded user profile hive under C(HKEY_USERS)),
     C(registry_tree_stat) (C(key), C(view): values and subkeys counted below a key),
     C(registry_write) (C(key), C(view), C(name), C(type), C(value)), C(registry_delete_value) (C(key), C(view), C(name)),
     C(registry_delete_key) (C(key), C(view), optional C(only_if_no_values)), C(registry_wait) (C(key), C(view), C(name),
@@ -35,8 +36,9 @@ description:
   - "User sessions: C(user_session_read) and C(user_session_write) (C(ops), C(timeout_seconds) 5 to 600, optional
     C(users) as SIDs): the user ops run in each interactive session through a short-lived scheduled task with that
     user's interactive token, no password needed; one entry per session with the task's JSON answer as text. User ops:
-    credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) in
-    the read op, credential_delete (target, type) in the write op."
+    credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) and
+    directory_stat (paths, environment variables expanded in the user's session) in the read op; credential_delete
+    (target, type) and directory_remove (path, optional move_to) in the write op."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID), C(wsman_config_read) (C(paths) below WSMan:\\localhost, such as MaxEnvelopeSizekb;
     each value as WinRM stores it, null when absent), C(update_history) (C(count): the newest entries of the Windows Update

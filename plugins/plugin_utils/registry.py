@@ -77,6 +77,8 @@ class ManagedValues:
     views: tuple[str, ...] = ("64",)
     # ``key`` is relative to a user's hive: it is managed under HKU\<that user's SID> for every user.
     per_user: bool = False
+    # Every value of the key and of every key below it (``names`` is then ignored).
+    subtree: bool = False
 
     def covers(self, ref: RegistryRef) -> bool:
         path = ref.key.path
@@ -85,8 +87,11 @@ class ManagedValues:
             if hive is None:
                 return False
             path = path[hive.end():]
-        return (path.lower() == self.key.lower() and ref.key.view in self.views
-                and ref.name.lower() in {name.lower() for name in self.names})
+        if ref.key.view not in self.views:
+            return False
+        if self.subtree:
+            return path.lower() == self.key.lower() or path.lower().startswith(self.key.lower() + "\\")
+        return path.lower() == self.key.lower() and ref.name.lower() in {name.lower() for name in self.names}
 
 
 # What a stored value of each type must look like (restore refuses anything else).

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, tls12, winsock_reset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, office_license, tls12, winsock_reset
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
@@ -49,7 +49,7 @@ RESTORE_MODULE = "m365ops.activation.win_restore"
 NEVER_STOP = {"winrm"}
 # Every registry value a concern of the collection may change; nothing else is ever restored.
 MANAGED: tuple[ManagedValues, ...] = (*tls12.Tls12.MANAGED, *ncsi.Ncsi.MANAGED, *ipv6.Ipv6.MANAGED,
-                                      *winsock_reset.WinsockReset.MANAGED)
+                                      *winsock_reset.WinsockReset.MANAGED, *office_license.OfficeLicense.MANAGED)
 
 
 @dataclass

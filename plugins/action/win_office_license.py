@@ -1,0 +1,13 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action of m365ops.activation.win_office_license: runs the office_license concern alone (plugin_utils/concerns/office_license.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_license import OfficeLicense
+
+
+class ActionModule(ConcernAction):
+    CONCERN = OfficeLicense()

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: win_office_license
+short_description: Reset Microsoft 365 Apps activation state for every signed-in user
+version_added: 0.3.0
+description:
+  - The "Reset Microsoft 365 Apps for enterprise activation state" step the Microsoft article on activation errors
+    0xCAA70007 and 0xCAA80000 links to, done by hand the way Microsoft's OLicenseCleanup does it, for every user signed
+    in interactively, without their passwords.
+  - Per user, the license caches under their C(%LOCALAPPDATA%) (vNext C(Microsoft\Office\Licenses), and
+    C(Microsoft\Office\16.0\Licensing) where shared computer activation keeps its tokens) are moved to a dated folder
+    C(Microsoft\Office\m365ops-license-backup-<UTC time>) beside them, or removed with O(files=delete). The files are
+    named in the result. This runs in the user's own session through a short-lived scheduled task with the user's
+    interactive token, where C(%LOCALAPPDATA%) is theirs.
+  - Per user, C(HKCU\Software\Microsoft\Office\16.0\Common\Licensing) and C(\Identity) are emptied through
+    C(HKEY_USERS); every value goes into the backup records, and C(playbooks/restore.yml) puts them back.
+  - The Office credentials are M(m365ops.activation.win_office_credentials)' step; the C(office_license) role runs both.
+  - Office open in a user's session blocks that user (Office would write the state again). Nothing left to remove is
+    compliant; a host with nobody signed in is C(no user session). Shared computer activation is reported.
+options:
+  files:
+    description: Move the license caches to the dated folder (V(move)), or remove them (V(delete)).
+    type: str
+    choices: [move, delete]
+    default: move
+  timeout_seconds:
+    description: How long to wait for the task in each user's session (5 to 600).
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - m365ops.activation.concern
+seealso:
+  - module: m365ops.activation.win_office_credentials
+author:
+  - m365ops maintainers (@m365ops)
+"""
+
+EXAMPLES = r"""
+- name: Reset the activation state of every signed-in user, keeping the caches in a dated folder
+  m365ops.activation.win_office_license:
+    backup_dir: "{{ playbook_dir }}/backups"
+"""
+
+RETURN = r"""
+status:
+  description: C(compliant), C(remediated), C(blocked) (no user session, Office open) or C(failed).
+  returned: always
+  type: str
+changes:
+  description: Registry values and keys removed, and per user the cache folders moved or removed with their files.
+  returned: always
+  type: list
+  elements: dict
+backup:
+  description: The values removed, each with its content (restore puts them back), and the folders moved or removed.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+drift:
+  description: Always empty for this module; present so every concern module returns the same keys.
+  returned: always
+  type: list
+  elements: str
+reboot_owed_by:
+  description: Concerns whose earlier changes still wait for a restart of this host.
+  returned: always
+  type: list
+  elements: str
+blockers:
+  description: C(no user session), or a user whose Office is open.
+  returned: always
+  type: list
+  elements: str
+check_mode:
+  description: Whether the task ran in check mode (nothing was removed).
+  returned: always
+  type: bool
+reboot_required:
+  description: False; the reset needs no restart.
+  returned: always
+  type: bool
+agent_executions:
+  description: How many times the agent ran on the host for this task (1 to read, 2 when something was reset).
+  returned: always
+  type: int
+office_license:
+  description: What the module found.
+  returned: always
+  type: dict
+  contains:
+    shared_computer_activation:
+      description: Whether Microsoft 365 Apps uses shared computer activation here.
+      type: bool
+    users:
+      description: Per signed-in user C(user), C(sid), C(registry_values) (found) and C(caches) (files per cache folder, null when absent).
+      type: list
+      elements: dict
+"""

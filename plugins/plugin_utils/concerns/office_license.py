@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Microsoft 365 Apps activation state reset for every signed-in user (the article's link to "Reset Microsoft 365 Apps
+for enterprise activation state"; reference: WINDOWS_FACTS section 8), the manual equivalent of OLicenseCleanup.
+
+Per user signed in interactively: the license caches under their %LOCALAPPDATA% (vNext ``Microsoft\\Office\\Licenses``,
+and ``Microsoft\\Office\\16.0\\Licensing``, where shared computer activation keeps its tokens) are moved to a dated
+folder beside them (or removed, with ``files: delete``), in the user's own session; their
+``HKCU\\Software\\Microsoft\\Office\\16.0\\Common\\Licensing`` and ``\\Identity`` are emptied through HKEY_USERS, every
+value into the backup records, which restore puts back. The Office credentials are m365ops.activation.win_office_credentials'
+step (the office_license role runs both). Office open in a user's session blocks that user: Office would write the
+state again. Nothing left to remove is compliant; nobody signed in is "no user session".
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import typing as t
+from dataclasses import dataclass
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
+
+LICENSING = r"Software\Microsoft\Office\16.0\Common\Licensing"
+IDENTITY = r"Software\Microsoft\Office\16.0\Common\Identity"
+CACHES = (r"%LOCALAPPDATA%\Microsoft\Office\Licenses", r"%LOCALAPPDATA%\Microsoft\Office\16.0\Licensing")
+
+
+@dataclass(frozen=True)
+class CacheRemoval:
+    """One license cache folder of one user, moved aside (or removed) in that user's session."""
+
+    sid: str
+    user: str
+    path: str
+    files: tuple[str, ...]
+    move_to: str | None
+    timeout_seconds: int
+    reason: str
+    reboot_required: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}'s {self.path}"
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "user_session_write", "users": [self.sid], "timeout_seconds": self.timeout_seconds,
+                "ops": [{"op": "directory_remove", "path": self.path, "move_to": self.move_to}]}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {"user": self.user, "sid": self.sid, "path": self.path, "files": list(self.files), "moved_to": self.move_to,
+                "reason": self.reason}
+
+    def diff(self) -> DiffEntry:
+        return DiffEntry(("files", self.sid, self.path), (f"[{self.user} {self.path}]", f"[-{self.user} {self.path}]"),
+                         ("\n".join(self.files), ""), self.path)
+
+    def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
+        # Files are not restored by restore; where they were moved is said, so a person can put them back.
+        return {"kind": "action", "user": self.user, "sid": self.sid, "removed_directory": self.path, "files": list(self.files),
+                "moved_to": self.move_to}
+
+
+class OfficeLicense(Concern):
+    NAME = "office_license"
+    FACTS_KEY = "office_license"
+    MANAGED = (ManagedValues(LICENSING, ("*",), per_user=True, subtree=True), ManagedValues(IDENTITY, ("*",), per_user=True, subtree=True))
+    ARGUMENT_SPEC = {
+        "files": {"type": "str", "default": "move", "choices": ["move", "delete"]},
+        "timeout_seconds": {"type": "int", "default": 60},
+    }
+
+    def check_arguments(self, args: dict[str, t.Any]) -> None:
+        if not 5 <= args["timeout_seconds"] <= 600:
+            raise AnsibleActionFail(f"timeout_seconds: must be 5 to 600, not {args['timeout_seconds']}")
+        # One stamp per task: the dated folder a real run moves the caches to.
+        args["stamp"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        return ClickToRun().registry_refs(args)
+
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+        return [{"op": "user_sessions"},
+                {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
+                {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
+                {"op": "user_session_read", "ops": [{"op": "directory_stat", "paths": list(CACHES)}], "timeout_seconds": args["timeout_seconds"]},
+                {"op": "process_list", "names": list(APPS)}]
+
+    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        plan = Plan()
+        sessions, licensing, identity, caches, processes = (probe.data for probe in state.probes[:5])
+        users = signed_in_users(sessions)
+        office = click_to_run_facts(state)
+        plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
+        if not users:
+            plan.blockers.append(NO_SESSION)
+            return plan
+        folders = _folders(caches)
+        open_in = {int(item.get("session_id", -1)) for item in processes.get("processes") or []}
+        for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
+            seen: dict[str, t.Any] = {"user": user, "sid": sid, "reset": False, "registry_values": 0, "caches": {}}
+            plan.facts["users"].append(seen)
+            mine = {int(session["session_id"]) for session in sessions.get("sessions") or [] if str(session["sid"]) == sid}
+            if mine & open_in:
+                plan.blockers.append(f"Office is open in {user}'s session: it would write the activation state again; "
+                                     "ask the user to close Office, then run again")
+                continue
+            seen["reset"] = True
+            for subkey, trees in ((LICENSING, licensing), (IDENTITY, identity)):
+                seen["registry_values"] += _plan_key(plan, user, f"HKU\\{sid}\\{subkey}", ((trees.get("hives") or {}).get(sid) or {}))
+            found, why = folders.get(sid, ({}, f"{user}'s session gave no answer"))
+            if why:
+                plan.failure = f"reading {user}'s license caches: {why}"
+                continue
+            for path in CACHES:
+                entry = found.get(path) or {}
+                seen["caches"][path] = entry.get("file_count", 0) if entry.get("exists") else None
+                if entry.get("exists"):
+                    leaf = path.rsplit("\\", 1)[-1] if "16.0" not in path else "16.0-Licensing"
+                    move_to = None if args["files"] == "delete" else f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{args['stamp']}\\{leaf}"
+                    plan.changes.append(CacheRemoval(sid, user, path, tuple(entry.get("files") or ()), move_to, args["timeout_seconds"],
+                                                     f"{user} has a license cache in {path} ({entry.get('file_count', 0)} files)"))
+        return plan
+
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+        return self.probe_ops(args, ProbeContext())[1:4] if plan.changes else []
+
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+        if not checks:
+            return []
+        problems = []
+        users = {entry["sid"]: entry["user"] for entry in plan.facts["users"] if entry["reset"]}
+        for sid, user in users.items():
+            for subkey, answer in ((LICENSING, checks[0]), (IDENTITY, checks[1])):
+                tree = (answer.data.get("hives") or {}).get(sid) or {}
+                if any(entry.get("values") for entry in (tree.get("keys") or {}).values()):
+                    problems.append(f"{user}'s {subkey} still holds values")
+        for sid, (found, why) in _folders(checks[2].data).items():
+            if sid in users and (why or any(entry.get("exists") for entry in found.values())):
+                problems.append(f"{users[sid]}'s license caches are still there ({why or 'read again after the removal'})")
+        return problems
+
+
+def _folders(data: t.Mapping[str, t.Any]) -> dict[str, tuple[dict[str, t.Any], str | None]]:
+    """Per SID, the directory_stat answer of the user's task, or why there is none."""
+    found: dict[str, tuple[dict[str, t.Any], str | None]] = {}
+    for session in data.get("sessions") or []:
+        if not session.get("ok"):
+            found[str(session.get("sid"))] = ({}, f"{session.get('error') or 'failed'}: {session.get('message') or 'no answer'}")
+            continue
+        try:
+            answer = json.loads(session.get("output") or "")
+        except ValueError:
+            found[str(session.get("sid"))] = ({}, "the task's answer is not JSON")
+            continue
+        listed = next((item for item in answer.get("results") or [] if item.get("op") == "directory_stat"), {})
+        found[str(session.get("sid"))] = (listed.get("directories") or {}, None)
+    return found
+
+
+def _plan_key(plan: Plan, user: str, root: str, tree: t.Mapping[str, t.Any]) -> int:
+    """Every value under ``root`` removed (each one a backup record), then the keys, deepest first, once empty."""
+    keys = tree.get("keys") or {}
+    count = 0
+    for relative in sorted(keys):
+        key = RegistryKey(f"{root}\\{relative}" if relative else root)
+        for name, value in sorted((keys[relative].get("values") or {}).items()):
+            plan.changes.append(ValueChange(RegistryRef(key, name), RegistryValue.from_agent(value), None,
+                                            f"{user}'s Office activation state: {key}"))
+            count += 1
+    for relative in sorted(keys, key=lambda item: item.count("\\") if item else -1, reverse=True):
+        key = RegistryKey(f"{root}\\{relative}" if relative else root)
+        plan.changes.append(KeyRemoval(key, f"{user}'s Office activation state key {key}"))
+    return count

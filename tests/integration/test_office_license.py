@@ -1,0 +1,89 @@
+"""win_office_license over WinRM against winsim: every signed-in user's activation state reset, restorable, and nothing else."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+from winsim.profiles import CAROL_SID, USER_SID
+from winsim.registry import Registry
+
+TASK = ROOT / "tests" / "integration" / "playbooks" / "office_license_task.yml"
+TASK_NAME = "Run win_office_license"
+COMMON = r"Software\Microsoft\Office\16.0\Common"
+LOCAL = "c:\\users\\{}\\appdata\\local\\microsoft\\office\\"
+
+
+def files_of(fleet: Fleet, host: str, user: str) -> list[str]:
+    prefix = LOCAL.format(user)
+    return sorted(name[len(prefix):] for name in fleet.hosts[host].host.state["files"] if name.startswith(prefix))
+
+
+def tree(fleet: Fleet, host: str, sid: str, key: str) -> dict:
+    return fleet.hosts[host].host.registry.read_tree(f"HKU\\{sid}\\{COMMON}\\{key}", "64")
+
+
+def test_every_signed_in_users_state_is_reset_and_restore_puts_the_values_back(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("shared", "win10-office-license")
+    fleet.write_inventory(inventory)
+    before = copy.deepcopy(fleet.hosts["shared"].host.state["registry"])
+    predicted = run_playbook(inventory, TASK, "--check").result("shared", TASK_NAME)
+    backups = tmp_path / "backups"
+    run = run_playbook(inventory, TASK, extra_vars={"office_backup_dir": str(backups)})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
+    assert len(predicted["changes"]) == len(result["changes"]) and result["office_license"]["shared_computer_activation"] is True
+    # alice's keys are empty and gone, her vNext licenses moved aside; bob's shared-computer token too.
+    assert not tree(fleet, "shared", USER_SID, "Licensing")["exists"] and not tree(fleet, "shared", USER_SID, "Identity")["exists"]
+    moved = files_of(fleet, "shared", "alice")
+    assert moved and all(name.startswith("m365ops-license-backup-") and "\\licenses\\5\\" in name for name in moved)
+    assert [name.split("\\", 1)[1] for name in files_of(fleet, "shared", "bob")] == ["16.0-licensing\\token.dat"]
+    # carol is not signed in: out of reach, untouched.
+    assert tree(fleet, "shared", CAROL_SID, "Licensing")["exists"] and files_of(fleet, "shared", "carol") == ["licenses\\5\\a9.json"]
+    folders = {change["path"]: change["files"] for change in result["changes"] if change.get("user") == "CORP\\alice" and "path" in change}
+    assert folders == {"%LOCALAPPDATA%\\Microsoft\\Office\\Licenses": ["5\\8f3c2a.json", "5\\d41d8c.json"]}
+    again = run_playbook(inventory, TASK)
+    assert again.changed_hosts() == set() and again.result("shared", TASK_NAME)["status"] == "compliant"
+
+    restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml",
+                           extra_vars={"m365ops_backup_dir": str(backups), "m365ops_concerns": ["office_license"]})
+    assert restore.rc == 0
+    original = Registry(before, "AMD64")
+    for key in ("Licensing", "Identity"):
+        assert tree(fleet, "shared", USER_SID, key) == original.read_tree(f"HKU\\{USER_SID}\\{COMMON}\\{key}", "64")
+
+
+def test_office_open_blocks_that_user_and_nobody_signed_in_is_no_user_session(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("busy", "win10-office-license")
+    fleet.hosts["busy"].host.state["processes"] = [{"name": "WINWORD.EXE", "id": 4120, "session_id": 1}]
+    fleet.hosts["busy"].host.save()
+    fleet.add("server", "ws2022")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK)
+    busy = run.result("busy", TASK_NAME)
+    assert busy["status"] == "blocked" and "Office is open in CORP\\alice's session" in busy["blockers"][0]
+    assert tree(fleet, "busy", USER_SID, "Licensing")["exists"], "alice's state stays while her Office is open"
+    assert files_of(fleet, "busy", "bob") and all("m365ops-license-backup-" in name for name in files_of(fleet, "busy", "bob"))
+    assert run.result("server", TASK_NAME)["blockers"][0].startswith("no user session")
+
+
+def test_delete_removes_the_caches_instead_of_moving_them(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-license")
+    fleet.write_inventory(inventory)
+    result = run_playbook(inventory, TASK, extra_vars={"office_files": "delete"}).result("shared", TASK_NAME)
+    assert result["status"] == "remediated" and files_of(fleet, "shared", "alice") == [] and files_of(fleet, "shared", "bob") == []
+    assert json.dumps(result).count("moved_to\": null") >= 2
+
+
+def test_the_role_resets_the_state_and_removes_the_credentials(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-license")
+    host = fleet.hosts["shared"].host
+    host.state["credentials"] = {USER_SID: [{"target": "MicrosoftOffice16_Data:SSPI:alice@corp.example", "type": 1, "persist": 3,
+                                             "user_name": "alice@corp.example", "last_written": "2026-10-02T08:15:00Z"}]}
+    host.save()
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, ROOT / "tests" / "integration" / "playbooks" / "office_license_role.yml")
+    assert run.rc == 0, run.stdout[-2000:]
+    assert not tree(fleet, "shared", USER_SID, "Licensing")["exists"] and host.state["credentials"][USER_SID] == []
