@@ -29,7 +29,7 @@ NO_SESSION = ("no user session: nobody is signed in interactively, so no user's 
               "credentials live in each user's own logon session)")
 
 
-def _answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], dict[str, t.Any] | None, str | None]]:
+def session_answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], dict[str, t.Any] | None, str | None]]:
     """Per session: the session, the task's parsed answer (None when there is none), and why there is none."""
     found = []
     for session in data.get("sessions") or []:
@@ -108,7 +108,7 @@ class OfficeCredentials(Concern):
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
         users = []
-        answers = _answers(state.probes[0].data)
+        answers = session_answers(state.probes[0].data)
         if not answers:
             plan.blockers.append(NO_SESSION)
         for session, answer, why in answers:
@@ -137,10 +137,10 @@ class OfficeCredentials(Concern):
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
         problems = []
         for result in applied:
-            for session, answer, why in _answers(result.data):
+            for session, answer, why in session_answers(result.data):
                 if answer is None:
                     problems.append(f"removing {session.get('user')}'s Office credentials: {why}")
-        for session, answer, why in _answers(checks[0].data) if checks else []:
+        for session, answer, why in session_answers(checks[0].data) if checks else []:
             if answer is None:
                 problems.append(f"reading {session.get('user')}'s Credential Manager again: {why}")
                 continue

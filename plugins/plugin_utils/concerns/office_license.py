@@ -16,7 +16,6 @@ state again. Nothing left to remove is compliant; nobody signed in is "no user s
 from __future__ import annotations
 
 import datetime
-import json
 import typing as t
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange,
@@ -156,17 +155,9 @@ class OfficeLicense(Concern):
 def _folders(data: t.Mapping[str, t.Any]) -> dict[str, tuple[dict[str, t.Any], str | None]]:
     """Per SID, the directory_stat answer of the user's task, or why there is none."""
     found: dict[str, tuple[dict[str, t.Any], str | None]] = {}
-    for session in data.get("sessions") or []:
-        if not session.get("ok"):
-            found[str(session.get("sid"))] = ({}, f"{session.get('error') or 'failed'}: {session.get('message') or 'no answer'}")
-            continue
-        try:
-            answer = json.loads(session.get("output") or "")
-        except ValueError:
-            found[str(session.get("sid"))] = ({}, "the task's answer is not JSON")
-            continue
-        listed = next((item for item in answer.get("results") or [] if item.get("op") == "directory_stat"), {})
-        found[str(session.get("sid"))] = (listed.get("directories") or {}, None)
+    for session, answer, why in session_answers(data):
+        listed = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "directory_stat"), {})
+        found[str(session.get("sid"))] = (listed.get("directories") or {}, why)
     return found
 
 
