@@ -117,6 +117,7 @@ WINSOCK = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinSock2\\Parameters"
 DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 # Windows 8.1 as it ships: .NET Framework 4.5.1.
 DOTNET_451 = 378675
+C2R_CLIENT = "C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe"
 CLICK_TO_RUN = "HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration"
 OFFICE_UPDATE_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\office\\16.0\\Common\\officeupdate"
 CHANNEL_CURRENT = "492350f6-3a01-4f97-b9c0-c7c6ddf67d60"
@@ -297,6 +298,9 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         "update_history": update_history(days_since_update=12),
     }
     _files(state, release)
+    if release.product_type == 1:
+        # Click-to-Run's client, beside its configuration.
+        add_file(state, C2R_CLIENT, version="16.0.17928.20156")
     return state
 
 
@@ -455,7 +459,6 @@ def _office_behind(state: dict[str, Any]) -> None:
     """Microsoft 365 Apps a year behind; its updater has the current build ready 40 seconds after it is started."""
     _set(state["registry"], CLICK_TO_RUN, "VersionToReport", "string", "16.0.16731.20234")
     state["c2r_updater"] = {"version": "16.0.17928.20156", "delay_seconds": 40}
-    add_file(state, "C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe", version="16.0.17928.20156")
 
 
 def _office_open(state: dict[str, Any]) -> None:
@@ -507,6 +510,7 @@ def _office_license_state(state: dict[str, Any]) -> None:
 def _msi_office(state: dict[str, Any]) -> None:
     """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
     _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
+    del state["files"][C2R_CLIENT.lower()]
 
 
 def _reboot_pending(state: dict[str, Any]) -> None:

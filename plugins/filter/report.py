@@ -27,6 +27,8 @@ AUTH_REFUSED = re.compile(r"credentials were rejected|\b401\b", re.IGNORECASE)
 
 # Every concern the playbooks know, in the order they run.
 CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6")
+# The users' Office steps: run only when named (m365ops_concerns), and reported only then.
+OFFICE_CONCERNS = ("office_credentials", "office_license", "office_update")
 
 
 def selected_concerns(concerns: t.Sequence[str], run_tags: t.Sequence[str] = ("all",), skip_tags: t.Sequence[str] = ()) -> list[str]:
@@ -163,7 +165,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         result = (variables.get(f"{concern}_result") or activation_result(variables.get("fleet_activation"), concern)
                   or diagnosed_result(variables.get("fleet_diagnosis"), concern))
         if concern not in selected:
-            entries[concern] = {"status": NOT_SELECTED}
+            # The users' Office steps are listed only where a run asked for them.
+            if concern not in OFFICE_CONCERNS:
+                entries[concern] = {"status": NOT_SELECTED}
             continue
         results.append(result)
         if isinstance(result, t.Mapping) and not (result.get("skipped") and stopped):
@@ -205,7 +209,7 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     return host
 
 
-def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], concerns: t.Sequence[str] = CONCERNS,
+def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], concerns: t.Sequence[str] = CONCERNS + OFFICE_CONCERNS,
                       selected: t.Sequence[str] | None = None) -> dict[str, t.Any]:
     """Per host and concern statuses of ``hosts`` (the hosts the play targeted), and totals per status."""
     chosen = set(concerns if selected is None else selected)
@@ -262,10 +266,6 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {entry['status'].upper()}{reboot}" + (f" - {' | '.join(details)}" if details else ""))
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
     return lines
-
-
-# Concerns run by their own modules only (not by the fleet role yet), which restore can also name.
-OFFICE_CONCERNS = ("office_credentials", "office_license", "office_update")
 
 
 def concern_module(concern: str) -> str:

@@ -18,8 +18,8 @@ description:
     files (M(m365ops.activation.win_winsock_reset)).
   - "The apply batch runs concern by concern in a fixed order: C(tls12), C(winhttp_proxy), C(ncsi) (before the
     services, so a Network Location Awareness started here reads the new values), C(required_services),
-    C(winsock_reset), C(ipv6). The agent skips every write after a failed one, so a concern after a failed change is
-    C(not_run), never reported as changed."
+    C(winsock_reset), C(office_credentials), C(office_license), C(office_update), C(ipv6). The agent skips every
+    write after a failed one, so a concern after a failed change is C(not_run), never reported as changed."
   - Each concern's options are validated by that concern's own argument spec before the host is contacted; an error
     names C(concern.option). Two concerns that would change the same thing differently are refused before anything
     is changed, with both named.
@@ -32,9 +32,12 @@ options:
     description:
       - The concerns to run. C(ipv6) is an off-retry-on procedure around an activation retry and is only run when
         named (with C(ipv6.state)); the C(ipv6) role is the usual way to run it.
+      - C(office_credentials), C(office_license) and C(office_update) act for every signed-in user (the first two in
+        the users' own sessions, through a short-lived scheduled task each) and run only when named; they read and
+        change in the same probe and apply as the other concerns, so they add no agent execution.
     type: list
     elements: str
-    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, ipv6]
+    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, office_credentials, office_license, office_update, ipv6]
     default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
   verify:
     description:
@@ -56,6 +59,17 @@ options:
     type: dict
   winsock_reset:
     description: Options of M(m365ops.activation.win_winsock_reset) (except O(backup_dir)).
+    type: dict
+  office_credentials:
+    description: Options of M(m365ops.activation.win_office_credentials) (except O(backup_dir)).
+    type: dict
+  office_license:
+    description: Options of M(m365ops.activation.win_office_license) (except O(backup_dir)).
+    type: dict
+  office_update:
+    description:
+      - Options of M(m365ops.activation.win_office_update) (except O(backup_dir)).
+      - C(office_update.minimum_version) is required when C(office_update) is selected.
     type: dict
   ipv6:
     description: Options of M(m365ops.activation.win_ipv6) (except O(backup_dir)); C(ipv6.state) is required when C(ipv6) is selected.

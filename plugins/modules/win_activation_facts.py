@@ -21,7 +21,7 @@ options:
     description: The concerns to read. C(ipv6) only when named, with C(ipv6.state).
     type: list
     elements: str
-    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, ipv6]
+    choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, office_credentials, office_license, office_update, ipv6]
     default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
   tls12:
     description: Options of M(m365ops.activation.win_tls12) (except O(m365ops.activation.win_tls12#module:backup_dir)).
@@ -37,6 +37,17 @@ options:
     type: dict
   winsock_reset:
     description: Options of M(m365ops.activation.win_winsock_reset) (except its C(backup_dir)).
+    type: dict
+  office_credentials:
+    description: Options of M(m365ops.activation.win_office_credentials) (except its C(backup_dir)).
+    type: dict
+  office_license:
+    description: Options of M(m365ops.activation.win_office_license) (except its C(backup_dir)).
+    type: dict
+  office_update:
+    description:
+      - Options of M(m365ops.activation.win_office_update) (except its C(backup_dir)).
+      - C(office_update.minimum_version) is required when C(office_update) is selected.
     type: dict
   ipv6:
     description: Options of M(m365ops.activation.win_ipv6) (except its C(backup_dir)).

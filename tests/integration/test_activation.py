@@ -89,3 +89,36 @@ def test_a_change_that_does_not_hold_is_failed_not_remediated(fleet: Fleet, inve
     ncsi = result["concerns"]["ncsi"]
     assert ncsi["status"] == "failed" and ncsi["verified"] is False and "NoActiveProbe" in ncsi["msg"]
     assert result["concerns"]["tls12"]["status"] == "compliant"
+
+
+def test_the_office_steps_plan_from_the_same_probe_and_apply_in_the_same_batch(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-license")
+    host = fleet.hosts["shared"].host
+    host.state["credentials"] = {"S-1-5-21-1004336348-1177238915-682003330-1104": [
+        {"target": "MicrosoftOffice16_Data:SSPI:alice@corp.example", "type": 1, "persist": 3, "user_name": "alice@corp.example",
+         "last_written": "2026-10-02T08:15:00Z"}]}
+    host.state["c2r_updater"] = {"version": "16.0.17928.20156", "delay_seconds": 30}
+    host.registry.write(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration", "64", "VersionToReport", "string", "16.0.16731.20234", True)
+    host.save()
+    fleet.write_inventory(inventory)
+    office = ["tls12", "office_credentials", "office_license", "office_update"]
+    extra = {"activation_concerns": office, "activation_office_update": {"minimum_version": "16.0.17928.20156"}}
+    audit = run_playbook(inventory, TASK, "--check", extra_vars=extra).result("shared", TASK_NAME)
+    assert {name: result["status"] for name, result in audit["concerns"].items()} == {
+        "tls12": "compliant", "office_credentials": "drift", "office_license": "drift", "office_update": "drift"}
+    run = run_playbook(inventory, TASK, extra_vars=extra)
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["verified"] is True, run.stdout[-3000:]
+    assert {name: entry["status"] for name, entry in result["concerns"].items()} == {
+        "tls12": "compliant", "office_credentials": "remediated", "office_license": "remediated", "office_update": "remediated"}
+    # No extra execution for the per-user steps: the audit's one, then one probe and one apply.
+    assert host.counters["executions"][AGENT] == 1 + 2
+    assert run_playbook(inventory, TASK, extra_vars=extra).changed_hosts() == set()
+
+
+def test_the_update_needs_its_minimum_version_when_selected(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("host", "win10")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"activation_concerns": ["office_update"]})
+    assert run.rc != 0 and "office_update" in run.stdout and "minimum_version" in run.stdout
+    assert fleet.hosts["host"].host.counters["requests"] == 0

@@ -87,3 +87,23 @@ def test_the_role_resets_the_state_and_removes_the_credentials(fleet: Fleet, inv
     run = run_playbook(inventory, ROOT / "tests" / "integration" / "playbooks" / "office_license_role.yml")
     assert run.rc == 0, run.stdout[-2000:]
     assert not tree(fleet, "shared", USER_SID, "Licensing")["exists"] and host.state["credentials"][USER_SID] == []
+
+
+def test_the_fleet_runs_the_office_steps_when_named_in_the_same_two_executions(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("shared", "win10-office-license")
+    fleet.add("plain", "win11")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "report.json"
+    run = run_playbook(inventory, ROOT / "playbooks" / "remediate.yml",
+                       extra_vars={"m365ops_concerns": ["tls12", "office_credentials", "office_license"], "m365ops_report_file": str(report_file)})
+    assert run.rc == 0, run.stdout[-3000:]
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    shared = report["hosts"]["shared"]
+    assert {name: entry["status"] for name, entry in shared["concerns"].items()} == {
+        "tls12": "compliant", "winhttp_proxy": "not_selected", "ncsi": "not_selected", "required_services": "not_selected",
+        "winsock_reset": "not_selected", "ipv6": "not_selected", "office_credentials": "compliant", "office_license": "remediated"}
+    assert shared["status"] == "remediated" and shared["verified"] is True
+    # win11's alice has no state to reset; a host where nobody is signed in would be blocked (no user session).
+    assert report["hosts"]["plain"]["concerns"]["office_license"]["status"] == "compliant"
+    assert {name: entry.host.counters["executions"].get("ansible_collections.m365ops.activation.plugins.modules.win_agent", 0)
+            for name, entry in fleet.hosts.items()} == {"shared": 2, "plain": 1}

@@ -13,16 +13,23 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, validate_options
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ipv6 import Ipv6
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import OfficeCredentials
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_license import OfficeLicense
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import OfficeUpdate
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.required_services import RequiredServices
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winsock_reset import WinsockReset
 
 # The order of the apply batch: protocols first, then the proxy WinHTTP will use, NCSI's values before the services
-# (NlaSvc started here reads them), the Winsock reset (which owes a reboot) last but one, IPv6 bindings last.
-ORDER: tuple[Concern, ...] = (Tls12(), WinHttpProxy(), Ncsi(), RequiredServices(), WinsockReset(), Ipv6())
+# (NlaSvc started here reads them), the Winsock reset (which owes a reboot), then the users' Office steps (credentials,
+# activation state, then the update, which waits longest), IPv6 bindings last.
+ORDER: tuple[Concern, ...] = (Tls12(), WinHttpProxy(), Ncsi(), RequiredServices(), WinsockReset(), OfficeCredentials(), OfficeLicense(),
+                              OfficeUpdate(), Ipv6())
 BY_NAME = {concern.NAME: concern for concern in ORDER}
-# IPv6 off-and-on is a procedure around an activation retry (the ipv6 role), not a state to keep: asked for by name only.
+# Asked for by name only: IPv6 off-and-on is a procedure around an activation retry (the ipv6 role), not a state to
+# keep; the Office steps act in users' sessions (an audit must not start tasks there unless asked) and the update
+# needs a version the site chooses.
 DEFAULT_CONCERNS = ["tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset"]
 # The combined modules' own options: which concerns, and one dict of options per concern.
 OPTIONS_SPEC: dict[str, dict[str, t.Any]] = {
