@@ -774,7 +774,15 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
         raise OpError("invalid_argument", "timeout_seconds must be 5 to 600")
     only = op.get("users") or []
     answers, seen = [], set()
-    for session in host.state.get("sessions", []):
+    sessions = host.state.get("sessions", [])
+    if op.get("self"):
+        # The agent's own account: the become user (by name, among the accounts the host knows), else the WinRM account.
+        account = next((item for item in host.state.get("accounts", []) + sessions
+                        if str(item["user"]).lower() == str(host.running_as or "").lower()), None)
+        if account is None:
+            raise OpError("not_found", f"the account '{host.running_as}' has no profile on this simulated host")
+        sessions = [{"sid": account["sid"], "user": account["user"], "session_id": None}]
+    for session in sessions:
         if session["sid"] in seen or (only and session["sid"] not in only):
             continue
         seen.add(session["sid"])
@@ -852,12 +860,15 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
 }
 
 
-def run_ops(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any]:
-    """Execute ``ops`` in order against ``host`` and return the agent envelope."""
+def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | None = None) -> dict[str, Any]:
+    """Execute ``ops`` in order against ``host`` as ``running_as`` (the become user; None: the WinRM account) and
+    return the agent envelope."""
     results: list[dict[str, Any]] = []
     changed = False
     failed_write: str | None = None
     with host.lock:
+        # Who the agent runs as, for this execution only (not host state).
+        host.running_as = running_as or host.state.get("winrm", {}).get("username")
         for index, op in enumerate(ops):
             name = op.get("op") if isinstance(op, dict) else None
             if name in WRITE_OPS and failed_write is not None:

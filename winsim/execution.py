@@ -80,7 +80,7 @@ def _run_win_agent(call: ModuleCall) -> CommandResult:
     if not isinstance(strict, bool):
         return _json_output({"failed": True, "msg": f"argument for strict is of type {type(strict).__name__} and we were unable "
                              "to convert to bool"}, rc=1)
-    envelope = agent.run_ops(call.host, ops, call.check_mode)
+    envelope = agent.run_ops(call.host, ops, call.check_mode, call.become_user)
     envelope["invocation"] = {"module_args": {**user_args, "strict": strict}}
     failed = [f"#{index} ({entry.get('op')}): {entry.get('error')}" for index, entry in enumerate(envelope["results"]) if not entry["ok"]]
     if strict and failed:

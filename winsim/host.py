@@ -43,6 +43,8 @@ class SimHost:
         self.lock = threading.RLock()
         # The port the fleet serves this host's WinRM on (the local port of its management connection).
         self.winrm_port = 5985
+        # The account the current agent execution runs as (the become user, or the WinRM account).
+        self.running_as: str | None = None
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
             "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0, "restarts": 0,

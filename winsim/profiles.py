@@ -484,6 +484,8 @@ def _office_credentials(state: dict[str, Any]) -> None:
                   generic("MicrosoftAccount:user=bob@outlook.example", "bob@outlook.example")],
         CAROL_SID: [generic("MicrosoftOffice16_Data:SSPI:carol@corp.example", "carol@corp.example")],
     }
+    # Accounts with a profile here, for become: carol is not signed in, but runas can log her on.
+    state["accounts"] = [{"sid": CAROL_SID, "user": "CORP\\carol"}]
 
 
 OFFICE_COMMON = "Software\\Microsoft\\Office\\16.0\\Common"

@@ -1529,6 +1529,23 @@ Function Invoke-UserSessionOps {
     $only = @(Get-OpArg -Op $Op -Name 'users' -Optional)
     $seen = @{}
     $answers = New-Object -TypeName System.Collections.Generic.List[object]
+    if ([bool](Get-OpArg -Op $Op -Name 'self' -Optional)) {
+        # Run as the account this agent runs as (Ansible's become user, whose profile become loaded), in this process.
+        $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent()
+        $entry = @{ sid = $identity.User.Value; user = $identity.Name; session_id = $null; ok = $true }
+        try {
+            Initialize-UserCredentialType
+            $results = @($userOps | ForEach-Object { Invoke-UserOp -Op $_ -Apply $Apply })
+            $entry['output'] = ConvertTo-Json -InputObject @{ ok = $true; results = $results } -Depth 6 -Compress
+        }
+        catch {
+            $entry['ok'] = $false
+            $entry['error'] = 'host_error'
+            $entry['message'] = $_.Exception.Message
+        }
+        $answers.Add($entry)
+        return @{ sessions = @($answers) }
+    }
     foreach ($session in @((Invoke-UserSessions -Op @{} -Apply $false).sessions)) {
         if ($seen.ContainsKey($session['sid']) -or ($only.Count -gt 0 -and $only -notcontains $session['sid'])) {
             continue

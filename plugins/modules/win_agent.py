@@ -34,8 +34,9 @@ description:
     C(management_addresses), C(adapter_binding_set) (C(name), C(component_id) C(ms_tcpip6),
     C(enabled)), C(winhttp_proxy_read), C(winhttp_proxy_write) (C(access_type), C(proxy), C(bypass); read back after writing)."
   - "User sessions: C(user_session_read) and C(user_session_write) (C(ops), C(timeout_seconds) 5 to 600, optional
-    C(users) as SIDs): the user ops run in each interactive session through a short-lived scheduled task with that
-    user's interactive token, no password needed; one entry per session with the task's JSON answer as text. User ops:
+    C(users) as SIDs, or C(self)): the user ops run in each interactive session through a short-lived scheduled task
+    with that user's interactive token, no password needed, or, with the self option, in the agent's own process (the become
+    user); one entry per session with the JSON answer as text. User ops:
     credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) and
     directory_stat (paths, environment variables expanded in the user's session) in the read op; credential_delete
     (target, type) and directory_remove (path, optional move_to) in the write op."

@@ -34,6 +34,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - m365ops.activation.concern
+  - m365ops.activation.user_sessions
 seealso:
   - module: m365ops.activation.win_agent
 author:
@@ -41,6 +42,13 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Office credentials of one named user, logged on through runas (the user need not be signed in)
+  m365ops.activation.win_office_credentials:
+    users: become
+  become: true
+  become_method: ansible.builtin.runas
+  become_user: CORP\alice
+
 - name: Office credentials out of every signed-in user's Credential Manager
   m365ops.activation.win_office_credentials:
 

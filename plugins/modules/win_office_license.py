@@ -33,6 +33,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - m365ops.activation.concern
+  - m365ops.activation.user_sessions
 seealso:
   - module: m365ops.activation.win_office_credentials
 author:

@@ -68,3 +68,17 @@ def test_no_result_or_log_carries_a_secret(fleet: Fleet, inventory: Path) -> Non
     text = run.stdout + run.stderr + json.dumps(run.events)
     assert "MicrosoftOffice16_Data:SSPI:alice@corp.example" in text and secrets
     assert not [secret for secret in secrets if secret in text]
+
+
+def test_for_the_become_user_only_their_own_credentials_go(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, ROOT / "tests" / "integration" / "playbooks" / "office_credentials_become.yml",
+                       extra_vars={"office_become_user": "CORP\\carol", "office_become_password": "not-stored-anywhere"})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
+    # carol is not signed in, but runas logged her on: her entry goes; the signed-in users' stay.
+    assert [change["user"] for change in result["changes"]] == ["CORP\\carol"]
+    assert targets(fleet, "shared", CAROL_SID) == []
+    assert "MicrosoftOffice16_Data:SSPI:alice@corp.example" in targets(fleet, "shared", USER_SID)
+    assert "not-stored-anywhere" not in run.stdout + json.dumps(run.events)

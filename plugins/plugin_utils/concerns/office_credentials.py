@@ -49,6 +49,17 @@ def session_answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any],
     return found
 
 
+def reach(own: bool, sids: t.Sequence[str] | None = None) -> dict[str, t.Any]:
+    """Whose session a user op goes to: the become user's (the agent's own process), or the signed-in users' (all, or
+    the SIDs given)."""
+    if own:
+        return {"self": True}
+    return {"users": list(sids)} if sids else {}
+
+
+USERS_OPTION = {"type": "str", "default": "signed_in", "choices": ["signed_in", "become"]}
+
+
 @dataclass(frozen=True)
 class CredentialRemoval:
     """One user's matching Credential Manager entries, removed in that user's session."""
@@ -59,13 +70,15 @@ class CredentialRemoval:
     timeout_seconds: int
     reason: str
     reboot_required: bool = False
+    # The become user's own (the agent's process), not a signed-in user's session.
+    own: bool = False
 
     @property
     def target(self) -> str:
         return f"{self.user}'s credentials {', '.join(target for target, _type in self.entries)}"
 
     def to_op(self) -> dict[str, t.Any]:
-        return {"op": "user_session_write", "users": [self.sid], "timeout_seconds": self.timeout_seconds,
+        return {"op": "user_session_write", **reach(self.own, [self.sid]), "timeout_seconds": self.timeout_seconds,
                 "ops": [{"op": "credential_delete", "target": target, "type": kind} for target, kind in self.entries]}
 
     def as_result(self) -> dict[str, t.Any]:
@@ -86,6 +99,7 @@ class OfficeCredentials(Concern):
     ARGUMENT_SPEC = {
         "patterns": {"type": "list", "elements": "str", "default": PATTERNS},
         "timeout_seconds": {"type": "int", "default": 60},
+        "users": USERS_OPTION,
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -99,7 +113,8 @@ class OfficeCredentials(Concern):
             raise AnsibleActionFail(f"timeout_seconds: must be 5 to 600, not {args['timeout_seconds']}")
 
     def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "user_session_read", "ops": [{"op": "credential_list"}], "timeout_seconds": args["timeout_seconds"]}]
+        return [{"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "credential_list"}],
+                 "timeout_seconds": args["timeout_seconds"]}]
 
     def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[tuple[str, int]]:
         return [(str(item["target"]), int(item["type"])) for item in credentials
@@ -124,7 +139,8 @@ class OfficeCredentials(Concern):
                           "other_credentials": len(credentials) - len(found)})
             if found:
                 plan.changes.append(CredentialRemoval(sid, user, tuple(found), args["timeout_seconds"],
-                                                      f"{user} has {len(found)} Office credential(s) cached in Credential Manager"))
+                                                      f"{user} has {len(found)} Office credential(s) cached in Credential Manager",
+                                                      own=args["users"] == "become"))
         plan.facts = {"users": users, "patterns": list(args["patterns"])}
         return plan
 
@@ -132,7 +148,8 @@ class OfficeCredentials(Concern):
         sids = [change.sid for change in plan.changes if isinstance(change, CredentialRemoval)]
         if not sids:
             return []
-        return [{"op": "user_session_read", "users": sids, "ops": [{"op": "credential_list"}], "timeout_seconds": args["timeout_seconds"]}]
+        return [{"op": "user_session_read", **reach(args["users"] == "become", sids), "ops": [{"op": "credential_list"}],
+                 "timeout_seconds": args["timeout_seconds"]}]
 
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
         problems = []

@@ -25,7 +25,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, session_answers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, USERS_OPTION, reach, session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange,
@@ -49,13 +49,14 @@ class CacheRemoval:
     timeout_seconds: int
     reason: str
     reboot_required: bool = False
+    own: bool = False
 
     @property
     def target(self) -> str:
         return f"{self.user}'s {self.path}"
 
     def to_op(self) -> dict[str, t.Any]:
-        return {"op": "user_session_write", "users": [self.sid], "timeout_seconds": self.timeout_seconds,
+        return {"op": "user_session_write", **reach(self.own, [self.sid]), "timeout_seconds": self.timeout_seconds,
                 "ops": [{"op": "directory_remove", "path": self.path, "move_to": self.move_to}]}
 
     def as_result(self) -> dict[str, t.Any]:
@@ -79,6 +80,7 @@ class OfficeLicense(Concern):
     ARGUMENT_SPEC = {
         "files": {"type": "str", "default": "move", "choices": ["move", "delete"]},
         "timeout_seconds": {"type": "int", "default": 60},
+        "users": USERS_OPTION,
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -94,13 +96,16 @@ class OfficeLicense(Concern):
         return [{"op": "user_sessions"},
                 {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
                 {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
-                {"op": "user_session_read", "ops": [{"op": "directory_stat", "paths": list(CACHES)}], "timeout_seconds": args["timeout_seconds"]},
+                {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
+                 "timeout_seconds": args["timeout_seconds"]},
                 {"op": "process_list", "names": list(APPS)}]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
         sessions, licensing, identity, caches, processes = (probe.data for probe in state.probes[:5])
-        users = signed_in_users(sessions)
+        own = args["users"] == "become"
+        # The become user is whoever the agent runs as: named by the answer of its own session.
+        users = {str(session.get("sid")): str(session.get("user")) for session, _answer, _why in session_answers(caches)} if own else signed_in_users(sessions)
         office = click_to_run_facts(state)
         plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
         if not users:
@@ -112,7 +117,7 @@ class OfficeLicense(Concern):
             seen: dict[str, t.Any] = {"user": user, "sid": sid, "reset": False, "registry_values": 0, "caches": {}}
             plan.facts["users"].append(seen)
             mine = {int(session["session_id"]) for session in sessions.get("sessions") or [] if str(session["sid"]) == sid}
-            if mine & open_in:
+            if mine & open_in and not own:
                 plan.blockers.append(f"Office is open in {user}'s session: it would write the activation state again; "
                                      "ask the user to close Office, then run again")
                 continue
@@ -130,7 +135,7 @@ class OfficeLicense(Concern):
                     leaf = path.rsplit("\\", 1)[-1] if "16.0" not in path else "16.0-Licensing"
                     move_to = None if args["files"] == "delete" else f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{args['stamp']}\\{leaf}"
                     plan.changes.append(CacheRemoval(sid, user, path, tuple(entry.get("files") or ()), move_to, args["timeout_seconds"],
-                                                     f"{user} has a license cache in {path} ({entry.get('file_count', 0)} files)"))
+                                                     f"{user} has a license cache in {path} ({entry.get('file_count', 0)} files)", own=own))
         return plan
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
