@@ -50,6 +50,9 @@ SHOWN_ELSEWHERE = {
     "winsock-blocked": "test_winsock_reset: a catalog that comes back after the reset",
     "services-blocked": "test_services: a disabled dependency with enable_dependencies false",
     "ncsi-no-internet": "unit tests only: the simulator's connectivity follows the probing switch, not the network",
+    "office-credentials-cached": "test_the_office_steps_are_diagnosed_when_named: the Office steps are diagnosed when named",
+    "office-activation-state": "test_the_office_steps_are_diagnosed_when_named",
+    "office-below-minimum": "test_the_office_steps_are_diagnosed_when_named",
 }
 
 
@@ -132,3 +135,20 @@ def test_endpoint_evidence_names_the_endpoint_the_stage_and_the_error(fleet: Fle
     assert sign_in["stages"]["tls"]["root"] == "DigiCert Global Root G2" and sign_in["intercepted_by"] is None
     # Plain HTTP has no TLS stage to pass.
     assert {entry["tls"] for entry in checked.values() if entry["port"] == 80} == {"not_tested"}
+
+
+def test_the_office_steps_are_diagnosed_when_named(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name in ("win10-office-creds", "win10-office-license", "win10-office-behind", "win11"):
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run = run_playbook(inventory, DIAGNOSE, extra_vars={
+        "m365ops_report_file": str(report_file), "m365ops_concerns": ["tls12", "office_credentials", "office_license", "office_update"],
+        "office_update_minimum_version": "16.0.17928.20156"})
+    assert run.rc == 0, run.stdout[-3000:]
+    found = {host: sorted(item["id"] for item in items) for host, items in json.loads(report_file.read_text(encoding="utf-8"))["hosts"].items()}
+    assert found == {"win10-office-creds": ["office-credentials-cached"], "win10-office-license": ["office-activation-state"],
+                     "win10-office-behind": ["office-below-minimum"], "win11": []}
+    # Read-only: nothing was removed, moved or updated.
+    assert run.changed_hosts() == set()
+    assert fleet.hosts["win10-office-creds"].host.state["credentials"]["S-1-5-21-1004336348-1177238915-682003330-1104"]

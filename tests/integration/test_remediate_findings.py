@@ -152,3 +152,14 @@ def test_findings_mode_leaves_the_ipv6_procedure_out(fleet: Fleet, inventory: Pa
     entry = report["hosts"]["healthy"]
     assert run.rc == 0 and entry["status"] == "compliant" and entry["concerns"]["ipv6"] == {"status": "not_selected"}
     assert fleet.hosts["healthy"].host.counters["executions"].get(AGENT, 0) == 1
+
+
+def test_findings_mode_applies_an_office_step_its_diagnosis_names(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.add("clean", "win11")
+    fleet.write_inventory(inventory)
+    run, report = run_findings_mode(fleet, inventory, tmp_path, m365ops_concerns=["tls12", "office_credentials"])
+    assert run.rc == 0, run.stdout[-3000:]
+    assert report["hosts"]["shared"]["findings"] == {"before": ["office-credentials-cached"], "applied": ["office_credentials"],
+                                                     "fixed": ["office-credentials-cached"], "left": []}
+    assert report["hosts"]["clean"]["findings"]["applied"] == [] and "office_credentials" in report["hosts"]["clean"]["concerns"]

@@ -24,7 +24,7 @@ def endpoint(host_name: str, purpose: str = "activation", route: str = "direct",
 
 PROXY = "proxy.corp.example:8080"
 SIGN_IN_OK = endpoint("login.microsoftonline.com")
-CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset")
+CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "office_credentials", "office_license", "office_update")
 WORKSTATION = {"os": {"name": "Windows 10", "server": False}, "pending_reboot": [], "reboot_owed_by": [],
                "click_to_run": {"installed": True}, "concerns": {name: dict(COMPLIANT) for name in CONCERNS}}
 
@@ -86,6 +86,10 @@ CASES = [
      ["windows-updates-old"]),
     ("history unreadable", host(windows_update={"history_available": False, "hresult": "0x80070422"}),
      ["windows-update-history-unreadable"]),
+    ("office credentials cached", host(office_credentials={"would_change": ["CORP\\alice has 2 Office credential(s)"]}),
+     ["office-credentials-cached"]),
+    ("activation state to reset", host(office_license={"would_change": ["CORP\\alice has a license cache"]}), ["office-activation-state"]),
+    ("office too old", host(office_update={"would_change": ["Microsoft 365 Apps 16.0.1 is below 16.0.2"]}), ["office-below-minimum"]),
     ("every stage passes", host(endpoints={"checked": [SIGN_IN_OK, endpoint("crl.microsoft.com", "crl"),
                                                        endpoint("www.msftconnecttest.com", "ncsi")]}), []),
     ("only the CRLs fail", host(endpoints={"checked": [SIGN_IN_OK, endpoint("crl.microsoft.com", "crl", http="fail",
