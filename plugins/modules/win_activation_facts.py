@@ -109,6 +109,11 @@ EXAMPLES = r"""
       extra:
         - {host: proxy.corp.example, port: 8080, scheme: http}
 
+- name: A site that inspects TLS on purpose with its own CA, trusted beside Microsoft's public roots
+  m365ops.activation.win_activation_facts:
+    endpoints:
+      trusted_roots: [DigiCert Global Root G2, DigiCert Global Root CA, Microsoft RSA Root Certificate Authority 2017, Contoso TLS Inspection CA]
+
 - name: Hosts on a channel other than Monthly Enterprise
   ansible.builtin.debug:
     msg: "{{ ansible_facts.m365ops_activation.click_to_run.channel }}"

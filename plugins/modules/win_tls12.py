@@ -101,6 +101,11 @@ EXAMPLES = r"""
   check_mode: true
   diff: true
 
+- name: Also tick "Use TLS 1.2" for every signed-in user whose own Internet Options leave it out
+  m365ops.activation.win_tls12:
+    wininet_users: set
+    backup_dir: "{{ playbook_dir }}/backups"
+
 - name: Also .NET and the SCHANNEL server side, refuse Windows 7 hosts without KB3140245, keep backups
   m365ops.activation.win_tls12:
     server: true
