@@ -23,7 +23,7 @@ from winsim.registry import RegistryError
 PROTOCOL = 1
 WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
                        "service_stop", "process_run", "adapter_binding_set",
-                       "winhttp_proxy_write", "user_session_write"})
+                       "winhttp_proxy_write", "user_session_write", "directory_remove"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -551,7 +551,8 @@ def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) ->
 
 # The environment variables paths in the catalogs and the collection use, as Windows expands them.
 ENVIRONMENT = {"%systemroot%": "C:\\Windows", "%windir%": "C:\\Windows", "%programfiles%": "C:\\Program Files",
-               "%programfiles(x86)%": "C:\\Program Files (x86)", "%commonprogramfiles%": "C:\\Program Files\\Common Files"}
+               "%programfiles(x86)%": "C:\\Program Files (x86)", "%commonprogramfiles%": "C:\\Program Files\\Common Files",
+               "%systemdrive%": "C:"}
 
 
 def expand_path(path: str) -> str:
@@ -823,6 +824,55 @@ def _user_session_write(host: SimHost, op: dict[str, Any], apply: bool) -> dict[
     return answer
 
 
+PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
+
+
+def _profile_path(host: SimHost, sid: str) -> str | None:
+    if not USER_HIVE.match(sid):
+        raise OpError("invalid_argument", f"'{sid}' is not the SID of a user account")
+    found = host.registry.read(f"{PROFILE_LIST}\\{sid}", "64", ["ProfileImagePath"])["values"].get("ProfileImagePath")
+    return expand_path(found["value"]) if found else None
+
+
+def _profile_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    loaded = set(host.registry.enumerate("HKU", "64")["subkeys"])
+    sids = [sid for sid in host.registry.enumerate(PROFILE_LIST, "64")["subkeys"] if USER_HIVE.match(sid)]
+    return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded} for sid in sids]}
+
+
+def _user_hive_load(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """A signed-out user's hive (``unloaded_hives``) under HKEY_USERS, as reg.exe load puts it there."""
+    sid = _require(op, "sid", str)
+    if _profile_path(host, sid) is None:
+        raise OpError("not_found", f"{sid} has no profile on this host")
+    users = host.state["registry"]["HKU"]["keys"]
+    if sid in users:
+        return {"sid": sid, "loaded": False, "already_loaded": True}
+    users[sid] = host.state.setdefault("unloaded_hives", {}).pop(sid, {"keys": {}, "values": {}})
+    return {"sid": sid, "loaded": True, "already_loaded": False}
+
+
+def _user_hive_unload(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    sid = _require(op, "sid", str)
+    users = host.state["registry"]["HKU"]["keys"]
+    if sid not in users:
+        raise OpError("process_failed", f"reg.exe unload HKU\\{sid} exited with 1", exit_code=1)
+    host.state.setdefault("unloaded_hives", {})[sid] = users.pop(sid)
+    host.save()
+    return {"sid": sid, "unloaded": True}
+
+
+def _directory_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    return {"directories": _user_directories(host, {"user": host.running_as or ""}, list(_require(op, "paths", list)))}
+
+
+def _directory_remove(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    answer = _user_directory_remove(host, {"user": host.running_as or ""}, op, apply)
+    if not answer["ok"]:
+        raise OpError(answer["error"], answer["message"])
+    return {"changed": answer["changed"], "moved_to": answer.get("moved_to")}
+
+
 OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_read": _registry_read,
     "registry_enum": _registry_enum,
@@ -857,6 +907,11 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "process_list": _process_list,
     "user_session_read": _user_session_read,
     "user_session_write": _user_session_write,
+    "profile_list": _profile_list,
+    "user_hive_load": _user_hive_load,
+    "user_hive_unload": _user_hive_unload,
+    "directory_stat": _directory_stat,
+    "directory_remove": _directory_remove,
 }
 
 

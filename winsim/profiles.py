@@ -35,6 +35,14 @@ SITE_BYPASS = "*.corp.example;<local>"
 INSPECTION_CA = "Contoso TLS Inspection CA"
 
 
+PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
+
+
+def add_profile(registry: dict[str, Any], sid: str, name: str) -> None:
+    """A user profile Windows knows (ProfileList), in C:\\Users."""
+    _set(registry, f"{PROFILE_LIST}\\{sid}", "ProfileImagePath", "expand_string", f"%SystemDrive%\\Users\\{name}")
+
+
 def connection_settings_blob(flags: int, proxy: str = "", bypass: str = "", pac_url: str = "", counter: int = 3) -> str:
     """WinINet DefaultConnectionSettings: version, counter, flags, proxy, bypass, PAC URL, then bytes WinINet keeps for itself."""
     data = struct.pack("<III", 0x46, counter, flags)
@@ -262,9 +270,11 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
     # Loaded profile hives: the WinRM administrator's (its WinINet is empty, as a service account's usually is) and,
     # on workstations, the signed-in user's, whose Internet Options hold Windows' default (automatic detection on).
     _set(registry, f"HKU\\{ADMIN_SID}\\{USER_INTERNET_SETTINGS}")
+    add_profile(registry, ADMIN_SID, "winsim-admin")
     sessions = []
     if release.product_type == 1:
         sessions.append({"sid": USER_SID, "user": USER_NAME, "session_id": 1})
+        add_profile(registry, USER_SID, "alice")
         user_wininet(registry, USER_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
         # Microsoft 365 Apps, Current Channel (an illustrative build number).
         for name, value in (("VersionToReport", "16.0.17928.20156"), ("Platform", "x64"), ("ProductReleaseIds", "O365ProPlusRetail"),
@@ -443,6 +453,7 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
 
 BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1107"
 CAROL_SID = "S-1-5-21-1004336348-1177238915-682003330-1109"
+DAVE_SID = "S-1-5-21-1004336348-1177238915-682003330-1111"
 
 
 def _users_tls(state: dict[str, Any]) -> None:
@@ -507,6 +518,14 @@ def _office_license_state(state: dict[str, Any]) -> None:
     add_file(state, f"{local.format('bob')}\\16.0\\Licensing\\token.dat", size=2048, version=None)
     add_file(state, f"{local.format('carol')}\\Licenses\\5\\a9.json", size=4096, version=None)
     _set(registry, CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
+    for sid, name in ((BOB_SID, "bob"), (CAROL_SID, "carol"), (DAVE_SID, "dave")):
+        add_profile(registry, sid, name)
+    # dave is signed out and his hive is not loaded: only a run that asks for signed-out users loads it.
+    unloaded: dict[str, Any] = {}
+    _set(unloaded, f"HIVE\\{OFFICE_COMMON}\\Licensing", "NextUserLicensingLicenseIds", "string", "0b7e5d21")
+    _set(unloaded, f"HIVE\\{OFFICE_COMMON}\\Identity\\Identities\\d4e5_ADAL", "EmailAddress", "string", "dave@corp.example")
+    state["unloaded_hives"] = {DAVE_SID: unloaded["HIVE"]}
+    add_file(state, f"{local.format('dave')}\\Licenses\\5\\c3.json", size=4096, version=None)
 
 
 def _msi_office(state: dict[str, Any]) -> None:

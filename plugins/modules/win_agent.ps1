@@ -22,7 +22,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write')
+$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -1350,6 +1350,90 @@ Function Invoke-ProcessList {
     return @{ processes = @($found) }
 }
 
+Function Get-ProfilePath {
+    # The profile directory of a user account (ProfileList's ProfileImagePath, expanded), or $null.
+    param([string]$Sid)
+    if ($Sid -notmatch '^S-1-(5-21|12-1)-[0-9-]+$') {
+        throw (New-AgentError -Class 'invalid_argument' -Message "'$Sid' is not the SID of a user account")
+    }
+    $value = Get-RegistryValueData "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList\$Sid" 'ProfileImagePath'
+    if (-not $value) {
+        return $null
+    }
+    return [Environment]::ExpandEnvironmentVariables([string]$value)
+}
+
+Function Invoke-ProfileList {
+    # User profiles on this host (ProfileList): SID, profile directory, and whether the hive is loaded under HKEY_USERS.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
+    try {
+        $loaded = @($users.GetSubKeyNames())
+    }
+    finally {
+        $users.Dispose()
+    }
+    $profiles = New-Object -TypeName System.Collections.Generic.List[object]
+    $list = Open-RegistryKey -Key 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList' -View '64' -Writable $false -Create $false
+    if ($null -ne $list) {
+        try {
+            foreach ($sid in $list.GetSubKeyNames()) {
+                if ($sid -match '^S-1-(5-21|12-1)-[0-9-]+$') {
+                    $profiles.Add(@{ sid = $sid; path = (Get-ProfilePath -Sid $sid); loaded = ($loaded -contains $sid) })
+                }
+            }
+        }
+        finally {
+            $list.Dispose()
+        }
+    }
+    return @{ profiles = @($profiles) }
+}
+
+Function Invoke-UserHiveLoad {
+    # Loads a user's profile hive (NTUSER.DAT) under HKEY_USERS\<SID> with reg.exe, judged by its exit code; a hive
+    # already loaded is left as it is. Runs in check mode too: reading the hive needs it loaded.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $sid = [string](Get-OpArg $Op 'sid')
+    $profilePath = Get-ProfilePath -Sid $sid
+    if (-not $profilePath) {
+        throw (New-AgentError -Class 'not_found' -Message "$sid has no profile on this host")
+    }
+    if (Test-RegistryKey "HKU\$sid") {
+        return @{ sid = $sid; loaded = $false; already_loaded = $true }
+    }
+    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('load', "HKU\$sid", (Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT')); success_exit_codes = @(0); timeout_seconds = 60 }
+    [void](Invoke-ProcessRun -Op $run -Apply $true)
+    return @{ sid = $sid; loaded = $true; already_loaded = $false }
+}
+
+Function Invoke-UserHiveUnload {
+    # Unloads a hive user_hive_load loaded (the agent's own registry handles are released first).
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $sid = [string](Get-OpArg $Op 'sid')
+    [GC]::Collect()
+    [GC]::WaitForPendingFinalizers()
+    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('unload', "HKU\$sid"); success_exit_codes = @(0); timeout_seconds = 60 }
+    [void](Invoke-ProcessRun -Op $run -Apply $true)
+    return @{ sid = $sid; unloaded = $true }
+}
+
+Function Invoke-DirectoryStat {
+    # Directories by absolute path (environment variables expanded as the agent's account): files, count, size.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    return @{ directories = (Get-UserDirectories -Paths @(Get-OpArg $Op 'paths')) }
+}
+
+Function Invoke-DirectoryRemove {
+    # A directory removed, or moved to move_to; paths of fewer than four parts are refused.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $answer = Remove-UserDirectory -Path ([string](Get-OpArg $Op 'path')) -MoveTo ([string](Get-OpArg -Op $Op -Name 'move_to' -Optional)) -Apply $Apply
+    if (-not $answer['ok']) {
+        throw (New-AgentError -Class $answer['error'] -Message $answer['message'])
+    }
+    return @{ changed = $answer['changed']; moved_to = $answer['moved_to'] }
+}
+
 Function Invoke-UserSessions {
     # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
@@ -1608,6 +1692,11 @@ $Handlers = @{
     process_list = ${function:Invoke-ProcessList}
     user_session_read = ${function:Invoke-UserSessionRead}
     user_session_write = ${function:Invoke-UserSessionWrite}
+    profile_list = ${function:Invoke-ProfileList}
+    user_hive_load = ${function:Invoke-UserHiveLoad}
+    user_hive_unload = ${function:Invoke-UserHiveUnload}
+    directory_stat = ${function:Invoke-DirectoryStat}
+    directory_remove = ${function:Invoke-DirectoryRemove}
 }
 
 $results = New-Object -TypeName System.Collections.Generic.List[object]

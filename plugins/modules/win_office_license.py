@@ -21,6 +21,7 @@ description:
   - The Office credentials are M(m365ops.activation.win_office_credentials)' step; the C(office_license) role runs both.
   - Office open in a user's session blocks that user (Office would write the state again). Nothing left to remove is
     compliant; a host with nobody signed in is C(no user session). Shared computer activation is reported.
+  - Users who are not signed in are left alone unless O(signed_out=true).
 options:
   files:
     description: Move the license caches to the dated folder (V(move)), or remove them (V(delete)).
@@ -31,6 +32,14 @@ options:
     description: How long to wait for the task in each user's session (5 to 600).
     type: int
     default: 60
+  signed_out:
+    description:
+      - Also reset users who are not signed in. Their hive is loaded under HKEY_USERS for the reads (also in check mode)
+        and for the changes, and unloaded again each time; their cache folders are moved as the administrator, by their
+        path in the profile. This costs one more read-only agent execution.
+      - Restoring their registry values needs their hive loaded, that is, the user signed in, at restore time.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - m365ops.activation.concern
   - m365ops.activation.user_sessions

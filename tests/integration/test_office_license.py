@@ -107,3 +107,25 @@ def test_the_fleet_runs_the_office_steps_when_named_in_the_same_two_executions(f
     assert report["hosts"]["plain"]["concerns"]["office_license"]["status"] == "compliant"
     assert {name: entry.host.counters["executions"].get("ansible_collections.m365ops.activation.plugins.modules.win_agent", 0)
             for name, entry in fleet.hosts.items()} == {"shared": 2, "plain": 1}
+
+
+def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is_unloaded_again(fleet: Fleet, inventory: Path) -> None:
+    from winsim.profiles import DAVE_SID
+    fleet.add("shared", "win10-office-license")
+    fleet.write_inventory(inventory)
+    host = fleet.hosts["shared"].host
+    default = run_playbook(inventory, TASK, "--check").result("shared", TASK_NAME)
+    assert "dave" not in json.dumps(default["changes"]) and DAVE_SID in host.state["unloaded_hives"]
+    predicted = run_playbook(inventory, TASK, "--check", extra_vars={"office_signed_out": True}).result("shared", TASK_NAME)
+    # Check mode loaded dave's hive to read it, and unloaded it again.
+    assert DAVE_SID in host.state["unloaded_hives"] and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
+    run = run_playbook(inventory, TASK, extra_vars={"office_signed_out": True})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
+    assert [change.get("hive") for change in predicted["changes"] if change.get("hive")] == ["load", "unload"]
+    assert len(predicted["changes"]) == len(result["changes"])
+    hive = host.state["unloaded_hives"][DAVE_SID]
+    assert "Licensing" not in str(hive) and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
+    assert all("m365ops-license-backup-" in name for name in files_of(fleet, "shared", "dave")) and files_of(fleet, "shared", "dave")
+    again = run_playbook(inventory, TASK, extra_vars={"office_signed_out": True})
+    assert again.changed_hosts() == set()

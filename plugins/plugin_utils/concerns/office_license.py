@@ -73,6 +73,41 @@ class CacheRemoval:
                 "moved_to": self.move_to}
 
 
+@dataclass(frozen=True)
+class HiveStep:
+    """Load (before its changes) or unload (after them) the hive of a user who is not signed in."""
+
+    sid: str
+    user: str
+    load: bool
+    reason: str = ""
+    reboot_required: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}'s hive"
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "user_hive_load" if self.load else "user_hive_unload", "sid": self.sid}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {"user": self.user, "sid": self.sid, "hive": "load" if self.load else "unload", "reason": self.reason}
+
+    def diff(self) -> DiffEntry:
+        return DiffEntry(("hive", self.sid, "0" if self.load else "9"), (f"[{self.user} hive]", f"[{self.user} hive]"))
+
+    def backup_record(self, applied: dict[str, t.Any]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ProfileCacheRemoval(CacheRemoval):
+    """A cache folder of a user who is not signed in, by its path in the profile, moved or removed as the administrator."""
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "directory_remove", "path": self.path, "move_to": self.move_to}
+
+
 class OfficeLicense(Concern):
     NAME = "office_license"
     FACTS_KEY = "office_license"
@@ -81,6 +116,7 @@ class OfficeLicense(Concern):
         "files": {"type": "str", "default": "move", "choices": ["move", "delete"]},
         "timeout_seconds": {"type": "int", "default": 60},
         "users": USERS_OPTION,
+        "signed_out": {"type": "bool", "default": False},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -98,7 +134,12 @@ class OfficeLicense(Concern):
                 {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
                 {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
                  "timeout_seconds": args["timeout_seconds"]},
-                {"op": "process_list", "names": list(APPS)}]
+                {"op": "process_list", "names": list(APPS)},
+                *([{"op": "profile_list"}] if args["signed_out"] else [])]
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``)."""
+        return offline_reads(offline_profiles(args, state))
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
@@ -108,7 +149,8 @@ class OfficeLicense(Concern):
         users = {str(session.get("sid")): str(session.get("user")) for session, _answer, _why in session_answers(caches)} if own else signed_in_users(sessions)
         office = click_to_run_facts(state)
         plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
-        if not users:
+        offline = offline_profiles(args, state)
+        if not users and not offline:
             plan.blockers.append(NO_SESSION)
             return plan
         folders = _folders(caches)
@@ -136,10 +178,16 @@ class OfficeLicense(Concern):
                     move_to = None if args["files"] == "delete" else f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{args['stamp']}\\{leaf}"
                     plan.changes.append(CacheRemoval(sid, user, path, tuple(entry.get("files") or ()), move_to, args["timeout_seconds"],
                                                      f"{user} has a license cache in {path} ({entry.get('file_count', 0)} files)", own=own))
+        if offline:
+            plan_offline(args, plan, offline, state.followups)
         return plan
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
-        return self.probe_ops(args, ProbeContext())[1:4] if plan.changes else []
+        if not plan.changes:
+            return []
+        offline = {change.sid: change.user for change in plan.changes if isinstance(change, HiveStep)}
+        return [*self.probe_ops(args, ProbeContext())[1:4], *offline_reads(plan.facts.get("signed_out_profiles") or [])] if offline else \
+            self.probe_ops(args, ProbeContext())[1:4]
 
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
         if not checks:
@@ -154,7 +202,78 @@ class OfficeLicense(Concern):
         for sid, (found, why) in _folders(checks[2].data).items():
             if sid in users and (why or any(entry.get("exists") for entry in found.values())):
                 problems.append(f"{users[sid]}'s license caches are still there ({why or 'read again after the removal'})")
+        profiles = plan.facts.get("signed_out_profiles") or []
+        if profiles and len(checks) > 3:
+            left = read_offline(profiles, checks[3:])
+            problems += [f"{entry['user']}'s activation state is still there" for entry in left if entry["values"] or entry["files"]]
         return problems
+
+
+def offline_profiles(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    """With ``signed_out``: the user profiles whose hive is not loaded (their users are not signed in), with a name."""
+    if not args["signed_out"] or len(state.probes) < 6:
+        return []
+    found = []
+    for profile in state.probes[5].data.get("profiles") or []:
+        if not profile.get("loaded") and profile.get("path"):
+            found.append({"sid": profile["sid"], "user": f"profile {str(profile['path']).rstrip(chr(92)).rsplit(chr(92), 1)[-1]}",
+                          "path": profile["path"]})
+    return found
+
+
+def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:
+    return [path.replace("%LOCALAPPDATA%", f"{profile['path']}\\AppData\\Local") for path in CACHES]
+
+
+def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Load each hive, read the keys and the cache folders, unload: the hives are left as they were found."""
+    if not profiles:
+        return []
+    return [*({"op": "user_hive_load", "sid": profile["sid"]} for profile in profiles),
+            {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
+            {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
+            {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]},
+            *({"op": "user_hive_unload", "sid": profile["sid"]} for profile in profiles)]
+
+
+def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+    """Per signed-out profile what the reads found: the two trees and the cache folders."""
+    loads = len(profiles)
+    licensing, identity, folders = (answer.data for answer in answers[loads:loads + 3])
+    found = []
+    for profile in profiles:
+        trees = [((data.get("hives") or {}).get(profile["sid"]) or {}) for data in (licensing, identity)]
+        caches = {path: (folders.get("directories") or {}).get(path) or {} for path in _profile_caches(profile)}
+        found.append({**profile, "trees": trees, "caches": caches,
+                      "values": sum(len(entry.get("values") or {}) for tree in trees for entry in (tree.get("keys") or {}).values()),
+                      "files": sum(entry.get("file_count", 0) for entry in caches.values() if entry.get("exists"))})
+    return found
+
+
+def plan_offline(args: dict[str, t.Any], plan: Plan, profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequence[OpResult]) -> None:
+    """Signed-out users: their hive loaded around the registry changes, their cache folders moved as the administrator."""
+    failed = next((answer for answer in answers if not answer.ok), None)
+    if failed is not None:
+        plan.failure = f"loading or reading the hives of users who are not signed in: {failed.message or failed.error}"
+        return
+    plan.facts["signed_out_profiles"] = [dict(profile) for profile in profiles]
+    for entry in read_offline(profiles, answers):
+        plan.facts["users"].append({"user": entry["user"], "sid": entry["sid"], "reset": True, "registry_values": entry["values"],
+                                    "caches": {path: cache.get("file_count") if cache.get("exists") else None for path, cache in entry["caches"].items()}})
+        if not entry["values"] and not entry["files"]:
+            continue
+        if entry["values"]:
+            plan.changes.append(HiveStep(entry["sid"], entry["user"], True, f"{entry['user']} is not signed in: its hive is loaded for the reset"))
+            for subkey, tree in zip((LICENSING, IDENTITY), entry["trees"]):
+                _plan_key(plan, entry["user"], f"HKU\\{entry['sid']}\\{subkey}", tree)
+            plan.changes.append(HiveStep(entry["sid"], entry["user"], False, f"{entry['user']}'s hive unloaded again"))
+        for path, cache in entry["caches"].items():
+            if cache.get("exists"):
+                leaf = "16.0-Licensing" if "16.0" in path else path.rsplit("\\", 1)[-1]
+                move_to = None if args["files"] == "delete" else (
+                    f"{entry['path']}\\AppData\\Local\\Microsoft\\Office\\m365ops-license-backup-{args['stamp']}\\{leaf}")
+                plan.changes.append(ProfileCacheRemoval(entry["sid"], entry["user"], path, tuple(cache.get("files") or ()), move_to,
+                                                        args["timeout_seconds"], f"{entry['user']} has a license cache in {path}"))
 
 
 def _folders(data: t.Mapping[str, t.Any]) -> dict[str, tuple[dict[str, t.Any], str | None]]:
