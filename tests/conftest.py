@@ -86,6 +86,15 @@ def run_playbook(inventory: Path, playbook: Path | str, *args: str, extra_vars: 
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["events"], recorded["stats"])
 
 
+def give_wrong_password(inventory: Path, host: str | None = None) -> None:
+    """Make the written inventory's password wrong for ``host`` (or every host): it answers and refuses the login."""
+    document = json.loads(Path(inventory).read_text(encoding="utf-8"))
+    windows = document["all"]["children"]["windows"]
+    target = windows["hosts"][host] if host else windows["vars"]
+    target["ansible_password"] = "not-the-password"
+    Path(inventory).write_text(json.dumps(document), encoding="utf-8")
+
+
 @pytest.fixture
 def inventory(fleet: Fleet, tmp_path: Path) -> Path:
     """Path of the fleet's inventory; written (again) when a test calls write_inventory."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, give_wrong_password, run_playbook
 from winsim.fleet import Fleet
 
 DIAGNOSE = ROOT / "playbooks" / "diagnose.yml"
@@ -94,9 +94,7 @@ def test_hosts_not_diagnosed_are_told_apart_and_never_clean(fleet: Fleet, invent
     fleet.take_offline("down")
     fleet.write_inventory(inventory)
     # One host answers, but not to these credentials.
-    document = json.loads(inventory.read_text(encoding="utf-8"))
-    document["all"]["children"]["windows"]["hosts"]["locked"]["ansible_password"] = "not-the-password"
-    inventory.write_text(json.dumps(document), encoding="utf-8")
+    give_wrong_password(inventory, "locked")
     report_file = tmp_path / "findings.json"
     run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
     report = json.loads(report_file.read_text(encoding="utf-8"))

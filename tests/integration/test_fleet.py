@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, give_wrong_password, run_playbook
 from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
 
@@ -38,9 +38,7 @@ def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_pa
     deny_schannel_reads(fleet, "broken")
     fleet.take_offline("offline")
     fleet.write_inventory(inventory)
-    document = json.loads(inventory.read_text(encoding="utf-8"))
-    document["all"]["children"]["windows"]["hosts"]["locked"]["ansible_password"] = "not-the-password"
-    inventory.write_text(json.dumps(document), encoding="utf-8")
+    give_wrong_password(inventory, "locked")
     report_file = tmp_path / "audit.json"
 
     run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file)})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, give_wrong_password, run_playbook
 from winsim.fleet import Fleet
 from winsim.profiles import PROFILES
 
@@ -206,9 +206,7 @@ def test_access_denied_key_names_the_key_and_what_to_do(fleet: Fleet, inventory:
 def test_wrong_password_is_unreachable(fleet: Fleet, inventory: Path) -> None:
     fleet.add("host", "win11")
     fleet.write_inventory(inventory)
-    document = json.loads(inventory.read_text(encoding="utf-8"))
-    document["all"]["children"]["windows"]["vars"]["ansible_password"] = "not-the-password"
-    inventory.write_text(json.dumps(document), encoding="utf-8")
+    give_wrong_password(inventory)
     run = run_playbook(inventory, TASK)
     assert run.rc == 4
     assert run.stats["host"]["unreachable"] == 1
