@@ -915,9 +915,13 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
 }
 
 
-def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | None = None) -> dict[str, Any]:
+# Ops only the agent's extended entry point (win_agent_extended) carries the module_utils for.
+EXTENDED_OPS = frozenset({"tls_handshake", "http_request", "user_session_read", "user_session_write", "directory_stat", "directory_remove"})
+
+
+def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | None = None, extended: bool = True) -> dict[str, Any]:
     """Execute ``ops`` in order against ``host`` as ``running_as`` (the become user; None: the WinRM account) and
-    return the agent envelope."""
+    return the agent envelope; without ``extended`` the extended ops are refused, as win_agent refuses them."""
     results: list[dict[str, Any]] = []
     changed = False
     failed_write: str | None = None
@@ -936,6 +940,8 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
                 handler = OPS.get(name)
                 if handler is None:
                     raise OpError("unknown_op", f"op '{name}' is not known to agent protocol {PROTOCOL}")
+                if not extended and name in EXTENDED_OPS:
+                    raise OpError("unknown_op", f"op '{name}' runs in m365ops.activation.win_agent_extended only")
                 data = handler(host, op, not check_mode)
             except (OpError, RegistryError) as exc:
                 results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc), **getattr(exc, "details", {})})

@@ -28,6 +28,8 @@ PREREQUISITES_MARKER = "m365ops.activation prerequisites probe 1"
 DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
 AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
+# The agent's extended entry point runs the same ops; its executions count as the agent's.
+EXTENDED_AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent_extended"
 HELPER_ACTIONS = {"powershell_mkdtemp.ps1", "powershell_expand_user.ps1"}
 
 
@@ -80,7 +82,7 @@ def _run_win_agent(call: ModuleCall) -> CommandResult:
     if not isinstance(strict, bool):
         return _json_output({"failed": True, "msg": f"argument for strict is of type {type(strict).__name__} and we were unable "
                              "to convert to bool"}, rc=1)
-    envelope = agent.run_ops(call.host, ops, call.check_mode, call.become_user)
+    envelope = agent.run_ops(call.host, ops, call.check_mode, call.become_user, call.module == EXTENDED_AGENT_MODULE)
     envelope["invocation"] = {"module_args": {**user_args, "strict": strict}}
     failed = [f"#{index} ({entry.get('op')}): {entry.get('error')}" for index, entry in enumerate(envelope["results"]) if not entry["ok"]]
     if strict and failed:
@@ -101,6 +103,7 @@ def _run_peer(call: ModuleCall) -> CommandResult:
 
 MODULES: dict[str, Callable[[ModuleCall], CommandResult]] = {
     AGENT_MODULE: _run_win_agent,
+    EXTENDED_AGENT_MODULE: _run_win_agent,
     **{name: _run_peer for name in peers.MODULES},
 }
 
@@ -161,7 +164,7 @@ def _run_bootstrap(host: SimHost, stdin: bytes) -> CommandResult:
     latency = float(host.faults.get("execution_latency_seconds", 0))
     if latency:
         time.sleep(latency)
-    host.count_execution(call.module)
+    host.count_execution(AGENT_MODULE if call.module == EXTENDED_AGENT_MODULE else call.module)
     return handler(call)
 
 

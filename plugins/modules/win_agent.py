@@ -64,38 +64,10 @@ description:
   - "Registry value types: C(string), C(expand_string), C(multi_string) (list), C(dword), C(qword)
     (integers), C(binary) (base64 text), C(none); read only, C(unknown) (other kinds, raw bytes as base64).
     C(view) is C(64) (default) or C(32) (WOW64)."
-options:
-  ops:
-    description:
-      - The operations to execute, in order. Each is a mapping with an C(op) name and its arguments.
-    type: list
-    elements: dict
-    required: true
-  strict:
-    description:
-      - Fail the task when any op fails (the results are still returned). The collection's modules pass C(false) and
-        judge each op's result themselves; a direct caller gets a failed task for a failed op.
-    type: bool
-    default: true
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Write ops report what they would change and change nothing.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-    details: The concern modules render diffs from the before values this module returns.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: windows
+extends_documentation_fragment:
+  - m365ops.activation.agent
 author:
   - m365ops maintainers (@m365ops)
-notes:
-  - Registry, CIM and Win32 APIs only; no localized command output is parsed.
-  - This module has been exercised against the collection's simulated Windows fleet only, not yet
-    against a real Windows host. See the collection's docs for the contract suite to run on one.
 """
 
 EXAMPLES = r"""

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleError
 
 AGENT_MODULE = "m365ops.activation.win_agent"
+# The same agent with the network probes and the user-session script: sent only for batches that use them, since
+# every module_util a module requires travels with each execution.
+EXTENDED_AGENT_MODULE = "m365ops.activation.win_agent_extended"
+EXTENDED_OPS = frozenset({"tls_handshake", "http_request", "user_session_read", "user_session_write", "directory_stat", "directory_remove"})
 PROTOCOL = 1
 
 # What a person can do about each error class the agent reports.
@@ -103,7 +107,8 @@ class AgentClient:
     def run(self, ops: list[dict[str, t.Any]]) -> list[OpResult]:
         self.executions += 1
         # strict=false: a failed op is judged by the calling concern, not by the module.
-        answer = self._execute_module(module_name=AGENT_MODULE, module_args={"ops": ops, "strict": False}, task_vars=self._task_vars)
+        module = EXTENDED_AGENT_MODULE if any(op.get("op") in EXTENDED_OPS for op in ops) else AGENT_MODULE
+        answer = self._execute_module(module_name=module, module_args={"ops": ops, "strict": False}, task_vars=self._task_vars)
         if answer.get("failed") and POWERSHELL_FLOOR_MESSAGE in str(answer.get("msg", "")):
             raise AgentPrerequisiteError(POWERSHELL_FLOOR_ADVICE)
         if answer.get("failed"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-AGENT = (Path(__file__).resolve().parents[3] / "plugins" / "modules" / "win_agent.ps1").read_text(encoding="utf-8")
+AGENT = (Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "AgentOps.psm1").read_text(encoding="utf-8")
 NATIVE_CALL = re.compile(r'^\s*(?:\$\w+\s*=\s*)?&\s*"[^"]+\.exe"(?P<rest>.*)$', re.MULTILINE)
 
 

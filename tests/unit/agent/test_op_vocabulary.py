@@ -9,12 +9,12 @@ import yaml
 from winsim.agent import OPS, WRITE_OPS
 
 ROOT = Path(__file__).resolve().parents[3]
-AGENT = (ROOT / "plugins" / "modules" / "win_agent.ps1").read_text(encoding="utf-8")
+AGENT = (ROOT / "plugins" / "module_utils" / "AgentOps.psm1").read_text(encoding="utf-8")
 
 
 def powershell_handlers() -> set[str]:
     table = re.search(r"^\$Handlers = @\{\n(.*?)^\}", AGENT, re.MULTILINE | re.DOTALL)
-    assert table, "win_agent.ps1 has no $Handlers table"
+    assert table, "AgentOps.psm1 has no $Handlers table"
     return set(re.findall(r"^\s+(\w+) = \$\{function:Invoke-\w+\}$", table.group(1), re.MULTILINE))
 
 
@@ -38,3 +38,10 @@ def test_agent_simulator_and_documentation_know_the_same_ops() -> None:
 def test_write_ops_are_the_same_in_agent_and_simulator() -> None:
     listed = re.search(r"^\$WriteOps = @\((.*)\)$", AGENT, re.MULTILINE)
     assert listed and set(re.findall(r"'(\w+)'", listed.group(1))) == set(WRITE_OPS)
+
+
+def test_the_extended_ops_are_the_same_for_agent_simulator_and_controller() -> None:
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import EXTENDED_OPS as CONTROLLER
+    from winsim.agent import EXTENDED_OPS as SIMULATOR
+    listed = re.search(r"^\$ExtendedOps = @\((.*)\)$", AGENT, re.MULTILINE)
+    assert listed and set(re.findall(r"'(\w+)'", listed.group(1))) == set(SIMULATOR) == set(CONTROLLER)

@@ -1,0 +1,24 @@
+#!powershell
+
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
+#AnsibleRequires -CSharpUtil ..module_utils.NetProbe
+#AnsibleRequires -PowerShell ..module_utils.UserSession
+#AnsibleRequires -PowerShell ..module_utils.AgentOps
+
+# The host side of m365ops.activation with the network probes and the user-session script (the diagnosis and the
+# per-user steps). It executes a list of primitive ops and returns one result per op. It holds no policy: what to read and what
+# to change is decided by the action plugins on the controller. The ops live in module_utils/AgentOps.psm1.
+
+$spec = @{
+    options = @{
+        ops = @{ type = 'list'; elements = 'dict'; required = $true }
+        strict = @{ type = 'bool'; default = $true }
+    }
+    supports_check_mode = $true
+}
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+Invoke-AgentOps -Module $module -Extended
