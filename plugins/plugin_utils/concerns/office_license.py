@@ -185,9 +185,8 @@ class OfficeLicense(Concern):
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
         if not plan.changes:
             return []
-        offline = {change.sid: change.user for change in plan.changes if isinstance(change, HiveStep)}
-        return [*self.probe_ops(args, ProbeContext())[1:4], *offline_reads(plan.facts.get("signed_out_profiles") or [])] if offline else \
-            self.probe_ops(args, ProbeContext())[1:4]
+        # Every signed-out profile the plan covered is read back too, also one whose only change was its cache folder.
+        return [*self.probe_ops(args, ProbeContext())[1:4], *offline_reads(plan.facts.get("signed_out_profiles") or [])]
 
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
         if not checks:
