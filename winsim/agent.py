@@ -837,7 +837,8 @@ def _profile_path(host: SimHost, sid: str) -> str | None:
 def _profile_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
     loaded = set(host.registry.enumerate("HKU", "64")["subkeys"])
     sids = [sid for sid in host.registry.enumerate(PROFILE_LIST, "64")["subkeys"] if USER_HIVE.match(sid)]
-    return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded} for sid in sids]}
+    hives = loaded | set(host.state.get("unloaded_hives") or {})
+    return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded, "hive_file": sid in hives} for sid in sids]}
 
 
 def _user_hive_load(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -848,12 +849,19 @@ def _user_hive_load(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str,
     users = host.state["registry"]["HKU"]["keys"]
     if sid in users:
         return {"sid": sid, "loaded": False, "already_loaded": True}
-    users[sid] = host.state.setdefault("unloaded_hives", {}).pop(sid, {"keys": {}, "values": {}})
+    if sid not in host.state.get("unloaded_hives", {}):
+        raise OpError("not_found", f"the profile of {sid} has no NTUSER.DAT")
+    users[sid] = host.state["unloaded_hives"].pop(sid)
+    host.hives_loaded.add(sid)
     return {"sid": sid, "loaded": True, "already_loaded": False}
 
 
 def _user_hive_unload(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """Only a hive this execution loaded: one the user's logon holds stays."""
     sid = _require(op, "sid", str)
+    if sid not in host.hives_loaded:
+        return {"sid": sid, "unloaded": False}
+    host.hives_loaded.discard(sid)
     users = host.state["registry"]["HKU"]["keys"]
     if sid not in users:
         raise OpError("process_failed", f"reg.exe unload HKU\\{sid} exited with 1", exit_code=1)
@@ -928,6 +936,7 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
     with host.lock:
         # Who the agent runs as, for this execution only (not host state).
         host.running_as = running_as or host.state.get("winrm", {}).get("username")
+        host.hives_loaded = set()
         for index, op in enumerate(ops):
             name = op.get("op") if isinstance(op, dict) else None
             if name in WRITE_OPS and failed_write is not None:

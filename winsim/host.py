@@ -45,6 +45,8 @@ class SimHost:
         self.winrm_port = 5985
         # The account the current agent execution runs as (the become user, or the WinRM account).
         self.running_as: str | None = None
+        # The hives user_hive_load loaded in the current execution (the agent unloads only those).
+        self.hives_loaded: set[str] = set()
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
             "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0, "restarts": 0,

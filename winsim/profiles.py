@@ -454,6 +454,7 @@ def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
 BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1107"
 CAROL_SID = "S-1-5-21-1004336348-1177238915-682003330-1109"
 DAVE_SID = "S-1-5-21-1004336348-1177238915-682003330-1111"
+ERIN_SID = "S-1-5-21-1004336348-1177238915-682003330-1113"
 
 
 def _users_tls(state: dict[str, Any]) -> None:
@@ -464,6 +465,12 @@ def _users_tls(state: dict[str, Any]) -> None:
     user_wininet(state["registry"], BOB_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
     _set(state["registry"], f"HKU\\{BOB_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA80)
     _set(state["registry"], f"HKU\\{CAROL_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
+    # dave is signed out, his hive not loaded, with the old value too; erin's profile folder is gone (a stale entry).
+    for sid, name in ((BOB_SID, "bob"), (CAROL_SID, "carol"), (DAVE_SID, "dave"), (ERIN_SID, "erin")):
+        add_profile(state["registry"], sid, name)
+    unloaded: dict[str, Any] = {}
+    _set(unloaded, f"HIVE\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
+    state["unloaded_hives"] = {DAVE_SID: unloaded["HIVE"]}
 
 
 def _office_behind(state: dict[str, Any]) -> None:
@@ -518,9 +525,10 @@ def _office_license_state(state: dict[str, Any]) -> None:
     add_file(state, f"{local.format('bob')}\\16.0\\Licensing\\token.dat", size=2048, version=None)
     add_file(state, f"{local.format('carol')}\\Licenses\\5\\a9.json", size=4096, version=None)
     _set(registry, CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
-    for sid, name in ((BOB_SID, "bob"), (CAROL_SID, "carol"), (DAVE_SID, "dave")):
+    for sid, name in ((BOB_SID, "bob"), (CAROL_SID, "carol"), (DAVE_SID, "dave"), (ERIN_SID, "erin")):
         add_profile(registry, sid, name)
-    # dave is signed out and his hive is not loaded: only a run that asks for signed-out users loads it.
+    # dave is signed out and his hive is not loaded: only a run that asks for signed-out users loads it. erin's profile
+    # is a stale ProfileList entry without a hive file: never loaded.
     unloaded: dict[str, Any] = {}
     _set(unloaded, f"HIVE\\{OFFICE_COMMON}\\Licensing", "NextUserLicensingLicenseIds", "string", "0b7e5d21")
     _set(unloaded, f"HIVE\\{OFFICE_COMMON}\\Identity\\Identities\\d4e5_ADAL", "EmailAddress", "string", "dave@corp.example")
@@ -667,6 +675,9 @@ class Profile:
         state = base_state(host_name, self.release, self.language)
         for change in self.drift:
             change(state)
+        # A signed-in user's hive is loaded: their logon holds it under HKEY_USERS.
+        for session in state.get("sessions") or []:
+            _set(state["registry"], f"HKU\\{session['sid']}")
         # The host was started with the values its profile gives it.
         state["in_effect"] = at_boot(Registry(state["registry"], self.release.architecture), state["files"])
         state["profile"] = self.name

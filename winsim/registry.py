@@ -149,6 +149,9 @@ class Registry:
         after = {"type": value_type, "value": stored_value}
         changed = before != after
         created_key = self._first_missing(key, view) if node is None else None
+        if created_key is not None and created_key.count("\\") == 1 and split_key(key)[0] in ("HKU", "HKLM"):
+            # RegCreateKeyEx: no application creates a direct child of HKEY_USERS or HKEY_LOCAL_MACHINE (a hive is loaded).
+            raise RegistryError("access_denied", f"{created_key} cannot be created: it would be a hive of its own (is the user's hive loaded?)")
         if changed and apply:
             node = self._walk(key, view, "write", create=True)
             match = self._find_value(node, name)

@@ -9,6 +9,8 @@
 
 $ProtocolVersion = 1
 $WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
+# The hives user_hive_load loaded in this execution: user_hive_unload unloads only these.
+$HivesLoaded = @{}
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
 $ScStartModes = @{ auto = 'auto'; delayed = 'delayed-auto'; manual = 'demand'; disabled = 'disabled' }
 $Hives = @{
@@ -1365,7 +1367,9 @@ Function Invoke-ProfileList {
         try {
             foreach ($sid in $list.GetSubKeyNames()) {
                 if ($sid -match '^S-1-(5-21|12-1)-[0-9-]+$') {
-                    $profiles.Add(@{ sid = $sid; path = (Get-ProfilePath -Sid $sid); loaded = ($loaded -contains $sid) })
+                    $profilePath = Get-ProfilePath -Sid $sid
+                    $hiveFile = [bool]$profilePath -and [System.IO.File]::Exists((Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT'))
+                    $profiles.Add(@{ sid = $sid; path = $profilePath; loaded = ($loaded -contains $sid); hive_file = $hiveFile })
                 }
             }
         }
@@ -1388,19 +1392,30 @@ Function Invoke-UserHiveLoad {
     if (Test-RegistryKey "HKU\$sid") {
         return @{ sid = $sid; loaded = $false; already_loaded = $true }
     }
-    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('load', "HKU\$sid", (Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT')); success_exit_codes = @(0); timeout_seconds = 60 }
+    $hiveFile = Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT'
+    if (-not [System.IO.File]::Exists($hiveFile)) {
+        # reg.exe load would create an empty hive there.
+        throw (New-AgentError -Class 'not_found' -Message "the profile of $sid has no $hiveFile")
+    }
+    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('load', "HKU\$sid", $hiveFile); success_exit_codes = @(0); timeout_seconds = 60 }
     [void](Invoke-ProcessRun -Op $run -Apply $true)
+    $script:HivesLoaded[$sid] = $true
     return @{ sid = $sid; loaded = $true; already_loaded = $false }
 }
 
 Function Invoke-UserHiveUnload {
-    # Unloads a hive user_hive_load loaded (the agent's own registry handles are released first).
+    # Unloads a hive user_hive_load loaded in this execution (the agent's own registry handles are released first); a
+    # hive loaded by anything else (the user's logon) is left loaded.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $sid = [string](Get-OpArg $Op 'sid')
+    if (-not $script:HivesLoaded.ContainsKey($sid)) {
+        return @{ sid = $sid; unloaded = $false }
+    }
     [GC]::Collect()
     [GC]::WaitForPendingFinalizers()
     $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('unload', "HKU\$sid"); success_exit_codes = @(0); timeout_seconds = 60 }
     [void](Invoke-ProcessRun -Op $run -Apply $true)
+    $script:HivesLoaded.Remove($sid)
     return @{ sid = $sid; unloaded = $true }
 }
 

@@ -40,9 +40,11 @@ description:
     credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) and
     directory_stat (paths, environment variables expanded in the user's session) in the read op; credential_delete
     (target, type) and directory_remove (path, optional move_to) in the write op."
-  - "User profiles: C(profile_list) (each user profile's SID, directory, and whether its hive is loaded),
+  - "User profiles: C(profile_list) (each user profile's SID, directory, whether its hive is loaded and whether its NTUSER.DAT exists),
     C(user_hive_load) and C(user_hive_unload) (C(sid): a signed-out user's hive under HKEY_USERS through reg.exe,
-    judged by its exit code), C(directory_stat) (C(paths)) and C(directory_remove) (C(path), optional C(move_to)) as the
+    judged by its exit code; a profile without NTUSER.DAT is not loaded; neither is a write op, and unload releases only a
+    hive the same execution loaded),
+    C(directory_stat) (C(paths)) and C(directory_remove) (C(path), optional C(move_to)) as the
     agent's own account."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in
     interactively, by SID), C(wsman_config_read) (C(paths) below WSMan:\\localhost, such as MaxEnvelopeSizekb;

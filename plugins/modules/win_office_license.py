@@ -34,10 +34,14 @@ options:
     default: 60
   signed_out:
     description:
-      - Also reset users who are not signed in. Their hive is loaded under HKEY_USERS for the reads (also in check mode)
-        and for the changes, and unloaded again each time; their cache folders are moved as the administrator, by their
-        path in the profile. This costs one more read-only agent execution.
-      - Restoring their registry values needs their hive loaded, that is, the user signed in, at restore time.
+      - Also reset users who are not signed in (every user profile Windows lists but the signed-in users', the WinRM
+        account's own among them). A hive not loaded is loaded under HKEY_USERS for the reads (also in check mode) and
+        for the changes, and unloaded again each time; a hive a lingering process of the user still holds is used as it
+        is. Their cache folders are moved as the administrator, by their path in the profile. This costs one more
+        read-only agent execution.
+      - A profile whose C(NTUSER.DAT) is gone is never loaded (reg.exe would create an empty one); it is named in
+        C(profiles_without_hive). A hive that cannot be loaded fails the task.
+      - m365ops.activation.win_restore loads such a user's hive again to put their values back.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -110,7 +114,14 @@ office_license:
       description: Whether Microsoft 365 Apps uses shared computer activation here.
       type: bool
     users:
-      description: Per signed-in user C(user), C(sid), C(registry_values) (found) and C(caches) (files per cache folder, null when absent).
+      description:
+        - Per user reached C(user), C(sid), C(reset) (false where Office open blocked it), C(registry_values) (found) and
+          C(caches) (files per cache folder, null when absent).
+        - A user who is not signed in is named by their profile folder (C(profile dave)).
       type: list
       elements: dict
+    profiles_without_hive:
+      description: With O(signed_out=true), profiles Windows lists whose C(NTUSER.DAT) is gone (by profile folder).
+      type: list
+      elements: str
 """

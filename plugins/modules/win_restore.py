@@ -12,6 +12,10 @@ description:
     each recorded registry value to what it was before the first recorded change. A value that did not exist then
     is removed again.
   - Keys that a recorded change had to create are removed once no value is left anywhere below them.
+  - A value in the hive of a user who is not signed in (a per-user change made with C(signed_out) or
+    C(wininet_signed_out)) is put back through that hive, loaded under C(HKEY_USERS) for the read and around the change
+    and unloaded again in the same execution (one more read-only agent execution). Values of a user whose profile is
+    gone from the host are not restored, and a warning names the SID.
   - Records are read oldest first, so after several remediation runs the state from before the first one is restored.
     Records written by this module itself are ignored, so a second restore changes nothing.
   - The records are read on the controller before the host is contacted; a missing or malformed record fails the task

@@ -54,10 +54,19 @@ options:
         change is a backup record, and restore puts it back); V(ignore) reads nothing of the users.
       - A user who never set the box has no value of their own; the machine-wide value or Windows' default applies,
         and it is never reported as that user's. A user policy value without TLS 1.2 is a blocker.
-      - Users who are not signed in are not read (their hive is not loaded).
+      - Users who are not signed in are read only with O(wininet_signed_out=true).
     type: str
     choices: [report, set, ignore]
     default: report
+  wininet_signed_out:
+    description:
+      - With O(wininet_users=report) or O(wininet_users=set), also the users who are not signed in. Each such profile's
+        hive is loaded under C(HKEY_USERS) for the read (in check mode too) and unloaded again in the same execution, and
+        with V(set) loaded again around the change. This takes one more read-only agent execution per host.
+      - A profile Windows still lists whose C(NTUSER.DAT) is gone is never loaded; it is named in
+        C(profiles_without_hive). A hive that cannot be loaded fails the task.
+    type: bool
+    default: false
   dotnet:
     description:
       - Set C(SchUseStrongCrypto=1) and C(SystemDefaultTlsVersions=1) for .NET Framework 2.0/3.5 and 4.x, in both
@@ -219,11 +228,18 @@ tls12:
       returned: when O(wininet=true)
     wininet_users:
       description:
-        - Per user signed in interactively, C(user), C(sid), C(hive_loaded), C(set_by_user) (whether the user has a value
-          of their own), C(secure_protocols) (that value, null when none) and C(policy) (the user policy value, or null).
+        - Per user signed in interactively (and with O(wininet_signed_out=true) per user who is not), C(user), C(sid),
+          C(signed_in), C(hive_loaded), C(set_by_user) (whether the user has a value of their own), C(secure_protocols)
+          (that value, null when none) and C(policy) (the user policy value, or null).
+        - A user who is not signed in is named by their profile folder (C(profile alice)).
       type: list
       elements: dict
       returned: when O(wininet=true) and O(wininet_users) is not V(ignore)
+    profiles_without_hive:
+      description: Profiles Windows lists whose C(NTUSER.DAT) is gone, so there is nothing to load (by profile folder).
+      type: list
+      elements: str
+      returned: when O(wininet_signed_out=true)
     dotnet_frameworks_not_installed:
       description: .NET Framework keys that do not exist, so nothing was written there.
       type: list

@@ -214,6 +214,14 @@ class RegistrySnapshot:
             raise KeyError(f"{key} was not measured; add it to the concern's tree_keys()")
         return self._trees[key]
 
+    def overlay(self, other: "RegistrySnapshot", keys: t.Iterable[RegistryKey]) -> "RegistrySnapshot":
+        """This snapshot with what ``other`` read of ``keys`` (values, existence, trees) in place of its own: a later
+        read of some keys (a hive loaded for it) over the probe's."""
+        keys = set(keys)
+        values = {**self._values, **{ref: value for ref, value in other._values.items() if ref.key in keys}}
+        existing = {key for key in self._existing_keys if key not in keys} | {key for key in other._existing_keys if key in keys}
+        return RegistrySnapshot(values, existing, {**self._trees, **{key: tree for key, tree in other._trees.items() if key in keys}})
+
 
 def read_ops(refs: t.Iterable[RegistryRef]) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
     """One ``registry_read`` op per key and view, naming only the values the concern needs."""

@@ -109,7 +109,8 @@ def test_the_fleet_runs_the_office_steps_when_named_in_the_same_two_executions(f
             for name, entry in fleet.hosts.items()} == {"shared": 2, "plain": 1}
 
 
-def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is_unloaded_again(fleet: Fleet, inventory: Path) -> None:
+def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is_unloaded_again(
+        fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
     from winsim.profiles import DAVE_SID
     fleet.add("shared", "win10-office-license")
     fleet.write_inventory(inventory)
@@ -119,7 +120,9 @@ def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is
     predicted = run_playbook(inventory, TASK, "--check", extra_vars={"office_signed_out": True}).result("shared", TASK_NAME)
     # Check mode loaded dave's hive to read it, and unloaded it again.
     assert DAVE_SID in host.state["unloaded_hives"] and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
-    run = run_playbook(inventory, TASK, extra_vars={"office_signed_out": True})
+    backups = tmp_path / "backups"
+    dave_before = copy.deepcopy(host.state["unloaded_hives"][DAVE_SID])
+    run = run_playbook(inventory, TASK, extra_vars={"office_signed_out": True, "office_backup_dir": str(backups)})
     result = run.result("shared", TASK_NAME)
     assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
     assert [change.get("hive") for change in predicted["changes"] if change.get("hive")] == ["load", "unload"]
@@ -127,5 +130,15 @@ def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is
     hive = host.state["unloaded_hives"][DAVE_SID]
     assert "Licensing" not in str(hive) and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
     assert all("m365ops-license-backup-" in name for name in files_of(fleet, "shared", "dave")) and files_of(fleet, "shared", "dave")
+    # carol is not signed in, but a process of hers holds her hive: reached as it is, not loaded or unloaded.
+    assert not tree(fleet, "shared", CAROL_SID, "Licensing")["exists"] and CAROL_SID in host.state["registry"]["HKU"]["keys"]
+    assert result["office_license"]["profiles_without_hive"] == ["profile erin"]
     again = run_playbook(inventory, TASK, extra_vars={"office_signed_out": True})
     assert again.changed_hosts() == set()
+
+    # Restore loads dave's hive again to put his values back, and unloads it.
+    restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml",
+                           extra_vars={"m365ops_backup_dir": str(backups), "m365ops_concerns": ["office_license"]})
+    assert restore.rc == 0, restore.stdout[-2000:]
+    assert host.state["unloaded_hives"][DAVE_SID] == dave_before and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
+    assert tree(fleet, "shared", CAROL_SID, "Licensing")["exists"]

@@ -266,3 +266,52 @@ def test_each_signed_in_users_tls12_box_is_reported_set_when_asked_and_restored(
 
     restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
     assert restore.rc == 0 and user_value(USER_SID) == 0xA0
+
+
+def unloaded_value(hive: dict) -> int:
+    """SecureProtocols in a hive as the simulator keeps it while it is not loaded."""
+    node = hive
+    for part in USER_WININET.split("\\"):
+        node = node["keys"][part]
+    return node["values"]["SecureProtocols"]["value"]
+
+
+def test_users_who_are_not_signed_in_are_reached_only_when_asked_and_their_hives_are_left_as_found(
+        fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    from winsim.profiles import CAROL_SID, DAVE_SID, USER_SID
+    fleet.add("terminal", "win10-users-tls")
+    fleet.write_inventory(inventory)
+    host = fleet.hosts["terminal"].host
+    asked = {"tls12_wininet_users": "set", "tls12_wininet_signed_out": True}
+
+    def loaded() -> set:
+        return set(host.state["registry"]["HKU"]["keys"])
+
+    before = loaded()
+    predicted = run_playbook(inventory, TASK, "--check", extra_vars=asked).result("terminal", TASK_NAME)
+    # Check mode loaded dave's hive to read it and unloaded it; carol's, held by a lingering process, stays loaded.
+    assert loaded() == before and DAVE_SID in host.state["unloaded_hives"] and CAROL_SID in before
+    backups = tmp_path / "backups"
+    run = run_playbook(inventory, TASK, extra_vars={**asked, "tls12_backup_dir": str(backups)})
+    result = run.result("terminal", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
+    assert [(change.get("key"), change.get("hive")) for change in predicted["changes"]] == \
+        [(change.get("key"), change.get("hive")) for change in result["changes"]]
+    keys = [change["key"] for change in result["changes"] if change.get("key")]
+    assert sorted(keys) == sorted(f"HKU\\{sid}\\{USER_WININET}" for sid in (USER_SID, CAROL_SID, DAVE_SID))
+    assert [change["hive"] for change in result["changes"] if change.get("hive")] == ["load", "unload"]
+    assert loaded() == before
+    assert value(fleet, "terminal", f"HKU\\{CAROL_SID}\\{USER_WININET}", "SecureProtocols")["value"] == 0x8A0
+    assert unloaded_value(host.state["unloaded_hives"][DAVE_SID]) == 0x8A0
+    users = {entry["user"]: entry for entry in result["tls12"]["wininet_users"]}
+    assert users["profile dave"]["signed_in"] is False and users["CORP\\alice"]["signed_in"] is True
+    assert result["tls12"]["profiles_without_hive"] == ["profile erin"]
+    again = run_playbook(inventory, TASK, extra_vars=asked)
+    assert again.changed_hosts() == set() and loaded() == before
+
+    # Restore puts back every user's value, dave's through his hive loaded again for it, and leaves it unloaded.
+    restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0, restore.stdout[-2000:]
+    assert loaded() == before and unloaded_value(host.state["unloaded_hives"][DAVE_SID]) == 0xA0
+    for sid in (USER_SID, CAROL_SID):
+        assert value(fleet, "terminal", f"HKU\\{sid}\\{USER_WININET}", "SecureProtocols")["value"] == 0xA0

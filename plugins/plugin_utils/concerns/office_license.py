@@ -27,6 +27,9 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, USERS_OPTION, reach, session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
+from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
+    PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange,
 )
@@ -74,33 +77,6 @@ class CacheRemoval:
 
 
 @dataclass(frozen=True)
-class HiveStep:
-    """Load (before its changes) or unload (after them) the hive of a user who is not signed in."""
-
-    sid: str
-    user: str
-    load: bool
-    reason: str = ""
-    reboot_required: bool = False
-
-    @property
-    def target(self) -> str:
-        return f"{self.user}'s hive"
-
-    def to_op(self) -> dict[str, t.Any]:
-        return {"op": "user_hive_load" if self.load else "user_hive_unload", "sid": self.sid}
-
-    def as_result(self) -> dict[str, t.Any]:
-        return {"user": self.user, "sid": self.sid, "hive": "load" if self.load else "unload", "reason": self.reason}
-
-    def diff(self) -> DiffEntry:
-        return DiffEntry(("hive", self.sid, "0" if self.load else "9"), (f"[{self.user} hive]", f"[{self.user} hive]"))
-
-    def backup_record(self, applied: dict[str, t.Any]) -> None:
-        return None
-
-
-@dataclass(frozen=True)
 class ProfileCacheRemoval(CacheRemoval):
     """A cache folder of a user who is not signed in, by its path in the profile, moved or removed as the administrator."""
 
@@ -135,7 +111,7 @@ class OfficeLicense(Concern):
                 {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
                  "timeout_seconds": args["timeout_seconds"]},
                 {"op": "process_list", "names": list(APPS)},
-                *([{"op": "profile_list"}] if args["signed_out"] else [])]
+                *([PROFILE_LIST] if args["signed_out"] else [])]
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``)."""
@@ -150,6 +126,8 @@ class OfficeLicense(Concern):
         office = click_to_run_facts(state)
         plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
         offline = offline_profiles(args, state)
+        if args["signed_out"] and len(state.probes) > 5:
+            plan.facts["profiles_without_hive"] = profiles_without_hive(state.probes[5].data)
         if not users and not offline:
             plan.blockers.append(NO_SESSION)
             return plan
@@ -209,15 +187,10 @@ class OfficeLicense(Concern):
 
 
 def offline_profiles(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
-    """With ``signed_out``: the user profiles whose hive is not loaded (their users are not signed in), with a name."""
+    """With ``signed_out``: the profiles of the users who are not signed in."""
     if not args["signed_out"] or len(state.probes) < 6:
         return []
-    found = []
-    for profile in state.probes[5].data.get("profiles") or []:
-        if not profile.get("loaded") and profile.get("path"):
-            found.append({"sid": profile["sid"], "user": f"profile {str(profile['path']).rstrip(chr(92)).rsplit(chr(92), 1)[-1]}",
-                          "path": profile["path"]})
-    return found
+    return signed_out_profiles(state.probes[5].data, signed_in_users(state.probes[0].data))
 
 
 def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:
@@ -226,19 +199,15 @@ def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:
 
 def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
     """Load each hive, read the keys and the cache folders, unload: the hives are left as they were found."""
-    if not profiles:
-        return []
-    return [*({"op": "user_hive_load", "sid": profile["sid"]} for profile in profiles),
-            {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
-            {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
-            {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]},
-            *({"op": "user_hive_unload", "sid": profile["sid"]} for profile in profiles)]
+    return around(profiles, [{"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
+                             {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
+                             {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]}])
 
 
 def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
     """Per signed-out profile what the reads found: the two trees and the cache folders."""
-    loads = len(profiles)
-    licensing, identity, folders = (answer.data for answer in answers[loads:loads + 3])
+    start = loads(profiles)
+    licensing, identity, folders = (answer.data for answer in answers[start:start + 3])
     found = []
     for profile in profiles:
         trees = [((data.get("hives") or {}).get(profile["sid"]) or {}) for data in (licensing, identity)]
@@ -262,10 +231,10 @@ def plan_offline(args: dict[str, t.Any], plan: Plan, profiles: t.Sequence[t.Mapp
         if not entry["values"] and not entry["files"]:
             continue
         if entry["values"]:
-            plan.changes.append(HiveStep(entry["sid"], entry["user"], True, f"{entry['user']} is not signed in: its hive is loaded for the reset"))
+            keys = Plan()
             for subkey, tree in zip((LICENSING, IDENTITY), entry["trees"]):
-                _plan_key(plan, entry["user"], f"HKU\\{entry['sid']}\\{subkey}", tree)
-            plan.changes.append(HiveStep(entry["sid"], entry["user"], False, f"{entry['user']}'s hive unloaded again"))
+                _plan_key(keys, entry["user"], f"HKU\\{entry['sid']}\\{subkey}", tree)
+            plan.changes += loaded_around(entry, keys.changes, "its hive is loaded for the reset")
         for path, cache in entry["caches"].items():
             if cache.get("exists"):
                 leaf = "16.0-Licensing" if "16.0" in path else path.rsplit("\\", 1)[-1]

@@ -7,7 +7,8 @@ Services that were stopped are stopped again (dependents first) and get their st
 the WinHTTP default proxy of each registry view gets its first recorded configuration back, and
 adapters their IPv6 binding.
 Each registry value gets the value it had before the *first* recorded change (records are read
-oldest first), or is removed when it did not exist then. Keys that a remediation had to create
+oldest first), or is removed when it did not exist then. A value in the hive of a user who is not signed in is put back
+through that hive, loaded for the read and around the change and unloaded again; a user whose profile is gone is named. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
 ignored, so restoring twice changes nothing the second time.
 
@@ -23,7 +24,7 @@ import glob
 import json
 import os
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ansible.errors import AnsibleActionFail
 
@@ -32,8 +33,11 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
+from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
+    PROFILE_LIST, around, hive_sid, loaded_around, loads, profile_name,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, value_problem,
+    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, read_ops, snapshot, tree_ops, value_problem,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
     SERVICE_NAME, START_MODES, STATUSES, ServiceState, ServiceStop, StartModeChange, dependency_order,
@@ -262,6 +266,14 @@ def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, 
             plan.changes.append(StartModeChange(service, original, f"{service.name} started as {original} before the recorded changes"))
 
 
+def _change_key(change: t.Any) -> str:
+    """The registry key a change writes, or '' for a change that is not a registry one."""
+    if isinstance(change, KeyRemoval):
+        return change.key.path
+    ref = getattr(change, "ref", None)
+    return ref.key.path if isinstance(ref, RegistryRef) else ""
+
+
 def service_names(targets: RestoreTargets) -> list[str]:
     return sorted(set(targets.start_modes) | set(targets.statuses))
 
@@ -297,10 +309,73 @@ class Restore(Concern):
             ops.append({"op": "winhttp_proxy_read"})
         if self._targets.bindings:
             ops.append({"op": "adapter_list"})
+        if self._user_keys():
+            ops.append(PROFILE_LIST)
         return ops
 
+    def _user_keys(self) -> dict[str, list[RegistryKey]]:
+        """Per user SID, the keys of the targets in that user's hive."""
+        found: dict[str, list[RegistryKey]] = {}
+        for key in [*(ref.key for ref in self._targets.values), *self._targets.created_keys]:
+            sid = hive_sid(key.path)
+            if sid is not None and key not in found.setdefault(sid.upper(), []):
+                found[sid.upper()].append(key)
+        return found
+
+    def _offline(self, state: HostState) -> tuple[list[dict[str, t.Any]], list[str]]:
+        """The profiles whose hive must be loaded to restore their values, and the SIDs that have no profile any more."""
+        users = self._user_keys()
+        if not users:
+            return [], []
+        answer = next(probe for probe in state.probes if probe.op == "profile_list")
+        listed = {str(profile.get("sid")).upper(): profile for profile in answer.data.get("profiles") or []}
+        offline, gone = [], []
+        for sid in sorted(users):
+            profile = listed.get(sid)
+            if profile is not None and profile.get("loaded"):
+                continue
+            if profile is None or not profile.get("path") or profile.get("hive_file") is False:
+                gone.append(sid)
+                continue
+            offline.append({"sid": str(profile["sid"]), "user": profile_name(profile), "path": profile["path"], "loaded": False})
+        return offline, gone
+
+    def _offline_reads(self, profiles: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[
+            list[RegistryRef], list[RegistryKey], list[RegistryKey], list[dict[str, t.Any]]]:
+        """The refs and created keys in the hives of ``profiles``, and the reads of them (values, then trees)."""
+        sids = {profile["sid"].upper() for profile in profiles}
+        refs = [ref for ref in self._targets.values if (hive_sid(ref.key.path) or "").upper() in sids]
+        trees = [key for key in self._targets.created_keys if (hive_sid(key.path) or "").upper() in sids]
+        keys, reads = read_ops(refs)
+        return refs, keys, trees, [*reads, *tree_ops(trees)]
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        """The hives of users who are not signed in, loaded to read what restore would put back there, and unloaded."""
+        profiles, _gone = self._offline(state)
+        return around(profiles, self._offline_reads(profiles)[3])
+
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return plan_restore(self._targets, state)
+        profiles, gone = self._offline(state)
+        targets = self._targets
+        if gone:
+            # The user and their hive are gone: there is nothing to put their values back into.
+            targets = replace(targets, values={ref: value for ref, value in targets.values.items() if (hive_sid(ref.key.path) or "").upper() not in gone},
+                              created_keys=[key for key in targets.created_keys if (hive_sid(key.path) or "").upper() not in gone])
+        if profiles:
+            refs, keys, trees, _reads = self._offline_reads(profiles)
+            start = loads(profiles)
+            answers = list(state.followups[start:start + len(keys) + len(trees)])
+            read = snapshot(refs, keys, answers[:len(keys)], trees, answers[len(keys):])
+            state = replace(state, registry=state.registry.overlay(read, [*keys, *trees]))
+        plan = plan_restore(targets, state)
+        if gone:
+            plan.warnings.append(f"values recorded in the hives of {', '.join(gone)} are not restored: no profile of that user is on this "
+                                 "host any more")
+        for profile in profiles:
+            mine = [change for change in plan.changes if (hive_sid(_change_key(change)) or "").upper() == profile["sid"].upper()]
+            others = [change for change in plan.changes if change not in mine]
+            plan.changes = [*loaded_around(profile, mine, "its hive is loaded to put its values back"), *others]
+        return plan
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
         return verify_ops(plan.changes)

@@ -17,7 +17,8 @@ Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
   the result says that it is only a hint.
 WinINet's "Use TLS 1.2" box is per user (review finding F15): each signed-in user's value in their own hive (read
 through HKEY_USERS, no logon of theirs needed) is reported, and with ``wininet_users: set`` given the TLS 1.2 bit; the
-machine-wide value is a fallback, never reported as a user's setting. A user policy without TLS 1.2 is a blocker.
+machine-wide value is a fallback, never reported as a user's setting. A user policy without TLS 1.2 is a blocker. With
+``wininet_signed_out`` the users who are not signed in are reached too, their hive loaded around the read and the change.
 Protocol bits are only ever added: SSL 2/3 are never turned on, and TLS 1.0/1.1 are never
 re-enabled where they were off (KB5017811 turned them off on Windows 10 on purpose).
 """
@@ -29,6 +30,9 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
+    PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
 )
@@ -134,28 +138,29 @@ class Tls12(Concern):
         "winhttp": {"type": "bool", "default": True},
         "wininet": {"type": "bool", "default": True},
         "wininet_users": {"type": "str", "default": "report", "choices": ["report", "set", "ignore"]},
+        "wininet_signed_out": {"type": "bool", "default": False},
         "dotnet": {"type": "bool", "default": False},
         "require_kb3140245": {"type": "bool", "default": False},
         "kb3140245_file_versions": {"type": "dict", "default": {}},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
-        versions = args["kb3140245_file_versions"]
-        for release, version in versions.items():
-            if release not in KB3140245_RELEASES:
-                raise AnsibleActionFail(f"kb3140245_file_versions: {release!r} is not a release KB3140245 applies to; "
-                                        f"use {' or '.join(KB3140245_RELEASES)}")
-            if file_version(version) is None:
-                raise AnsibleActionFail(f"kb3140245_file_versions.{release}: {str(version)[:40]!r} is not a file version such as "
-                                        "6.1.7601.12345 (four numbers of at most 65535, from the KB's file information table)")
+        if args["wininet_signed_out"] and (not args["wininet"] or args["wininet_users"] == "ignore"):
+            raise AnsibleActionFail("wininet_signed_out: reaches the users' own WinINet value, which wininet: false or "
+                                    "wininet_users: ignore leaves alone; drop one of them")
+        check_file_versions(args["kb3140245_file_versions"])
 
     def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
         ops = [{"op": "file_stat", "paths": list(WINHTTP_DLLS)}, {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}]
-        if args["wininet"] and args["wininet_users"] != "ignore":
-            ops += [{"op": "user_sessions"},
-                    {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]},
-                    {"op": "registry_read_user_hives", "subkey": USER_WININET_POLICY, "names": ["SecureProtocols"]}]
+        if _per_user(args):
+            ops += [{"op": "user_sessions"}, *user_wininet_reads()]
+            if args["wininet_signed_out"]:
+                ops.append(PROFILE_LIST)
         return ops
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+        """With ``wininet_signed_out``: the hives of users who are not signed in, loaded for the reads and unloaded after."""
+        return around(_signed_out(args, state), user_wininet_reads())
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield from schannel_refs("Client")
@@ -174,6 +179,33 @@ class Tls12(Concern):
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_tls12(args, state)
+
+
+def check_file_versions(versions: t.Mapping[str, t.Any]) -> None:
+    for release, version in versions.items():
+        if release not in KB3140245_RELEASES:
+            raise AnsibleActionFail(f"kb3140245_file_versions: {release!r} is not a release KB3140245 applies to; "
+                                    f"use {' or '.join(KB3140245_RELEASES)}")
+        if file_version(version) is None:
+            raise AnsibleActionFail(f"kb3140245_file_versions.{release}: {str(version)[:40]!r} is not a file version such as "
+                                    "6.1.7601.12345 (four numbers of at most 65535, from the KB's file information table)")
+
+
+def _per_user(args: dict[str, t.Any]) -> bool:
+    return bool(args["wininet"]) and args["wininet_users"] != "ignore"
+
+
+def user_wininet_reads() -> list[dict[str, t.Any]]:
+    """Every loaded user hive's own SecureProtocols, and its user-side policy."""
+    return [{"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]},
+            {"op": "registry_read_user_hives", "subkey": USER_WININET_POLICY, "names": ["SecureProtocols"]}]
+
+
+def _signed_out(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    """With ``wininet_signed_out``: the profiles of users who are not signed in whose hive can be loaded."""
+    if not (_per_user(args) and args["wininet_signed_out"]) or len(state.probes) < 6:
+        return []
+    return signed_out_profiles(state.probes[5].data, signed_in_users(state.probes[2].data))
 
 
 def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
@@ -276,31 +308,46 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
 
 
 def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> None:
-    """Each signed-in user's own WinINet SecureProtocols: reported, and given the TLS 1.2 bit with ``wininet_users: set``."""
+    """Each user's own WinINet SecureProtocols: reported, and given the TLS 1.2 bit with ``wininet_users: set``; the
+    signed-in users' from their loaded hives, and with ``wininet_signed_out`` the others' from hives loaded around it."""
     sessions, settings, policies = (probe.data for probe in state.probes[2:5])
-    users = signed_in_users(sessions)
-    seen = []
-    for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
-        hive = (settings.get("hives") or {}).get(sid)
-        if not isinstance(hive, dict):
-            seen.append({"user": user, "sid": sid, "hive_loaded": False})
-            continue
-        value = RegistryValue.from_agent((hive.get("values") or {}).get("SecureProtocols"))
-        policy = dword_of(RegistryValue.from_agent(((((policies.get("hives") or {}).get(sid) or {}).get("values")) or {}).get("SecureProtocols")))
-        bits = dword_of(value)
-        seen.append({"user": user, "sid": sid, "hive_loaded": True, "secure_protocols": bits if value is not None else None,
-                     "set_by_user": value is not None, "policy": policy})
-        if policy is not None and not policy & TLS1_2:
-            plan.blockers.append(f"Group Policy sets {user}'s WinINet SecureProtocols to {policy:#x} (no TLS 1.2) in the user's policy "
-                                 "key; it wins over the user's value. Change the GPO 'Turn off encryption support' (User Configuration).")
-        if value is None or (bits is not None and bits & TLS1_2):
-            # Absent: the machine-wide value or Windows' default applies; nothing of the user's to change.
-            continue
-        shown = f"{bits:#x}" if bits is not None else f"a {value.type}"
-        reason = f"{user}'s WinINet SecureProtocols (Internet Options 'Use TLS 1.2') is {shown}, which lacks TLS 1.2 (0x800)"
-        if args["wininet_users"] == "set":
-            ref = RegistryRef(RegistryKey(f"HKU\\{sid}\\{USER_WININET}"), "SecureProtocols")
-            plan.changes.append(ValueChange(ref, value, RegistryValue.dword(bits | TLS1_2 if bits is not None else WININET_WHEN_ABSENT), reason))
-        else:
-            plan.drift.append(f"{reason}; wininet_users: set adds it")
+    seen: list[dict[str, t.Any]] = []
+    for sid, user in sorted(signed_in_users(sessions).items(), key=lambda item: item[1].lower()):
+        seen.append(_plan_user(args, plan, sid, user, settings, policies, plan.changes))
+    profiles = _signed_out(args, state)
+    if profiles:
+        start = loads(profiles)
+        settings, policies = (answer.data for answer in state.followups[start:start + 2])
+        for profile in profiles:
+            changes: list[t.Any] = []
+            seen.append({**_plan_user(args, plan, profile["sid"], profile["user"], settings, policies, changes), "signed_in": False})
+            plan.changes += loaded_around(profile, changes, "its hive is loaded for the change")
+        plan.facts["profiles_without_hive"] = profiles_without_hive(state.probes[5].data)
     plan.facts["wininet_users"] = seen
+
+
+def _plan_user(args: dict[str, t.Any], plan: Plan, sid: str, user: str, settings: t.Mapping[str, t.Any], policies: t.Mapping[str, t.Any],
+               changes: list[t.Any]) -> dict[str, t.Any]:
+    """One user's value and policy from ``registry_read_user_hives`` answers: the change into ``changes``, or drift or a blocker."""
+    hive = (settings.get("hives") or {}).get(sid)
+    if not isinstance(hive, dict):
+        return {"user": user, "sid": sid, "hive_loaded": False, "signed_in": True}
+    value = RegistryValue.from_agent((hive.get("values") or {}).get("SecureProtocols"))
+    policy = dword_of(RegistryValue.from_agent(((((policies.get("hives") or {}).get(sid) or {}).get("values")) or {}).get("SecureProtocols")))
+    bits = dword_of(value)
+    seen = {"user": user, "sid": sid, "hive_loaded": True, "signed_in": True, "secure_protocols": bits if value is not None else None,
+            "set_by_user": value is not None, "policy": policy}
+    if policy is not None and not policy & TLS1_2:
+        plan.blockers.append(f"Group Policy sets {user}'s WinINet SecureProtocols to {policy:#x} (no TLS 1.2) in the user's policy "
+                             "key; it wins over the user's value. Change the GPO 'Turn off encryption support' (User Configuration).")
+    if value is None or (bits is not None and bits & TLS1_2):
+        # Absent: the machine-wide value or Windows' default applies; nothing of the user's to change.
+        return seen
+    shown = f"{bits:#x}" if bits is not None else f"a {value.type}"
+    reason = f"{user}'s WinINet SecureProtocols (Internet Options 'Use TLS 1.2') is {shown}, which lacks TLS 1.2 (0x800)"
+    if args["wininet_users"] == "set":
+        ref = RegistryRef(RegistryKey(f"HKU\\{sid}\\{USER_WININET}"), "SecureProtocols")
+        changes.append(ValueChange(ref, value, RegistryValue.dword(bits | TLS1_2 if bits is not None else WININET_WHEN_ABSENT), reason))
+    else:
+        plan.drift.append(f"{reason}; wininet_users: set adds it")
+    return seen

@@ -20,8 +20,8 @@ WININET = tls12.WININET
 POLICY = tls12.WININET_POLICY
 NET4 = tls12.DOTNET_FRAMEWORKS[1]
 
-DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "wininet_users": "report", "dotnet": False, "require_kb3140245": False,
-            "kb3140245_file_versions": {}}
+DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "wininet_users": "report", "wininet_signed_out": False, "dotnet": False,
+            "require_kb3140245": False, "kb3140245_file_versions": {}}
 
 
 def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users: dict | None = None) -> tuple:

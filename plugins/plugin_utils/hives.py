@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Profile hives of users who are not signed in.
+
+A user's HKCU is HKEY_USERS\\<SID> only while something holds the hive loaded: their logon, or ``reg.exe load``. For a
+user who is not signed in, a concern that was asked to reach them reads the ProfileList (``profile_list``), loads each
+such hive for its reads and unloads it again in the same execution, and plans its changes between a load and an unload
+(``HiveStep``). A profile whose NTUSER.DAT is gone is never loaded (reg.exe would create an empty one). The agent
+unloads only a hive it loaded in the same execution, and its load and unload are not write ops, so an unload still
+runs after a failed change: a hive is never left loaded for the user's next logon.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import USER_HIVE
+
+PROFILE_LIST: dict[str, t.Any] = {"op": "profile_list"}
+
+
+@dataclass(frozen=True)
+class HiveStep:
+    """Load (before its changes) or unload (after them) the hive of a user who is not signed in."""
+
+    sid: str
+    user: str
+    load: bool
+    reason: str = ""
+    reboot_required: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}'s hive"
+
+    def to_op(self) -> dict[str, t.Any]:
+        return {"op": "user_hive_load" if self.load else "user_hive_unload", "sid": self.sid}
+
+    def as_result(self) -> dict[str, t.Any]:
+        return {"user": self.user, "sid": self.sid, "hive": "load" if self.load else "unload", "reason": self.reason}
+
+    def diff(self) -> DiffEntry:
+        return DiffEntry(("hive", self.sid, "0" if self.load else "9"), (f"[{self.user} hive]", f"[{self.user} hive]"))
+
+    def backup_record(self, applied: dict[str, t.Any]) -> None:
+        return None
+
+
+def profile_name(profile: t.Mapping[str, t.Any]) -> str:
+    """How a signed-out user is named in results: by the folder of their profile (the account name needs a lookup)."""
+    return f"profile {str(profile['path']).rstrip(chr(92)).rsplit(chr(92), 1)[-1]}"
+
+
+def signed_out_profiles(profile_list: t.Mapping[str, t.Any], signed_in: t.Iterable[str]) -> list[dict[str, t.Any]]:
+    """The profiles of a ``profile_list`` answer whose users are not among the ``signed_in`` SIDs, each with ``sid``,
+    ``user``, ``path`` and ``loaded`` (a hive a lingering process of theirs holds needs no load); a profile whose
+    NTUSER.DAT is gone is left out."""
+    skip = {sid.upper() for sid in signed_in}
+    found = []
+    for profile in profile_list.get("profiles") or []:
+        if str(profile.get("sid")).upper() in skip or not profile.get("path"):
+            continue
+        if profile.get("loaded") or profile.get("hive_file", True):
+            found.append({"sid": str(profile["sid"]), "user": profile_name(profile), "path": str(profile["path"]), "loaded": bool(profile.get("loaded"))})
+    return found
+
+
+def profiles_without_hive(profile_list: t.Mapping[str, t.Any]) -> list[str]:
+    """Profiles Windows still lists whose NTUSER.DAT is gone (a folder deleted by hand): nothing to load, named in facts."""
+    return sorted(profile_name(profile) for profile in profile_list.get("profiles") or []
+                  if profile.get("path") and not profile.get("loaded") and profile.get("hive_file") is False)
+
+
+def around(profiles: t.Sequence[t.Mapping[str, t.Any]], reads: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """``reads`` with the hive of every profile not loaded yet loaded before them and unloaded after: the hives are left
+    as they were found. Nothing without profiles."""
+    if not profiles:
+        return []
+    loading = [profile for profile in profiles if not profile.get("loaded")]
+    return [*({"op": "user_hive_load", "sid": profile["sid"]} for profile in loading), *reads,
+            *({"op": "user_hive_unload", "sid": profile["sid"]} for profile in loading)]
+
+
+def loads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> int:
+    """How many load ops ``around`` put before the reads."""
+    return sum(1 for profile in profiles if not profile.get("loaded"))
+
+
+def loaded_around(profile: t.Mapping[str, t.Any], changes: t.Sequence[t.Any], why: str) -> list[t.Any]:
+    """``changes`` of one signed-out user, between the load and the unload of their hive when it is not loaded."""
+    if not changes or profile.get("loaded"):
+        return list(changes)
+    return [HiveStep(profile["sid"], profile["user"], True, f"{profile['user']} is not signed in: {why}"), *changes,
+            HiveStep(profile["sid"], profile["user"], False, f"{profile['user']}'s hive unloaded again")]
+
+
+def hive_sid(path: str) -> str | None:
+    """The SID of the user hive a registry path is in (``HKU\\S-1-5-21-...\\...``), or None."""
+    match = USER_HIVE.match(path + "\\")
+    return path.split("\\")[1] if match else None
