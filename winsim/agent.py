@@ -724,7 +724,7 @@ def _process_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"processes": [dict(item) for item in host.state.get("processes", []) if not wanted or item["name"].lower() in wanted]}
 
 
-USER_READ_OPS, USER_WRITE_OPS = ("credential_list", "directory_stat"), ("credential_delete", "directory_remove")
+USER_READ_OPS, USER_WRITE_OPS = ("credential_list", "directory_stat", "work_account"), ("credential_delete", "directory_remove")
 
 
 def _local_app_data(session: dict[str, Any]) -> str:
@@ -799,6 +799,12 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
                 continue
             if item["op"] == "directory_remove":
                 results.append(_user_directory_remove(host, session, item, apply))
+                continue
+            if item["op"] == "work_account":
+                # NetGetAadJoinInformation exists from Windows 10; ``work_accounts`` by SID holds what it reports to the user.
+                supported = int(host.state["cim"]["Win32_OperatingSystem"]["Version"].split(".")[0]) >= 10
+                join = (host.state.get("work_accounts") or {}).get(session["sid"]) if supported else None
+                results.append({"ok": True, "op": "work_account", "supported": supported, "join": join})
                 continue
             if item["op"] == "credential_list":
                 # CredentialBlob is never read: the listing has everything but the secret.

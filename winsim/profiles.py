@@ -487,8 +487,13 @@ def _office_open(state: dict[str, Any]) -> None:
 
 def _office_credentials(state: dict[str, Any]) -> None:
     """alice and bob signed in, each with Office's cached sign-in in Credential Manager beside credentials of other
-    programs; carol's entries belong to a session that does not exist (she is signed out)."""
+    programs; carol's entries belong to a session that does not exist (she is signed out). bob also added a work account
+    of another organisation (Workplace Join) in Settings > Accounts > Access work or school."""
     state["sessions"].append({"sid": BOB_SID, "user": "CORP\\bob", "session_id": 2})
+    # What NetGetAadJoinInformation reports to each user (illustrative tenant; the device itself is not joined).
+    state["work_accounts"] = {BOB_SID: {"join_type": "workplace", "tenant_name": "Fabrikam", "tenant_id": "5b8e3f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                                        "idp_domain": "login.windows.net", "join_user_email": "bob@fabrikam.example",
+                                        "user_email": "bob@fabrikam.example"}}
 
     def generic(target: str, user: str) -> dict[str, Any]:
         # The secret is in the store, as on Windows; the agent's ops never read it.

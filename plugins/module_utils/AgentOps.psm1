@@ -1509,7 +1509,7 @@ Function Invoke-RegistryReadUserHives {
 }
 
 # What may run in a user's session, by kind: a read op may go in user_session_read, a write op in user_session_write.
-$UserReadOps = @('credential_list', 'directory_stat')
+$UserReadOps = @('credential_list', 'directory_stat', 'work_account')
 $UserWriteOps = @('credential_delete', 'directory_remove')
 # The functions of UserSession.psm1 the task's script carries (their text is copied into it).
 $UserSessionFunctions = @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Get-UserDirectories', 'Remove-UserDirectory', 'Invoke-UserOps')

@@ -7,7 +7,8 @@
 # but each other and .NET). No policy here either: ops in, results out, as JSON in a file the agent reads back.
 
 Function Initialize-UserCredentialType {
-    # CredEnumerate / CredDelete of the calling user's logon session. The secret (CredentialBlob) is never read.
+    # CredEnumerate / CredDelete of the calling user's logon session (the secret, CredentialBlob, is never read), and the
+    # Entra ID join Windows reports to that user (NetGetAadJoinInformation).
     if ('M365OpsActivation.UserCredentials' -as [type]) {
         return
     }
@@ -96,13 +97,90 @@ namespace M365OpsActivation
             throw new Win32Exception(error);
         }
     }
+
+    public static class WorkAccount
+    {
+        // DSREG_JOIN_INFO (lmjoin.h); only the names are read, never the certificate.
+        [StructLayout(LayoutKind.Sequential)]
+        private struct JOIN_INFO
+        {
+            public Int32 JoinType;
+            public IntPtr JoinCertificate;
+            public IntPtr DeviceId;
+            public IntPtr IdpDomain;
+            public IntPtr TenantId;
+            public IntPtr JoinUserEmail;
+            public IntPtr TenantDisplayName;
+            public IntPtr MdmEnrollmentUrl;
+            public IntPtr MdmTermsOfUseUrl;
+            public IntPtr MdmComplianceUrl;
+            public IntPtr UserSettingSyncUrl;
+            public IntPtr UserInfo;
+        }
+
+        [DllImport("netapi32.dll", CharSet = CharSet.Unicode)]
+        private static extern int NetGetAadJoinInformation(string tenantId, out IntPtr joinInfo);
+
+        [DllImport("netapi32.dll")]
+        private static extern void NetFreeAadJoinInformation(IntPtr joinInfo);
+
+        private static string Text(IntPtr value)
+        {
+            return value == IntPtr.Zero ? null : Marshal.PtrToStringUni(value);
+        }
+
+        // The join Windows reports to the calling user: the device's Entra ID join, else the work or school account the
+        // user added (Workplace Join); join is null when there is neither. Windows before 10 has no such API.
+        public static Hashtable Read()
+        {
+            Hashtable answer = new Hashtable();
+            IntPtr buffer;
+            int result;
+            try
+            {
+                result = NetGetAadJoinInformation(null, out buffer);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                answer["supported"] = false;
+                answer["join"] = null;
+                return answer;
+            }
+            if (result != 0)
+                Marshal.ThrowExceptionForHR(result);
+            answer["supported"] = true;
+            answer["join"] = buffer == IntPtr.Zero ? null : Join(buffer);
+            return answer;
+        }
+
+        private static Hashtable Join(IntPtr buffer)
+        {
+            try
+            {
+                JOIN_INFO info = (JOIN_INFO)Marshal.PtrToStructure(buffer, typeof(JOIN_INFO));
+                Hashtable answer = new Hashtable();
+                answer["join_type"] = info.JoinType == 1 ? "device" : (info.JoinType == 2 ? "workplace" : "unknown");
+                answer["tenant_id"] = Text(info.TenantId);
+                answer["tenant_name"] = Text(info.TenantDisplayName);
+                answer["idp_domain"] = Text(info.IdpDomain);
+                answer["join_user_email"] = Text(info.JoinUserEmail);
+                answer["user_email"] = info.UserInfo == IntPtr.Zero ? null : Text(Marshal.ReadIntPtr(info.UserInfo));
+                return answer;
+            }
+            finally
+            {
+                NetFreeAadJoinInformation(buffer);
+            }
+        }
+    }
 }
 '@
     Add-Type -TypeDefinition $source
 }
 
 Function Invoke-UserOp {
-    # One user op: credential_list, or credential_delete (target, type); check mode reports what would go.
+    # One user op: credential_list, work_account, directory_stat to read; credential_delete (target, type) and
+    # directory_remove (path, move_to) to write, which in check mode report what would go.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $name = [string]$Op['op']
     if ($name -eq 'credential_list') {
@@ -119,6 +197,10 @@ Function Invoke-UserOp {
     }
     if ($name -eq 'directory_stat') {
         return @{ ok = $true; op = $name; directories = (Get-UserDirectories -Paths @($Op['paths'])) }
+    }
+    if ($name -eq 'work_account') {
+        $answer = [M365OpsActivation.WorkAccount]::Read()
+        return @{ ok = $true; op = $name; supported = $answer['supported']; join = $answer['join'] }
     }
     if ($name -eq 'directory_remove') {
         return (Remove-UserDirectory -Path ([string]$Op['path']) -MoveTo ([string]$Op['move_to']) -Apply $Apply)

@@ -37,8 +37,9 @@ description:
     C(users) as SIDs, or C(self)): the user ops run in each interactive session through a short-lived scheduled task
     with that user's interactive token, no password needed, or, with the self option, in the agent's own process (the become
     user); one entry per session with the JSON answer as text. User ops:
-    credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret) and
-    directory_stat (paths, environment variables expanded in the user's session) in the read op; credential_delete
+    credential_list (targets, types, user names and dates of the user's Credential Manager entries, never a secret),
+    work_account (the Entra ID join Windows reports to the user, from NetGetAadJoinInformation; supported is false before
+    Windows 10) and directory_stat (paths, environment variables expanded in the user's session) in the read op; credential_delete
     (target, type) and directory_remove (path, optional move_to) in the write op."
   - "User profiles: C(profile_list) (each user profile's SID, directory, whether its hive is loaded and whether its NTUSER.DAT exists),
     C(user_hive_load) and C(user_hive_unload) (C(sid): a signed-out user's hive under HKEY_USERS through reg.exe,

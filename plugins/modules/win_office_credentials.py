@@ -32,6 +32,18 @@ options:
     description: How long to wait for the task in each session (5 to 600).
     type: int
     default: 60
+  work_accounts:
+    description:
+      - V(report) reads, in the same task, the Entra ID join Windows reports to each user (NetGetAadJoinInformation,
+        Windows 10 and later). A work or school account the user added under Settings > Accounts > Access work or
+        school (Workplace Join), which is not how Windows is signed in, is named in a warning and in
+        C(office_credentials.users[].work_account), since Office may sign in and activate with it.
+      - The account is never removed here; Windows documents no interface for that but the Settings page. Only the
+        default account Windows reports is seen (a device joined to Entra ID hides accounts a user added beside it).
+      - V(ignore) reads nothing of it.
+    type: str
+    choices: [report, ignore]
+    default: report
 extends_documentation_fragment:
   - m365ops.activation.concern
   - m365ops.activation.user_sessions
@@ -117,6 +129,9 @@ office_credentials:
       description:
         - Per signed-in user C(user), C(sid), C(read), C(office_credentials) (the matching targets found) and
           C(other_credentials) (how many other entries were left alone).
+        - With O(work_accounts=report), C(work_account) too, null when Windows reports none (or is older than Windows 10),
+          else C(join_type) (C(device) or C(workplace)), C(tenant_name), C(tenant_id), C(idp_domain), C(user_email) and
+          C(join_user_email).
       type: list
       elements: dict
     patterns:

@@ -76,6 +76,15 @@ def _drift(name: str, needle: str = "") -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
+def _work_accounts(facts: Facts) -> t.Any:
+    found = []
+    for entry in _own(facts, "office_credentials").get("users") or []:
+        account = entry.get("work_account") or {}
+        if account.get("join_type") == "workplace":
+            found.append(f"{entry.get('user')}: {account.get('user_email') or account.get('join_user_email')} ({account.get('tenant_name')})")
+    return found or None
+
+
 def _ncsi_policy(facts: Facts) -> t.Any:
     ncsi = _own(facts, "ncsi")
     policy = ncsi.get("policy_no_active_probe")
@@ -279,6 +288,10 @@ RULES: tuple[Rule, ...] = (
     Rule("office-credentials-cached", "remove Office credentials", MEDIUM, "signed-in users have Office credentials cached",
          "role office_credentials (or m365ops_concerns with office_credentials)", _would_change("office_credentials"),
          concern="office_credentials"),
+    Rule("office-work-account-added", "remove Office credentials", INFO,
+         "a signed-in user added a work or school account that is not how Windows is signed in; Office may activate with it",
+         "needs a person: if Office should use another account, the user disconnects it (Settings > Accounts > Access work or school)",
+         _work_accounts),
     Rule("office-activation-state", "reset Microsoft 365 Apps activation state", MEDIUM,
          "signed-in users have Office activation state (license caches, Licensing and Identity keys) that a reset clears",
          "role office_license (or m365ops_concerns with office_license)", _would_change("office_license"), concern="office_license"),

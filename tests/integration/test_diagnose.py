@@ -53,6 +53,7 @@ SHOWN_ELSEWHERE = {
     "office-credentials-cached": "test_the_office_steps_are_diagnosed_when_named: the Office steps are diagnosed when named",
     "office-activation-state": "test_the_office_steps_are_diagnosed_when_named",
     "office-below-minimum": "test_the_office_steps_are_diagnosed_when_named",
+    "office-work-account-added": "test_the_office_steps_are_diagnosed_when_named",
 }
 
 
@@ -145,7 +146,7 @@ def test_the_office_steps_are_diagnosed_when_named(fleet: Fleet, inventory: Path
         "office_update_minimum_version": "16.0.17928.20156"})
     assert run.rc == 0, run.stdout[-3000:]
     found = {host: sorted(item["id"] for item in items) for host, items in json.loads(report_file.read_text(encoding="utf-8"))["hosts"].items()}
-    assert found == {"win10-office-creds": ["office-credentials-cached"], "win10-office-license": ["office-activation-state"],
+    assert found == {"win10-office-creds": ["office-credentials-cached", "office-work-account-added"], "win10-office-license": ["office-activation-state"],
                      "win10-office-behind": ["office-below-minimum"], "win11": []}
     # Read-only: nothing was removed, moved or updated.
     assert run.changed_hosts() == set()

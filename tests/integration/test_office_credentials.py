@@ -82,3 +82,21 @@ def test_for_the_become_user_only_their_own_credentials_go(fleet: Fleet, invento
     assert targets(fleet, "shared", CAROL_SID) == []
     assert "MicrosoftOffice16_Data:SSPI:alice@corp.example" in targets(fleet, "shared", USER_SID)
     assert "not-stored-anywhere" not in run.stdout + json.dumps(run.events)
+
+
+def test_a_work_account_a_user_added_is_named_and_never_removed(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.add("old", "win7sp1")
+    fleet.write_inventory(inventory)
+    before = json.dumps(fleet.hosts["shared"].host.state["work_accounts"], sort_keys=True)
+    run = run_playbook(inventory, TASK)
+    result = run.result("shared", TASK_NAME)
+    users = {entry["user"]: entry for entry in result["office_credentials"]["users"]}
+    assert users["CORP\\bob"]["work_account"]["join_type"] == "workplace" and users["CORP\\alice"]["work_account"] is None
+    assert [warning for warning in result["warnings"] if "bob@fabrikam.example (Fabrikam)" in warning and "CORP\\bob" in warning]
+    assert json.dumps(fleet.hosts["shared"].host.state["work_accounts"], sort_keys=True) == before
+    # Windows 7 has no NetGetAadJoinInformation: nothing to report, and no warning about it.
+    old = run.result("old", TASK_NAME)
+    assert [entry["work_account"] for entry in old["office_credentials"]["users"]] == [None] and not old.get("warnings")
+    ignored = run_playbook(inventory, TASK, "--check", extra_vars={"office_work_accounts": "ignore"}).result("shared", TASK_NAME)
+    assert all("work_account" not in entry for entry in ignored["office_credentials"]["users"]) and not ignored.get("warnings")

@@ -160,6 +160,8 @@ def test_findings_mode_applies_an_office_step_its_diagnosis_names(fleet: Fleet, 
     fleet.write_inventory(inventory)
     run, report = run_findings_mode(fleet, inventory, tmp_path, m365ops_concerns=["tls12", "office_credentials"])
     assert run.rc == 0, run.stdout[-3000:]
-    assert report["hosts"]["shared"]["findings"] == {"before": ["office-credentials-cached"], "applied": ["office_credentials"],
-                                                     "fixed": ["office-credentials-cached"], "left": []}
+    # bob's work account is information the collection does not act on: it stays, and is said to.
+    assert report["hosts"]["shared"]["findings"] == {"before": ["office-credentials-cached", "office-work-account-added"],
+                                                     "applied": ["office_credentials"], "fixed": ["office-credentials-cached"],
+                                                     "left": ["office-work-account-added"]}
     assert report["hosts"]["clean"]["findings"]["applied"] == [] and "office_credentials" in report["hosts"]["clean"]["concerns"]

@@ -9,6 +9,8 @@ with that user's interactive token (``user_session_read`` / ``user_session_write
 ``patterns`` (the article's ``MicrosoftOffice16`` family by default; the exact prefixes are not documented, so they are
 matched by pattern and the matches named) are removed through CredDelete; nothing else is touched. Results name targets
 and users, never a secret: the agent never reads one. A host with nobody signed in is "no user session", never success.
+The same task reads the Entra ID join Windows reports to each user (``work_accounts: report``): a work or school account
+the user added (Workplace Join) is named in a warning, since Office may activate with it; it is never removed here.
 """
 
 from __future__ import annotations
@@ -93,6 +95,25 @@ class CredentialRemoval:
         return {"kind": "action", "user": self.user, "sid": self.sid, "removed_credentials": [target for target, _type in self.entries]}
 
 
+def work_account(plan: Plan, user: str, answer: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+    """The Entra ID join Windows reports to ``user`` (``work_account`` user op), and a warning when it is a work or school
+    account the user added (Workplace Join) rather than the device's join: Office may sign in and activate with it."""
+    read = next((item for item in answer.get("results") or [] if item.get("op") == "work_account"), None)
+    if read is None or not read.get("ok"):
+        plan.warnings.append(f"reading {user}'s work or school account: {(read or {}).get('message') or 'no answer'}")
+        return None
+    join = read.get("join")
+    if not read.get("supported") or not isinstance(join, dict):
+        return None
+    found = {key: join.get(key) for key in ("join_type", "tenant_name", "tenant_id", "idp_domain", "user_email", "join_user_email")}
+    if found["join_type"] == "workplace":
+        account = found["user_email"] or found["join_user_email"] or "an account"
+        plan.warnings.append(f"{user} added the work or school account {account} ({found['tenant_name'] or found['tenant_id']}), which is not "
+                             "how Windows is signed in: if Office should activate with another account, the user disconnects it in "
+                             "Settings > Accounts > Access work or school")
+    return found
+
+
 class OfficeCredentials(Concern):
     NAME = "office_credentials"
     FACTS_KEY = "office_credentials"
@@ -100,6 +121,7 @@ class OfficeCredentials(Concern):
         "patterns": {"type": "list", "elements": "str", "default": PATTERNS},
         "timeout_seconds": {"type": "int", "default": 60},
         "users": USERS_OPTION,
+        "work_accounts": {"type": "str", "default": "report", "choices": ["report", "ignore"]},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -113,8 +135,9 @@ class OfficeCredentials(Concern):
             raise AnsibleActionFail(f"timeout_seconds: must be 5 to 600, not {args['timeout_seconds']}")
 
     def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "credential_list"}],
-                 "timeout_seconds": args["timeout_seconds"]}]
+        # The work account is read by the same task in each session: no task or execution more.
+        reads = [{"op": "credential_list"}, *([{"op": "work_account"}] if args["work_accounts"] == "report" else [])]
+        return [{"op": "user_session_read", **reach(args["users"] == "become"), "ops": reads, "timeout_seconds": args["timeout_seconds"]}]
 
     def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[tuple[str, int]]:
         return [(str(item["target"]), int(item["type"])) for item in credentials
@@ -137,6 +160,8 @@ class OfficeCredentials(Concern):
             found = self.matching(args, credentials)
             users.append({"user": user, "sid": sid, "read": True, "office_credentials": [target for target, _type in found],
                           "other_credentials": len(credentials) - len(found)})
+            if args["work_accounts"] == "report":
+                users[-1]["work_account"] = work_account(plan, user, answer)
             if found:
                 plan.changes.append(CredentialRemoval(sid, user, tuple(found), args["timeout_seconds"],
                                                       f"{user} has {len(found)} Office credential(s) cached in Credential Manager",

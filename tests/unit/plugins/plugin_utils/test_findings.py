@@ -88,6 +88,10 @@ CASES = [
      ["windows-update-history-unreadable"]),
     ("office credentials cached", host(office_credentials={"would_change": ["CORP\\alice has 2 Office credential(s)"]}),
      ["office-credentials-cached"]),
+    ("a work account added beside", host(office_credentials={"facts": {"users": [
+        {"user": "CORP\\bob", "work_account": {"join_type": "workplace", "user_email": "bob@fabrikam.example", "tenant_name": "Fabrikam"}},
+        {"user": "CORP\\alice", "work_account": {"join_type": "device", "user_email": "alice@corp.example", "tenant_name": "Corp"}},
+        {"user": "CORP\\carol", "work_account": None}]}}), ["office-work-account-added"]),
     ("activation state to reset", host(office_license={"would_change": ["CORP\\alice has a license cache"]}), ["office-activation-state"]),
     ("office too old", host(office_update={"would_change": ["Microsoft 365 Apps 16.0.1 is below 16.0.2"]}), ["office-below-minimum"]),
     ("every stage passes", host(endpoints={"checked": [SIGN_IN_OK, endpoint("crl.microsoft.com", "crl"),
