@@ -539,6 +539,8 @@ def _office_license_state(state: dict[str, Any]) -> None:
     _set(unloaded, f"HIVE\\{OFFICE_COMMON}\\Identity\\Identities\\d4e5_ADAL", "EmailAddress", "string", "dave@corp.example")
     state["unloaded_hives"] = {DAVE_SID: unloaded["HIVE"]}
     add_file(state, f"{local.format('dave')}\\Licenses\\5\\c3.json", size=4096, version=None)
+    # Accounts with a profile here, for become: carol is not signed in, but runas can log her on.
+    state["accounts"] = [{"sid": CAROL_SID, "user": "CORP\\carol"}]
 
 
 def _msi_office(state: dict[str, Any]) -> None:

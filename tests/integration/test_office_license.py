@@ -142,3 +142,22 @@ def test_users_who_are_not_signed_in_are_reset_only_when_asked_and_their_hive_is
     assert restore.rc == 0, restore.stdout[-2000:]
     assert host.state["unloaded_hives"][DAVE_SID] == dave_before and DAVE_SID not in host.state["registry"]["HKU"]["keys"]
     assert tree(fleet, "shared", CAROL_SID, "Licensing")["exists"]
+
+
+def test_the_become_user_is_reset_once_also_with_the_users_who_are_not_signed_in(fleet: Fleet, inventory: Path) -> None:
+    from winsim.profiles import DAVE_SID
+    fleet.add("shared", "win10-office-license")
+    fleet.write_inventory(inventory)
+    host = fleet.hosts["shared"].host
+    run = run_playbook(inventory, ROOT / "tests" / "integration" / "playbooks" / "office_license_become.yml",
+                       extra_vars={"office_become_user": "CORP\\carol", "office_become_password": "not-stored-anywhere"})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "remediated", run.stdout[-2000:]
+    # carol is the become user: reached in her own process, not a second time as a profile nobody is signed in to.
+    carol = [change for change in result["changes"] if CAROL_SID in json.dumps(change)]
+    assert carol and len({json.dumps(change, sort_keys=True) for change in carol}) == len(carol)
+    assert [entry["user"] for entry in result["office_license"]["users"]].count("CORP\\carol") == 1
+    assert "profile carol" not in json.dumps(result["office_license"]["users"])
+    # dave's hive was loaded for him and unloaded again; the signed-in users were left alone.
+    assert DAVE_SID in host.state["unloaded_hives"] and "Licensing" not in str(host.state["unloaded_hives"][DAVE_SID])
+    assert tree(fleet, "shared", USER_SID, "Licensing")["exists"]

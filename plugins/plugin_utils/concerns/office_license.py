@@ -187,10 +187,12 @@ class OfficeLicense(Concern):
 
 
 def offline_profiles(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
-    """With ``signed_out``: the profiles of the users who are not signed in."""
+    """With ``signed_out``: the profiles of the users who are not signed in (nor the become user, reached in its own
+    session with ``users: become``)."""
     if not args["signed_out"] or len(state.probes) < 6:
         return []
-    return signed_out_profiles(state.probes[5].data, signed_in_users(state.probes[0].data))
+    reached = [*signed_in_users(state.probes[0].data), *(str(session.get("sid")) for session, _answer, _why in session_answers(state.probes[3].data))]
+    return signed_out_profiles(state.probes[5].data, reached)
 
 
 def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:
