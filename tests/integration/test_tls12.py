@@ -148,6 +148,7 @@ def test_unsupported_release_fails_with_the_prerequisite(fleet: Fleet, inventory
 @pytest.mark.parametrize(("extra_vars", "playbook", "named"), [
     ({"tls12_server": "sometimes"}, TASK, "server"),
     ({"tls12_dotnet": [1, 2]}, TASK, "dotnet"),
+    ({"tls12_wininet_users": "ignore", "tls12_wininet_signed_out": True}, TASK, "wininet_signed_out"),
     ({}, ROOT / "tests" / "integration" / "playbooks" / "tls12_unknown_option.yml", "sever"),
 ])
 def test_bad_options_fail_before_any_winrm_request(fleet: Fleet, inventory: Path, extra_vars: dict, playbook: Path, named: str) -> None:
@@ -309,7 +310,12 @@ def test_users_who_are_not_signed_in_are_reached_only_when_asked_and_their_hives
     again = run_playbook(inventory, TASK, extra_vars=asked)
     assert again.changed_hosts() == set() and loaded() == before
 
-    # Restore puts back every user's value, dave's through his hive loaded again for it, and leaves it unloaded.
+    # Restore in check mode loads dave's hive to read it and changes nothing; the real one puts back every user's value,
+    # dave's through his hive loaded again for it, and leaves it unloaded.
+    restored = ROOT / "playbooks" / "restore.yml"
+    checked = run_playbook(inventory, restored, "--check", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert checked.rc == 0 and loaded() == before and unloaded_value(host.state["unloaded_hives"][DAVE_SID]) == 0x8A0
+    assert value(fleet, "terminal", f"HKU\\{USER_SID}\\{USER_WININET}", "SecureProtocols")["value"] == 0x8A0
     restore = run_playbook(inventory, ROOT / "playbooks" / "restore.yml", extra_vars={"m365ops_backup_dir": str(backups)})
     assert restore.rc == 0, restore.stdout[-2000:]
     assert loaded() == before and unloaded_value(host.state["unloaded_hives"][DAVE_SID]) == 0xA0
