@@ -72,6 +72,14 @@ EXAMPLES = r"""
 - name: Name it
   ansible.builtin.debug:
     msg: "{{ office_credentials.changes | map(attribute='remove') | list }}"
+
+- name: Name the work or school accounts users added beside their Windows sign-in (Workplace Join)
+  ansible.builtin.debug:
+    msg: "{{ office_credentials.office_credentials.users | selectattr('work_account') | map(attribute='work_account') | list }}"
+
+- name: Credentials only, without reading the users' work accounts
+  m365ops.activation.win_office_credentials:
+    work_accounts: ignore
 """
 
 RETURN = r"""

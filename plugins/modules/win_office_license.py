@@ -57,6 +57,16 @@ EXAMPLES = r"""
 - name: Reset the activation state of every signed-in user, keeping the caches in a dated folder
   m365ops.activation.win_office_license:
     backup_dir: "{{ playbook_dir }}/backups"
+
+- name: Also the users who are not signed in (each hive loaded for the reset and unloaded after)
+  m365ops.activation.win_office_license:
+    signed_out: true
+    backup_dir: "{{ playbook_dir }}/backups"
+
+- name: Put back the registry values of that reset, also those of users who are not signed in
+  m365ops.activation.win_restore:
+    backups: "{{ playbook_dir }}/backups"
+    modules: [m365ops.activation.win_office_license]
 """
 
 RETURN = r"""

@@ -115,6 +115,12 @@ EXAMPLES = r"""
     wininet_users: set
     backup_dir: "{{ playbook_dir }}/backups"
 
+- name: The same for the users who are not signed in too (each hive loaded around the change, unloaded after)
+  m365ops.activation.win_tls12:
+    wininet_users: set
+    wininet_signed_out: true
+    backup_dir: "{{ playbook_dir }}/backups"
+
 - name: Also .NET and the SCHANNEL server side, refuse Windows 7 hosts without KB3140245, keep backups
   m365ops.activation.win_tls12:
     server: true

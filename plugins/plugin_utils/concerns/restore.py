@@ -7,10 +7,11 @@ Services that were stopped are stopped again (dependents first) and get their st
 the WinHTTP default proxy of each registry view gets its first recorded configuration back, and
 adapters their IPv6 binding.
 Each registry value gets the value it had before the *first* recorded change (records are read
-oldest first), or is removed when it did not exist then. A value in the hive of a user who is not signed in is put back
-through that hive, loaded for the read and around the change and unloaded again; a user whose profile is gone is named. Keys that a remediation had to create
+oldest first), or is removed when it did not exist then. Keys that a remediation had to create
 are removed again once no value is left anywhere below them. Records of earlier restores are
-ignored, so restoring twice changes nothing the second time.
+ignored, so restoring twice changes nothing the second time. A value in the hive of a user who
+is not signed in is put back through that hive, loaded for the read and around the change and
+unloaded again; values of a user whose profile is gone are named, not written.
 
 A backup file is data from outside: every record is checked before the host is contacted. Only
 registry values some concern of the collection declares it manages (``MANAGED``) are restored, each
@@ -266,6 +267,11 @@ def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, 
             plan.changes.append(StartModeChange(service, original, f"{service.name} started as {original} before the recorded changes"))
 
 
+def _user_of(path: str) -> str:
+    """The SID (upper case) of the user hive a registry path is in, or ''."""
+    return (hive_sid(path) or "").upper()
+
+
 def _change_key(change: t.Any) -> str:
     """The registry key a change writes, or '' for a change that is not a registry one."""
     if isinstance(change, KeyRemoval):
@@ -317,9 +323,9 @@ class Restore(Concern):
         """Per user SID, the keys of the targets in that user's hive."""
         found: dict[str, list[RegistryKey]] = {}
         for key in [*(ref.key for ref in self._targets.values), *self._targets.created_keys]:
-            sid = hive_sid(key.path)
-            if sid is not None and key not in found.setdefault(sid.upper(), []):
-                found[sid.upper()].append(key)
+            sid = _user_of(key.path)
+            if sid and key not in found.setdefault(sid, []):
+                found[sid].append(key)
         return found
 
     def _offline(self, state: HostState) -> tuple[list[dict[str, t.Any]], list[str]]:
@@ -344,8 +350,8 @@ class Restore(Concern):
             list[RegistryRef], list[RegistryKey], list[RegistryKey], list[dict[str, t.Any]]]:
         """The refs and created keys in the hives of ``profiles``, and the reads of them (values, then trees)."""
         sids = {profile["sid"].upper() for profile in profiles}
-        refs = [ref for ref in self._targets.values if (hive_sid(ref.key.path) or "").upper() in sids]
-        trees = [key for key in self._targets.created_keys if (hive_sid(key.path) or "").upper() in sids]
+        refs = [ref for ref in self._targets.values if _user_of(ref.key.path) in sids]
+        trees = [key for key in self._targets.created_keys if _user_of(key.path) in sids]
         keys, reads = read_ops(refs)
         return refs, keys, trees, [*reads, *tree_ops(trees)]
 
@@ -359,8 +365,8 @@ class Restore(Concern):
         targets = self._targets
         if gone:
             # The user and their hive are gone: there is nothing to put their values back into.
-            targets = replace(targets, values={ref: value for ref, value in targets.values.items() if (hive_sid(ref.key.path) or "").upper() not in gone},
-                              created_keys=[key for key in targets.created_keys if (hive_sid(key.path) or "").upper() not in gone])
+            targets = replace(targets, values={ref: value for ref, value in targets.values.items() if _user_of(ref.key.path) not in gone},
+                              created_keys=[key for key in targets.created_keys if _user_of(key.path) not in gone])
         if profiles:
             refs, keys, trees, _reads = self._offline_reads(profiles)
             start = loads(profiles)
@@ -372,7 +378,7 @@ class Restore(Concern):
             plan.warnings.append(f"values recorded in the hives of {', '.join(gone)} are not restored: no profile of that user is on this "
                                  "host any more")
         for profile in profiles:
-            mine = [change for change in plan.changes if (hive_sid(_change_key(change)) or "").upper() == profile["sid"].upper()]
+            mine = [change for change in plan.changes if _user_of(_change_key(change)) == profile["sid"].upper()]
             others = [change for change in plan.changes if change not in mine]
             plan.changes = [*loaded_around(profile, mine, "its hive is loaded to put its values back"), *others]
         return plan
