@@ -35,7 +35,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, hive_sid, loaded_around, loads, profile_name,
+    PROFILE_LIST, around, hive_sid, loaded_around, loads, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, read_ops, snapshot, tree_ops, value_problem,
@@ -333,17 +333,12 @@ class Restore(Concern):
         users = self._user_keys()
         if not users:
             return [], []
-        answer = next(probe for probe in state.probes if probe.op == "profile_list")
-        listed = {str(profile.get("sid")).upper(): profile for profile in answer.data.get("profiles") or []}
-        offline, gone = [], []
-        for sid in sorted(users):
-            profile = listed.get(sid)
-            if profile is not None and profile.get("loaded"):
-                continue
-            if profile is None or not profile.get("path") or profile.get("hive_file") is False:
-                gone.append(sid)
-                continue
-            offline.append({"sid": str(profile["sid"]), "user": profile_name(profile), "path": profile["path"], "loaded": False})
+        answer = next(probe for probe in state.probes if probe.op == "profile_list").data
+        loaded = {str(profile.get("sid")).upper() for profile in answer.get("profiles") or [] if profile.get("loaded")}
+        # The profiles whose hive is not loaded and can be: every other SID's profile is gone (or its NTUSER.DAT is).
+        loadable = {profile["sid"].upper(): profile for profile in signed_out_profiles(answer, loaded)}
+        offline = [loadable[sid] for sid in sorted(users) if sid in loadable]
+        gone = [sid for sid in sorted(users) if sid not in loaded and sid not in loadable]
         return offline, gone
 
     def _offline_reads(self, profiles: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[
