@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import struct
+import time
 import zlib
 from typing import Any, Callable
 
@@ -933,22 +934,46 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
 EXTENDED_OPS = frozenset({"tls_handshake", "http_request", "user_session_read", "user_session_write", "directory_stat", "directory_remove"})
 
 
+class AnswerLost(Exception):
+    """The execution's answer never leaves the host: the connection drops (after what ran ran)."""
+
+
+def _answer_lost(host: SimHost, ops: list[Any], check_mode: bool) -> dict[str, Any] | None:
+    """The ``answer_lost`` fault, taken by the next batch that writes: ``{"after_writes": N}`` stops the batch after its
+    N-th write (the power went), without it the batch runs to its end; either way no answer comes back. With
+    ``"restart": true`` the host boots again afterwards, as after a power loss."""
+    fault = host.faults.get("answer_lost")
+    writes = any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops)
+    if check_mode or not writes or not isinstance(fault, dict):
+        return None
+    del host.faults["answer_lost"]
+    return fault
+
+
 def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | None = None, extended: bool = True) -> dict[str, Any]:
     """Execute ``ops`` in order against ``host`` as ``running_as`` (the become user; None: the WinRM account) and
-    return the agent envelope; without ``extended`` the extended ops are refused, as win_agent refuses them."""
+    return the agent envelope; without ``extended`` the extended ops are refused, as win_agent refuses them.
+    Raises AnswerLost when the ``answer_lost`` fault takes this batch."""
     results: list[dict[str, Any]] = []
     changed = False
     failed_write: str | None = None
     with host.lock:
+        lost = _answer_lost(host, ops, check_mode)
+        writes_run = 0
         # Who the agent runs as, for this execution only (not host state).
         host.running_as = running_as or host.state.get("winrm", {}).get("username")
         host.hives_loaded = set()
         for index, op in enumerate(ops):
             name = op.get("op") if isinstance(op, dict) else None
-            if name in WRITE_OPS and failed_write is not None:
+            # A write marked 'always' runs after a failed write too: the batch's closing bookkeeping (its journal entry).
+            always = isinstance(op, dict) and op.get("always") is True
+            if lost is not None and isinstance(lost.get("after_writes"), int) and writes_run >= lost["after_writes"]:
+                break
+            if name in WRITE_OPS and failed_write is not None and not always:
                 results.append({"ok": False, "op": name, "error": "skipped",
                                 "message": f"not run: write op {failed_write} failed earlier in this batch"})
                 continue
+            writes_run += name in WRITE_OPS
             try:
                 if not isinstance(op, dict) or not isinstance(name, str):
                     raise OpError("invalid_argument", f"op #{index} must be a mapping with an 'op' name")
@@ -974,4 +999,20 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
         # A failed write can still have changed something (a dependency that did start), so save after any write.
         if not check_mode and any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops):
             host.save()
+        # faults.answer_delay_seconds: a batch that writes answers only after this long (the window in which a test stops
+        # the controller: Ctrl-C, or the process tree killed). The host's work is done and saved by then.
+        delay = host.faults.get("answer_delay_seconds")
+        delayed = not check_mode and isinstance(delay, (int, float)) and any(isinstance(op, dict) and op.get("op") in WRITE_OPS for op in ops)
+        if delayed:
+            host.counters["answers_delayed"] += 1
+            host.flush_counters()
+        if lost is not None:
+            host.counters["answers_lost"] += 1
+            host.flush_counters()
+            if lost.get("restart"):
+                host.reboot()
+    if delayed:
+        time.sleep(float(delay))
+    if lost is not None:
+        raise AnswerLost(f"the answer to a batch of {len(ops)} ops was lost after {len(results)} ran")
     return {"protocol": PROTOCOL, "changed": changed, "results": results}

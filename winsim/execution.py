@@ -38,6 +38,8 @@ class CommandResult:
     rc: int
     stdout: bytes = b""
     stderr: bytes = b""
+    # The command ran, and its answer never reaches the client: the connection drops (faults.answer_lost).
+    lost: bool = False
 
 
 class ManifestError(Exception):

@@ -50,6 +50,7 @@ class SimHost:
         self.counters: dict[str, Any] = {
             "requests": 0, "bytes_received": 0, "bytes_sent": 0,
             "shells_opened": 0, "commands": 0, "executions": {}, "auth_failures": 0, "receive_timeouts": 0, "restarts": 0,
+            "answers_lost": 0, "answers_delayed": 0,
         }
 
     @property
@@ -110,6 +111,11 @@ class SimHost:
             self.counters["bytes_sent"] += sent
             if flush:
                 write_json_atomically(self.counters_path, self.counters)
+
+    def flush_counters(self) -> None:
+        """Write the counters file now (a test watching it from outside sees the moment)."""
+        with self.lock:
+            write_json_atomically(self.counters_path, self.counters)
 
     def count_restart(self) -> None:
         with self.lock:

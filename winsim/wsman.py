@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
 
+from winsim.agent import AnswerLost
 from winsim.execution import CommandResult, run_command
 from winsim.host import SimHost
 
@@ -56,6 +57,10 @@ class Command:
 @dataclass
 class Shell:
     commands: dict[str, Command] = field(default_factory=dict)
+
+
+class ConnectionDropped(Exception):
+    """The connection closes without a reply, as when the network or the host goes away mid-request."""
 
 
 class SoapFault(Exception):
@@ -184,6 +189,8 @@ class WSManEndpoint:
     def _execute(self, command: Command) -> None:
         try:
             command.result = run_command(self.host, command.command_line, command.arguments, bytes(command.stdin))
+        except AnswerLost:
+            command.result = CommandResult(rc=-1, lost=True)
         except Exception as exc:  # pylint: disable=broad-except  # a simulator bug must surface as a failed command
             command.result = CommandResult(rc=1, stderr=f"winsim internal error: {exc!r}\r\n".encode())
         command.done.set()
@@ -201,6 +208,8 @@ class WSManEndpoint:
                             "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.")
         result = command.result
         assert result is not None
+        if result.lost:
+            raise ConnectionDropped()
         out = result.stdout[command.stdout_sent: command.stdout_sent + RECEIVE_CHUNK]
         err = result.stderr[command.stderr_sent: command.stderr_sent + RECEIVE_CHUNK]
         command.stdout_sent += len(out)
@@ -268,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
             # The counters file is rewritten when a command finishes or a shell closes, not on every request.
             settled = action == f"{ACTION_DELETE}Response" or "CommandState/Done" in body
             self._reply(200, _envelope(action, relates_to, body), length, flush=settled)
+        except ConnectionDropped:
+            self.close_connection = True
         except ET.ParseError:
             self._reply(400, b"", length)
         except SoapFault as fault:

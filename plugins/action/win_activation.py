@@ -17,8 +17,9 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
-    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result, write_backup_file,
+    COMMON_ARGUMENT_SPEC, AnswerLost, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, RunJournal, Selected, answer_lost_result,
+    apply, check_backup_target, close_entries, concern_report, finish_status, follow_up, management_ports, probe, record_outcome,
+    report_interrupted, settle_batch, unavailable_result,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
@@ -50,12 +51,17 @@ class ActionModule(CollectionAction):
 
         agent = AgentClient(self._execute_module, task_vars)
         context = ProbeContext(management_ports(self._connection))
+        host = str(task_vars.get("inventory_hostname", "unknown"))
+        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"))
         results: dict[str, dict[str, t.Any]] = {item.concern.NAME: {} for item in selected}
         plans = {item.concern.NAME: Plan() for item in selected}
         verified: bool | None = None
+        to_apply: list[Planned] = []
         try:
             planned = []
-            for item, probed in zip(selected, probe(agent, selected, context)):
+            answers = probe(agent, selected, context, journal)
+            interrupted = next((answer.state.interrupted for answer in answers if answer.state is not None), ())
+            for item, probed in zip(selected, answers):
                 name = item.concern.NAME
                 if probed.state is None:
                     error = probed.error or AgentError("the probe returned nothing")
@@ -69,23 +75,34 @@ class ActionModule(CollectionAction):
             if clashes:
                 raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")
             to_apply = [item for item in planned if item.plan.changes and not item.plan.failure]
+            # The backup of an interrupted batch is on the controller before its entry on the host is closed.
+            settled = journal.settle(interrupted) if not check_mode else []
+            for name, result_of in results.items():
+                report_interrupted(result_of, interrupted, name, check_mode, settled)
+            # Told at the top as well; warned there only for a batch none of whose concerns this task runs.
+            report_interrupted(result, [item for item in interrupted if not any(record.get("concern") in results for record in item.run.records)],
+                               None, check_mode, settled)
+            if interrupted:
+                result["interrupted"] = [item.summary() for item in interrupted]
             if to_apply and not check_mode:
                 # The verification reads ride at the end of the apply execution: the agent runs reads after a failed
                 # write too, so the host is read again as the apply left it, without one more execution.
                 request = ProbeRequest.build(selected, context) if args["verify"] else None
-                outcomes, reread = apply(agent, to_apply, request)
+                outcomes, reread = apply(agent, to_apply, request, journal, interrupted)
                 records = []
                 for item, outcome in zip(to_apply, outcomes):
                     record_outcome(results[item.concern.NAME], item, outcome)
                     records.extend({**record, "module": item.concern.module} for record in outcome.records)
                 result["backup"] = records
-                host = str(task_vars.get("inventory_hostname", "unknown"))
-                backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, records)
+                backup_file = journal.finish(records)
                 if backup_file:
                     result["backup_file"] = backup_file
                 if reread is not None:
                     verified = self._verify(follow_up(agent, selected, reread), selected, results)
             elif not check_mode:
+                if settle_batch(interrupted):
+                    # Only a host with an interrupted batch pays this execution: it closes the host's open entries.
+                    close_entries(agent, interrupted)
                 # Nothing to change: the probe itself shows whether anything is left to change.
                 verified = not any(result_of.get("failed") for result_of in results.values())
         except AgentPrerequisiteError as error:
@@ -94,6 +111,11 @@ class ActionModule(CollectionAction):
                 plan.blockers.append(str(error))
                 results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
+        except AnswerLost as error:
+            # Every concern whose changes were in the batch may have changed; the others were only read.
+            for item in to_apply:
+                answer_lost_result(results[item.concern.NAME], error)
+            result["journal"] = results[to_apply[0].concern.NAME]["journal"] if to_apply else {}
         except AgentError as error:
             for name in results:
                 if not results[name].get("failed"):
@@ -143,8 +165,8 @@ class ActionModule(CollectionAction):
         if diffs:
             result["diff"] = diffs
         warnings = [f"{name}: {warning}" for name, concern_result in results.items() for warning in concern_result.get("warnings", [])]
-        if warnings:
-            result["warnings"] = warnings
+        if warnings or result.get("warnings"):
+            result["warnings"] = [*result.get("warnings", []), *warnings]
         if failed:
             result.update(failed=True, msg="; ".join(f"{name}: {results[name].get('msg', 'failed')}" for name in failed))
         return result

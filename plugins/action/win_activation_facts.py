@@ -35,7 +35,9 @@ def host_facts(state: HostState) -> dict[str, t.Any]:
     return {"os": {"name": windows.name, "version": f"{windows.major}.{windows.minor}.{windows.build}",
                    "service_pack": windows.service_pack, "server": windows.is_server, "architecture": windows.architecture},
             "hotfixes": sorted(windows.hotfixes), "pending_reboot": list(windows.pending_reboot),
-            "boot_time": windows.boot_time, "reboot_owed_by": sorted(state.reboots_owed)}
+            "boot_time": windows.boot_time, "reboot_owed_by": sorted(state.reboots_owed),
+            # Batches of an earlier run whose answer never came back, still open in the host's journal.
+            "interrupted": [item.summary() for item in state.interrupted]}
 
 
 def concern_facts(plan: Plan) -> dict[str, t.Any]:

@@ -1715,7 +1715,9 @@ Function Invoke-AgentOps {
     foreach ($op in $Module.Params.ops) {
         $name = $op['op']
         $isWrite = $WriteOps -contains $name
-        if ($isWrite -and $null -ne $failedWrite) {
+        # A write marked 'always' runs after a failed write too: the batch's closing bookkeeping (its journal entry).
+        $always = ($op['always'] -is [bool]) -and $op['always']
+        if ($isWrite -and $null -ne $failedWrite -and -not $always) {
             $results.Add(@{ ok = $false; op = $name; error = 'skipped'; message = "not run: write op $failedWrite failed earlier in this batch" })
             $failedOps.Add("#$index ($name): skipped")
             $index++

@@ -115,9 +115,20 @@ concerns:
     - One entry per selected concern, exactly what the concern's own module returns (RV(status), C(changes),
       C(blockers), C(drift), C(warnings), C(diff), C(backup), C(reboot_required), C(reboot_owed_by) and its facts),
       plus C(verified) after a verified apply. A concern not applied because an earlier change of the batch failed
-      has C(status=not_run) and C(not_run=true).
+      has C(status=not_run) and C(not_run=true). A concern whose changes went out in a batch whose answer never came back
+      has C(status=unknown), C(changed=true) and C(journal) (C(run_id), C(planned_file), C(planned_changes)); a concern
+      with records in an earlier run's interrupted batch has C(interrupted) (see RV(interrupted)) and a warning.
   returned: always
   type: dict
+interrupted:
+  description:
+    - Batches of earlier runs on this host whose answer never came back (the host's journal, or a C(planned) document
+      under O(backup_dir)), each with its C(run_id), C(module), C(created), C(found_on), C(planned), how many changes are
+      C(in_effect), C(not_made), C(changed_since) or C(unknown), and C(in_effect_targets). Outside check mode their
+      backup is kept by this run (docs/restore.md).
+  returned: when an earlier run was interrupted
+  type: list
+  elements: dict
 status:
   description: The worst status of the selected concerns (see the collection's report for the order).
   returned: always
@@ -139,7 +150,9 @@ reboot_required:
   returned: always
   type: bool
 agent_executions:
-  description: Agent executions on the host for this task (1 for an audit, 2 for a verified remediation).
+  description:
+    - Agent executions on the host for this task (1 for an audit, 2 for a verified remediation); one more on a host where
+      an earlier run was interrupted (what it left is read back).
   returned: always
   type: int
 backup:

@@ -129,7 +129,9 @@ ansible_facts:
     m365ops_activation:
       description:
         - C(os) (C(name), C(version), C(service_pack), C(server), C(architecture)), C(hotfixes), C(pending_reboot),
-          C(boot_time), C(reboot_owed_by) (concerns whose change still waits for a restart).
+          C(boot_time), C(reboot_owed_by) (concerns whose change still waits for a restart), C(interrupted) (per batch of an
+          earlier run still open in the host's journal, its C(run_id), C(module), C(created), C(planned) and how many
+          changes are C(in_effect), C(not_made), C(changed_since) or C(unknown); see docs/restore.md).
         - C(concerns), per concern C(status) (as an audit would say it), C(would_change) (the reasons), C(blockers),
           C(drift), C(warnings), C(failure) and C(facts) (what its own module returns under its facts key).
         - C(click_to_run), C(installed) and, when installed, C(version), C(platform), C(products), C(channel) (C(Current),
@@ -156,7 +158,8 @@ ansible_facts:
 agent_executions:
   description:
     - Agent executions on the host for this task. 1, or 2 where a setting names something the first could not know (the
-      Winsock catalog names other products' DLLs; with O(endpoints), see there).
+      Winsock catalog names other products' DLLs; with O(endpoints), see there) or an earlier run's batch is still open
+      in the host's journal (what it left is read back).
   returned: always
   type: int
 """

@@ -18,6 +18,7 @@ boot time is still that one, every later run reports the reboot as owed; a reboo
 from __future__ import annotations
 
 import json
+import os
 import typing as t
 from dataclasses import dataclass, field, replace
 
@@ -26,12 +27,18 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, check_backup_dir, write_backup
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import (
+    APPLIED, INTERRUPTED, PLANNED, backup_document, check_backup_dir, document_path, host_documents, write_document,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, planned_record, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
+    OPEN_ENTRIES_OP, Interrupted, RunRecords, begin_op, end_ops, new_run_id, open_entries, settle_ops, utc_now, verdict_ops, verdicts,
+    with_verdicts,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import plan_status
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import UNKNOWN, plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -57,6 +64,8 @@ class HostState:
     probes: tuple[OpResult, ...] = ()
     reboots_owed: dict[str, str] = field(default_factory=dict)
     followups: tuple[OpResult, ...] = ()
+    # Earlier batches whose answer never came back, with what they left on the host (the journal, journal.py).
+    interrupted: tuple[Interrupted, ...] = ()
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -262,16 +271,22 @@ class ProbeRequest:
     @property
     def ops(self) -> list[dict[str, t.Any]]:
         markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
-        return [{"op": "system_info"}, markers_op, *self.reads, *tree_ops(self.trees), *self.unique]
+        return [{"op": "system_info"}, markers_op, OPEN_ENTRIES_OP, *self.reads, *tree_ops(self.trees), *self.unique]
 
     def interpret(self, answers: t.Sequence[OpResult]) -> list[Probed]:
         """One answer per concern from the answers to ``ops``. A read that fails fails only the concerns that asked for
-        it; the release and the reboot markers are everyone's."""
-        system, markers, *rest = answers
+        it; the release, the reboot markers and the journal are everyone's."""
+        probed, _open = self.interpret_with_journal(answers)
+        return probed
+
+    def interpret_with_journal(self, answers: t.Sequence[OpResult]) -> tuple[list[Probed], list[RunRecords]]:
+        """``interpret``, and the journal entries still open on the host (batches that never ended there)."""
+        system, markers, journal, *rest = answers
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
         if not markers.ok:
             raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
+        still_open = open_entries(journal)
         key_answers = dict(zip(self.keys, rest[:len(self.reads)]))
         tree_answers = dict(zip(self.trees, rest[len(self.reads):len(self.reads) + len(self.trees)]))
         by_op = dict(zip((_op_key(op) for op in self.unique), rest[len(self.reads) + len(self.trees):]))
@@ -295,15 +310,22 @@ class ProbeRequest:
                 probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
             else:
                 probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed)))
-        return probed
+        return probed, still_open
 
 
 def follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[Probed]) -> list[Probed]:
     """One more read-only execution, only when a concern's ``followup_ops`` names something its probe found."""
+    return _follow_up(agent, selected, probed, [])[0]
+
+
+def _follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[Probed],
+               extra: list[dict[str, t.Any]]) -> tuple[list[Probed], list[OpResult]]:
+    """``follow_up``, with ``extra`` reads riding in the same execution; their answers come back second."""
     followups = [item.concern.followup_ops(item.args, answer.state) if answer.state else [] for item, answer in zip(selected, probed)]
-    if not any(followups):
-        return probed
-    answers = agent.run([op for ops in followups for op in ops])
+    if not any(followups) and not extra:
+        return probed, []
+    answers = agent.run([op for ops in followups for op in ops] + extra)
+    extra_answers = answers[len(answers) - len(extra):] if extra else []
     start = 0
     for index, ops in enumerate(followups):
         mine = answers[start:start + len(ops)]
@@ -314,15 +336,114 @@ def follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[P
         failed = next(((op, answer) for op, answer in zip(ops, mine) if not answer.ok), None)
         probed[index] = (Probed(None, AgentOpError(failed[1], f"probing ({failed[0]['op']})")) if failed
                          else Probed(replace(state, followups=tuple(mine))))
-    return probed
+    return probed, extra_answers
 
 
-def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None) -> list[Probed]:
+class RunJournal:
+    """One task's journal on one host (journal.py): the controller's documents under ``backup_dir`` and the entries on
+    the host. It finds earlier batches whose answer never came back, and records each batch of this task before it is
+    sent."""
+
+    def __init__(self, host: str, module: str, backup_dir: str | None) -> None:
+        self.host = host
+        self.module = module
+        self.backup_dir = backup_dir
+        self.run_id = new_run_id()
+        self.planned_file: str | None = None
+
+    def controller_planned(self) -> list[tuple[str, dict[str, t.Any]]]:
+        """The controller's documents of this host still ``planned``: batches this controller sent and never heard back."""
+        if not self.backup_dir:
+            return []
+        return [(path, document) for path, document in host_documents(self.backup_dir, self.host)
+                if document.get("state") == PLANNED and isinstance(document.get("run_id"), str)]
+
+    def unsettled(self, still_open: t.Sequence[RunRecords]) -> list[Interrupted]:
+        """Every interrupted batch, once: open on the host, ``planned`` on the controller, or both."""
+        found = {run.run_id: Interrupted(run, True, None) for run in still_open}
+        for path, document in self.controller_planned():
+            run_id = document["run_id"]
+            if run_id in found:
+                found[run_id] = replace(found[run_id], controller_file=path)
+                continue
+            records = tuple(record for record in document["records"] if isinstance(record, dict))
+            found[run_id] = Interrupted(RunRecords(run_id, str(document.get("module", "")), str(document.get("created", "")), records),
+                                        False, path)
+        return sorted(found.values(), key=lambda item: item.run.created)
+
+    def settle(self, interrupted: t.Sequence[Interrupted]) -> list[str]:
+        """Write the backup of every interrupted batch on the controller (before the host's entry is closed): the records
+        of what it may have changed, state ``interrupted``. Returns the files written."""
+        if not self.backup_dir:
+            return []
+        written = []
+        for item in interrupted:
+            document = {**backup_document(self.host, item.run.module or self.module, item.kept(), run_id=item.run.run_id, state=INTERRUPTED),
+                        "created": item.run.created or utc_now(), "settled_by": self.run_id}
+            path = item.controller_file or document_path(self.backup_dir, document)
+            written.append(write_document(path, document))
+        return written
+
+    def begin(self, records: list[dict[str, t.Any]]) -> RunRecords:
+        """This batch's records, durable on the controller before anything is sent (when there is a ``backup_dir``)."""
+        run = RunRecords(self.run_id, self.module, utc_now(), tuple(records))
+        if self.backup_dir and records and self.planned_file is None:
+            document = backup_document(self.host, self.module, list(records), run_id=self.run_id, state=PLANNED)
+            try:
+                self.planned_file = write_document(document_path(self.backup_dir, document), document)
+            except OSError as error:
+                raise AgentError(f"backup_dir: the journal of the planned changes could not be written under {self.backup_dir}: "
+                                 f"{error}; nothing was sent to the host") from error
+        return run
+
+    def finish(self, records: list[dict[str, t.Any]]) -> str | None:
+        """The answer arrived: the planned document becomes the backup of what was changed, or goes when nothing was."""
+        if not self.backup_dir:
+            return None
+        try:
+            if not records:
+                if self.planned_file is not None and os.path.exists(self.planned_file):
+                    os.unlink(self.planned_file)
+                return None
+            document = backup_document(self.host, self.module, records, run_id=self.run_id, state=APPLIED)
+            return write_document(self.planned_file or document_path(self.backup_dir, document), document)
+        except OSError as error:
+            raise AgentError(f"backup_dir: the changes were made but their backup record could not be written under "
+                             f"{self.backup_dir}: {error}; the 'backup' result and the host's journal entry "
+                             f"({self.run_id}) hold the previous values") from error
+
+
+class JournalRefused(AgentOpError):
+    """The batch's journal entry could not be written on the host, so the agent made none of its changes."""
+
+
+class AnswerLost(AgentError):
+    """An apply batch went out and its answer never came back: what it changed is unknown until the next run reads it."""
+
+    def __init__(self, run: RunRecords, planned_file: str | None, cause: BaseException) -> None:
+        where = f"the controller's journal {planned_file} and " if planned_file else ""
+        super().__init__(f"the apply batch (run {run.run_id}, {len(run.records)} planned change(s)) was sent and its answer never came "
+                         f"back ({cause}); the host may have been changed. {where}the host's journal entry hold the records of every "
+                         "planned change; the next run of the collection on this host reads what took effect and keeps their backup")
+        self.run = run
+        self.planned_file = planned_file
+
+
+def probe(agent: AgentClient, selected: t.Sequence[Selected], context: ProbeContext | None = None,
+          journal: RunJournal | None = None) -> list[Probed]:
     """One agent execution that reads what every selected concern asks (the union; an op asked twice runs once), and
-    one more, read-only, only when a concern's ``followup_ops`` names something the first one found. One answer per
-    concern, in order; the states share the Windows release, the registry snapshot and the reboots owed."""
+    one more, read-only, only when a concern's ``followup_ops`` names something the first one found, or an earlier
+    batch was interrupted (its records are read back there). One answer per concern, in order; the states share the
+    Windows release, the registry snapshot, the reboots owed and the interrupted batches."""
     request = ProbeRequest.build(selected, context or ProbeContext())
-    return follow_up(agent, selected, request.interpret(agent.run(request.ops)))
+    probed, still_open = request.interpret_with_journal(agent.run(request.ops))
+    unsettled = journal.unsettled(still_open) if journal is not None else [Interrupted(run, True, None) for run in still_open]
+    reads = verdict_ops([item.run for item in unsettled])
+    probed, answers = _follow_up(agent, selected, probed, reads)
+    if unsettled:
+        found = tuple(with_verdicts(unsettled, verdicts([item.run for item in unsettled], reads, answers)))
+        probed = [Probed(replace(answer.state, interrupted=found)) if answer.state is not None else answer for answer in probed]
+    return probed
 
 
 @dataclass
@@ -349,10 +470,52 @@ class Outcome:
     not_run_because: str | None = None
 
 
-def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | None = None) -> tuple[list[Outcome], list[Probed] | None]:
+def journal_records(items: t.Sequence[Planned]) -> list[dict[str, t.Any]]:
+    """The record of every planned change, as the probe saw it, each naming its concern and module: the journal's."""
+    records = []
+    for item in items:
+        for change in item.plan.changes:
+            record = planned_record(change)
+            if record is not None:
+                records.append({**record, "concern": item.concern.NAME, "module": item.concern.module})
+    return records
+
+
+def settle_batch(settle: t.Sequence[Interrupted]) -> list[dict[str, t.Any]]:
+    """The ops that close the host's open entries of interrupted batches, keeping what they may have changed."""
+    return [op for item in settle if item.on_host for op in settle_ops(replace(item.run, records=tuple(item.kept())))]
+
+
+def _send(agent: AgentClient, run: RunRecords | None, journal: RunJournal | None, writes: list[dict[str, t.Any]],
+          reads: list[dict[str, t.Any]]) -> list[OpResult]:
+    """One apply execution, journaled: the entry first, its close right after the writes (run after a failed write too),
+    then the reads. A batch whose answer does not come back, for whatever reason, raises AnswerLost: what it did is for
+    the next run to read. One answer per op of ``writes`` and ``reads``."""
+    if run is None:
+        return agent.run([*writes, *reads])
+    closing = end_ops(run)
+    try:
+        answers = agent.run([begin_op(run), *writes, *closing, *reads])
+    except AgentPrerequisiteError:
+        raise
+    except Exception as error:  # pylint: disable=broad-except  # a dropped connection, a killed shell: the outcome is unknown
+        raise AnswerLost(run, journal.planned_file if journal else None, error) from error
+    begun = answers[0]
+    if not begun.ok:
+        raise JournalRefused(begun, f"writing the journal entry of run {run.run_id} before any change (nothing was changed: every "
+                                  "change waits for its record on the host)")
+    return [*answers[1:1 + len(writes)], *answers[1 + len(writes) + len(closing):]]
+
+
+def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | None = None, journal: RunJournal | None = None,
+          settle: t.Sequence[Interrupted] = ()) -> tuple[list[Outcome], list[Probed] | None]:
     """One agent execution with every planned change, concern by concern in the order given, each concern's reboot marker
     right after its first change that needs a restart, and every concern's read-back at the end. When a change fails and
     its concern has a repair, one more execution runs the repair, then that change and every one after it, once.
+
+    With ``journal`` every execution is write-ahead journaled (journal.py): the records of every planned change are
+    on the controller (with a ``backup_dir``) and on the host before any change is made, and the host's open entries of
+    ``settle`` (interrupted batches, already backed up on the controller) are closed in the same execution.
 
     ``then`` is a probe whose reads go at the end of the same execution (of the last one, after a repair): the agent
     runs reads after a failed write too, so the host is read again as the apply left it without one more execution.
@@ -361,7 +524,15 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     batch = [(index, change) for index, item in enumerate(items) for change in with_reboot_marker(item.plan.changes, markers[index])]
     checks = [(index, op) for index, item in enumerate(items) for op in item.concern.verify_ops(item.args, item.plan)]
     tail = then.ops if then is not None else []
-    answers = agent.run([change.to_op() for _index, change in batch] + [op for _index, op in checks] + tail)
+    records = journal_records(items)
+    run = journal.begin(records) if journal is not None and records else None
+    closing = settle_batch(settle)
+    try:
+        answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch)], [*(op for _index, op in checks), *tail])
+    except JournalRefused as error:
+        # The agent skipped every change after the refused entry: each concern failed, and nothing was made.
+        return [Outcome(error=error) for _item in items], None
+    answers = answers[len(closing):]
     answers, reread = answers[:len(answers) - len(tail)], answers[len(answers) - len(tail):]
     results, verified = answers[:len(batch)], answers[len(batch):]
     outcomes = [Outcome() for _item in items]
@@ -374,7 +545,8 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
         if repair:
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
             remember = [markers[owner].to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
-            retry = agent.run([*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:]), *(op for _index, op in checks), *tail])
+            retry = _send(agent, run, journal, [*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:])],
+                          [*(op for _index, op in checks), *tail])
             retry, reread = retry[:len(retry) - len(tail)], retry[len(retry) - len(tail):]
             outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                        for op, outcome in zip(repair, retry)]
@@ -451,6 +623,37 @@ def record_outcome(result: dict[str, t.Any], planned: Planned, outcome: Outcome)
         result.update(failed=True, msg=str(outcome.error), **outcome.error.details)
 
 
+def close_entries(agent: AgentClient, interrupted: t.Sequence[Interrupted]) -> None:
+    """One execution that closes the host's open entries of ``interrupted`` (their backup already kept)."""
+    ops = settle_batch(interrupted)
+    failed = next((answer for answer in agent.run(ops) if not answer.ok), None)
+    if failed is not None:
+        raise AgentOpError(failed, "closing the journal entry of an interrupted run")
+
+
+def report_interrupted(result: dict[str, t.Any], interrupted: t.Sequence[Interrupted], concern: str | None, check_mode: bool,
+                       settled_files: t.Sequence[str]) -> None:
+    """Tell, in a task's (or a concern's) result, the earlier batches whose answer never came back: what each planned,
+    what took effect, and where its backup is now; ``concern`` limits this to that concern's records."""
+    mine = [item for item in interrupted if concern is None or any(record.get("concern") == concern for record in item.run.records)]
+    if not mine:
+        return
+    result["interrupted"] = [item.summary(concern) for item in mine]
+    if check_mode:
+        kept = "; check mode keeps nothing: the next run that is not in check mode settles it"
+    elif settled_files:
+        kept = f"; its backup is in {', '.join(settled_files)} and in the host's journal"
+    else:
+        kept = "; its backup is in the host's journal (no backup_dir was given)"
+    result["warnings"] = [*result.get("warnings", []), *(item.message(concern) + kept for item in mine)]
+
+
+def answer_lost_result(result: dict[str, t.Any], error: "AnswerLost") -> None:
+    """A concern whose changes went out in a batch whose answer never came back: it may have changed, nothing is known."""
+    result.update(failed=True, outcome_unknown=True, changed=True, msg=str(error),
+                  journal={"run_id": error.run.run_id, "planned_file": error.planned_file, "planned_changes": len(error.run.records)})
+
+
 def unavailable_result(blockers: t.Sequence[str], check_mode: bool) -> dict[str, t.Any]:
     """A concern's result on a host the agent cannot run on: blocked (``blockers`` say by what), nothing known or changed."""
     return {"changed": False, "blockers": list(blockers), "warnings": list(blockers), "agent_unavailable": True, "check_mode": check_mode,
@@ -458,6 +661,9 @@ def unavailable_result(blockers: t.Sequence[str], check_mode: bool) -> dict[str,
 
 
 def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> None:
+    if result.get("outcome_unknown"):
+        result["status"] = UNKNOWN
+        return
     if result.get("not_run"):
         result["status"] = "not_run"
         return
@@ -478,16 +684,6 @@ def validate_options(concern: Concern, raw: dict[str, t.Any], prefix: str = "") 
     except AnsibleActionFail as error:
         raise AnsibleActionFail(f"{prefix}.{error.message}" if prefix else error.message) from error
     return args
-
-
-def write_backup_file(backup_dir: str | None, host: str, module: str, records: list[dict[str, t.Any]]) -> str | None:
-    if not records or not backup_dir:
-        return None
-    try:
-        return write_backup(backup_dir, backup_document(host, module, records))
-    except OSError as error:
-        raise AgentError(f"backup_dir: the changes were made but their backup record could not be written "
-                         f"under {backup_dir}: {error}; the 'backup' result holds the previous values") from error
 
 
 def check_backup_target(args: dict[str, t.Any], check_mode: bool) -> None:
@@ -545,26 +741,35 @@ class ConcernAction(CollectionAction):
         check_backup_target(args, check_mode)
 
         agent = AgentClient(self._execute_module, task_vars)
+        host = str(task_vars.get("inventory_hostname", "unknown"))
+        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"))
         plan = Plan()
         try:
-            probed, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)))
+            probed, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)), journal)
             if probed.error is not None or probed.state is None:
                 raise probed.error or AgentError("the probe returned nothing")
             state = probed.state
             plan = concern.plan(args, state)
             planned = Planned(concern, args, plan, state)
             result.update(concern_report(planned, check_mode, diff))
+            # The backup of an interrupted batch is on the controller before its entry on the host is closed.
+            settled = journal.settle(state.interrupted) if not check_mode else []
+            report_interrupted(result, state.interrupted, None, check_mode, settled)
             if plan.changes and not plan.failure and not check_mode:
-                (outcome,), _reread = apply(agent, [planned])
+                (outcome,), _reread = apply(agent, [planned], journal=journal, settle=state.interrupted)
                 record_outcome(result, planned, outcome)
-                host = str(task_vars.get("inventory_hostname", "unknown"))
-                backup_file = write_backup_file(args.get("backup_dir"), host, self._task.resolved_action or self._task.action, outcome.records)
+                backup_file = journal.finish(outcome.records)
                 if backup_file:
                     result["backup_file"] = backup_file
+            elif not check_mode and settle_batch(state.interrupted):
+                # Only a host with an interrupted batch pays this execution: it closes the host's open entries.
+                close_entries(agent, state.interrupted)
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             plan.blockers.append(str(error))
             result.update(unavailable_result(plan.blockers, check_mode))
+        except AnswerLost as error:
+            answer_lost_result(result, error)
         except AgentError as error:
             result.update(failed=True, msg=str(error), **error.details)
             result.setdefault("changed", False)

@@ -61,6 +61,9 @@ class BindingChange:
         return DiffEntry(("adapter", self.adapter.name.lower()), (header, header),
                          (f"ms_tcpip6={'bound' if self.adapter.ipv6_bound else 'unbound'}", f"ms_tcpip6={'bound' if self.bound else 'unbound'}"))
 
+    def probed_answer(self) -> dict[str, t.Any]:
+        return {"before": self.adapter.ipv6_bound, "guid": self.adapter.guid}
+
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
         return {"kind": "adapter_binding", "adapter": self.adapter.name, "guid": applied.get("guid") or self.adapter.guid,
                 "component_id": "ms_tcpip6", "before": applied.get("before"), "after": self.bound}

@@ -42,6 +42,15 @@ class Change(t.Protocol):
         """The restore record, from the data the agent returned when it made the change."""
 
 
+def planned_record(change: t.Any) -> dict[str, t.Any] | None:
+    """The restore record of ``change`` before it is made, from what the probe saw: the write-ahead journal's record.
+
+    A change whose record takes something from the agent's answer says what the probe knows of it in
+    ``probed_answer()``; the others build their record from the change alone."""
+    probed = getattr(change, "probed_answer", None)
+    return change.backup_record(probed() if probed is not None else {})
+
+
 def render_diff(changes: t.Sequence[Change]) -> dict[str, str]:
     """Before/after text, one section per key or service, sections and lines in a stable order."""
     before_lines: list[str] = []

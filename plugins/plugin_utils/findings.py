@@ -112,6 +112,10 @@ def _reboot_owed(facts: Facts) -> t.Any:
     return list(facts.get("reboot_owed_by") or []) or None
 
 
+def _interrupted(facts: Facts) -> t.Any:
+    return list(facts.get("interrupted") or []) or None
+
+
 def _pending_reboot(facts: Facts) -> t.Any:
     return list(facts.get("pending_reboot") or []) or None
 
@@ -335,6 +339,9 @@ RULES: tuple[Rule, ...] = (
          "nothing by itself: how current the host is was not checked; see the HRESULT", _update_history_unreadable),
     Rule("winrm-quota-low", "preflight", MEDIUM, "a WinRM quota is set below what a large run of the collection needs",
          "needs a person: raise it (winrm set winrm/config/...) or the Group Policy that sets it", _winrm_quota_low),
+    Rule("interrupted-run", "any", HIGH, "a run of the collection changed this host and its answer never came back",
+         "run remediate.yml (not in check mode, with m365ops_backup_dir): it reads what the interrupted run left, keeps its "
+         "backup and closes its journal entry", _interrupted),
     Rule("reboot-owed", "restart", HIGH, "a change of the collection waits for a restart", "restart (ansible.windows.win_reboot)", _reboot_owed),
     Rule("windows-reboot-pending", "restart", MEDIUM, "Windows itself waits for a restart", "restart (ansible.windows.win_reboot)", _pending_reboot),
     Rule("not-click-to-run", "Microsoft 365 Apps", INFO, "no Click-to-Run Microsoft 365 Apps on this workstation",

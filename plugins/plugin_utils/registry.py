@@ -144,6 +144,10 @@ class ValueChange:
         header = f"[{self.ref.key}]"
         return DiffEntry((self.ref.key.path, self.ref.key.view), (header, header), (before, after), self.ref.name)
 
+    def probed_answer(self) -> dict[str, t.Any]:
+        """What the write op will answer, as far as the probe knows (the key it creates is known only from the answer)."""
+        return {"before": None if self.before is None else self.before.as_dict()}
+
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
         record = self.as_result()
         del record["reason"]

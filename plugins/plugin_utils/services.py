@@ -58,6 +58,9 @@ class StartModeChange:
         return DiffEntry(("service", self.service.name.lower()), (header, header),
                          (f"start_mode={self.service.start_mode}", f"start_mode={self.after}"), "1")
 
+    def probed_answer(self) -> dict[str, t.Any]:
+        return {"before": self.service.start_mode}
+
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
         return {"kind": "service_start_mode", "service": self.service.name, "before": applied.get("before"), "after": self.after}
 

@@ -47,6 +47,7 @@ EXPECTED = {
 SHOWN_ELSEWHERE = {
     "concern-failed": "test_fleet: a read the WinRM account is denied",
     "reboot-owed": "test_remediate_findings and the concerns' tests: after a change that needs a restart",
+    "interrupted-run": "test_faults: a batch whose answer never came back, before the next remediation settles it",
     "winsock-blocked": "test_winsock_reset: a catalog that comes back after the reset",
     "services-blocked": "test_services: a disabled dependency with enable_dependencies false",
     "ncsi-no-internet": "unit tests only: the simulator's connectivity follows the probing switch, not the network",

@@ -65,7 +65,9 @@ def test_a_failing_winsock_reset_fails_the_task_and_records_no_token(fleet: Flee
     fleet.write_inventory(inventory)
     run = run_playbook(inventory, TASK, extra_vars={"winsock_token": "CHG-9"})
     assert run.rc == 2 and "exited with 1" in run.result("pc", TASK_NAME)["msg"]
-    assert fleet.hosts["pc"].host.registry.read(r"HKLM\SOFTWARE\m365ops\activation", "64", None)["exists"] is False
+    # No token; the journal's history keeps the batch that was tried (the reset is an action: its outcome is the record).
+    assert "WinsockResetTokens" not in fleet.hosts["pc"].host.registry.read(r"HKLM\SOFTWARE\m365ops\activation", "64", None)["values"]
+    assert len(fleet.hosts["pc"].host.registry.enumerate(r"HKLM\SOFTWARE\m365ops\activation\History", "64")["subkeys"]) == 1
 
 
 def test_a_provider_that_breaks_nothing_is_reported_and_left(fleet: Fleet, inventory: Path) -> None:

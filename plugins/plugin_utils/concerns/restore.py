@@ -33,7 +33,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT, host_directory
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, hive_sid, loaded_around, loads, signed_out_profiles,
 )
@@ -80,7 +80,8 @@ def backup_paths(source: str, host: str) -> list[str]:
         return [source]
     if not os.path.isdir(source):
         raise AnsibleActionFail(f"backups: {source} is neither a backup record file nor a directory of them")
-    return sorted(glob.glob(os.path.join(source, glob.escape(host), "*.json")))
+    # The host's directory as the writer names it (backup.host_directory): the same function both ways.
+    return sorted(glob.glob(os.path.join(glob.escape(host_directory(source, host)), "*.json")))
 
 
 def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[str, t.Any]]]:

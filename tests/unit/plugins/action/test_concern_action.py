@@ -22,6 +22,8 @@ from winsim.profiles import PROFILES
 
 CLIENT = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 REBOOT_KEY = r"HKLM\SOFTWARE\m365ops\activation\RebootRequired"
+JOURNAL_KEY = r"HKLM\SOFTWARE\m365ops\activation\Journal"
+HISTORY_KEY = r"HKLM\SOFTWARE\m365ops\activation\History"
 
 
 class RecordedHost:
@@ -64,7 +66,7 @@ def test_compliant_host_is_probed_once_and_not_written(tmp_path: Path) -> None:
     result = make_action(recorded).run(task_vars={"inventory_hostname": "host"})
     assert result["changed"] is False and result["agent_executions"] == 1
     assert [op["op"] for op in recorded.batches[0]][0] == "system_info"
-    assert all(op["op"] in ("system_info", "registry_read", "registry_enum", "file_stat", "user_sessions", "registry_read_user_hives")
+    assert all(op["op"] in ("system_info", "registry_read", "registry_read_subkeys", "registry_enum", "file_stat", "user_sessions", "registry_read_user_hives")
                for op in recorded.batches[0])
 
 
@@ -84,7 +86,13 @@ def test_apply_sends_exactly_the_planned_writes(tmp_path: Path) -> None:
     result = make_action(recorded).run(task_vars={})
     assert result["changed"] is True and result["reboot_required"] is True and result["status"] == "remediated"
     apply_batch = recorded.batches[1]
-    # The planned writes, and one bookkeeping write right after the first change that needs a restart.
+    # The journal entry first, every planned write with one bookkeeping write right after the first change that needs a
+    # restart, and the entry moved to the history last (run after a failed write too).
+    begin, history, close = apply_batch.pop(0), apply_batch.pop(-2), apply_batch.pop(-1)
+    assert begin["key"].startswith(JOURNAL_KEY + "\\") and begin["type"] == "multi_string" and "always" not in begin
+    assert history["key"] == begin["key"].replace(JOURNAL_KEY, HISTORY_KEY) and history["always"] is True
+    assert (close["op"], close["key"], close["always"]) == ("registry_delete_key", begin["key"], True)
+    assert len(begin["value"]) == 1 + len(result["changes"])
     marker = apply_batch.pop(1)
     assert (marker["key"], marker["name"], marker["value"]) == (REBOOT_KEY, "tls12", "2026-11-20T07:55:00Z")
     assert {(op["key"], op["view"], op["name"], op["value"]) for op in apply_batch} == {
@@ -97,8 +105,9 @@ def test_backup_dir_file_matches_the_backup_result(tmp_path: Path) -> None:
     recorded = RecordedHost(tmp_path, "win7sp1")
     result = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "pc/01"})
     document = json.loads(Path(result["backup_file"]).read_text(encoding="utf-8"))
-    assert Path(result["backup_file"]).parent == tmp_path / "b" / "pc_01"
-    assert document["records"] == result["backup"]
+    # The host's directory: every character outside [A-Za-z0-9._-] as %XX of its UTF-8, so no name reaches outside.
+    assert Path(result["backup_file"]).parent == tmp_path / "b" / "pc%2F01"
+    assert document["records"] == result["backup"] and document["state"] == "applied" and document["run_id"]
     assert all(record["before"] is None for record in document["records"])
     assert any(record["created_key"] for record in document["records"])
 
@@ -149,6 +158,43 @@ def test_a_batch_that_fails_at_its_first_write_reports_no_change(tmp_path: Path)
     assert result["failed"] is True and "0 of 5 changes were made" in result["msg"]
     assert result["changed"] is False and result["status"] == "failed" and result["backup"] == []
     assert result["reboot_required"] is False
+
+
+def test_no_change_is_made_when_its_journal_entry_cannot_be_written(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    software = recorded.host.state["registry"]["HKLM"]["keys"]["SOFTWARE"]["keys"]
+    software["m365ops"] = {"keys": {}, "values": {}, "deny": ["write"]}
+    before = json.dumps(recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"], sort_keys=True)
+    result = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "pc"})
+    assert result["failed"] is True and "writing the journal entry" in result["msg"] and "nothing was changed" in result["msg"]
+    assert result["changed"] is False and result["status"] == "failed"
+    assert json.dumps(recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"], sort_keys=True) == before
+    # The answer says nothing was made: the controller's planned document goes again.
+    assert list((tmp_path / "b" / "pc").iterdir()) == []
+
+
+def test_the_next_run_settles_a_planned_document_whose_changes_never_reached_the_host(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    backups = tmp_path / "b"
+
+    def lost(module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("the connection dropped before the batch was sent")
+
+    action = make_action(recorded, {"backup_dir": str(backups)})
+    answers = iter([recorded.execute_module, lost])
+    action._execute_module = lambda **kwargs: next(answers)(**kwargs)  # pylint: disable=protected-access
+    first = action.run(task_vars={"inventory_hostname": "pc"})
+    assert first["status"] == "unknown" and first["changed"] is True and first["failed"] is True
+    assert first["journal"]["planned_changes"] == 5 and first["journal"]["planned_file"]
+
+    again = make_action(recorded, {"backup_dir": str(backups)}).run(task_vars={"inventory_hostname": "pc"})
+    interrupted, = again["interrupted"]
+    assert (interrupted["not_made"], interrupted["in_effect"], interrupted["found_on"]) == (5, 0, "controller")
+    assert again["status"] == "remediated" and again["agent_executions"] == 3
+    documents = {json.loads(path.read_text(encoding="utf-8"))["state"]: json.loads(path.read_text(encoding="utf-8"))
+                 for path in (backups / "pc").iterdir()}
+    # Nothing of the lost batch took effect: its document keeps no record; the second run's holds the originals.
+    assert documents["interrupted"]["records"] == [] and len(documents["applied"]["records"]) == 5
 
 
 def test_a_reboot_owed_stays_reported_until_the_host_restarts(tmp_path: Path) -> None:

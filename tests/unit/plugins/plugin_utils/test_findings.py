@@ -71,6 +71,8 @@ CASES = [
     ("service beyond reach", host(required_services={"blockers": ["Dhcp is Disabled"]}), ["services-blocked"]),
     ("catalog came back", host(winsock_reset={"blockers": ["reset once already"]}), ["winsock-blocked"]),
     ("reboot owed", {**host(), "reboot_owed_by": ["tls12"]}, ["reboot-owed"]),
+    ("an interrupted run", {**host(), "interrupted": [{"run_id": "20261204T070000Z-0000abcd", "planned": 5, "in_effect": 1}]},
+     ["interrupted-run"]),
     ("a name does not resolve", host(endpoints={"checked": [ENDPOINT_DNS_FAIL, ENDPOINT_OK]}), ["endpoint-dns-failed"]),
     ("the firewall blocks sign-in", host(endpoints={"checked": [ENDPOINT_TCP_FAIL, ENDPOINT_OK]}), ["endpoint-blocked"]),
     ("direct blocked at a proxy site", host(endpoints={"checked": [ENDPOINT_TCP_FAIL]},

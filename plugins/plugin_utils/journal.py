@@ -1,0 +1,315 @@
+# -*- coding: utf-8 -*-
+# Copyright: m365ops.activation contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The write-ahead journal: every apply batch is recorded before it runs, on the controller and on the host.
+
+A database writes its log before its pages; an apply batch here does the same. Before the batch is sent, the
+records of every planned change (the value before, as the probe read it, and the value to write) are written and
+fsynced under ``backup_dir`` as a backup document in state ``planned``. The batch's first op writes the same
+records on the host, as one ``REG_MULTI_SZ`` under ``HKLM\\SOFTWARE\\m365ops\\activation\\Journal\\<run id>`` (a
+key under ``HKLM\\SOFTWARE``: Administrators and SYSTEM write there, users only read); since the agent skips every
+write after a failed one, no change is made unless that write landed. The batch's last ops, which run even after a
+failed write, move the entry to ``...\\History\\<run id>``: the batch ended on the host. When the answer arrives
+the controller's document becomes the backup of what the agent reports it changed.
+
+So a run that finds an entry still under ``Journal``, or a controller document still ``planned``, knows that a batch
+went out and its answer never came back (the connection dropped, the power went, the controller was stopped). It
+reads what each planned change left on the host (:func:`verdict_ops`, :func:`verdicts`), keeps the records of those
+that are in effect (or cannot be told) as the backup of that run, and reports the run as interrupted. Nothing the
+interrupted run changed is left without its record, and no report calls it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import typing as t
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
+    CONNECTIONS as WINHTTP_CONNECTIONS, SETTINGS_VALUE as WINHTTP_SETTINGS, ProxySetting, decode_winhttp_settings,
+)
+
+JOURNAL = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\Journal")
+HISTORY = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\History")
+RECORDS = "Records"
+JOURNAL_FORMAT = 1
+# What became of a planned change, read from the host by the run that settles an interrupted one.
+IN_EFFECT = "in_effect"
+NOT_MADE = "not_made"
+CHANGED_SINCE = "changed_since"
+UNKNOWN = "unknown"
+# The records kept as the backup of an interrupted run: every change that may have been made.
+KEPT = (IN_EFFECT, CHANGED_SINCE, UNKNOWN)
+# A journal entry's strings are the collection's own JSON; anything larger than this was not written by it.
+MAX_ENTRY_STRINGS = 10000
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run's id: its UTC start, to the second, and 32 random bits (two runs in the same second differ)."""
+    return f"{(now or datetime.now(timezone.utc)).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class JournalError(AgentError):
+    """A journal entry on the host that the collection did not write as it stands."""
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """One apply batch as the journal keeps it: who planned it, when, and the record of every change it makes."""
+
+    run_id: str
+    module: str
+    created: str
+    records: tuple[dict[str, t.Any], ...]
+
+    def strings(self) -> list[str]:
+        header = {"format": JOURNAL_FORMAT, "run_id": self.run_id, "module": self.module, "created": self.created}
+        return [json.dumps(header, sort_keys=True), *(json.dumps(record, sort_keys=True) for record in self.records)]
+
+    @classmethod
+    def from_strings(cls, strings: t.Any, where: str) -> "RunRecords":
+        if not isinstance(strings, list) or not strings or len(strings) > MAX_ENTRY_STRINGS or not all(isinstance(item, str) for item in strings):
+            raise JournalError(f"the journal entry {where} is not a list of the collection's records")
+        try:
+            header, *records = (json.loads(item) for item in strings)
+        except ValueError as error:
+            raise JournalError(f"the journal entry {where} holds a string that is not JSON: {error}") from error
+        if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT or not isinstance(header.get("run_id"), str):
+            raise JournalError(f"the journal entry {where} has no format {JOURNAL_FORMAT} header")
+        if not all(isinstance(record, dict) for record in records):
+            raise JournalError(f"the journal entry {where} holds a record that is not a mapping")
+        return cls(header["run_id"], str(header.get("module", "")), str(header.get("created", "")), tuple(records))
+
+
+def entry_key(root: RegistryKey, run_id: str) -> RegistryKey:
+    return RegistryKey(f"{root.path}\\{run_id}", root.view)
+
+
+def _write(key: RegistryKey, strings: list[str], always: bool = False) -> dict[str, t.Any]:
+    op = {"op": "registry_write", "key": key.path, "view": key.view, "name": RECORDS, "type": "multi_string", "value": strings}
+    return {**op, "always": True} if always else op
+
+
+def begin_op(run: RunRecords) -> dict[str, t.Any]:
+    """The batch's first op: the entry under ``Journal``. Every change after it runs only if it landed."""
+    return _write(entry_key(JOURNAL, run.run_id), run.strings())
+
+
+def end_ops(run: RunRecords) -> list[dict[str, t.Any]]:
+    """The batch's last writes, run even after a failed one: the entry moves to ``History``; the batch ended on the host."""
+    journal = entry_key(JOURNAL, run.run_id)
+    return [_write(entry_key(HISTORY, run.run_id), run.strings(), always=True),
+            {"op": "registry_delete_key", "key": journal.path, "view": journal.view, "always": True}]
+
+
+def settle_ops(run: RunRecords) -> list[dict[str, t.Any]]:
+    """What settles an interrupted entry on the host: its kept records under ``History``, the open entry gone."""
+    return end_ops(run)
+
+
+OPEN_ENTRIES_OP = {"op": "registry_read_subkeys", "key": JOURNAL.path, "view": JOURNAL.view, "names": [RECORDS]}
+
+
+def open_entries(answer: OpResult) -> list[RunRecords]:
+    """The entries still under ``Journal``: batches that went out and never ended on the host (or one running now)."""
+    if not answer.ok:
+        raise JournalError(f"reading the journal under {JOURNAL} failed: {answer.message} ({answer.error})")
+    found = []
+    for name, entry in sorted((answer.data.get("subkeys") or {}).items()):
+        value = (entry.get("values") or {}).get(RECORDS) if isinstance(entry, dict) else None
+        where = f"{JOURNAL}\\{name}"
+        if not isinstance(value, dict) or value.get("type") != "multi_string":
+            raise JournalError(f"the journal entry {where} has no {RECORDS} value; remove the key once you have read it")
+        run = RunRecords.from_strings(value.get("value"), where)
+        if run.run_id != name:
+            raise JournalError(f"the journal entry {where} names run {run.run_id}")
+        found.append(run)
+    return found
+
+
+# --- What a planned change left on the host -------------------------------------------------------------------------
+
+
+def _registry_target(record: t.Mapping[str, t.Any]) -> tuple[str, str] | None:
+    key, view = record.get("key"), str(record.get("view", "64"))
+    return (key, view) if isinstance(key, str) and view in ("64", "32") else None
+
+
+def verdict_ops(runs: t.Sequence[RunRecords]) -> list[dict[str, t.Any]]:
+    """The reads that tell what every planned change of ``runs`` left on the host; one op per key, service list, API."""
+    values: dict[tuple[str, str], list[str]] = {}
+    trees: list[tuple[str, str]] = []
+    services: list[str] = []
+    proxy = adapters = False
+    for record in (record for run in runs for record in run.records):
+        kind = record.get("kind")
+        target = _registry_target(record)
+        if kind == "registry" and target and isinstance(record.get("name"), str):
+            names = values.setdefault(target, [])
+            if record["name"] not in names:
+                names.append(record["name"])
+        elif kind == "registry_key" and target and target not in trees:
+            trees.append(target)
+        elif kind in ("service_start_mode", "service_status") and isinstance(record.get("service"), str):
+            if record["service"] not in services:
+                services.append(record["service"])
+        elif kind == "winhttp_proxy":
+            proxy = True
+            if str(record.get("view", "64")) == "32":
+                names = values.setdefault((WINHTTP_CONNECTIONS, "32"), [])
+                if WINHTTP_SETTINGS not in names:
+                    names.append(WINHTTP_SETTINGS)
+        elif kind == "adapter_binding":
+            adapters = True
+    ops = [{"op": "registry_read", "key": key, "view": view, "names": names} for (key, view), names in values.items()]
+    ops += [{"op": "registry_tree_stat", "key": key, "view": view} for key, view in trees]
+    if services:
+        ops.append({"op": "service_query", "names": services})
+    if proxy:
+        ops.append({"op": "winhttp_proxy_read"})
+    if adapters:
+        ops.append({"op": "adapter_list"})
+    return ops
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """An earlier batch whose answer never came back, and what each of its planned changes left on the host."""
+
+    run: RunRecords
+    # Where it was found: the host's open journal entry, the controller's planned document, or both.
+    on_host: bool
+    controller_file: str | None
+    verdicts: tuple[str, ...] = ()
+
+    @property
+    def found_on(self) -> str:
+        if self.on_host and self.controller_file:
+            return "host and controller"
+        return "host" if self.on_host else "controller"
+
+    def kept(self) -> list[dict[str, t.Any]]:
+        """The records of the changes that may have been made: the backup of that run."""
+        return [{**record, "outcome": verdict} for record, verdict in zip(self.run.records, self.verdicts) if verdict in KEPT]
+
+    def summary(self, concern: str | None = None) -> dict[str, t.Any]:
+        pairs = [(record, verdict) for record, verdict in zip(self.run.records, self.verdicts)
+                 if concern is None or record.get("concern") == concern]
+        counts = {verdict: sum(1 for _record, seen in pairs if seen == verdict) for verdict in (IN_EFFECT, NOT_MADE, CHANGED_SINCE, UNKNOWN)}
+        return {"run_id": self.run.run_id, "module": self.run.module, "created": self.run.created,
+                "found_on": self.found_on,
+                "planned": len(pairs), **counts,
+                "in_effect_targets": [describe(record) for record, verdict in pairs if verdict == IN_EFFECT]}
+
+    def message(self, concern: str | None = None) -> str:
+        summary = self.summary(concern)
+        told = ", ".join(f"{summary[verdict]} {verdict.replace('_', ' ')}" for verdict in (IN_EFFECT, CHANGED_SINCE, UNKNOWN, NOT_MADE)
+                         if summary[verdict])
+        return (f"run {self.run.run_id} ({self.run.module}, {self.run.created}) was interrupted: its batch went out and its answer "
+                f"never came back; of its {summary['planned']} planned change(s) {told or 'none'}; the records of every change "
+                "that may have been made are kept as that run's backup")
+
+
+def describe(record: t.Mapping[str, t.Any]) -> str:
+    kind = record.get("kind")
+    if kind == "registry":
+        return f"{record.get('key')}\\{record.get('name')}" + ("" if str(record.get("view", "64")) == "64" else " (32-bit view)")
+    if kind == "registry_key":
+        return f"key {record.get('key')}"
+    if kind in ("service_start_mode", "service_status"):
+        return f"service {record.get('service')} {'start mode' if kind == 'service_start_mode' else 'status'}"
+    if kind == "winhttp_proxy":
+        return f"the WinHTTP default proxy ({record.get('view', '64')}-bit view)"
+    if kind == "adapter_binding":
+        return f"the IPv6 binding of adapter '{record.get('adapter')}'"
+    return f"action {record.get('run') or record.get('removed_directory') or record.get('removed_credentials') or kind}"
+
+
+def _three_way(current: t.Any, before: t.Any, after: t.Any) -> str:
+    if current == after and before != after:
+        return IN_EFFECT
+    if current == before:
+        return NOT_MADE
+    return CHANGED_SINCE
+
+
+def verdicts(runs: t.Sequence[RunRecords], ops: t.Sequence[dict[str, t.Any]], answers: t.Sequence[OpResult]) -> list[tuple[str, ...]]:
+    """Per run, per record: in effect, not made, changed since (the host holds neither value), or unknown (an action,
+    or a read that failed)."""
+    by_op = {json.dumps(op, sort_keys=True): answer for op, answer in zip(ops, answers)}
+
+    def answer_of(op: dict[str, t.Any]) -> OpResult | None:
+        found = by_op.get(json.dumps(op, sort_keys=True))
+        return found if found is not None and found.ok else None
+
+    registry_reads = {(op["key"], op["view"]): answer_of(op) for op in ops if op["op"] == "registry_read"}
+    trees = {(op["key"], op["view"]): answer_of(op) for op in ops if op["op"] == "registry_tree_stat"}
+    service_answer = next((answer_of(op) for op in ops if op["op"] == "service_query"), None)
+    proxy_answer = next((answer_of(op) for op in ops if op["op"] == "winhttp_proxy_read"), None)
+    adapter_answer = next((answer_of(op) for op in ops if op["op"] == "adapter_list"), None)
+
+    def registry_value(key: str, view: str, name: str) -> tuple[bool, t.Any]:
+        read = registry_reads.get((key, view))
+        if read is None:
+            return False, None
+        return True, (read.data.get("values") or {}).get(name)
+
+    def proxy(view: str) -> ProxySetting | None:
+        if view == "64":
+            return ProxySetting.from_agent(proxy_answer.data) if proxy_answer is not None else None
+        known, blob = registry_value(WINHTTP_CONNECTIONS, "32", WINHTTP_SETTINGS)
+        if not known:
+            return None
+        return ProxySetting.from_blob(decode_winhttp_settings(blob["value"]) if isinstance(blob, dict) and blob.get("type") == "binary" else None)
+
+    def one(record: dict[str, t.Any]) -> str:
+        kind = record.get("kind")
+        target = _registry_target(record)
+        if kind == "registry" and target:
+            known, current = registry_value(target[0], target[1], str(record.get("name")))
+            return _three_way(current, record.get("before"), record.get("after")) if known else UNKNOWN
+        if kind == "registry_key" and target:
+            tree = trees.get(target)
+            return UNKNOWN if tree is None else NOT_MADE if tree.data.get("exists") else IN_EFFECT
+        if kind in ("service_start_mode", "service_status") and service_answer is not None:
+            service = (service_answer.data.get("services") or {}).get(record.get("service")) or {}
+            current = service.get("start_mode" if kind == "service_start_mode" else "status")
+            return _three_way(current, record.get("before"), record.get("after")) if service.get("exists") else UNKNOWN
+        if kind == "winhttp_proxy" and isinstance(record.get("before"), dict) and isinstance(record.get("after"), dict):
+            current = proxy(str(record.get("view", "64")))
+            if current is None:
+                return UNKNOWN
+            before, after = ProxySetting.from_agent(record["before"]), ProxySetting.from_agent(record["after"])
+            return IN_EFFECT if current.same_as(after) and not before.same_as(after) else NOT_MADE if current.same_as(before) else CHANGED_SINCE
+        if kind == "adapter_binding" and adapter_answer is not None:
+            adapters = adapter_answer.data.get("adapters") or []
+            guid = str(record.get("guid") or "").lower()
+            adapter = next((item for item in adapters if guid and str(item.get("guid") or "").lower() == guid), None) or next(
+                (item for item in adapters if str(item.get("name", "")).lower() == str(record.get("adapter", "")).lower()), None)
+            return UNKNOWN if adapter is None else _three_way(adapter.get("ipv6_bound"), record.get("before"), record.get("after"))
+        # An action (a reset run, credentials removed, a folder moved) cannot be read back: it may have run.
+        return UNKNOWN
+
+    return [tuple(one(record) for record in run.records) for run in runs]
+
+
+@dataclass
+class JournalView:
+    """What the probe found of earlier batches: the interrupted ones, each with what it left on the host."""
+
+    interrupted: list[Interrupted] = field(default_factory=list)
+
+    def for_concern(self, concern: str) -> list[Interrupted]:
+        return [item for item in self.interrupted if any(record.get("concern") == concern for record in item.run.records)]
+
+
+def with_verdicts(found: t.Sequence[Interrupted], verdict_lists: t.Sequence[tuple[str, ...]]) -> list[Interrupted]:
+    return [replace(item, verdicts=verdict_list) for item, verdict_list in zip(found, verdict_lists)]

@@ -1,0 +1,181 @@
+"""The fault matrix: an apply batch that reached the host and whose answer never came back, over WinRM for real.
+
+Each case injects the fault at its exact moment (winsim's ``answer_lost`` and ``answer_delay_seconds``, docs/winsim.md),
+then asserts what the run reported, what the journal holds on the controller and on the host, what the next run
+says and keeps, and that restore brings back every value the host had.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, ansible_env, run_playbook
+from test_restore import registry_without_winhttp_counter
+from winsim.fleet import Fleet
+
+REMEDIATE = ROOT / "playbooks" / "remediate.yml"
+AUDIT = ROOT / "playbooks" / "audit.yml"
+RESTORE = ROOT / "playbooks" / "restore.yml"
+DIAGNOSE = ROOT / "playbooks" / "diagnose.yml"
+ACTIVATION = "m365ops.activation.fleet : Fleet | Activation concerns"
+TLS_CHANGES = 5
+
+
+def collection_key(fleet: Fleet, host: str, name: str) -> dict[str, Any]:
+    """The subkeys of HKLM\\SOFTWARE\\m365ops\\activation\\<name> on the simulated host (the journal's entries)."""
+    software = fleet.hosts[host].host.state["registry"]["HKLM"]["keys"]["SOFTWARE"]["keys"]
+    return software.get("m365ops", {"keys": {}})["keys"].get("activation", {"keys": {}})["keys"].get(name, {"keys": {}})["keys"]
+
+
+def entry_records(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    header, *records = (json.loads(item) for item in entry["values"]["Records"]["value"])
+    assert header["format"] == 1
+    return records
+
+
+def documents(backups: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(backups.rglob("*.json"))]
+
+
+def one_host(fleet: Fleet, inventory: Path, fault: dict[str, Any], profile: str = "win10-tls-hardened") -> dict[str, Any]:
+    host = fleet.add("pc", profile)
+    original = registry_without_winhttp_counter(host.state["registry"])
+    host.faults.update(fault)
+    host.save()
+    fleet.write_inventory(inventory)
+    return original
+
+
+def test_an_answer_lost_after_the_batch_ran_is_unknown_then_settled_and_restored(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    original = one_host(fleet, inventory, {"answer_lost": {}})
+    backups, report = tmp_path / "backups", tmp_path / "report.json"
+
+    lost = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups), "m365ops_report_file": str(report)})
+    assert lost.rc != 0 and fleet.hosts["pc"].host.counters["answers_lost"] == 1
+    tls12 = lost.result("pc", ACTIVATION)["concerns"]["tls12"]
+    # Never "changed: false" nor compliant: the outcome is unknown and said to be.
+    assert tls12["status"] == "unknown" and tls12["changed"] is True and "never came back" in tls12["msg"]
+    host_report = json.loads(report.read_text(encoding="utf-8"))["hosts"]["pc"]
+    assert host_report["status"] == "unknown" and host_report["concerns"]["tls12"]["status"] == "unknown"
+    # Written ahead on the controller, and on the host, whose batch ran to its end (the entry moved to the history).
+    planned, = documents(backups)
+    assert planned["state"] == "planned" and len(planned["records"]) == TLS_CHANGES and planned["run_id"] == tls12["journal"]["run_id"]
+    assert collection_key(fleet, "pc", "Journal") == {}
+    assert len(entry_records(collection_key(fleet, "pc", "History")[planned["run_id"]])) == TLS_CHANGES
+
+    audit = run_playbook(inventory, AUDIT, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert audit.rc == 0
+    interrupted, = audit.result("pc", ACTIVATION)["concerns"]["tls12"]["interrupted"]
+    assert (interrupted["run_id"], interrupted["in_effect"], interrupted["not_made"]) == (planned["run_id"], TLS_CHANGES, 0)
+    assert documents(backups)[0]["state"] == "planned", "check mode keeps nothing"
+
+    settle = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert settle.rc == 0
+    settled, = documents(backups)
+    assert settled["state"] == "interrupted" and settled["run_id"] == planned["run_id"]
+    assert [record["outcome"] for record in settled["records"]] == ["in_effect"] * TLS_CHANGES
+    assert [record["before"] for record in settled["records"]] == [record["before"] for record in planned["records"]]
+    assert any("was interrupted" in warning for warning in settle.result("pc", ACTIVATION)["concerns"]["tls12"]["warnings"])
+
+    quiet = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert quiet.rc == 0 and "interrupted" not in quiet.result("pc", ACTIVATION)
+    assert quiet.result("pc", ACTIVATION)["agent_executions"] == 1
+
+    restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0
+    assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == original
+
+
+def test_power_lost_after_the_third_write_with_no_controller_journal_is_kept_from_the_host(
+        fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """The journal entry, the first TLS value and the reboot marker land; the power goes; the host boots again. The
+    controller kept no journal (no backup_dir, as in a container that is gone): the host's entry is the record."""
+    original = one_host(fleet, inventory, {"answer_lost": {"after_writes": 3, "restart": True}})
+    boot = fleet.hosts["pc"].host.boot_time()
+    lost = run_playbook(inventory, REMEDIATE)
+    assert lost.rc != 0 and lost.result("pc", ACTIVATION)["concerns"]["tls12"]["status"] == "unknown"
+    assert fleet.hosts["pc"].host.boot_time() != boot
+    open_entry, = collection_key(fleet, "pc", "Journal").values()
+    assert len(entry_records(open_entry)) == TLS_CHANGES
+
+    # The diagnosis says so too, read-only: the host holds an interrupted run.
+    findings_file = tmp_path / "findings.json"
+    assert run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(findings_file)}).rc == 0
+    finding = next(item for item in json.loads(findings_file.read_text(encoding="utf-8"))["hosts"]["pc"] if item["id"] == "interrupted-run")
+    assert finding["evidence"][0]["in_effect"] == 1 and finding["evidence"][0]["not_made"] == TLS_CHANGES - 1
+    assert len(collection_key(fleet, "pc", "Journal")) == 1
+
+    backups = tmp_path / "backups"
+    settle = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert settle.rc == 0
+    result = settle.result("pc", ACTIVATION)
+    interrupted, = result["concerns"]["tls12"]["interrupted"]
+    assert (interrupted["in_effect"], interrupted["not_made"], interrupted["found_on"]) == (1, TLS_CHANGES - 1, "host")
+    # The host's open entry is closed into the history with the one record that took effect.
+    assert collection_key(fleet, "pc", "Journal") == {}
+    kept = entry_records(collection_key(fleet, "pc", "History")[interrupted["run_id"]])
+    assert [record["outcome"] for record in kept] == ["in_effect"]
+    by_state = {document["state"]: document for document in documents(backups)}
+    assert len(by_state["interrupted"]["records"]) == 1 and len(by_state["applied"]["records"]) == TLS_CHANGES - 1
+    assert result["concerns"]["tls12"]["status"] == "remediated"
+
+    restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0
+    assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == original
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_controller_stopped_while_the_host_answers_loses_nothing(fleet: Fleet, inventory: Path, tmp_path: Path,
+                                                                   stop: signal.Signals) -> None:
+    """Ctrl-C, or the whole process tree killed as when an execution environment's container stops, after the host
+    made every change and before its answer arrived."""
+    original = one_host(fleet, inventory, {"answer_delay_seconds": 20})
+    backups = tmp_path / "backups"
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(REMEDIATE),
+               "-e", json.dumps({"m365ops_backup_dir": str(backups)})]
+    process = subprocess.Popen(command, cwd=ROOT, env=ansible_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    host = fleet.hosts["pc"].host
+    deadline = time.monotonic() + 120
+    while host.counters["answers_delayed"] == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert host.counters["answers_delayed"] == 1, "the apply batch never reached the host"
+    os.killpg(process.pid, stop)
+    process.wait(timeout=60)
+    planned, = documents(backups)
+    assert planned["state"] == "planned" and len(planned["records"]) == TLS_CHANGES
+
+    del host.faults["answer_delay_seconds"]
+    host.save()
+    settle = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert settle.rc == 0
+    interrupted, = settle.result("pc", ACTIVATION)["concerns"]["tls12"]["interrupted"]
+    assert (interrupted["in_effect"], interrupted["found_on"]) == (TLS_CHANGES, "controller")
+    settled, = documents(backups)
+    assert settled["state"] == "interrupted" and len(settled["records"]) == TLS_CHANGES
+
+    restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0
+    assert registry_without_winhttp_counter(host.state["registry"]) == original
+
+
+def test_a_host_named_outside_ascii_is_backed_up_and_restored(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """Writer and reader name the host's backup directory with one function: restore finds what remediate wrote."""
+    host = fleet.add("東京-pc01", "win10-tls-hardened")
+    original = registry_without_winhttp_counter(host.state["registry"])
+    fleet.write_inventory(inventory)
+    backups = tmp_path / "backups"
+    assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    written, = backups.iterdir()
+    assert written.name == "%E6%9D%B1%E4%BA%AC-pc01"
+    restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert restore.rc == 0 and restore.changed_hosts() == {"東京-pc01"}
+    assert registry_without_winhttp_counter(host.state["registry"]) == original
