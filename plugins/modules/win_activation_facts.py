@@ -68,7 +68,7 @@ options:
       - One more read-only execution runs only where the host's settings point at something the first could not know
         (a WinINet proxy that is not WinHTTP's, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS
         WinHTTP refused).
-      - C(extra), a list of C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
+      - C(extra), a list of at most 64 C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
         only those (and the imported ones).
       - C(microsoft_json), a controller path to a saved copy of Microsoft's 365 URL/IP web service answer, adds the
         names of the sets in C(microsoft_sets) (default 46, 56, 59, 83, 84, 86, 92, 125, 147, which cover sign-in and

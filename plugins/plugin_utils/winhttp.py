@@ -158,7 +158,7 @@ def split_bypass(text: str | None) -> list[str]:
 def is_loopback(proxy: str) -> bool:
     """Whether every server of a canonical proxy string is this machine (a local filter or debugging proxy)."""
     hosts = [server.rsplit("=", 1)[-1] for server in proxy.split(";")]
-    names = [re.sub(r":[0-9]+$", "", host).strip("[]") for host in hosts]
+    names = [re.sub(r":[0-9]+\Z", "", host).strip("[]") for host in hosts]
     return all(name == "localhost" or _is_loopback_address(name) for name in names)
 
 

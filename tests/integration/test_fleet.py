@@ -114,6 +114,10 @@ def test_misspelt_variables_and_concerns_fail_before_any_host_is_contacted(fleet
     assert misspelt.rc == 2 and "winhttp_proxy_proxi is not a variable" in misspelt.stdout and "winhttp_proxy_proxy?" in misspelt.stdout
     unknown = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_concerns": ["tls13"]})
     assert unknown.rc == 2 and "tls13" in unknown.stdout and "m365ops_concerns" in unknown.stdout
+    # The role's argument spec refuses what is not a number; the role refuses a number that is not a usable wait.
+    for timeout, said in ((-1, "m365ops_reboot_timeout is -1"), (5, "m365ops_reboot_timeout is 5"), ("10m", "'m365ops_reboot_timeout'")):
+        refused = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_reboot": True, "m365ops_reboot_timeout": timeout})
+        assert refused.rc == 2 and said in refused.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == 0
 
 

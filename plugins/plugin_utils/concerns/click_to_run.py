@@ -31,7 +31,7 @@ CHANNELS = {
     "64256afe-f5d9-4f86-8936-8840a6a4f5be": "Current (Preview)",
     "5440fd1f-7ecb-4221-8110-145efaa6372f": "Beta",
 }
-GUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*/?\s*$", re.IGNORECASE)
+GUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*/?\s*\Z", re.IGNORECASE)
 
 
 def channel_of(url: t.Any) -> str | None:

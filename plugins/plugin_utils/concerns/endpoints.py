@@ -51,7 +51,10 @@ ARTICLE_ENDPOINTS: tuple[dict[str, t.Any], ...] = tuple(
         ("cdn.odc.officeapps.live.com", 443, "/"), ("ajax.aspnetcdn.com", 443, "/"), ("officeclient.microsoft.com", 443, "/"),
         ("aadcdn.msauth.net", 443, "/"), ("aadcdn.msauthimages.net", 443, "/"), ("enterpriseregistration.windows.net", 443, "/"),
     ))
-HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+# Used with fullmatch only: "$" would let a name that ends in a newline through to the host.
+HOST_NAME = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+# Every extra endpoint is probed from each host at once (bounded by timeout_ms together): a check, not a scan.
+MAX_EXTRA = 64
 NOT_TESTED = "not_tested"
 
 
@@ -96,7 +99,7 @@ def import_microsoft_json(path: str, sets: t.Sequence[int]) -> tuple[list[dict[s
             if "*" in name:
                 wildcards.append(name)
                 continue
-            if not HOST_NAME.match(name):
+            if not HOST_NAME.fullmatch(name):
                 raise ValueError(f"set {entry['id']} names {str(url)[:80]!r}, which is not a host name")
             endpoints.extend({"host": name, "port": port, "scheme": "https" if port == 443 else "http", "path": "/"}
                              for port in ports if port in (80, 443))
@@ -149,7 +152,7 @@ def https_server(proxy: str | None) -> str | None:
         canonical = dict(entry.split("=", 1) for entry in canonical.split(";")).get("https")
     if canonical is None:
         return None
-    return canonical if re.search(r":[0-9]+$", canonical) else f"{canonical}:80"
+    return canonical if re.search(r":[0-9]+\Z", canonical) else f"{canonical}:80"
 
 
 def winhttp_route(state: HostState) -> str:
@@ -199,9 +202,11 @@ class Endpoints(Concern):
     def check_arguments(self, args: dict[str, t.Any]) -> None:
         if not 100 <= args["timeout_ms"] <= 60000:
             raise AnsibleActionFail(f"timeout_ms: must be 100 to 60000 milliseconds, not {args['timeout_ms']}")
+        if len(args["extra"]) > MAX_EXTRA:
+            raise AnsibleActionFail(f"extra: {len(args['extra'])} endpoints; at most {MAX_EXTRA}, each probed from every host at once")
         for index, item in enumerate(args["extra"]):
             host, port = item.get("host"), item.get("port")
-            if not isinstance(host, str) or not HOST_NAME.match(host):
+            if not isinstance(host, str) or not HOST_NAME.fullmatch(host):
                 raise AnsibleActionFail(f"extra[{index}].host: {str(host)[:80]!r} is not a host name")
             if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
                 raise AnsibleActionFail(f"extra[{index}].port: {port!r} is not a port number")
@@ -210,7 +215,7 @@ class Endpoints(Concern):
                 raise AnsibleActionFail(f"extra[{index}]: unknown key(s) {', '.join(unknown)}; an endpoint has host, port, scheme, path")
             if item.get("scheme", "https") not in ("http", "https"):
                 raise AnsibleActionFail(f"extra[{index}].scheme: {str(item.get('scheme'))[:20]!r}; http or https")
-            if not re.match(r"^/[!-~]*$", item.get("path") or "/"):
+            if not isinstance(item.get("path", "/"), str) or not re.fullmatch(r"/[!-~]*", item.get("path") or "/"):
                 raise AnsibleActionFail(f"extra[{index}].path: must start with / and hold no spaces or control characters")
         if args["replace"] and not args["extra"] and not args.get("microsoft_json"):
             raise AnsibleActionFail("replace: true needs the endpoints to check in extra or microsoft_json")

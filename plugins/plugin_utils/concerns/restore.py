@@ -90,10 +90,13 @@ def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[st
         try:
             with open(path, encoding="utf-8") as stream:
                 document = json.load(stream)
-        except (OSError, ValueError) as error:
-            raise AnsibleActionFail(f"backups: cannot read backup record {path}: {error}") from error
+        except (OSError, ValueError, RecursionError) as error:
+            # RecursionError: JSON nested deeper than any record the collection writes.
+            raise AnsibleActionFail(f"backups: cannot read backup record {path}: {str(error)[:200]}") from error
         if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT or not isinstance(document.get("records"), list):
             raise AnsibleActionFail(f"backups: {path} is not a format {BACKUP_FORMAT} backup record of m365ops.activation")
+        if not isinstance(document.get("created", ""), str) or not isinstance(document.get("module", ""), str):
+            raise AnsibleActionFail(f"backups: {path} has a created or module that is not text, as no record of the collection has")
         if document.get("host") != host:
             raise AnsibleActionFail(f"backups: {path} records host {document.get('host')!r}, not {host!r}")
         for index, record in enumerate(document["records"]):
@@ -153,8 +156,9 @@ def record_problem(record: t.Any) -> str | None:
             return "winhttp_proxy: view must be 64 or 32"
         return _proxy_problem(record.get("before"))
     if kind == "adapter_binding":
-        ok = isinstance(record.get("adapter"), str) and record.get("component_id") == "ms_tcpip6" and isinstance(record.get("before"), (bool, type(None)))
-        return None if ok else "adapter_binding: needs adapter, component_id ms_tcpip6 and a true/false before"
+        ok = (isinstance(record.get("adapter"), str) and record.get("component_id") == "ms_tcpip6"
+              and isinstance(record.get("before"), (bool, type(None))) and isinstance(record.get("guid"), (str, type(None))))
+        return None if ok else "adapter_binding: needs adapter, component_id ms_tcpip6, a true/false before and a text guid"
     if kind == "action":
         return None
     return f"kind {kind!r} is not one the collection writes"

@@ -138,6 +138,10 @@ def test_the_second_run_is_asked_only_for_what_the_first_could_not_know() -> Non
     ({"extra": [{"host": "proxy.corp.example", "port": 70000}]}, "endpoints.extra[0].port"),
     ({"extra": [{"host": "proxy.corp.example", "port": 8080, "prot": "tcp"}]}, "unknown key(s) prot"),
     ({"replace": True}, "endpoints.replace: true needs the endpoints to check in extra"),
+    # A name that ends in a newline: "$" would have let it through to the host.
+    ({"extra": [{"host": "login.example.com\n", "port": 443}]}, "endpoints.extra[0].host: 'login.example.com\\n' is not a host name"),
+    ({"extra": [{"host": "login.example.com", "port": 443, "path": "/ok\n"}]}, "endpoints.extra[0].path: must start with /"),
+    ({"extra": [{"host": f"h{index}.example.com", "port": 443} for index in range(65)]}, "endpoints.extra: 65 endpoints; at most 64"),
 ])
 def test_bad_endpoint_options_are_refused_before_contact(raw, needle) -> None:
     with pytest.raises(AnsibleActionFail) as caught:

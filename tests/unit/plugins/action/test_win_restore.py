@@ -146,6 +146,7 @@ RUN_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"
     ({"kind": "script", "run": "format c:"}, "kind 'script' is not one the collection writes"),
     ({"kind": "registry", "name": "Enabled"}, "needs key, name"),
     ("not a mapping", "a record must be a mapping"),
+    ({"kind": "adapter_binding", "adapter": "Ethernet", "component_id": "ms_tcpip6", "before": True, "guid": 5}, "a text guid"),
 ])
 def test_tampered_or_malformed_records_are_refused_before_contact(tmp_path: Path, bad, needle: str) -> None:
     good = record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})
@@ -153,6 +154,19 @@ def test_tampered_or_malformed_records_are_refused_before_contact(tmp_path: Path
     with pytest.raises(AnsibleActionFail, match="record #1: .*" + needle.replace("(", r"\(").replace("\\", "\\\\") + ".*nothing was restored"):
         load_documents(backup_paths(str(tmp_path), "pc"), "pc")
     assert path.exists()
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[" * 100000 + "]" * 100000, "cannot read backup record"),
+    (json.dumps({"format": 1, "host": "pc", "module": "m", "created": 5, "records": []}), "created or module that is not text"),
+], ids=["nested-too-deep", "created-not-text"])
+def test_a_backup_file_no_run_wrote_is_refused_naming_it(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "pc" / "odd.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AnsibleActionFail, match=needle) as raised:
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc")
+    assert str(path) in str(raised.value)
 
 
 def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
