@@ -874,7 +874,7 @@ def _user_hive_unload(host: SimHost, op: dict[str, Any], apply: bool) -> dict[st
         raise OpError("process_failed", f"reg.exe unload HKU\\{sid} exited with 1", exit_code=1)
     host.state.setdefault("unloaded_hives", {})[sid] = users.pop(sid)
     host.save()
-    return {"sid": sid, "unloaded": True}
+    return {"sid": sid, "unloaded": True, "attempts": 1}
 
 
 def _directory_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:

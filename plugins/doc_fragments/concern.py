@@ -11,7 +11,10 @@ options:
   backup_dir:
     description:
       - Directory on the controller where a backup record of every value this task overwrote,
-        deleted or created is written, as C(<backup_dir>/<inventory_hostname>/<time>_<module>.json).
+        deleted or created is written, as C(<backup_dir>/<host directory>/<time>_<module>.json) (the inventory name with
+        every character outside C(A-Za-z0-9._-) as C(%XX)); a relative path is relative to the current directory.
+      - The records of every change are written there (state C(planned)) before the change is sent to the host, and
+        on the host's own journal; see docs/restore.md.
       - The same records are always returned as RV(backup); C(playbooks/restore.yml) reapplies them.
       - Nothing is written in check mode or when nothing changed.
     type: path

@@ -1411,12 +1411,27 @@ Function Invoke-UserHiveUnload {
     if (-not $script:HivesLoaded.ContainsKey($sid)) {
         return @{ sid = $sid; unloaded = $false }
     }
-    [GC]::Collect()
-    [GC]::WaitForPendingFinalizers()
+    # Another process (a scanner, a printer driver) may hold a handle in the hive for a moment: tried five times, a
+    # second apart, before the unload is reported failed (G4).
     $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('unload', "HKU\$sid"); success_exit_codes = @(0); timeout_seconds = 60 }
-    [void](Invoke-ProcessRun -Op $run -Apply $true)
+    $attempt = 1
+    while ($true) {
+        [GC]::Collect()
+        [GC]::WaitForPendingFinalizers()
+        try {
+            [void](Invoke-ProcessRun -Op $run -Apply $true)
+            break
+        }
+        catch {
+            if ($attempt -ge 5) {
+                throw
+            }
+            $attempt++
+            Start-Sleep -Seconds 1
+        }
+    }
     $script:HivesLoaded.Remove($sid)
-    return @{ sid = $sid; unloaded = $true }
+    return @{ sid = $sid; unloaded = $true; attempts = $attempt }
 }
 
 Function Invoke-DirectoryStat {
@@ -1525,26 +1540,35 @@ Function Invoke-InUserSession {
     $folder = $null
     try {
         $directory = New-Item -ItemType Directory -Path $folderPath -Force
-        # Only SYSTEM, the administrators and this user may touch the task's files.
+        # SYSTEM and the administrators own the folder; the user may read and run what is in it, and write the two answer
+        # files the agent creates for it, but create nothing: no junction or link the elevated cleanup could meet (G1).
         $acl = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
         $acl.SetAccessRuleProtection($true, $false)
         $inherit = [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit'
-        foreach ($sid in @('S-1-5-18', 'S-1-5-32-544', [string]$Session['sid'])) {
+        $user = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList ([string]$Session['sid'])
+        foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
             $identity = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $sid
-            $rule = New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'Modify', $inherit, 'None', 'Allow'
-            $acl.AddAccessRule($rule)
+            $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', $inherit, 'None', 'Allow'))
         }
+        $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $user, 'ReadAndExecute', $inherit, 'None', 'Allow'))
         $directory.SetAccessControl($acl)
         $opsPath = Join-Path -Path $folderPath -ChildPath 'ops.json'
         $outputPath = Join-Path -Path $folderPath -ChildPath 'output.json'
+        $donePath = Join-Path -Path $folderPath -ChildPath 'done'
         $scriptPath = Join-Path -Path $folderPath -ChildPath 'run.ps1'
         $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+        foreach ($answerPath in @($outputPath, $donePath)) {
+            [System.IO.File]::WriteAllText($answerPath, '', $utf8)
+            $fileAcl = Get-Acl -LiteralPath $answerPath
+            $fileAcl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $user, 'Write', 'Allow'))
+            Set-Acl -LiteralPath $answerPath -AclObject $fileAcl
+        }
         [System.IO.File]::WriteAllText($opsPath, (ConvertTo-Json -InputObject @{ ops = $UserOps } -Depth 6 -Compress), $utf8)
         $script = New-Object -TypeName System.Text.StringBuilder
         foreach ($name in $UserSessionFunctions) {
             [void]$script.AppendLine("Function $name {").AppendLine((Get-Command -Name $name -CommandType Function).ScriptBlock.ToString()).AppendLine('}')
         }
-        [void]$script.AppendLine("Invoke-UserOps -OpsPath '$opsPath' -OutputPath '$outputPath' -Apply `$$Apply")
+        [void]$script.AppendLine("Invoke-UserOps -OpsPath '$opsPath' -OutputPath '$outputPath' -DonePath '$donePath' -Apply `$$Apply")
         [System.IO.File]::WriteAllText($scriptPath, $script.ToString(), $utf8)
 
         $service = New-Object -ComObject Schedule.Service
@@ -1566,10 +1590,10 @@ Function Invoke-InUserSession {
         $task = $folder.RegisterTaskDefinition($taskName, $definition, 6, $null, $null, 3)
         [void]$task.Run($null)
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while (-not (Test-Path -LiteralPath $outputPath) -and [DateTime]::UtcNow -lt $deadline) {
+        while ((Get-Item -LiteralPath $donePath).Length -eq 0 -and [DateTime]::UtcNow -lt $deadline) {
             Start-Sleep -Milliseconds 250
         }
-        if (Test-Path -LiteralPath $outputPath) {
+        if ((Get-Item -LiteralPath $donePath).Length -gt 0) {
             $entry['ok'] = $true
             $entry['output'] = [System.IO.File]::ReadAllText($outputPath, $utf8)
         }
@@ -1592,7 +1616,15 @@ Function Invoke-InUserSession {
                 $entry['cleanup'] = 'the task was not registered or could not be removed'
             }
         }
-        Remove-Item -LiteralPath $folderPath -Recurse -Force -ErrorAction SilentlyContinue
+        # Directory.Delete does not descend through reparse points; Remove-Item -Recurse of PowerShell 5.1 does (G1).
+        try {
+            if ([System.IO.Directory]::Exists($folderPath)) {
+                [System.IO.Directory]::Delete($folderPath, $true)
+            }
+        }
+        catch {
+            $entry['cleanup'] = "the task's folder $folderPath could not be removed: $($_.Exception.Message)"
+        }
     }
     return $entry
 }

@@ -258,8 +258,9 @@ Function Remove-UserDirectory {
 }
 
 Function Invoke-UserOps {
-    # The task's entry point: the ops from OpsPath, one result each (a failed op does not stop the rest), to OutputPath.
-    param([string]$OpsPath, [string]$OutputPath, [bool]$Apply)
+    # The task's entry point: the ops from OpsPath, one result each (a failed op does not stop the rest), to OutputPath;
+    # then DonePath says the answer is whole. Both files exist already: the user may write them, nothing else in the folder.
+    param([string]$OpsPath, [string]$OutputPath, [string]$DonePath, [bool]$Apply)
     $results = New-Object -TypeName System.Collections.Generic.List[object]
     try {
         Initialize-UserCredentialType
@@ -281,10 +282,11 @@ Function Invoke-UserOps {
     catch {
         $answer = @{ ok = $false; error = 'host_error'; message = $_.Exception.Message; results = @($results) }
     }
-    # Written last and whole: the agent waits for this file.
+    # The answer, then the mark that it is whole: the agent waits for the mark.
     $json = ConvertTo-Json -InputObject $answer -Depth 6 -Compress
-    [System.IO.File]::WriteAllText($OutputPath + '.tmp', $json, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))
-    Move-Item -LiteralPath ($OutputPath + '.tmp') -Destination $OutputPath -Force
+    $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+    [System.IO.File]::WriteAllText($OutputPath, $json, $utf8)
+    [System.IO.File]::WriteAllText($DonePath, '1', $utf8)
 }
 
 Export-ModuleMember -Function @('Initialize-UserCredentialType', 'Invoke-UserOp', 'Get-UserDirectories', 'Remove-UserDirectory', 'Invoke-UserOps')

@@ -24,10 +24,19 @@ options:
       - Shell-style patterns (C(*), C(?)), case-insensitive, matched against the whole target name.
       - The default covers the article's C(MicrosoftOffice16) family (and Office 2013's C(MicrosoftOffice15)); Microsoft
         does not document every prefix, so the matches are named in the result.
-      - A pattern that matches every target is refused.
+      - A pattern that matches every target is refused, and so is one that does not name C(MicrosoftOffice) before its first
+        wildcard (such as C(*:*) or C(*a*), which select git, Remote Desktop and Microsoft account credentials) unless
+        O(other_targets=true).
+      - Removed credentials cannot be put back (their secrets are never read); RV(backup) names each one's target,
+        type, user name and persistence so a person can re-create it, and a warning says so.
     type: list
     elements: str
     default: ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
+  other_targets:
+    description:
+      - Allow O(patterns) that may select credentials other than Office's (not beginning with C(MicrosoftOffice)).
+    type: bool
+    default: false
   timeout_seconds:
     description: How long to wait for the task in each session (5 to 600).
     type: int

@@ -502,8 +502,8 @@ def _send(agent: AgentClient, run: RunRecords | None, journal: RunJournal | None
         raise AnswerLost(run, journal.planned_file if journal else None, error) from error
     begun = answers[0]
     if not begun.ok:
-        raise JournalRefused(begun, f"writing the journal entry of run {run.run_id} before any change (nothing was changed: every "
-                                  "change waits for its record on the host)")
+        raise JournalRefused(begun, f"writing the journal entry of run {run.run_id} before any change (nothing was changed: "
+                                    "every change waits for its record on the host)")
     return [*answers[1:1 + len(writes)], *answers[1 + len(writes) + len(closing):]]
 
 

@@ -230,7 +230,10 @@ def describe(record: t.Mapping[str, t.Any]) -> str:
         return f"the WinHTTP default proxy ({record.get('view', '64')}-bit view)"
     if kind == "adapter_binding":
         return f"the IPv6 binding of adapter '{record.get('adapter')}'"
-    return f"action {record.get('run') or record.get('removed_directory') or record.get('removed_credentials') or kind}"
+    removed = record.get("removed_credentials")
+    if isinstance(removed, list):
+        return "credentials " + ", ".join(str(item.get("target") if isinstance(item, dict) else item) for item in removed)
+    return f"action {record.get('run') or record.get('removed_directory') or kind}"
 
 
 def _three_way(current: t.Any, before: t.Any, after: t.Any) -> str:

@@ -3,9 +3,11 @@ report under --check, --limit and --tags, targets that match nothing, misspelt v
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import ROOT, give_wrong_password, run_playbook
+from conftest import ROOT, ansible_env, give_wrong_password, run_playbook
 from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
 
@@ -220,3 +222,24 @@ def test_the_audit_playbook_is_one_agent_execution_per_host(fleet: Fleet, invent
     assert tagged.rc == 0 and {name: executions(fleet, name) for name in names} == {name: 2 for name in names}
     assert {entry["concerns"]["tls12"]["status"] for entry in report["hosts"].values()} == {"not_selected"}
     assert report["hosts"]["win10-ncsi-off"]["concerns"]["ncsi"]["status"] == "blocked"
+
+
+def test_report_paths_are_relative_to_the_current_directory_and_checked_before_any_host(fleet: Fleet, inventory: Path,
+                                                                                        tmp_path: Path) -> None:
+    fleet.add("pc", "win11")
+    fleet.write_inventory(inventory)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(AUDIT), "-e", "m365ops_report_file=audit.json"]
+    completed = subprocess.run(command, cwd=workdir, env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    assert report_of(workdir / "audit.json")["hosts"]["pc"]["status"] == "compliant"
+    assert f"Report written to {workdir / 'audit.json'}" in completed.stdout
+    assert not (ROOT / "playbooks" / "audit.json").exists()
+
+    requests = fleet.hosts["pc"].host.counters["requests"]
+    (workdir / "taken").mkdir()
+    refused = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_report_file": str(workdir / "taken")})
+    assert refused.rc == 2 and "it is a directory" in refused.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == requests, "a host was contacted before the report path was checked"
+    assert (workdir / "taken").is_dir() and list((workdir / "taken").iterdir()) == []

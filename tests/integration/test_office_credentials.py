@@ -35,6 +35,11 @@ def test_exactly_the_office_credentials_of_every_signed_in_user_go(fleet: Fleet,
     assert targets(fleet, "shared", CAROL_SID) == ["MicrosoftOffice16_Data:SSPI:carol@corp.example"]
     record = json.loads(Path(result["backup_file"]).read_text(encoding="utf-8"))
     assert {entry["user"] for entry in record["records"]} == {"CORP\\alice", "CORP\\bob"}
+    # What a person needs to re-create what went, never a secret; and the result says it cannot be undone.
+    bob = next(entry for entry in record["records"] if entry["user"] == "CORP\\bob")
+    assert bob["restorable"] is False and set(bob["removed_credentials"][0]) == {"target", "type", "user_name", "persist"}
+    assert bob["removed_credentials"][0]["target"] == "MicrosoftOffice16_Data:orgid:bob@corp.example"
+    assert any("cannot be put back" in warning for warning in predicted["warnings"])
     # One execution to read, one to remove and read again.
     assert fleet.hosts["shared"].host.counters["executions"][AGENT] == 1 + 2
     again = run_playbook(inventory, TASK)
@@ -58,6 +63,21 @@ def test_a_session_that_does_not_answer_fails_and_a_catch_all_pattern_is_refused
     assert run.rc != 0 and result["status"] == "failed" and "timeout" in result["msg"]
     refused = run_playbook(inventory, TASK, extra_vars={"office_patterns": ["*"]})
     assert refused.rc != 0 and "patterns[0]: '*' must name part of a target" in refused.stdout
+
+
+def test_a_pattern_that_may_select_other_programs_credentials_needs_other_targets(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("shared", "win10-office-creds")
+    fleet.write_inventory(inventory)
+    before = {sid: targets(fleet, "shared", sid) for sid in (USER_SID, BOB_SID)}
+    for pattern in ("*:*", "*a*", "?icrosoftOffice16_Data:*"):
+        refused = run_playbook(inventory, TASK, extra_vars={"office_patterns": ["MicrosoftOffice16_Data:*", pattern]})
+        assert refused.rc != 0 and "patterns[1]" in refused.stdout and "other_targets" in refused.stdout
+    assert fleet.hosts["shared"].host.counters["requests"] == 0
+    # Asked for explicitly, check mode names every credential such a pattern would take, git and RDP ones included.
+    wide = run_playbook(inventory, TASK, "--check", extra_vars={"office_patterns": ["*:*"], "office_other_targets": True})
+    removed = {change["user"]: change["remove"] for change in wide.result("shared", TASK_NAME)["changes"]}
+    assert "git:https://git.corp.example" in removed["CORP\\alice"] and "TERMSRV/jump01.corp.example" not in removed["CORP\\alice"]
+    assert {sid: targets(fleet, "shared", sid) for sid in (USER_SID, BOB_SID)} == before
 
 
 def test_no_result_or_log_carries_a_secret(fleet: Fleet, inventory: Path) -> None:

@@ -161,3 +161,18 @@ def test_the_become_user_is_reset_once_also_with_the_users_who_are_not_signed_in
     # dave's hive was loaded for him and unloaded again; the signed-in users were left alone.
     assert DAVE_SID in host.state["unloaded_hives"] and "Licensing" not in str(host.state["unloaded_hives"][DAVE_SID])
     assert tree(fleet, "shared", USER_SID, "Licensing")["exists"]
+
+
+def test_a_value_restore_could_not_write_back_is_never_deleted(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """REG_NONE (or a raw kind) in a user's Licensing tree: the reset leaves it and the keys holding it, and says so."""
+    host = fleet.add("shared", "win10-office-license")
+    host.registry.write(f"HKU\\{USER_SID}\\{COMMON}\\Licensing", "64", "Marker", "none", "", True)
+    host.save()
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"office_backup_dir": str(tmp_path / "backups")})
+    result = run.result("shared", TASK_NAME)
+    assert run.rc == 0 and result["status"] == "drift" and any("Marker is a none value" in item for item in result["drift"])
+    left = tree(fleet, "shared", USER_SID, "Licensing")
+    assert left["exists"] and list(left["keys"]) == [""] and left["keys"][""]["values"]["Marker"]["type"] == "none"
+    again = run_playbook(inventory, TASK)
+    assert again.changed_hosts() == set() and again.result("shared", TASK_NAME)["status"] == "drift"

@@ -27,6 +27,25 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Op
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 
 PATTERNS = ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
+# Office's targets all begin so (WINDOWS_FACTS 7); a pattern must name that much before its first wildcard unless the
+# user says, with other_targets, that it may select other programs' credentials (git, RDP, a Microsoft account).
+OFFICE_PREFIX = "microsoftoffice"
+NOT_RESTORABLE = ("removed credentials cannot be put back by restore (their secrets are never read); the backup names each one's "
+                  "target, type, user name and persistence, so a person can re-create what went")
+
+
+class CachedCredential(t.NamedTuple):
+    """A Credential Manager entry as credential_list names it: never its secret."""
+
+    target: str
+    type: int
+    user_name: str | None
+    persist: int | None
+
+    def record(self) -> dict[str, t.Any]:
+        return {"target": self.target, "type": self.type, "user_name": self.user_name, "persist": self.persist}
+
+
 NO_SESSION = ("no user session: nobody is signed in interactively, so no user's Credential Manager could be read (Office's "
               "credentials live in each user's own logon session)")
 
@@ -68,7 +87,7 @@ class CredentialRemoval:
 
     sid: str
     user: str
-    entries: tuple[tuple[str, int], ...]
+    entries: tuple[CachedCredential, ...]
     timeout_seconds: int
     reason: str
     reboot_required: bool = False
@@ -77,22 +96,23 @@ class CredentialRemoval:
 
     @property
     def target(self) -> str:
-        return f"{self.user}'s credentials {', '.join(target for target, _type in self.entries)}"
+        return f"{self.user}'s credentials {', '.join(entry.target for entry in self.entries)}"
 
     def to_op(self) -> dict[str, t.Any]:
         return {"op": "user_session_write", **reach(self.own, [self.sid]), "timeout_seconds": self.timeout_seconds,
-                "ops": [{"op": "credential_delete", "target": target, "type": kind} for target, kind in self.entries]}
+                "ops": [{"op": "credential_delete", "target": entry.target, "type": entry.type} for entry in self.entries]}
 
     def as_result(self) -> dict[str, t.Any]:
-        return {"user": self.user, "sid": self.sid, "remove": [target for target, _type in self.entries], "reason": self.reason}
+        return {"user": self.user, "sid": self.sid, "remove": [entry.target for entry in self.entries], "reason": self.reason}
 
     def diff(self) -> DiffEntry:
         return DiffEntry(("credentials", self.sid), (f"[{self.user} Credential Manager]", f"[{self.user} Credential Manager]"),
-                         ("\n".join(target for target, _type in self.entries), ""), self.sid)
+                         ("\n".join(entry.target for entry in self.entries), ""), self.sid)
 
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
-        # A secret cannot be put back and is never read: the record names what went.
-        return {"kind": "action", "user": self.user, "sid": self.sid, "removed_credentials": [target for target, _type in self.entries]}
+        # A secret cannot be put back and is never read: the record names what went, enough for a person to re-create it.
+        return {"kind": "action", "user": self.user, "sid": self.sid, "restorable": False,
+                "removed_credentials": [entry.record() for entry in self.entries]}
 
 
 def work_account(plan: Plan, user: str, answer: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
@@ -122,6 +142,7 @@ class OfficeCredentials(Concern):
         "timeout_seconds": {"type": "int", "default": 60},
         "users": USERS_OPTION,
         "work_accounts": {"type": "str", "default": "report", "choices": ["report", "ignore"]},
+        "other_targets": {"type": "bool", "default": False},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -129,6 +150,11 @@ class OfficeCredentials(Concern):
             # A pattern that matches everything would empty every user's Credential Manager.
             if not pattern.strip("*? ") or len(pattern) > 256 or any(ord(char) < 32 for char in pattern):
                 raise AnsibleActionFail(f"patterns[{index}]: {pattern[:60]!r} must name part of a target, not match every credential")
+            literal = pattern.lower().split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
+            if not args["other_targets"] and not literal.startswith(OFFICE_PREFIX):
+                raise AnsibleActionFail(f"patterns[{index}]: {pattern[:60]!r} may select other programs' credentials (git, Remote Desktop, "
+                                        "a Microsoft account); Office's targets begin with MicrosoftOffice, which a pattern must name "
+                                        "before its first wildcard, unless other_targets: true says otherwise")
         if not args["patterns"]:
             raise AnsibleActionFail("patterns: give at least one target pattern, such as MicrosoftOffice16_Data:*")
         if not 5 <= args["timeout_seconds"] <= 600:
@@ -139,8 +165,8 @@ class OfficeCredentials(Concern):
         reads = [{"op": "credential_list"}, *([{"op": "work_account"}] if args["work_accounts"] == "report" else [])]
         return [{"op": "user_session_read", **reach(args["users"] == "become"), "ops": reads, "timeout_seconds": args["timeout_seconds"]}]
 
-    def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[tuple[str, int]]:
-        return [(str(item["target"]), int(item["type"])) for item in credentials
+    def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[CachedCredential]:
+        return [CachedCredential(str(item["target"]), int(item["type"]), item.get("user_name"), item.get("persist")) for item in credentials
                 if any(fnmatch.fnmatchcase(str(item.get("target") or "").lower(), pattern.lower()) for pattern in args["patterns"])]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
@@ -158,7 +184,7 @@ class OfficeCredentials(Concern):
             listed = next((item for item in answer.get("results") or [] if item.get("op") == "credential_list"), {})
             credentials = listed.get("credentials") or []
             found = self.matching(args, credentials)
-            users.append({"user": user, "sid": sid, "read": True, "office_credentials": [target for target, _type in found],
+            users.append({"user": user, "sid": sid, "read": True, "office_credentials": [entry.target for entry in found],
                           "other_credentials": len(credentials) - len(found)})
             if args["work_accounts"] == "report":
                 users[-1]["work_account"] = work_account(plan, user, answer)
@@ -167,6 +193,8 @@ class OfficeCredentials(Concern):
                                                       f"{user} has {len(found)} Office credential(s) cached in Credential Manager",
                                                       own=args["users"] == "become"))
         plan.facts = {"users": users, "patterns": list(args["patterns"])}
+        if plan.changes:
+            plan.warnings.append(NOT_RESTORABLE)
         return plan
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
@@ -189,5 +217,5 @@ class OfficeCredentials(Concern):
             listed = next((item for item in answer.get("results") or [] if item.get("op") == "credential_list"), {})
             left = self.matching(args, listed.get("credentials") or [])
             if left:
-                problems.append(f"{session.get('user')} still has {', '.join(target for target, _type in left)}")
+                problems.append(f"{session.get('user')} still has {', '.join(entry.target for entry in left)}")
         return problems

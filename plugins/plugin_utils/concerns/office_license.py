@@ -31,7 +31,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange,
+    KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, value_problem,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
 
@@ -174,7 +174,7 @@ class OfficeLicense(Concern):
         for sid, user in users.items():
             for subkey, answer in ((LICENSING, checks[0]), (IDENTITY, checks[1])):
                 tree = (answer.data.get("hives") or {}).get(sid) or {}
-                if any(entry.get("values") for entry in (tree.get("keys") or {}).values()):
+                if _resettable(tree):
                     problems.append(f"{user}'s {subkey} still holds values")
         for sid, (found, why) in _folders(checks[2].data).items():
             if sid in users and (why or any(entry.get("exists") for entry in found.values())):
@@ -215,7 +215,7 @@ def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequenc
         trees = [((data.get("hives") or {}).get(profile["sid"]) or {}) for data in (licensing, identity)]
         caches = {path: (folders.get("directories") or {}).get(path) or {} for path in _profile_caches(profile)}
         found.append({**profile, "trees": trees, "caches": caches,
-                      "values": sum(len(entry.get("values") or {}) for tree in trees for entry in (tree.get("keys") or {}).values()),
+                      "values": sum(_resettable(tree) for tree in trees),
                       "files": sum(entry.get("file_count", 0) for entry in caches.values() if entry.get("exists"))})
     return found
 
@@ -255,17 +255,33 @@ def _folders(data: t.Mapping[str, t.Any]) -> dict[str, tuple[dict[str, t.Any], s
     return found
 
 
+def _resettable(tree: t.Mapping[str, t.Any]) -> int:
+    """How many values of a measured tree the reset removes: those restore can write back (G20)."""
+    return sum(1 for entry in (tree.get("keys") or {}).values() for value in (entry.get("values") or {}).values() if value_problem(value) is None)
+
+
 def _plan_key(plan: Plan, user: str, root: str, tree: t.Mapping[str, t.Any]) -> int:
-    """Every value under ``root`` removed (each one a backup record), then the keys, deepest first, once empty."""
+    """Every value under ``root`` removed (each one a backup record), then the keys, deepest first, once empty.
+
+    A value of a type restore cannot write back (REG_NONE, a raw kind) is left in place, with the keys that hold it, and
+    named as drift: the reset never deletes what its backup could not restore (G20)."""
     keys = tree.get("keys") or {}
     count = 0
+    kept: list[str] = []
     for relative in sorted(keys):
         key = RegistryKey(f"{root}\\{relative}" if relative else root)
         for name, value in sorted((keys[relative].get("values") or {}).items()):
+            if value_problem(value) is not None:
+                kept.append(relative)
+                plan.drift.append(f"{user}'s {key}\\{name} is a {value.get('type') if isinstance(value, dict) else 'malformed'} value, which "
+                                  "restore could not write back: left in place, with the keys that hold it")
+                continue
             plan.changes.append(ValueChange(RegistryRef(key, name), RegistryValue.from_agent(value), None,
                                             f"{user}'s Office activation state: {key}"))
             count += 1
     for relative in sorted(keys, key=lambda item: item.count("\\") if item else -1, reverse=True):
+        if any(not relative or held == relative or held.startswith(relative + "\\") for held in kept):
+            continue
         key = RegistryKey(f"{root}\\{relative}" if relative else root)
         plan.changes.append(KeyRemoval(key, f"{user}'s Office activation state key {key}"))
     return count

@@ -182,7 +182,11 @@ def test_the_next_run_settles_a_planned_document_whose_changes_never_reached_the
 
     action = make_action(recorded, {"backup_dir": str(backups)})
     answers = iter([recorded.execute_module, lost])
-    action._execute_module = lambda **kwargs: next(answers)(**kwargs)  # pylint: disable=protected-access
+
+    def probe_then_lose(**kwargs: Any) -> dict[str, Any]:
+        return next(answers)(**kwargs)
+
+    action._execute_module = probe_then_lose  # pylint: disable=protected-access
     first = action.run(task_vars={"inventory_hostname": "pc"})
     assert first["status"] == "unknown" and first["changed"] is True and first["failed"] is True
     assert first["journal"]["planned_changes"] == 5 and first["journal"]["planned_file"]
