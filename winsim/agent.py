@@ -22,7 +22,7 @@ from winsim.host import SimHost
 from winsim.registry import RegistryError
 
 PROTOCOL = 1
-WRITE_OPS = frozenset({"registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
+WRITE_OPS = frozenset({"expect", "registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
                        "service_stop", "process_run", "adapter_binding_set",
                        "winhttp_proxy_write", "user_session_write", "directory_remove"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
@@ -94,6 +94,21 @@ def _registry_delete_key(host: SimHost, op: dict[str, Any], apply: bool) -> dict
     if not isinstance(guard, bool):
         raise OpError("invalid_argument", "op 'registry_delete_key' takes 'only_if_no_values' as true or false")
     return host.registry.delete_key(_require(op, "key", str), _view(op), apply, guard)
+
+
+def _expect(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """A guard in the write chain: changes nothing; precondition_failed unless the boot time and the value's text are as
+    stated (value None: absent)."""
+    boot_time = op.get("boot_time")
+    if boot_time is not None and host.boot_time() != boot_time:
+        raise OpError("precondition_failed", f"the host started at {host.boot_time()}, after it was read (boot time {boot_time})")
+    if "key" in op:
+        name = _require(op, "name", str)
+        found = host.registry.read(_require(op, "key", str), _view(op), [name])["values"].get(name)
+        current = None if found is None else str(found["value"])
+        if current != op.get("value"):
+            raise OpError("precondition_failed", f"{op['key']}\\{name} is {current!r}, not {op.get('value')!r}")
+    return {"changed": False}
 
 
 def _registry_tree_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -896,6 +911,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "registry_delete_value": _registry_delete_value,
     "registry_delete_key": _registry_delete_key,
     "registry_tree_stat": _registry_tree_stat,
+    "expect": _expect,
     "system_info": _system_info,
     "service_query": _service_query,
     "service_set_start_mode": _service_set_start_mode,
@@ -957,6 +973,7 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
     results: list[dict[str, Any]] = []
     changed = False
     failed_write: str | None = None
+    failed_guard = False
     with host.lock:
         lost = _answer_lost(host, ops, check_mode)
         writes_run = 0
@@ -966,7 +983,7 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
         for index, op in enumerate(ops):
             name = op.get("op") if isinstance(op, dict) else None
             # A write marked 'always' runs after a failed write too: the batch's closing bookkeeping (its journal entry).
-            always = isinstance(op, dict) and op.get("always") is True
+            always = isinstance(op, dict) and op.get("always") is True and not failed_guard
             if lost is not None and isinstance(lost.get("after_writes"), int) and writes_run >= lost["after_writes"]:
                 break
             if name in WRITE_OPS and failed_write is not None and not always:
@@ -987,6 +1004,8 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
                 results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc), **getattr(exc, "details", {})})
                 if name in WRITE_OPS:
                     failed_write = f"#{index} ({name})"
+                    # After a failed guard nothing of the batch may happen, not even the writes marked always.
+                    failed_guard = failed_guard or name == "expect"
                 continue
             if name in WRITE_OPS and data.get("changed"):
                 changed = True

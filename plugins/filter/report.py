@@ -17,7 +17,7 @@ import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
-    BLOCKED, COMPLIANT, FAILED, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNREACHABLE, result_status, worst,
+    BLOCKED, BUSY, COMPLIANT, FAILED, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE, result_status, worst,
 )
 
 # How the controller's connection plugins say that the host answered and refused the credentials: ansible-core's winrm
@@ -54,7 +54,7 @@ def concern_entry(result: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "reboot_required": bool(result.get("reboot_required")),
         "reboot_owed_by": list(result.get("reboot_owed_by") or []),
     }
-    if entry["status"] in (FAILED, UNREACHABLE) or (entry["status"] == NOT_RUN and result.get("msg")):
+    if entry["status"] in (BUSY, FAILED, UNKNOWN, UNREACHABLE) or (entry["status"] == NOT_RUN and result.get("msg")):
         entry["message"] = str(result.get("msg") or entry["status"])
     elif result.get("skipped"):
         entry["message"] = f"skipped: {result.get('skip_reason') or result.get('false_condition') or 'condition false'}"

@@ -8,7 +8,7 @@
 # No policy here: ops in, one result per op out; results never carry localized text parsed for meaning.
 
 $ProtocolVersion = 1
-$WriteOps = @('registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
+$WriteOps = @('expect', 'registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
 # The hives user_hive_load loaded in this execution: user_hive_unload unloads only these.
 $HivesLoaded = @{}
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
@@ -216,6 +216,42 @@ Function Invoke-RegistryRead {
         $regKey.Dispose()
     }
     return $result
+}
+
+Function Invoke-Expect {
+    # A guard in the write chain: it changes nothing and fails (precondition_failed) unless every fact it states holds now,
+    # so the writes after it in the batch are skipped. boot_time: the host's boot time, as system_info says it; key, name
+    # and value: a value's text (value null: the value is absent).
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $bootTime = Get-OpArg -Op $Op -Name 'boot_time' -Optional
+    if ($null -ne $bootTime) {
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem
+        $now = $os.LastBootUpTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+        if ($now -ne [string]$bootTime) {
+            throw (New-AgentError -Class 'precondition_failed' -Message "the host started at $now, after it was read (boot time $bootTime)")
+        }
+    }
+    if ($Op.Contains('key')) {
+        $name = [string](Get-OpArg $Op 'name')
+        $expected = $Op['value']
+        $current = $null
+        $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
+        if ($null -ne $regKey) {
+            try {
+                $stored = Find-ValueName -RegKey $regKey -Name $name
+                if ($null -ne $stored) {
+                    $current = [string]$regKey.GetValue($stored)
+                }
+            }
+            finally {
+                $regKey.Dispose()
+            }
+        }
+        if ($current -ne $expected) {
+            throw (New-AgentError -Class 'precondition_failed' -Message "$($Op['key'])\$name is '$current', not '$expected'")
+        }
+    }
+    return @{ changed = $false }
 }
 
 Function Invoke-RegistryReadSubkeys {
@@ -1699,6 +1735,7 @@ $Handlers = @{
     registry_delete_value = ${function:Invoke-RegistryDeleteValue}
     registry_delete_key = ${function:Invoke-RegistryDeleteKey}
     registry_tree_stat = ${function:Invoke-RegistryTreeStat}
+    expect = ${function:Invoke-Expect}
     service_query = ${function:Invoke-ServiceQuery}
     service_set_start_mode = ${function:Invoke-ServiceSetStartMode}
     service_start = ${function:Invoke-ServiceStart}
@@ -1742,13 +1779,31 @@ Function Invoke-AgentOps {
     $results = New-Object -TypeName System.Collections.Generic.List[object]
     $failedOps = New-Object -TypeName System.Collections.Generic.List[string]
     $failedWrite = $null
+    $failedGuard = $false
     $anyChanged = $false
     $index = 0
+    # One batch that writes at a time on this host: a guard (expect) and the writes after it are not interleaved with
+    # another run's. A mutex left by a process that died is taken over (AbandonedMutexException means acquired).
+    $mutex = $null
+    $writes = @($Module.Params.ops | Where-Object { $WriteOps -contains $_['op'] })
+    if ($writes.Count -gt 0 -and -not $Module.CheckMode) {
+        $mutex = New-Object -TypeName System.Threading.Mutex -ArgumentList $false, 'Global\m365ops-activation-agent'
+        try {
+            if (-not $mutex.WaitOne(120000)) {
+                $Module.FailJson('another execution of the m365ops.activation agent has held this host for two minutes; nothing was changed')
+            }
+        }
+        catch [System.Threading.AbandonedMutexException] {
+            # The process that held it ended without releasing it: this execution holds it now.
+            Write-Verbose -Message 'm365ops.activation: took over a mutex an ended agent held'
+        }
+    }
     foreach ($op in $Module.Params.ops) {
         $name = $op['op']
         $isWrite = $WriteOps -contains $name
-        # A write marked 'always' runs after a failed write too: the batch's closing bookkeeping (its journal entry).
-        $always = ($op['always'] -is [bool]) -and $op['always']
+        # A write marked 'always' runs after a failed write too (the batch's closing bookkeeping, its journal entry), but
+        # not after a failed guard (expect): then nothing of the batch may happen.
+        $always = ($op['always'] -is [bool]) -and $op['always'] -and -not $failedGuard
         if ($isWrite -and $null -ne $failedWrite -and -not $always) {
             $results.Add(@{ ok = $false; op = $name; error = 'skipped'; message = "not run: write op $failedWrite failed earlier in this batch" })
             $failedOps.Add("#$index ($name): skipped")
@@ -1794,11 +1849,16 @@ Function Invoke-AgentOps {
             $failedOps.Add("#$index ($name): $errorClass")
             if ($isWrite) {
                 $failedWrite = "#$index ($name)"
+                $failedGuard = $failedGuard -or ($name -eq 'expect')
             }
         }
         $index++
     }
 
+    if ($null -ne $mutex) {
+        $mutex.ReleaseMutex()
+        $mutex.Dispose()
+    }
     $Module.Result.protocol = $ProtocolVersion
     $Module.Result.results = @($results)
     $Module.Result.changed = $anyChanged

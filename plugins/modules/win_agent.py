@@ -15,7 +15,8 @@ description:
     releases; playbooks should use the concern modules such as M(m365ops.activation.win_tls12).
   - Ops that change the host are not carried out in check mode; they report what they would change.
   - "Batch rules: a failed read op does not stop later ops; the first failed write op skips the
-    write ops after it (their result has C(error=skipped))."
+    write ops after it (their result has C(error=skipped)), except those marked C(always=true). Outside check mode a batch
+    that writes holds the host-wide mutex C(Global\\m365ops-activation-agent) while it runs."
   - "Op vocabulary of protocol 1, registry: C(registry_read) (C(key), C(view), optional C(names)),
     C(registry_enum) (C(key), C(view)), C(registry_read_subkeys) (C(key), C(view), C(names): the values of every direct subkey),
     C(registry_read_user_hives) (C(subkey), C(names), or C(tree) for every value below the subkey: that subkey of every
@@ -25,6 +26,9 @@ description:
     C(registry_delete_key) (C(key), C(view), optional C(only_if_no_values)), C(registry_wait) (C(key), C(view), C(name),
     C(not_equal), C(timeout_seconds), optional C(interval_ms): reads the value until it differs from C(not_equal), or the
     time is up)."
+  - "Guards: C(expect) (optional C(boot_time), optional C(key), C(view), C(name) and C(value): changes nothing, and fails
+    with C(precondition_failed) unless each stated fact holds now; it counts as a write, so the writes after it are
+    skipped when it fails, also those marked C(always))."
   - "Services: C(service_query) (C(names)), C(service_set_start_mode) (C(name), C(start_mode)),
     C(service_start) and C(service_stop) (C(name), optional C(timeout_seconds))."
   - "Programs: C(process_run) (C(path), C(arguments), optional C(success_exit_codes), C(timeout_seconds)); the exit code
@@ -94,7 +98,7 @@ results:
     - One entry per op, in order. C(ok=true) entries carry the op's data (for example C(exists) and
       C(values) for C(registry_read)); C(ok=false) entries carry C(error) (C(invalid_argument),
       C(access_denied), C(not_found), C(unsupported), C(unknown_op), C(process_failed), C(service_start_failed),
-      C(skipped), C(too_large), C(host_error)) and C(message).
+      C(skipped), C(precondition_failed), C(too_large), C(host_error)) and C(message).
   returned: always
   type: list
   elements: dict

@@ -38,7 +38,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import UNKNOWN, plan_status
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import BUSY, UNKNOWN, plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -47,6 +47,10 @@ COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 
 
 REBOOT_MARKERS = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\RebootRequired")
+# The run id of the last apply batch on the host. A batch is sent on the condition (agent op expect) that the host still
+# has the generation and the boot time its probe read: no run applies a plan made before another run changed the host or
+# before a restart, and so no owed restart is remembered with a boot time that has already passed.
+GENERATION = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\m365ops\activation"), "Generation")
 UNKNOWN_BOOT_TIME = "unknown"
 
 
@@ -66,6 +70,8 @@ class HostState:
     followups: tuple[OpResult, ...] = ()
     # Earlier batches whose answer never came back, with what they left on the host (the journal, journal.py).
     interrupted: tuple[Interrupted, ...] = ()
+    # The run id of the last apply batch on the host (GENERATION), as the probe read it.
+    generation: str | None = None
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -271,7 +277,8 @@ class ProbeRequest:
     @property
     def ops(self) -> list[dict[str, t.Any]]:
         markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
-        return [{"op": "system_info"}, markers_op, OPEN_ENTRIES_OP, *self.reads, *tree_ops(self.trees), *self.unique]
+        generation_op = {"op": "registry_read", "key": GENERATION.key.path, "view": GENERATION.key.view, "names": [GENERATION.name]}
+        return [{"op": "system_info"}, markers_op, generation_op, OPEN_ENTRIES_OP, *self.reads, *tree_ops(self.trees), *self.unique]
 
     def interpret(self, answers: t.Sequence[OpResult]) -> list[Probed]:
         """One answer per concern from the answers to ``ops``. A read that fails fails only the concerns that asked for
@@ -281,11 +288,14 @@ class ProbeRequest:
 
     def interpret_with_journal(self, answers: t.Sequence[OpResult]) -> tuple[list[Probed], list[RunRecords]]:
         """``interpret``, and the journal entries still open on the host (batches that never ended there)."""
-        system, markers, journal, *rest = answers
+        system, markers, generation_read, journal, *rest = answers
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
-        if not markers.ok:
-            raise AgentOpError(markers, f"reading the reboot markers under {REBOOT_MARKERS}")
+        for answer, what in ((markers, f"the reboot markers under {REBOOT_MARKERS}"), (generation_read, str(GENERATION))):
+            if not answer.ok:
+                raise AgentOpError(answer, f"reading {what}")
+        found = (generation_read.data.get("values") or {}).get(GENERATION.name)
+        generation = str(found["value"]) if isinstance(found, dict) and found.get("type") == "string" else None
         still_open = open_entries(journal)
         key_answers = dict(zip(self.keys, rest[:len(self.reads)]))
         tree_answers = dict(zip(self.trees, rest[len(self.reads):len(self.reads) + len(self.trees)]))
@@ -309,7 +319,7 @@ class ProbeRequest:
             elif failed_op is not None:
                 probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
             else:
-                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed)))
+                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed, generation=generation)))
         return probed, still_open
 
 
@@ -417,6 +427,10 @@ class JournalRefused(AgentOpError):
     """The batch's journal entry could not be written on the host, so the agent made none of its changes."""
 
 
+class HostChanged(JournalRefused):
+    """The host restarted, or another run changed it, after this run read it: the agent made none of the changes."""
+
+
 class AnswerLost(AgentError):
     """An apply batch went out and its answer never came back: what it changed is unknown until the next run reads it."""
 
@@ -486,21 +500,37 @@ def settle_batch(settle: t.Sequence[Interrupted]) -> list[dict[str, t.Any]]:
     return [op for item in settle if item.on_host for op in settle_ops(replace(item.run, records=tuple(item.kept())))]
 
 
+def guard_ops(state: HostState, generation: str | None, run_id: str) -> list[dict[str, t.Any]]:
+    """The batch's conditions and its claim: the host has the boot time and the generation this run read, and now
+    carries this run's id as its generation. The agent skips every write after a failed condition."""
+    expect: dict[str, t.Any] = {"op": "expect", "key": GENERATION.key.path, "view": GENERATION.key.view, "name": GENERATION.name,
+                                "value": generation}
+    if state.windows.boot_time:
+        expect["boot_time"] = state.windows.boot_time
+    claim = {"op": "registry_write", "key": GENERATION.key.path, "view": GENERATION.key.view, "name": GENERATION.name,
+             "type": "string", "value": run_id}
+    return [expect, claim]
+
+
 def _send(agent: AgentClient, run: RunRecords | None, journal: RunJournal | None, writes: list[dict[str, t.Any]],
-          reads: list[dict[str, t.Any]]) -> list[OpResult]:
-    """One apply execution, journaled: the entry first, its close right after the writes (run after a failed write too),
-    then the reads. A batch whose answer does not come back, for whatever reason, raises AnswerLost: what it did is for
-    the next run to read. One answer per op of ``writes`` and ``reads``."""
+          reads: list[dict[str, t.Any]], guard: list[dict[str, t.Any]] = ()) -> list[OpResult]:
+    """One apply execution, journaled: the guard first (``guard_ops``), then the entry, its close right after the writes
+    (run after a failed write too), then the reads. A batch whose answer does not come back, for whatever reason, raises
+    AnswerLost: what it did is for the next run to read. One answer per op of ``writes`` and ``reads``."""
     if run is None:
         return agent.run([*writes, *reads])
     closing = end_ops(run)
     try:
-        answers = agent.run([begin_op(run), *writes, *closing, *reads])
+        answers = agent.run([*guard, begin_op(run), *writes, *closing, *reads])
     except AgentPrerequisiteError:
         raise
     except Exception as error:  # pylint: disable=broad-except  # a dropped connection, a killed shell: the outcome is unknown
         raise AnswerLost(run, journal.planned_file if journal else None, error) from error
-    begun = answers[0]
+    checked = next((answer for answer in answers[:len(guard)] if not answer.ok), None)
+    if checked is not None and checked.error == "precondition_failed":
+        raise HostChanged(checked, "checking that the host is as this run read it (nothing was changed)")
+    begun = checked or answers[len(guard)]
+    answers = answers[len(guard):]
     if not begun.ok:
         raise JournalRefused(begun, f"writing the journal entry of run {run.run_id} before any change (nothing was changed: "
                                     "every change waits for its record on the host)")
@@ -527,8 +557,10 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     records = journal_records(items)
     run = journal.begin(records) if journal is not None and records else None
     closing = settle_batch(settle)
+    state = items[0].state
     try:
-        answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch)], [*(op for _index, op in checks), *tail])
+        answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch)], [*(op for _index, op in checks), *tail],
+                        guard_ops(state, state.generation, run.run_id) if run is not None else [])
     except JournalRefused as error:
         # The agent skipped every change after the refused entry: each concern failed, and nothing was made.
         return [Outcome(error=error) for _item in items], None
@@ -546,7 +578,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
             remember = [markers[owner].to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
             retry = _send(agent, run, journal, [*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:])],
-                          [*(op for _index, op in checks), *tail])
+                          [*(op for _index, op in checks), *tail], guard_ops(state, run.run_id, run.run_id) if run is not None else [])
             retry, reread = retry[:len(retry) - len(tail)], retry[len(retry) - len(tail):]
             outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                        for op, outcome in zip(repair, retry)]
@@ -621,6 +653,8 @@ def record_outcome(result: dict[str, t.Any], planned: Planned, outcome: Outcome)
                                         f"{len(planned.plan.changes)} change(s) of {concern.NAME} were not attempted")
     elif outcome.error is not None:
         result.update(failed=True, msg=str(outcome.error), **outcome.error.details)
+        if isinstance(outcome.error, HostChanged):
+            result["host_changed"] = True
 
 
 def close_entries(agent: AgentClient, interrupted: t.Sequence[Interrupted]) -> None:
@@ -663,6 +697,9 @@ def unavailable_result(blockers: t.Sequence[str], check_mode: bool) -> dict[str,
 def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> None:
     if result.get("outcome_unknown"):
         result["status"] = UNKNOWN
+        return
+    if result.get("host_changed"):
+        result["status"] = BUSY
         return
     if result.get("not_run"):
         result["status"] = "not_run"

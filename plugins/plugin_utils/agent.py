@@ -34,6 +34,7 @@ _ERROR_ADVICE = {
     "dependency_failed": "a service it depends on is Disabled or would not start (Win32 error 1068/1075); fix that one first",
     "timeout": "it did not reach the state in time; look at the service's own event log entries, then try again",
     "skipped": "not run because an earlier change in the same batch failed",
+    "precondition_failed": "the host is not as this run read it: it restarted, or another run changed it since; run again",
 }
 
 

@@ -18,13 +18,14 @@ REMEDIATED = "remediated"
 DRIFT = "drift"
 BLOCKED = "blocked"
 NOT_RUN = "not_run"
+BUSY = "busy"
 FAILED = "failed"
 UNKNOWN = "unknown"
 UNREACHABLE = "unreachable"
 
 # Best to worst. not_run ranks above blocked: nothing is known about a concern that did not run.
 # unknown ranks below failed: a failure is known, while a batch whose answer never came back may have done anything.
-STATUS_ORDER = (NOT_SELECTED, COMPLIANT, REMEDIATED, DRIFT, BLOCKED, NOT_RUN, FAILED, UNKNOWN, UNREACHABLE)
+STATUS_ORDER = (NOT_SELECTED, COMPLIANT, REMEDIATED, DRIFT, BLOCKED, NOT_RUN, BUSY, FAILED, UNKNOWN, UNREACHABLE)
 
 STATUS_MEANING = {
     NOT_SELECTED: "the run did not ask for this concern (m365ops_concerns or --tags)",
@@ -33,6 +34,7 @@ STATUS_MEANING = {
     DRIFT: "something differs from what the article needs (check mode: would change; or left in place by the options)",
     BLOCKED: "a person must act (a missing update, a Group Policy, an unsupported release)",
     NOT_RUN: "selected, but not run (a change before it in the same apply failed, or the task was skipped)",
+    BUSY: "nothing was changed: the host restarted, or another run of the collection changed it, after this run read it; run again",
     FAILED: "the concern failed; the message says why",
     UNKNOWN: "its changes were sent and the answer never came back: they may have been made; the next run reads what took effect",
     UNREACHABLE: "the host could not be reached",
@@ -54,8 +56,8 @@ def result_status(result: t.Mapping[str, t.Any]) -> str:
     """The status of a registered task result, whichever task produced it."""
     if result.get("unreachable"):
         return UNREACHABLE
-    if result.get("status") == UNKNOWN:
-        return UNKNOWN
+    if result.get("status") in (UNKNOWN, BUSY):
+        return str(result["status"])
     if result.get("failed"):
         return FAILED
     if result.get("skipped"):

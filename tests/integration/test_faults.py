@@ -94,11 +94,12 @@ def test_an_answer_lost_after_the_batch_ran_is_unknown_then_settled_and_restored
     assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == original
 
 
-def test_power_lost_after_the_third_write_with_no_controller_journal_is_kept_from_the_host(
+def test_power_lost_mid_batch_with_no_controller_journal_is_kept_from_the_host(
         fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    """The journal entry, the first TLS value and the reboot marker land; the power goes; the host boots again. The
-    controller kept no journal (no backup_dir, as in a container that is gone): the host's entry is the record."""
-    original = one_host(fleet, inventory, {"answer_lost": {"after_writes": 3, "restart": True}})
+    """The batch's guard, its claim of the host's generation, its journal entry, the first TLS value and the reboot marker
+    land (five writes); the power goes; the host boots again. The controller kept no journal (no backup_dir, as in a
+    container that is gone): the host's entry is the record."""
+    original = one_host(fleet, inventory, {"answer_lost": {"after_writes": 5, "restart": True}})
     boot = fleet.hosts["pc"].host.boot_time()
     lost = run_playbook(inventory, REMEDIATE)
     assert lost.rc != 0 and lost.result("pc", ACTIVATION)["concerns"]["tls12"]["status"] == "unknown"
@@ -179,3 +180,30 @@ def test_a_host_named_outside_ascii_is_backed_up_and_restored(fleet: Fleet, inve
     restore = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
     assert restore.rc == 0 and restore.changed_hosts() == {"東京-pc01"}
     assert registry_without_winhttp_counter(host.state["registry"]) == original
+
+
+def test_two_remediations_of_one_host_at_once_apply_once(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """Both read the host before either changes it (each execution takes two seconds); the first apply claims the host's
+    generation, and the second, planned from what is now stale, is refused on the host whole: no Winsock reset twice,
+    and the restart the first one owes is not hidden."""
+    one_host(fleet, inventory, {"execution_latency_seconds": 2}, profile="win10-lsp")
+    backups = tmp_path / "backups"
+    runs = []
+    for index in range(2):
+        record = tmp_path / f"record-{index}.json"
+        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(REMEDIATE),
+                   "-e", json.dumps({"m365ops_backup_dir": str(backups), "m365ops_report_file": str(tmp_path / f"report-{index}.json")})]
+        runs.append((subprocess.Popen(command, cwd=ROOT, env=ansible_env(M365OPS_RECORD_FILE=str(record)), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL), record))
+    codes = [process.wait(timeout=300) for process, _record in runs]
+    statuses = sorted(json.loads((tmp_path / f"report-{index}.json").read_text(encoding="utf-8"))["hosts"]["pc"]["status"] for index in range(2))
+    assert statuses == ["busy", "remediated"] and sorted(codes) == [0, 2]
+    busy = next(index for index in range(2) if codes[index] == 2)
+    concerns = json.loads((tmp_path / f"report-{busy}.json").read_text(encoding="utf-8"))["hosts"]["pc"]["concerns"]
+    assert "precondition_failed" in concerns["winsock_reset"]["message"]
+    # One apply batch reached the host's journal; one backup document, the winner's.
+    assert len(collection_key(fleet, "pc", "History")) == 1, [entry_records(entry) for entry in collection_key(fleet, "pc", "History").values()]
+    assert [document["state"] for document in documents(backups)] == ["applied"]
+    again = run_playbook(inventory, AUDIT)
+    entry = again.result("pc", ACTIVATION)["concerns"]["winsock_reset"]
+    assert entry["status"] == "compliant" and entry["reboot_owed_by"] == ["winsock_reset"]

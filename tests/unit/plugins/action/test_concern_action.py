@@ -88,6 +88,10 @@ def test_apply_sends_exactly_the_planned_writes(tmp_path: Path) -> None:
     apply_batch = recorded.batches[1]
     # The journal entry first, every planned write with one bookkeeping write right after the first change that needs a
     # restart, and the entry moved to the history last (run after a failed write too).
+    # Sent on the condition that the host is as the probe read it, claiming the host's generation for this run.
+    expect, claim = apply_batch.pop(0), apply_batch.pop(0)
+    assert (expect["op"], expect["name"], expect["value"], expect["boot_time"]) == ("expect", "Generation", None, "2026-11-20T07:55:00Z")
+    assert (claim["op"], claim["name"]) == ("registry_write", "Generation")
     begin, history, close = apply_batch.pop(0), apply_batch.pop(-2), apply_batch.pop(-1)
     assert begin["key"].startswith(JOURNAL_KEY + "\\") and begin["type"] == "multi_string" and "always" not in begin
     assert history["key"] == begin["key"].replace(JOURNAL_KEY, HISTORY_KEY) and history["always"] is True
@@ -199,6 +203,70 @@ def test_the_next_run_settles_a_planned_document_whose_changes_never_reached_the
                  for path in (backups / "pc").iterdir()}
     # Nothing of the lost batch took effect: its document keeps no record; the second run's holds the originals.
     assert documents["interrupted"]["records"] == [] and len(documents["applied"]["records"]) == 5
+
+
+def test_a_full_disk_before_the_apply_sends_nothing_and_after_it_names_the_hosts_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC while the planned records are written: the batch is never sent. ENOSPC when the answer's backup is written:
+    the error says where the previous values still are (the result and the host's journal)."""
+    import errno
+    from ansible_collections.m365ops.activation.plugins.plugin_utils import action as engine
+
+    def full(path: str, document: dict[str, Any]) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    before = json.dumps(recorded.host.state["registry"], sort_keys=True)
+    monkeypatch.setattr(engine, "write_document", full)
+    refused = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "pc"})
+    assert refused["failed"] is True and "No space left" in refused["msg"] and "nothing was sent to the host" in refused["msg"]
+    assert len(recorded.batches) == 1 and json.dumps(recorded.host.state["registry"], sort_keys=True) == before
+
+    monkeypatch.undo()
+    real = engine.write_document
+    calls: list[str] = []
+
+    def planned_then_full(path: str, document: dict[str, Any]) -> str:
+        calls.append(document["state"])
+        if document["state"] == "applied":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, document)
+
+    monkeypatch.setattr(engine, "write_document", planned_then_full)
+    made = make_action(recorded, {"backup_dir": str(tmp_path / "b")}).run(task_vars={"inventory_hostname": "pc"})
+    assert calls == ["planned", "applied"] and made["failed"] is True, made
+    assert "host's journal entry" in made["msg"] and len(made["backup"]) == 5
+    # The planned document stayed: the next run settles it from what the host holds.
+    planned, = (tmp_path / "b" / "pc").iterdir()
+    assert json.loads(planned.read_text(encoding="utf-8"))["state"] == "planned"
+
+
+@pytest.mark.parametrize("between", ["restart", "another run"])
+def test_nothing_is_applied_to_a_host_that_changed_after_it_was_read(tmp_path: Path, between: str) -> None:
+    """A restart between the probe and the apply (the owed restart would be remembered with a boot time already passed),
+    or another run's apply in between (its changes would be made twice): the batch is refused on the host, whole."""
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    calls = []
+
+    def then_change(module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if calls:
+            if between == "restart":
+                recorded.host.reboot()
+            else:
+                recorded.host.registry.write(r"HKLM\SOFTWARE\m365ops\activation", "64", "Generation", "string", "other-run", True)
+        calls.append(module_name)
+        return recorded.execute_module(module_name, module_args, task_vars)
+
+    before = json.dumps(recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"], sort_keys=True)
+    action = make_action(recorded, {"backup_dir": str(tmp_path / "b")})
+    action._execute_module = then_change  # pylint: disable=protected-access
+    result = action.run(task_vars={"inventory_hostname": "pc"})
+    assert result["status"] == "busy" and result["changed"] is False and "precondition_failed" in result["msg"]
+    assert json.dumps(recorded.host.state["registry"]["HKLM"]["keys"]["SYSTEM"], sort_keys=True) == before
+    assert recorded.host.registry.read(REBOOT_KEY, "64", None)["values"] == {}
+    assert list((tmp_path / "b" / "pc").iterdir()) == []
+    again = make_action(recorded).run(task_vars={"inventory_hostname": "pc"})
+    assert again["status"] == "remediated" and again["reboot_owed_by"] == [] and again["reboot_required"] is True
 
 
 def test_a_reboot_owed_stays_reported_until_the_host_restarts(tmp_path: Path) -> None:

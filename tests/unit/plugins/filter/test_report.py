@@ -33,7 +33,7 @@ def test_each_status() -> None:
     assert report["hosts"]["broken"]["message"] == "tls12: access denied"
     assert report["hosts"]["ok"]["concerns"]["ncsi"] == {"status": "not_selected"}
     assert report["totals"] == {"not_selected": 0, "compliant": 1, "remediated": 1, "drift": 1, "blocked": 1, "not_run": 1,
-                                "failed": 1, "unknown": 0, "unreachable": 1}
+                                "busy": 0, "failed": 1, "unknown": 0, "unreachable": 1}
 
 
 def test_a_failed_concern_makes_the_host_failed_and_names_what_did_not_run() -> None:
