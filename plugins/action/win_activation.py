@@ -17,9 +17,11 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, AnswerLost, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, RunJournal, Selected, answer_lost_result,
-    apply, check_backup_target, close_entries, concern_report, finish_status, follow_up, management_ports, probe, record_outcome,
-    report_interrupted, settle_batch, unavailable_result,
+    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
+    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
+    AnswerLost, RunJournal, answer_lost_result, close_entries, report_interrupted, settle_batch,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns

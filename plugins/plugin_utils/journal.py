@@ -22,12 +22,16 @@ interrupted run changed is left without its record, and no report calls it uncha
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import typing as t
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import (
+    APPLIED, INTERRUPTED, PLANNED, backup_document, document_path, host_documents, write_document,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
     CONNECTIONS as WINHTTP_CONNECTIONS, SETTINGS_VALUE as WINHTTP_SETTINGS, ProxySetting, decode_winhttp_settings,
@@ -316,3 +320,136 @@ class JournalView:
 
 def with_verdicts(found: t.Sequence[Interrupted], verdict_lists: t.Sequence[tuple[str, ...]]) -> list[Interrupted]:
     return [replace(item, verdicts=verdict_list) for item, verdict_list in zip(found, verdict_lists)]
+
+
+# --- The journal of one task on one host (the controller's side) -----------------------------------------------------
+
+
+class RunJournal:
+    """One task's journal on one host (journal.py): the controller's documents under ``backup_dir`` and the entries on
+    the host. It finds earlier batches whose answer never came back, and records each batch of this task before it is
+    sent."""
+
+    def __init__(self, host: str, module: str, backup_dir: str | None) -> None:
+        self.host = host
+        self.module = module
+        self.backup_dir = backup_dir
+        self.run_id = new_run_id()
+        self.planned_file: str | None = None
+
+    def controller_planned(self) -> list[tuple[str, dict[str, t.Any]]]:
+        """The controller's documents of this host still ``planned``: batches this controller sent and never heard back."""
+        if not self.backup_dir:
+            return []
+        return [(path, document) for path, document in host_documents(self.backup_dir, self.host)
+                if document.get("state") == PLANNED and isinstance(document.get("run_id"), str)]
+
+    def unsettled(self, still_open: t.Sequence[RunRecords]) -> list[Interrupted]:
+        """Every interrupted batch, once: open on the host, ``planned`` on the controller, or both."""
+        found = {run.run_id: Interrupted(run, True, None) for run in still_open}
+        for path, document in self.controller_planned():
+            run_id = document["run_id"]
+            if run_id in found:
+                found[run_id] = replace(found[run_id], controller_file=path)
+                continue
+            records = tuple(record for record in document["records"] if isinstance(record, dict))
+            found[run_id] = Interrupted(RunRecords(run_id, str(document.get("module", "")), str(document.get("created", "")), records),
+                                        False, path)
+        return sorted(found.values(), key=lambda item: item.run.created)
+
+    def settle(self, interrupted: t.Sequence[Interrupted]) -> list[str]:
+        """Write the backup of every interrupted batch on the controller (before the host's entry is closed): the records
+        of what it may have changed, state ``interrupted``. Returns the files written."""
+        if not self.backup_dir:
+            return []
+        written = []
+        for item in interrupted:
+            document = {**backup_document(self.host, item.run.module or self.module, item.kept(), run_id=item.run.run_id, state=INTERRUPTED),
+                        "created": item.run.created or utc_now(), "settled_by": self.run_id}
+            path = item.controller_file or document_path(self.backup_dir, document)
+            written.append(write_document(path, document))
+        return written
+
+    def begin(self, records: list[dict[str, t.Any]]) -> RunRecords:
+        """This batch's records, durable on the controller before anything is sent (when there is a ``backup_dir``)."""
+        run = RunRecords(self.run_id, self.module, utc_now(), tuple(records))
+        if self.backup_dir and records and self.planned_file is None:
+            document = backup_document(self.host, self.module, list(records), run_id=self.run_id, state=PLANNED)
+            try:
+                self.planned_file = write_document(document_path(self.backup_dir, document), document)
+            except OSError as error:
+                raise AgentError(f"backup_dir: the journal of the planned changes could not be written under {self.backup_dir}: "
+                                 f"{error}; nothing was sent to the host") from error
+        return run
+
+    def finish(self, records: list[dict[str, t.Any]]) -> str | None:
+        """The answer arrived: the planned document becomes the backup of what was changed, or goes when nothing was."""
+        if not self.backup_dir:
+            return None
+        try:
+            if not records:
+                if self.planned_file is not None and os.path.exists(self.planned_file):
+                    os.unlink(self.planned_file)
+                return None
+            document = backup_document(self.host, self.module, records, run_id=self.run_id, state=APPLIED)
+            return write_document(self.planned_file or document_path(self.backup_dir, document), document)
+        except OSError as error:
+            raise AgentError(f"backup_dir: the changes were made but their backup record could not be written under "
+                             f"{self.backup_dir}: {error}; the 'backup' result and the host's journal entry "
+                             f"({self.run_id}) hold the previous values") from error
+
+
+class JournalRefused(AgentOpError):
+    """The batch's journal entry could not be written on the host, so the agent made none of its changes."""
+
+
+class HostChanged(JournalRefused):
+    """The host restarted, or another run changed it, after this run read it: the agent made none of the changes."""
+
+
+class AnswerLost(AgentError):
+    """An apply batch went out and its answer never came back: what it changed is unknown until the next run reads it."""
+
+    def __init__(self, run: RunRecords, planned_file: str | None, cause: BaseException) -> None:
+        where = f"the controller's journal {planned_file} and " if planned_file else ""
+        super().__init__(f"the apply batch (run {run.run_id}, {len(run.records)} planned change(s)) was sent and its answer never came "
+                         f"back ({cause}); the host may have been changed. {where}the host's journal entry hold the records of every "
+                         "planned change; the next run of the collection on this host reads what took effect and keeps their backup")
+        self.run = run
+        self.planned_file = planned_file
+
+
+def settle_batch(settle: t.Sequence[Interrupted]) -> list[dict[str, t.Any]]:
+    """The ops that close the host's open entries of interrupted batches, keeping what they may have changed."""
+    return [op for item in settle if item.on_host for op in settle_ops(replace(item.run, records=tuple(item.kept())))]
+
+
+def close_entries(agent: AgentClient, interrupted: t.Sequence[Interrupted]) -> None:
+    """One execution that closes the host's open entries of ``interrupted`` (their backup already kept)."""
+    ops = settle_batch(interrupted)
+    failed = next((answer for answer in agent.run(ops) if not answer.ok), None)
+    if failed is not None:
+        raise AgentOpError(failed, "closing the journal entry of an interrupted run")
+
+
+def report_interrupted(result: dict[str, t.Any], interrupted: t.Sequence[Interrupted], concern: str | None, check_mode: bool,
+                       settled_files: t.Sequence[str]) -> None:
+    """Tell, in a task's (or a concern's) result, the earlier batches whose answer never came back: what each planned,
+    what took effect, and where its backup is now; ``concern`` limits this to that concern's records."""
+    mine = [item for item in interrupted if concern is None or any(record.get("concern") == concern for record in item.run.records)]
+    if not mine:
+        return
+    result["interrupted"] = [item.summary(concern) for item in mine]
+    if check_mode:
+        kept = "; check mode keeps nothing: the next run that is not in check mode settles it"
+    elif settled_files:
+        kept = f"; its backup is in {', '.join(settled_files)} and in the host's journal"
+    else:
+        kept = "; its backup is in the host's journal (no backup_dir was given)"
+    result["warnings"] = [*result.get("warnings", []), *(item.message(concern) + kept for item in mine)]
+
+
+def answer_lost_result(result: dict[str, t.Any], error: "AnswerLost") -> None:
+    """A concern whose changes went out in a batch whose answer never came back: it may have changed, nothing is known."""
+    result.update(failed=True, outcome_unknown=True, changed=True, msg=str(error),
+                  journal={"run_id": error.run.run_id, "planned_file": error.planned_file, "planned_changes": len(error.run.records)})

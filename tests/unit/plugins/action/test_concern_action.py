@@ -210,7 +210,7 @@ def test_a_full_disk_before_the_apply_sends_nothing_and_after_it_names_the_hosts
     """ENOSPC while the planned records are written: the batch is never sent. ENOSPC when the answer's backup is written:
     the error says where the previous values still are (the result and the host's journal)."""
     import errno
-    from ansible_collections.m365ops.activation.plugins.plugin_utils import action as engine
+    from ansible_collections.m365ops.activation.plugins.plugin_utils import journal as engine
 
     def full(path: str, document: dict[str, Any]) -> str:
         raise OSError(errno.ENOSPC, "No space left on device")
