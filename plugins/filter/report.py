@@ -17,7 +17,8 @@ import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
-    BLOCKED, BUSY, COMPLIANT, FAILED, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE, result_status, worst,
+    BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOT_RUN, NOT_SELECTED, NOTHING_TO_RESTORE, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
+    result_status, worst,
 )
 
 # How the controller's connection plugins say that the host answered and refused the credentials: ansible-core's winrm
@@ -236,12 +237,25 @@ def _details(concern: str, detail: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
+def restore_word(result: t.Mapping[str, t.Any], status: str) -> str:
+    """What a restore did on a host, in one word a person scanning the output needs: RESTORED, CONFLICT, NOTHING TO
+    RESTORE (no record of the host), NOTHING LEFT TO RESTORE (the host already holds what the records say), or the
+    status when it failed or could not run."""
+    conflicts = [item for item in ((result.get("restore") or {}).get("conflicts") or []) if not item.get("restored")]
+    if status not in (REMEDIATED, COMPLIANT, DRIFT, NOTHING_TO_RESTORE):
+        return status.upper()
+    if conflicts:
+        return "CONFLICT"
+    return {REMEDIATED: "RESTORED", DRIFT: "WOULD RESTORE", COMPLIANT: "NOTHING LEFT TO RESTORE"}.get(status, "NOTHING TO RESTORE")
+
+
 def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[str]:
-    """What one concern task did or would do on one host, for a role's closing message."""
+    """What one concern task did or would do on one host, for a role's closing message (restore says it in its own words,
+    ``restore_word``)."""
     if not isinstance(result, t.Mapping):
         return [f"{concern}: no result"]
     detail = concern_entry(result)
-    head = f"{concern}: {detail['status'].upper()}"
+    head = f"{concern}: {restore_word(result, detail['status']) if concern == 'restore' else detail['status'].upper()}"
     if detail["reboot_required"] or detail["reboot_owed_by"]:
         owed = detail["reboot_owed_by"]
         head += " [reboot required" + (f"; owed for changes by {', '.join(owed)}" if owed else "") + "]"

@@ -8,16 +8,21 @@ module: win_restore
 short_description: Put back the registry values that m365ops.activation modules changed
 version_added: 0.1.0
 description:
-  - Reads the backup records that the collection's modules write with their C(backup_dir) option and returns
-    each recorded registry value to what it was before the first recorded change. A value that did not exist then
-    is removed again.
+  - Reads the backup records that the collection's modules write with their C(backup_dir) option and puts back what
+    each recorded change found, three-way, newest run first. Where the host still holds what a run wrote, that run is
+    undone and the run before it is looked at; where it holds what the run found, the run is already undone. A value
+    whose host value is neither what the newest run wrote nor what it found was changed by someone since (a conflict),
+    named under C(restore.conflicts) and as drift, and left as it is unless O(on_conflict=restore). A value that did
+    not exist before is removed again.
   - Keys that a recorded change had to create are removed once no value is left anywhere below them.
   - A value in the hive of a user who is not signed in (a per-user change made with C(signed_out) or
     C(wininet_signed_out)) is put back through that hive, loaded under C(HKEY_USERS) for the read and around the change
     and unloaded again in the same execution (one more read-only agent execution). Values of a user whose profile is
     gone from the host are not restored, and a warning names the SID.
-  - Records are read oldest first, so after several remediation runs the state from before the first one is restored.
-    Records written by this module itself are ignored, so a second restore changes nothing.
+  - So remediate, restore, a person's own change, remediate and restore again brings back the person's value, not the
+    one from before the first run. Records written by this module itself are not changes to undo, and a second restore
+    changes nothing.
+  - A host with no records for the selected concerns is C(nothing_to_restore), never compliant.
   - The records are read on the controller before the host is contacted; a missing or malformed record fails the task
     without touching the host.
 options:
@@ -33,6 +38,17 @@ options:
       - Only restore records written by these modules, for example C(m365ops.activation.win_tls12). Default is all.
     type: list
     elements: str
+  on_conflict:
+    description:
+      - V(keep) leaves a value someone changed since the newest recorded run as it is, and names it.
+      - V(restore) puts back what that run found anyway.
+    type: str
+    choices: [keep, restore]
+    default: keep
+  run:
+    description:
+      - Undo only this run (its C(run_id), or the name of its backup file), three-way as well. Default is every recorded run.
+    type: str
 extends_documentation_fragment:
   - m365ops.activation.concern
 seealso:
@@ -138,4 +154,10 @@ restore:
     values:
       description: How many distinct registry values the records cover.
       type: int
+    conflicts:
+      description:
+        - Per value the host holds neither as the newest run wrote it nor as it found it, the C(target), the C(run), the
+          C(current) value, what the run C(written) and C(found), and whether it was C(restored) (O(on_conflict=restore)).
+      type: list
+      elements: dict
 """

@@ -35,7 +35,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import BUSY, UNKNOWN, plan_status
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import BUSY, COMPLIANT, UNKNOWN, plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -137,6 +137,8 @@ class Plan:
     drift: list[str] = field(default_factory=list)
     facts: dict[str, t.Any] = field(default_factory=dict)
     failure: str | None = None
+    # A status the concern itself decides when nothing else does (restore: nothing_to_restore).
+    status: str | None = None
 
     def set_value(self, state: HostState, ref: RegistryRef, after: RegistryValue, reason: str, reboot_required: bool = False) -> None:
         """Record a change to ``after`` unless the host already has exactly that value and type."""
@@ -573,6 +575,8 @@ def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> Non
         return
     result["status"] = plan_status(failed=bool(result.get("failed")), blockers=plan.blockers, drift=plan.drift,
                                    changed=bool(result.get("changed")), check_mode=check_mode)
+    if plan.status and result["status"] == COMPLIANT:
+        result["status"] = plan.status
 
 
 def validate_options(concern: Concern, raw: dict[str, t.Any], prefix: str = "") -> dict[str, t.Any]:

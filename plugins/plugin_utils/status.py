@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing as t
 
 NOT_SELECTED = "not_selected"
+NOTHING_TO_RESTORE = "nothing_to_restore"
 COMPLIANT = "compliant"
 REMEDIATED = "remediated"
 DRIFT = "drift"
@@ -25,10 +26,11 @@ UNREACHABLE = "unreachable"
 
 # Best to worst. not_run ranks above blocked: nothing is known about a concern that did not run.
 # unknown ranks below failed: a failure is known, while a batch whose answer never came back may have done anything.
-STATUS_ORDER = (NOT_SELECTED, COMPLIANT, REMEDIATED, DRIFT, BLOCKED, NOT_RUN, BUSY, FAILED, UNKNOWN, UNREACHABLE)
+STATUS_ORDER = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED, DRIFT, BLOCKED, NOT_RUN, BUSY, FAILED, UNKNOWN, UNREACHABLE)
 
 STATUS_MEANING = {
     NOT_SELECTED: "the run did not ask for this concern (m365ops_concerns or --tags)",
+    NOTHING_TO_RESTORE: "restore found no backup record of this host for the selected concerns: nothing can be put back",
     COMPLIANT: "nothing to change",
     REMEDIATED: "changes were made and nothing is left to change",
     DRIFT: "something differs from what the article needs (check mode: would change; or left in place by the options)",

@@ -118,10 +118,72 @@ def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, invento
     imported = winhttp_setting(host, "64")
     assert imported["access_type"] == "named"
     run = run_playbook(inventory, RESTORE, "--tags", "tls12", extra_vars={"m365ops_backup_dir": str(backups)})
-    assert run.rc == 0 and "restore: REMEDIATED [reboot required" in run.stdout
+    assert run.rc == 0 and "restore: RESTORED [reboot required" in run.stdout
     tls = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
     assert host.registry.read(tls, "64", ["Enabled"])["values"] == {"Enabled": {"type": "dword", "value": 0}}
     assert winhttp_setting(host, "64") == imported, "--tags tls12 restores TLS only"
     rest = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
     assert rest.rc == 0 and winhttp_setting(host, "64")["access_type"] == "direct"
     assert registry_without_winhttp_counter(host.state["registry"]) == registry_without_winhttp_counter(original)
+
+
+SCHANNEL_CLIENT = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+WINHTTP_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
+
+
+def value_of(fleet: Fleet, host: str, key: str, name: str):
+    found = fleet.hosts[host].host.registry.read(key, "64", [name])["values"].get(name)
+    return None if found is None else found["value"]
+
+
+def test_restore_never_overwrites_a_value_someone_changed_since(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    host = fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    original = registry_without_winhttp_counter(host.state["registry"])
+    backups = {"m365ops_backup_dir": str(tmp_path / "backups")}
+    assert run_playbook(inventory, REMEDIATE, extra_vars=backups).rc == 0
+    # An administrator sets a newer SCHANNEL value after the remediation.
+    host.registry.write(SCHANNEL_CLIENT, "64", "Enabled", "dword", 7, True)
+    host.save()
+
+    check = run_playbook(inventory, RESTORE, "--check", "--diff", extra_vars=backups)
+    predicted = check.result("pc", RESTORE_TASK)
+    assert predicted["status"] == "drift" and [item["target"] for item in predicted["restore"]["conflicts"]] == [SCHANNEL_CLIENT + "\\Enabled"]
+    assert "Enabled" not in predicted["diff"]["after"] and "DisabledByDefault" in predicted["diff"]["after"]
+
+    kept = run_playbook(inventory, RESTORE, extra_vars=backups)
+    assert kept.rc == 0 and "restore: CONFLICT" in kept.stdout
+    assert value_of(fleet, "pc", SCHANNEL_CLIENT, "Enabled") == 7
+    assert value_of(fleet, "pc", SCHANNEL_CLIENT, "DisabledByDefault") == 1, "the values nobody touched are put back"
+
+    forced = run_playbook(inventory, RESTORE, extra_vars={**backups, "m365ops_restore_on_conflict": "restore"})
+    assert forced.rc == 0 and "restore: RESTORED" in forced.stdout
+    assert registry_without_winhttp_counter(host.state["registry"]) == original
+
+
+def test_restore_after_remediate_restore_change_remediate_brings_back_the_persons_value(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    host = fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    backups = {"m365ops_backup_dir": str(tmp_path / "backups")}
+    assert run_playbook(inventory, REMEDIATE, extra_vars=backups).rc == 0
+    assert run_playbook(inventory, RESTORE, extra_vars=backups).rc == 0
+    assert value_of(fleet, "pc", WINHTTP_KEY, "DefaultSecureProtocols") == 0x280
+    host.registry.write(WINHTTP_KEY, "64", "DefaultSecureProtocols", "dword", 0x2A0, True)
+    host.save()
+    assert run_playbook(inventory, REMEDIATE, extra_vars=backups).rc == 0
+    assert value_of(fleet, "pc", WINHTTP_KEY, "DefaultSecureProtocols") == 0xAA0
+    again = run_playbook(inventory, RESTORE, extra_vars=backups)
+    assert again.rc == 0 and "restore: RESTORED" in again.stdout
+    assert value_of(fleet, "pc", WINHTTP_KEY, "DefaultSecureProtocols") == 0x2A0, "the person's value, not the one from before the first run"
+    assert value_of(fleet, "pc", SCHANNEL_CLIENT, "Enabled") == 0
+    third = run_playbook(inventory, RESTORE, extra_vars=backups)
+    assert third.changed_hosts() == set() and "restore: NOTHING LEFT TO RESTORE" in third.stdout
+
+
+def test_a_host_with_no_records_is_nothing_to_restore(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    (tmp_path / "backups").mkdir()
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(tmp_path / "backups")})
+    assert run.rc == 0 and run.result("pc", RESTORE_TASK)["status"] == "nothing_to_restore"
+    assert "restore: NOTHING TO RESTORE" in run.stdout and "COMPLIANT" not in run.stdout

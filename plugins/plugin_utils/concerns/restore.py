@@ -43,6 +43,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
     SERVICE_NAME, START_MODES, STATUSES, ServiceState, ServiceStop, StartModeChange, dependency_order,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.status import NOTHING_TO_RESTORE
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
     ProxyChange, ProxyError, ProxySetting, current_views, normalize_bypass, normalize_proxy, settings_ref, split_bypass, verify_ops,
     verify_proxy,
@@ -57,16 +58,20 @@ MANAGED: tuple[ManagedValues, ...] = (*tls12.Tls12.MANAGED, *ncsi.Ncsi.MANAGED, 
                                       *winsock_reset.WinsockReset.MANAGED, *office_license.OfficeLicense.MANAGED)
 
 
+# One recorded change of a value: the run that made it, the value before it and the value it wrote.
+Step = t.Tuple[str, t.Any, t.Any]
+
+
 @dataclass
 class RestoreTargets:
-    """What the host should look like again: per value its original content (None = absent), and created keys."""
+    """What the records say happened: per value the recorded changes, newest first (``Step``), and created keys."""
 
-    values: dict[RegistryRef, RegistryValue | None] = field(default_factory=dict)
+    values: dict[RegistryRef, list[Step]] = field(default_factory=dict)
     reboot: set[RegistryRef] = field(default_factory=set)
-    start_modes: dict[str, str] = field(default_factory=dict)
-    statuses: dict[str, str] = field(default_factory=dict)
-    winhttp: dict[str, dict[str, t.Any]] = field(default_factory=dict)
-    bindings: dict[str, bool] = field(default_factory=dict)
+    start_modes: dict[str, list[Step]] = field(default_factory=dict)
+    statuses: dict[str, list[Step]] = field(default_factory=dict)
+    winhttp: dict[str, list[Step]] = field(default_factory=dict)
+    bindings: dict[str, list[Step]] = field(default_factory=dict)
     # The adapter's interface GUID where the record has one: names are localized and can be changed.
     binding_guids: dict[str, str] = field(default_factory=dict)
     created_keys: list[RegistryKey] = field(default_factory=list)
@@ -126,8 +131,9 @@ def _registry_problem(record: dict[str, t.Any]) -> str | None:
     ref = RegistryRef(RegistryKey(record["key"], str(record.get("view", "64"))), record["name"])
     if not any(managed.covers(ref) for managed in MANAGED):
         return f"{ref} is not a value any concern of m365ops.activation manages, so restore will not write it"
-    if record.get("before") is not None and (problem := value_problem(record["before"])):
-        return f"{ref}: {problem}"
+    for side in ("before", "after"):
+        if record.get(side) is not None and (problem := value_problem(record[side])):
+            return f"{ref}: {side}: {problem}"
     created = record.get("created_key")
     if created is not None:
         if not isinstance(created, str) or created.count("\\") < 2:
@@ -164,10 +170,22 @@ def record_problem(record: t.Any) -> str | None:
     return f"kind {kind!r} is not one the collection writes"
 
 
-def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None) -> RestoreTargets:
+# The value a record from before the collection recorded what it wrote has for "after": whatever the host holds.
+WROTE_UNKNOWN = object()
+
+
+def _step(run: str, record: t.Mapping[str, t.Any], before: t.Any, after: t.Any) -> Step:
+    return (run, before, after if "after" in record else WROTE_UNKNOWN)
+
+
+def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules: t.Sequence[str] | None,
+                    run: str | None = None) -> RestoreTargets:
+    """Per value, every recorded change of it, newest first: the chain restore walks back (``unwind``). Records of
+    earlier restores are not changes to undo; with ``run`` only that run's records count."""
     targets = RestoreTargets()
-    for path, document in documents:
-        if document.get("module") == RESTORE_MODULE:
+    for path, document in reversed(list(documents)):
+        run_id = str(document.get("run_id") or os.path.splitext(os.path.basename(path))[0])
+        if document.get("module") == RESTORE_MODULE or (run and run not in (run_id, os.path.basename(path))):
             continue
         # A win_activation document holds the records of several concerns, each naming the module of its concern.
         records = [record for record in document["records"] if not modules or record.get("module", document.get("module")) in modules]
@@ -175,31 +193,66 @@ def restore_targets(documents: t.Sequence[tuple[str, dict[str, t.Any]]], modules
             continue
         targets.documents.append(path)
         for record in records:
-            if record.get("kind") == "service_start_mode":
-                targets.start_modes.setdefault(record["service"], record["before"])
-            elif record.get("kind") == "service_status":
-                targets.statuses.setdefault(record["service"], record["before"])
-            elif record.get("kind") == "winhttp_proxy":
-                targets.winhttp.setdefault(str(record.get("view", "64")), record["before"])
-            elif record.get("kind") == "adapter_binding" and isinstance(record.get("before"), bool):
-                targets.bindings.setdefault(record["adapter"], record["before"])
+            kind = record.get("kind")
+            if kind == "service_start_mode":
+                targets.start_modes.setdefault(record["service"], []).append(_step(run_id, record, record["before"], record.get("after")))
+            elif kind == "service_status":
+                targets.statuses.setdefault(record["service"], []).append(_step(run_id, record, record["before"], record.get("after")))
+            elif kind == "winhttp_proxy":
+                after = ProxySetting.from_agent(record["after"]) if isinstance(record.get("after"), dict) else None
+                targets.winhttp.setdefault(str(record.get("view", "64")), []).append(
+                    _step(run_id, record, ProxySetting.from_agent(record["before"]), after))
+            elif kind == "adapter_binding" and isinstance(record.get("before"), bool):
+                targets.bindings.setdefault(record["adapter"], []).append(_step(run_id, record, record["before"], record.get("after")))
                 if isinstance(record.get("guid"), str):
                     targets.binding_guids.setdefault(record["adapter"], record["guid"].lower())
-            if record.get("kind") != "registry":
+            if kind != "registry":
                 continue
             key = RegistryKey(record["key"], str(record.get("view", "64")))
             ref = RegistryRef(key, record["name"])
-            # The oldest record knows the value from before any remediation.
-            if ref not in targets.values:
-                targets.values[ref] = RegistryValue.from_agent(record.get("before"))
-                if record.get("reboot_required"):
-                    targets.reboot.add(ref)
+            targets.values.setdefault(ref, []).append(
+                _step(run_id, record, RegistryValue.from_agent(record.get("before")), RegistryValue.from_agent(record.get("after"))))
+            if record.get("reboot_required"):
+                targets.reboot.add(ref)
             created = record.get("created_key")
             if isinstance(created, str) and created:
                 created_key = RegistryKey(created, key.view)
                 if created_key not in targets.created_keys:
                     targets.created_keys.append(created_key)
+    targets.documents.reverse()
     return targets
+
+
+@dataclass(frozen=True)
+class Unwound:
+    """Where walking a value's recorded changes back from what the host holds ends: the value to put back (``target``),
+    and, when the host holds neither what the newest change wrote nor what it found, the conflict."""
+
+    target: t.Any
+    conflict: Step | None = None
+
+
+def unwind(current: t.Any, steps: t.Sequence[Step], same: t.Callable[[t.Any, t.Any], bool] = lambda one, other: one == other) -> Unwound:
+    """Three-way, newest change first: where the host still holds what a change wrote, that change is undone and the walk
+    goes on to the one before it; where it holds what the change found, that change is already undone (or never
+    landed). The first change whose values the host holds neither of stops the walk: on the newest change it is a
+    conflict (someone changed the value since), on an older one it is where a person's own change begins."""
+    target = current
+    for index, step in enumerate(steps):
+        _run, before, after = step
+        if after is WROTE_UNKNOWN or same(target, after):
+            target = before
+        elif not same(target, before):
+            return Unwound(current, step) if index == 0 else Unwound(target)
+    return Unwound(target)
+
+
+def _same_value(one: RegistryValue | None, other: RegistryValue | None) -> bool:
+    return one == other
+
+
+def _same_proxy(one: t.Any, other: t.Any) -> bool:
+    return isinstance(one, ProxySetting) and isinstance(other, ProxySetting) and one.same_as(other)
 
 
 def _inside(key: RegistryKey, root: RegistryKey) -> bool:
@@ -207,9 +260,40 @@ def _inside(key: RegistryKey, root: RegistryKey) -> bool:
     return key.view == root.view and (path == top or path.startswith(top + "\\"))
 
 
-def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
-    plan = Plan(facts={"documents": list(targets.documents), "values": len(targets.values)})
-    for ref, original in targets.values.items():
+def _conflict(plan: Plan, what: str, current: str, step: Step, shown: t.Callable[[t.Any], str], force: bool) -> None:
+    run, before, after = step
+    said = (f"{what} is {current}, which is neither what run {run} wrote ({shown(after)}) nor what it found ({shown(before)}): "
+            "it was changed since")
+    plan.facts["conflicts"].append({"target": what, "run": run, "current": current, "written": shown(after), "found": shown(before),
+                                    "restored": force})
+    if force:
+        plan.warnings.append(f"{said}; put back as on_conflict: restore asks")
+    else:
+        plan.drift.append(f"{said}; left as it is (on_conflict: restore would put back {shown(before)})")
+
+
+def _shown_value(value: RegistryValue | None) -> str:
+    return "(absent)" if value is None else value.render()
+
+
+def resolve(plan: Plan, what: str, current: t.Any, steps: t.Sequence[Step], force: bool, shown: t.Callable[[t.Any], str],
+            same: t.Callable[[t.Any, t.Any], bool] = lambda one, other: one == other) -> t.Any:
+    """The value to put back for one target (``current`` when nothing is to change), conflicts told in ``plan``."""
+    unwound = unwind(current, steps, same)
+    if unwound.conflict is None:
+        return unwound.target
+    _conflict(plan, what, shown(current), unwound.conflict, shown, force)
+    return unwound.conflict[1] if force else current
+
+
+def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False) -> Plan:
+    plan = Plan(facts={"documents": list(targets.documents), "values": len(targets.values), "conflicts": []})
+    originals: dict[RegistryRef, RegistryValue | None] = {}
+    for ref, steps in targets.values.items():
+        current = state.registry.get(ref)
+        original = originals[ref] = resolve(plan, str(ref), current, steps, force, _shown_value, _same_value)
+        if original == current:
+            continue
         if original is None:
             plan.remove_value(state, ref, f"{ref} did not exist before the recorded changes", ref in targets.reboot)
         else:
@@ -220,41 +304,53 @@ def plan_restore(targets: RestoreTargets, state: HostState) -> Plan:
         if not tree["exists"]:
             continue
         values_after = tree["values"]
-        for ref, original in targets.values.items():
+        for ref, original in originals.items():
             if _inside(ref.key, key):
                 present = state.registry.get(ref) is not None
                 values_after += (original is not None) - present
         if values_after == 0:
             plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
     probes = {probe.op: probe for probe in state.probes}
-    plan_service_restore(plan, targets, probes)
+    plan_service_restore(plan, targets, probes, force)
     if targets.winhttp:
         views = current_views(state, probes["winhttp_proxy_read"])
-        for view, recorded in sorted(targets.winhttp.items()):
+        for view, steps in sorted(targets.winhttp.items()):
             current = views.get(view)
-            original = ProxySetting.from_agent(recorded)
-            if current is not None and not current.same_as(original):
+            if current is None:
+                continue
+            original = resolve(plan, f"the WinHTTP default proxy ({view}-bit view)", current, steps, force,
+                               lambda setting: setting.describe() if isinstance(setting, ProxySetting) else "(unknown)", _same_proxy)
+            if not current.same_as(original):
                 plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
     if targets.bindings:
         listed = [Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])]
         by_guid = {adapter.guid.lower(): adapter for adapter in listed if adapter.guid}
         by_name = {adapter.name.lower(): adapter for adapter in listed}
-        for name, bound in targets.bindings.items():
+        for name, steps in targets.bindings.items():
             adapter = by_guid.get(targets.binding_guids.get(name, "")) or by_name.get(name.lower())
-            if adapter is not None and adapter.ipv6_bound is not None and adapter.ipv6_bound != bound:
+            if adapter is None or adapter.ipv6_bound is None:
+                continue
+            bound = resolve(plan, f"the IPv6 binding of adapter '{adapter.name}'", adapter.ipv6_bound, steps, force,
+                            lambda value: "bound" if value else "unbound")
+            if bound != adapter.ipv6_bound:
                 state_word = "bound" if bound else "unbound"
                 plan.changes.append(BindingChange(adapter, bound, f"IPv6 was {state_word} on adapter '{adapter.name}' before the recorded changes"))
     return plan
 
 
-def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, t.Any]) -> None:
+def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, t.Any], force: bool = False) -> None:
     """Stop what was stopped before (dependents first), then put start modes back."""
     if not (targets.start_modes or targets.statuses):
         return
     answers = probes["service_query"].data["services"]
     services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
     present = [service for service in services if service.exists]
-    stopping = {service.name.lower() for service in present if targets.statuses.get(service.name) == "stopped" and service.status != "stopped"}
+    statuses = {service.name: resolve(plan, f"service {service.name} status", service.status, targets.statuses[service.name], force, str)
+                for service in present if service.name in targets.statuses}
+    start_modes = {service.name: resolve(plan, f"service {service.name} start mode", service.start_mode, targets.start_modes[service.name],
+                                         force, str)
+                   for service in present if service.name in targets.start_modes}
+    stopping = {service.name.lower() for service in present if statuses.get(service.name) == "stopped" and service.status != "stopped"}
     for service in reversed(dependency_order(present)):
         if service.name.lower() not in stopping:
             continue
@@ -267,7 +363,7 @@ def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, 
             continue
         plan.changes.append(ServiceStop(service, f"{service.name} was stopped before the recorded changes"))
     for service in present:
-        original = targets.start_modes.get(service.name)
+        original = start_modes.get(service.name)
         if original and original != service.start_mode:
             plan.changes.append(StartModeChange(service, original, f"{service.name} started as {original} before the recorded changes"))
 
@@ -295,6 +391,8 @@ class Restore(Concern):
     ARGUMENT_SPEC = {
         "backups": {"type": "path", "required": True},
         "modules": {"type": "list", "elements": "str"},
+        "on_conflict": {"type": "str", "default": "keep", "choices": ["keep", "restore"]},
+        "run": {"type": "str"},
     }
 
     def __init__(self, host: str) -> None:
@@ -304,7 +402,9 @@ class Restore(Concern):
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
         documents = load_documents(backup_paths(args["backups"], self._host), self._host)
-        self._targets = restore_targets(documents, args.get("modules"))
+        self._targets = restore_targets(documents, args.get("modules"), args.get("run"))
+        if args.get("run") and not self._targets.documents:
+            raise AnsibleActionFail(f"run: no backup record of {self._host} belongs to run {args['run']!r}")
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         refs = list(self._targets.values)
@@ -373,7 +473,9 @@ class Restore(Concern):
             answers = list(state.followups[start:start + len(keys) + len(trees)])
             read = snapshot(refs, keys, answers[:len(keys)], trees, answers[len(keys):])
             state = replace(state, registry=state.registry.overlay(read, [*keys, *trees]))
-        plan = plan_restore(targets, state)
+        plan = plan_restore(targets, state, args.get("on_conflict") == "restore")
+        if not targets.documents:
+            plan.status = NOTHING_TO_RESTORE
         if gone:
             plan.warnings.append(f"values recorded in the hives of {', '.join(gone)} are not restored: no profile of that user is on this "
                                  "host any more")

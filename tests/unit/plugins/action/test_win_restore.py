@@ -8,7 +8,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import (
-    RESTORE_MODULE, RestoreTargets, backup_paths, load_documents, plan_restore, plan_service_restore, restore_targets,
+    RESTORE_MODULE, RestoreTargets, backup_paths, load_documents, plan_restore, plan_service_restore, restore_targets, unwind,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
@@ -36,7 +36,7 @@ def state_with(targets, values: dict, trees: dict) -> HostState:
     return HostState(base.windows, RegistrySnapshot(probed, existing, {RegistryKey(path, "64"): tree for path, tree in trees.items()}))
 
 
-def test_the_oldest_record_of_a_value_wins_and_restore_records_are_ignored() -> None:
+def test_a_values_changes_are_chained_newest_first_and_restore_records_are_not_changes() -> None:
     docs = [
         document("2026-11-02T00:00:00Z", [record("Enabled", {"type": "dword", "value": 1}, {"type": "dword", "value": 5})]),
         document("2026-11-01T00:00:00Z", [record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})]),
@@ -44,7 +44,8 @@ def test_the_oldest_record_of_a_value_wins_and_restore_records_are_ignored() -> 
                  module=RESTORE_MODULE),
     ]
     targets = restore_targets(sorted(docs, key=lambda item: item[1]["created"]), None)
-    assert targets.values == {RegistryRef(RegistryKey(CLIENT), "Enabled"): dword(0)}
+    assert targets.values == {RegistryRef(RegistryKey(CLIENT), "Enabled"): [
+        ("2026-11-02T00:00:00Z", dword(1), dword(5)), ("2026-11-01T00:00:00Z", dword(0), dword(1))]}
     assert targets.documents == ["2026-11-01T00:00:00Z.json", "2026-11-02T00:00:00Z.json"]
 
 
@@ -183,12 +184,13 @@ def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
     ]
     write_document(tmp_path, records)
     targets = restore_targets(load_documents(backup_paths(str(tmp_path), "pc"), "pc"), None)
-    assert set(targets.winhttp) == {"32", "64"} and targets.statuses == {"NlaSvc": "stopped"}
+    assert set(targets.winhttp) == {"32", "64"} and [step[1:] for step in targets.statuses["NlaSvc"]] == [("stopped", "running")]
 
 
 def service_restore_plan(statuses: dict, answers: dict):
     plan = Plan()
-    plan_service_restore(plan, RestoreTargets(statuses=statuses), {"service_query": OpResult("service_query", True, {"services": answers})})
+    steps = {name: [("run", before, "running" if before == "stopped" else "stopped")] for name, before in statuses.items()}
+    plan_service_restore(plan, RestoreTargets(statuses=steps), {"service_query": OpResult("service_query", True, {"services": answers})})
     return plan
 
 
@@ -204,3 +206,32 @@ def test_restore_never_stops_a_service_whose_running_dependents_would_go_down_wi
     assert [change.service.name for change in both.changes] == ["NlaSvc", "EventLog"] and both.warnings == []
     winrm = service_restore_plan({"WinRM": "stopped"}, {"WinRM": running()})
     assert winrm.changes == [] and "management connection" in winrm.warnings[0]
+
+
+@pytest.mark.parametrize(("current", "steps", "target", "conflict"), [
+    # The host holds what the newest run wrote: undone, and so is the run before it.
+    (1, [("r2", 0, 1)], 0, False),
+    (5, [("r2", 1, 5), ("r1", 0, 1)], 0, False),
+    # Someone changed it since the newest run: a conflict, the value stays.
+    (7, [("r2", 1, 5), ("r1", 0, 1)], 7, True),
+    # remediate (0→1), restore, a person sets 2, remediate (2→1): restore brings back 2, not 0.
+    (1, [("r2", 2, 1), ("r1", 0, 1)], 2, False),
+    # Already restored (the host holds what the newest run found): a second restore changes nothing.
+    (2, [("r2", 2, 1), ("r1", 0, 1)], 2, False),
+    (0, [("r1", 0, 1)], 0, False),
+])
+def test_restore_walks_a_values_changes_back_three_way(current, steps, target, conflict: bool) -> None:
+    unwound = unwind(current, steps)
+    assert unwound.target == target and (unwound.conflict is not None) == conflict
+
+
+def test_a_conflict_is_named_and_kept_unless_restore_is_asked_for() -> None:
+    ref = RegistryRef(RegistryKey(CLIENT), "Enabled")
+    targets = RestoreTargets(values={ref: [("run-1", dword(0), dword(1))]}, documents=["a.json"])
+    state = state_with(targets, {(CLIENT, "64", "Enabled"): dword(7)}, {})
+    kept = plan_restore(targets, state)
+    assert kept.changes == [] and "neither what run run-1 wrote (dword:00000001) nor what it found (dword:00000000)" in kept.drift[0]
+    assert kept.facts["conflicts"] == [{"target": str(ref), "run": "run-1", "current": "dword:00000007", "written": "dword:00000001",
+                                        "found": "dword:00000000", "restored": False}]
+    forced = plan_restore(targets, state, force=True)
+    assert [(change.before, change.after) for change in forced.changes] == [(dword(7), dword(0))] and forced.drift == []

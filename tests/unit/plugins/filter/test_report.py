@@ -32,7 +32,7 @@ def test_each_status() -> None:
     assert report["hosts"]["blocked"]["concerns"]["tls12"]["warnings"] == ["other"]
     assert report["hosts"]["broken"]["message"] == "tls12: access denied"
     assert report["hosts"]["ok"]["concerns"]["ncsi"] == {"status": "not_selected"}
-    assert report["totals"] == {"not_selected": 0, "compliant": 1, "remediated": 1, "drift": 1, "blocked": 1, "not_run": 1,
+    assert report["totals"] == {"not_selected": 0, "nothing_to_restore": 0, "compliant": 1, "remediated": 1, "drift": 1, "blocked": 1, "not_run": 1,
                                 "busy": 0, "failed": 1, "unknown": 0, "unreachable": 1}
 
 
