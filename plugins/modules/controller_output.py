@@ -28,7 +28,7 @@ options:
     description: The report to write to O(report_file), as JSON. Without it, the paths are only checked.
     type: raw
 author:
-  - m365ops.activation maintainers
+  - m365ops maintainers (@m365ops)
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

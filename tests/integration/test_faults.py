@@ -207,3 +207,13 @@ def test_two_remediations_of_one_host_at_once_apply_once(fleet: Fleet, inventory
     again = run_playbook(inventory, AUDIT)
     entry = again.result("pc", ACTIVATION)["concerns"]["winsock_reset"]
     assert entry["status"] == "compliant" and entry["reboot_owed_by"] == ["winsock_reset"]
+
+
+def test_findings_mode_with_a_lost_answer_names_what_was_applied_and_fixes_nothing(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    one_host(fleet, inventory, {"answer_lost": {}})
+    report = tmp_path / "report.json"
+    lost = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_mode": "findings", "m365ops_report_file": str(report)})
+    assert lost.rc != 0
+    entry = json.loads(report.read_text(encoding="utf-8"))["hosts"]["pc"]
+    assert entry["status"] == "unknown" and entry["findings"]["applied"] == ["tls12"]
+    assert entry["findings"]["fixed"] == [] and "tls12-off" in entry["findings"]["left"]
