@@ -22,6 +22,7 @@ active probing off NCSI can report "no internet" and activation gives up with 0x
 from __future__ import annotations
 
 import typing as t
+from dataclasses import replace
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.grouppolicy import GPO_LIST, LOCAL_MACHINE_POL, policy_source
@@ -161,6 +162,13 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
                              + "); if they point at something unreachable, NCSI reports no internet on the corporate network")
     probing_was_on = dword_of(policy) == 0 if policy is not None else dword_of(service) == 1
     policy_remains = policy is not None and not (args["policy"] == "remove" and dword_of(policy) != 0)
+    override_temporary = policy is not None and dword_of(policy) != 0 and args["policy"] != "report"
+    if override_temporary and plan.changes:
+        # Group Policy writes its value again when the host starts: a restart would undo the override, so none is owed for
+        # these changes (m365ops_reboot restarts no host for them). NlaSvc applies them when it next restarts.
+        plan.changes = [replace(change, reboot_required=False) for change in plan.changes]
+        plan.warnings.append("no restart is owed for these changes: Group Policy writes NoActiveProbe again when the host starts, so "
+                             "a restart would undo the override; NlaSvc applies them the next time it restarts or identifies a network")
 
     plan.facts = {
         "active_probing_was_on": probing_was_on,
@@ -170,7 +178,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         "decided_by": "policy" if policy_remains else "service",
         "probe_differences": differences,
         # An override of a Group Policy value lasts until the next policy refresh.
-        "policy_override_temporary": policy is not None and dword_of(policy) != 0 and args["policy"] != "report",
+        "policy_override_temporary": override_temporary,
         "other_policy_values": other_policy,
         "policy_source": source,
         # Windows' own conclusion now; NlaSvc applies changed values only once it restarts.

@@ -54,8 +54,10 @@ def test_active_probing(values: dict, options: dict, expected: dict, decided_by:
     assert changes_of(plan) == expected
     assert plan.facts["decided_by"] == decided_by
     assert plan.facts["active_probing_was_on"] is was_on
-    # NlaSvc reads the values at start: every change is pending until it restarts.
-    assert all(change.reboot_required for change in plan.changes)
+    # NlaSvc reads the values at start: every change is pending until it restarts. Over a Group Policy value the host's
+    # restart would bring the policy back first, so then none is owed.
+    temporary = plan.facts["policy_override_temporary"]
+    assert all(change.reboot_required is not temporary for change in plan.changes)
 
 
 def test_a_group_policy_value_is_blocked_by_default_and_an_override_is_temporary() -> None:
@@ -66,6 +68,9 @@ def test_a_group_policy_value_is_blocked_by_default_and_an_override_is_temporary
     override = run("win10", values, policy="set_zero")
     assert override.blockers == [] and override.warnings[0].startswith("temporary:")
     assert override.facts["policy_override_temporary"] is True
+    # A restart would bring the policy's value back before NlaSvc reads it: none is owed, so m365ops_reboot restarts nothing.
+    assert override.changes and not any(change.reboot_required for change in override.changes)
+    assert any(warning.startswith("no restart is owed") for warning in override.warnings)
 
 
 @pytest.mark.parametrize(("release", "host"), [("win10", "www.msftconnecttest.com"), ("win7", "www.msftncsi.com")])
