@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import typing as t
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
@@ -308,16 +308,6 @@ def verdicts(runs: t.Sequence[RunRecords], ops: t.Sequence[dict[str, t.Any]], an
     return [tuple(one(record) for record in run.records) for run in runs]
 
 
-@dataclass
-class JournalView:
-    """What the probe found of earlier batches: the interrupted ones, each with what it left on the host."""
-
-    interrupted: list[Interrupted] = field(default_factory=list)
-
-    def for_concern(self, concern: str) -> list[Interrupted]:
-        return [item for item in self.interrupted if any(record.get("concern") == concern for record in item.run.records)]
-
-
 def with_verdicts(found: t.Sequence[Interrupted], verdict_lists: t.Sequence[tuple[str, ...]]) -> list[Interrupted]:
     return [replace(item, verdicts=verdict_list) for item, verdict_list in zip(found, verdict_lists)]
 
@@ -367,6 +357,10 @@ class RunJournal:
             document = {**backup_document(self.host, item.run.module or self.module, item.kept(), run_id=item.run.run_id, state=INTERRUPTED),
                         "created": item.run.created or utc_now(), "settled_by": self.run_id}
             path = item.controller_file or document_path(self.backup_dir, document)
+            if item.controller_file and not _still_planned(path):
+                # Its own run's answer arrived after all (a run still going when this one read its document): that run's
+                # document is the backup, and it is not replaced.
+                continue
             written.append(write_document(path, document))
         return written
 
@@ -397,6 +391,14 @@ class RunJournal:
             raise AgentError(f"backup_dir: the changes were made but their backup record could not be written under "
                              f"{self.backup_dir}: {error}; the 'backup' result and the host's journal entry "
                              f"({self.run_id}) hold the previous values") from error
+
+
+def _still_planned(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream).get("state") == PLANNED
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 class JournalRefused(AgentOpError):

@@ -1,6 +1,7 @@
 """The write-ahead journal's pieces: entries on the host, what a planned change left there, and host directories."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -109,3 +110,25 @@ def test_one_function_names_a_host_directory_inside_backup_dir(tmp_path: Path, h
 def test_host_directories_never_collide() -> None:
     hosts = ["a_b", "a b", "a/b", "a%2Fb", "Ab", "ab", "東京", "..", "%2E."]
     assert len({host_directory("/b", host) for host in hosts}) == len(hosts)
+
+
+def test_settling_never_replaces_a_document_whose_answer_arrived_meanwhile(tmp_path: Path) -> None:
+    """A run still going when another read its planned document finishes first: its applied backup stays."""
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import write_document
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import RunJournal
+
+    planned = run(registry("Enabled", dword(0), dword(1)))
+    first = RunJournal("pc", planned.module, str(tmp_path))
+    first.run_id = planned.run_id
+    first.begin(list(planned.records))
+    second = RunJournal("pc", planned.module, str(tmp_path))
+    found, = second.unsettled([])
+    assert found.found_on == "controller" and found.controller_file == first.planned_file
+    applied = first.finish([{**planned.records[0], "before": dword(0)}])
+    assert second.settle([Interrupted(found.run, False, found.controller_file, (NOT_MADE,))]) == []
+    assert json.loads(Path(applied).read_text(encoding="utf-8"))["state"] == "applied"
+    # A document still planned is settled: the records of what may have been made, nothing of what was not.
+    write_document(applied, {**json.loads(Path(applied).read_text(encoding="utf-8")), "state": "planned"})
+    settled, = second.settle([Interrupted(found.run, False, found.controller_file, (NOT_MADE,))])
+    document = json.loads(Path(settled).read_text(encoding="utf-8"))
+    assert document["state"] == "interrupted" and document["records"] == [] and document["settled_by"] == second.run_id
