@@ -79,6 +79,20 @@ class ManagedValues:
     per_user: bool = False
     # Every value of the key and of every key below it (``names`` is then ignored).
     subtree: bool = False
+    # The types the concern writes there (empty: any the agent writes), and, for text, the longest it writes: restore
+    # writes nothing a forward run could not have found or written (a 1 MB string as SCHANNEL Enabled, a newline in a
+    # probe host).
+    kinds: tuple[str, ...] = ()
+    max_text: int = 0
+
+    def value_problem(self, value: t.Mapping[str, t.Any]) -> str | None:
+        """Why ``value`` (already a writable {type, value}) is not one this concern reads or writes here, or None."""
+        if self.kinds and value["type"] not in self.kinds:
+            return f"a {value['type']} value, where the collection reads and writes {' or '.join(self.kinds)}"
+        texts = value["value"] if value["type"] == "multi_string" else [value["value"]] if value["type"] in ("string", "expand_string") else []
+        if self.max_text and any(len(text) > self.max_text or any(ord(char) < 32 for char in text) for text in texts):
+            return f"text longer than {self.max_text} characters or with control characters, which the collection never writes here"
+        return None
 
     def covers(self, ref: RegistryRef) -> bool:
         path = ref.key.path

@@ -183,10 +183,11 @@ def test_a_host_named_outside_ascii_is_backed_up_and_restored(fleet: Fleet, inve
 
 
 def test_two_remediations_of_one_host_at_once_apply_once(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    """Both read the host before either changes it (each execution takes two seconds); the first apply claims the host's
-    generation, and the second, planned from what is now stale, is refused on the host whole: no Winsock reset twice,
-    and the restart the first one owes is not hidden."""
-    one_host(fleet, inventory, {"execution_latency_seconds": 2}, profile="win10-lsp")
+    """Both read the host before either changes it (each execution takes six seconds, so the two probes overlap even when
+    one controller starts a little later); the first apply claims the host's generation, and the second, planned from
+    what is now stale, is refused on the host whole: no Winsock reset twice, and the restart the first one owes is not
+    hidden."""
+    one_host(fleet, inventory, {"execution_latency_seconds": 6}, profile="win10-lsp")
     backups = tmp_path / "backups"
     runs = []
     for index in range(2):

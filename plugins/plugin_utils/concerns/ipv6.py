@@ -30,7 +30,7 @@ INTERFACE_BITS = 0x01 | 0x10  # tunnel interfaces, native interfaces
 class Ipv6(Concern):
     NAME = "ipv6"
     FACTS_KEY = "ipv6"
-    MANAGED = (ManagedValues(DISABLED_COMPONENTS.key.path, (DISABLED_COMPONENTS.name,)),)
+    MANAGED = (ManagedValues(DISABLED_COMPONENTS.key.path, (DISABLED_COMPONENTS.name,), kinds=("dword",)),)
     ARGUMENT_SPEC = {
         "state": {"type": "str", "required": True, "choices": ["enabled", "disabled"]},
         "adapters": {"type": "list", "elements": "str", "default": ["*"]},

@@ -65,8 +65,10 @@ class Ncsi(Concern):
     NAME = "ncsi"
     FACTS_KEY = "ncsi"
     MANAGED = (
-        ManagedValues(INTERNET.path, ("EnableActiveProbing", *PROBE_DEFAULTS_CONNECTTEST)),
-        ManagedValues(POLICY.path, ("NoActiveProbe",)),
+        ManagedValues(INTERNET.path, ("EnableActiveProbing",), kinds=("dword",)),
+        # The probe's host names, paths and expected answers: short text, as Windows ships them.
+        ManagedValues(INTERNET.path, tuple(PROBE_DEFAULTS_CONNECTTEST), kinds=("string", "expand_string"), max_text=255),
+        ManagedValues(POLICY.path, ("NoActiveProbe",), kinds=("dword",)),
     )
     ARGUMENT_SPEC = {
         "policy": {"type": "str", "default": "report", "choices": ["report", "set_zero", "remove"]},

@@ -53,6 +53,9 @@ RESTORE_MODULE = "m365ops.activation.win_restore"
 # Services restore never stops: the connection it runs over (WinRM needs RpcSs and HTTP too, which are protected by
 # being depended on by a running WinRM).
 NEVER_STOP = {"winrm"}
+# Services no record may stop or disable: Windows' RPC and the management connection (a record saying so was not written
+# by a forward run, which only starts and enables services).
+NEVER_DISABLE = {"rpcss", "dcomlaunch", "rpceptmapper", "winrm", "http", "lsm", "samss"}
 # Every registry value a concern of the collection may change; nothing else is ever restored.
 MANAGED: tuple[ManagedValues, ...] = (*tls12.Tls12.MANAGED, *ncsi.Ncsi.MANAGED, *ipv6.Ipv6.MANAGED,
                                       *winsock_reset.WinsockReset.MANAGED, *office_license.OfficeLicense.MANAGED)
@@ -129,10 +132,11 @@ def _registry_problem(record: dict[str, t.Any]) -> str | None:
     if not all(isinstance(record.get(name), str) for name in ("key", "name")) or str(record.get("view", "64")) not in ("64", "32"):
         return "a registry record needs key, name and view 64 or 32"
     ref = RegistryRef(RegistryKey(record["key"], str(record.get("view", "64"))), record["name"])
-    if not any(managed.covers(ref) for managed in MANAGED):
+    managed = next((entry for entry in MANAGED if entry.covers(ref)), None)
+    if managed is None:
         return f"{ref} is not a value any concern of m365ops.activation manages, so restore will not write it"
     for side in ("before", "after"):
-        if record.get(side) is not None and (problem := value_problem(record[side])):
+        if record.get(side) is not None and (problem := value_problem(record[side]) or managed.value_problem(record[side])):
             return f"{ref}: {side}: {problem}"
     created = record.get("created_key")
     if created is not None:
@@ -156,6 +160,9 @@ def record_problem(record: t.Any) -> str | None:
         allowed = START_MODES if kind == "service_start_mode" else STATUSES
         if not isinstance(record.get("service"), str) or not SERVICE_NAME.fullmatch(record["service"]):
             return f"{kind}: service {record.get('service')!r} is not a service name"
+        if record["service"].lower() in NEVER_DISABLE and record.get("before") in ("disabled", "stopped"):
+            # The forward run only ever starts and enables services; these the host and its management need running.
+            return f"{kind}: restore never stops or disables {record['service']}: Windows and the management connection need it"
         return None if record.get("before") in allowed else f"{kind}: before must be one of {', '.join(allowed)}"
     if kind == "winhttp_proxy":
         if str(record.get("view", "64")) not in ("64", "32"):
@@ -323,7 +330,9 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
             if not current.same_as(original):
                 plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
     if targets.bindings:
-        listed = [Adapter.from_agent(item, ()) for item in probes["adapter_list"].data.get("adapters", [])]
+        management = probes["management_addresses"].data if "management_addresses" in probes else {}
+        known = bool(management.get("supported"))
+        listed = [Adapter.from_agent(item, management.get("addresses") or ()) for item in probes["adapter_list"].data.get("adapters", [])]
         by_guid = {adapter.guid.lower(): adapter for adapter in listed if adapter.guid}
         by_name = {adapter.name.lower(): adapter for adapter in listed}
         for name, steps in targets.bindings.items():
@@ -332,6 +341,12 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
                 continue
             bound = resolve(plan, f"the IPv6 binding of adapter '{adapter.name}'", adapter.ipv6_bound, steps, force,
                             lambda value: "bound" if value else "unbound")
+            if not bound and bound != adapter.ipv6_bound and (adapter.management or not known):
+                # The forward path's guard: IPv6 is never turned off on the adapter the management connection uses.
+                plan.drift.append(f"IPv6 was unbound on adapter '{adapter.name}' before the recorded changes, but "
+                                  + ("it carries the management connection" if known else "which adapter carries the management "
+                                     "connection is unknown") + ": left bound; unbind it yourself if you mean to")
+                continue
             if bound != adapter.ipv6_bound:
                 state_word = "bound" if bound else "unbound"
                 plan.changes.append(BindingChange(adapter, bound, f"IPv6 was {state_word} on adapter '{adapter.name}' before the recorded changes"))
@@ -419,7 +434,7 @@ class Restore(Concern):
         if self._targets.winhttp:
             ops.append({"op": "winhttp_proxy_read"})
         if self._targets.bindings:
-            ops.append({"op": "adapter_list"})
+            ops += [{"op": "adapter_list"}, {"op": "management_addresses", "ports": list(context.management_ports)}]
         if self._user_keys():
             ops.append(PROFILE_LIST)
         return ops

@@ -126,12 +126,12 @@ class Tls12(Concern):
     NAME = "tls12"
     FACTS_KEY = "tls12"
     MANAGED = (
-        ManagedValues(f"{SCHANNEL_TLS12}\\Client", ("Enabled", "DisabledByDefault")),
-        ManagedValues(f"{SCHANNEL_TLS12}\\Server", ("Enabled", "DisabledByDefault")),
-        ManagedValues(WINHTTP, ("DefaultSecureProtocols",), ("64", "32")),
-        ManagedValues(WININET, ("SecureProtocols",)),
-        ManagedValues(USER_WININET, ("SecureProtocols",), per_user=True),
-        *(ManagedValues(framework, DOTNET_VALUES, ("64", "32")) for framework in DOTNET_FRAMEWORKS),
+        ManagedValues(f"{SCHANNEL_TLS12}\\Client", ("Enabled", "DisabledByDefault"), kinds=("dword",)),
+        ManagedValues(f"{SCHANNEL_TLS12}\\Server", ("Enabled", "DisabledByDefault"), kinds=("dword",)),
+        ManagedValues(WINHTTP, ("DefaultSecureProtocols",), ("64", "32"), kinds=("dword",)),
+        ManagedValues(WININET, ("SecureProtocols",), kinds=("dword",)),
+        ManagedValues(USER_WININET, ("SecureProtocols",), per_user=True, kinds=("dword",)),
+        *(ManagedValues(framework, DOTNET_VALUES, ("64", "32"), kinds=("dword",)) for framework in DOTNET_FRAMEWORKS),
     )
     ARGUMENT_SPEC = {
         "server": {"type": "bool", "default": False},

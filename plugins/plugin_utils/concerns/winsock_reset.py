@@ -195,7 +195,7 @@ def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
 class WinsockReset(Concern):
     NAME = "winsock_reset"
     FACTS_KEY = "winsock"
-    MANAGED = (ManagedValues(TOKENS.key.path, (TOKENS.name, RESET_CATALOGS.name)),)
+    MANAGED = (ManagedValues(TOKENS.key.path, (TOKENS.name, RESET_CATALOGS.name), kinds=("multi_string",), max_text=256),)
     ARGUMENT_SPEC = {
         "winsock": {"type": "bool", "default": True},
         "ip": {"type": "bool", "default": False},

@@ -148,6 +148,13 @@ RUN_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"
     ({"kind": "registry", "name": "Enabled"}, "needs key, name"),
     ("not a mapping", "a record must be a mapping"),
     ({"kind": "adapter_binding", "adapter": "Ethernet", "component_id": "ms_tcpip6", "before": True, "guid": 5}, "a text guid"),
+    # What no forward run could have found or written there.
+    ({"kind": "registry", "key": CLIENT, "view": "64", "name": "Enabled", "before": {"type": "string", "value": "x" * 1_000_000}},
+     "a string value, where the collection reads and writes dword"),
+    ({"kind": "registry", "key": r"HKLM\SYSTEM\CurrentControlSet\Services\NlaSvc\Parameters\Internet", "view": "64",
+      "name": "ActiveWebProbeHost", "before": {"type": "string", "value": "probe.example\r\n\x00"}}, "control characters"),
+    ({"kind": "service_start_mode", "service": "RpcSs", "before": "disabled", "after": "auto"}, "never stops or disables RpcSs"),
+    ({"kind": "service_status", "service": "WinRM", "before": "stopped", "after": "running"}, "never stops or disables WinRM"),
 ])
 def test_tampered_or_malformed_records_are_refused_before_contact(tmp_path: Path, bad, needle: str) -> None:
     good = record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})
@@ -235,3 +242,14 @@ def test_a_conflict_is_named_and_kept_unless_restore_is_asked_for() -> None:
                                         "found": "dword:00000000", "restored": False}]
     forced = plan_restore(targets, state, force=True)
     assert [(change.before, change.after) for change in forced.changes] == [(dword(7), dword(0))] and forced.drift == []
+
+
+def test_restore_never_unbinds_ipv6_on_the_management_adapter() -> None:
+    targets = RestoreTargets(bindings={"Ethernet": [("run", False, True)], "Wi-Fi": [("run", False, True)]}, documents=["a.json"])
+    adapters = [{"name": "Ethernet", "addresses": ["10.0.0.5"], "ipv6_bound": True}, {"name": "Wi-Fi", "addresses": ["10.1.0.5"], "ipv6_bound": True}]
+    probes = (OpResult("adapter_list", True, {"adapters": adapters}),
+              OpResult("management_addresses", True, {"supported": True, "addresses": ["10.0.0.5"]}))
+    base = state_with(targets, {}, {})
+    plan = plan_restore(targets, HostState(base.windows, base.registry, probes))
+    assert [change.adapter.name for change in plan.changes] == ["Wi-Fi"]
+    assert "carries the management connection" in plan.drift[0] and "'Ethernet'" in plan.drift[0]
