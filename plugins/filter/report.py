@@ -249,6 +249,27 @@ def restore_word(result: t.Mapping[str, t.Any], status: str) -> str:
     return {REMEDIATED: "RESTORED", DRIFT: "WOULD RESTORE", COMPLIANT: "NOTHING LEFT TO RESTORE"}.get(status, "NOTHING TO RESTORE")
 
 
+def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> dict[str, t.Any]:
+    """Per host what restore.yml did (its word, status, what went back, the conflicts left, the records used), and
+    totals per word: the report restore.yml writes, as audit and remediate write theirs."""
+    entries = {}
+    for host in hosts:
+        result = (hostvars.get(host) or {}).get("restore_result")
+        if not isinstance(result, t.Mapping) or result.get("skipped"):
+            entries[host] = {"result": "NOT RUN", "status": NOT_RUN, "message": "no restore result for this host (skipped or not reached)"}
+            continue
+        detail = concern_entry(result)
+        facts = result.get("restore") if isinstance(result.get("restore"), t.Mapping) else {}
+        entries[host] = {"result": restore_word(result, detail["status"]), "status": detail["status"], "restored": detail["changes"],
+                         "conflicts": list(facts.get("conflicts") or []), "documents": list(facts.get("documents") or []),
+                         "reboot_required": detail["reboot_required"], "warnings": detail["warnings"],
+                         **({"message": detail["message"]} if detail.get("message") else {})}
+    totals: dict[str, int] = {}
+    for entry in entries.values():
+        totals[entry["result"]] = totals.get(entry["result"], 0) + 1
+    return {"title": "restore", "hosts": entries, "totals": totals}
+
+
 def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[str]:
     """What one concern task did or would do on one host, for a role's closing message (restore says it in its own words,
     ``restore_word``)."""
@@ -367,6 +388,7 @@ def findings_summary(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) ->
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
+                "restore_report": restore_report,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
                 "unknown_variables": unknown_variables, "activation_lines": activation_lines,
                 "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,

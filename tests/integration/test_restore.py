@@ -187,3 +187,21 @@ def test_a_host_with_no_records_is_nothing_to_restore(fleet: Fleet, inventory: P
     run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(tmp_path / "backups")})
     assert run.rc == 0 and run.result("pc", RESTORE_TASK)["status"] == "nothing_to_restore"
     assert "restore: NOTHING TO RESTORE" in run.stdout and "COMPLIANT" not in run.stdout
+
+
+def test_restore_writes_a_report_and_fails_the_hosts_it_could_not_restore(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.add("empty", "win11")
+    fleet.add("down", "win11")
+    fleet.write_inventory(inventory)
+    backups = {"m365ops_backup_dir": str(tmp_path / "backups")}
+    assert run_playbook(inventory, REMEDIATE, extra_vars=backups).rc == 0
+    fleet.take_offline("down")
+    report = tmp_path / "restore.json"
+    run = run_playbook(inventory, RESTORE, extra_vars={**backups, "m365ops_report_file": str(report)})
+    assert run.rc == 2, "the host that could not be reached fails the run, after the report"
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert {host: entry["result"] for host, entry in written["hosts"].items()} == {
+        "pc": "RESTORED", "empty": "NOTHING TO RESTORE", "down": "UNREACHABLE"}
+    assert written["totals"] == {"RESTORED": 1, "NOTHING TO RESTORE": 1, "UNREACHABLE": 1}
+    assert written["hosts"]["pc"]["documents"] and written["hosts"]["pc"]["restored"]
