@@ -63,6 +63,12 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Also a site's own Office add-in credentials, which do not begin with MicrosoftOffice (checked in check mode first)
+  m365ops.activation.win_office_credentials:
+    patterns: ["MicrosoftOffice16_Data:*", "ContosoOfficeAddin:*"]
+    other_targets: true
+  check_mode: true
+
 - name: Office credentials of one named user, logged on through runas (the user need not be signed in)
   m365ops.activation.win_office_credentials:
     users: become

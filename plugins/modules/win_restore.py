@@ -69,11 +69,20 @@ EXAMPLES = r"""
     modules:
       - m365ops.activation.win_tls12
   diff: true
+
+- name: Undo one run only, and put back even the values someone changed since (named as conflicts otherwise)
+  m365ops.activation.win_restore:
+    backups: "{{ playbook_dir }}/backups"
+    run: 20261204T070000Z-1a2b3c4d
+    on_conflict: restore
 """
 
 RETURN = r"""
 status:
-  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
+  description:
+    - C(remediated) (put back), C(drift) (a conflict left alone, or check mode), C(compliant) (nothing left to restore),
+      C(nothing_to_restore) (no record of this host), C(busy), C(unknown), C(blocked) or C(failed); the collection's
+      compliance report explains each.
   returned: always
   type: str
 drift:
