@@ -240,10 +240,10 @@ def describe(record: t.Mapping[str, t.Any]) -> str:
     return f"action {record.get('run') or record.get('removed_directory') or kind}"
 
 
-def _three_way(current: t.Any, before: t.Any, after: t.Any) -> str:
-    if current == after and before != after:
+def _three_way(current: t.Any, before: t.Any, after: t.Any, same: t.Callable[[t.Any, t.Any], bool] = lambda one, other: one == other) -> str:
+    if same(current, after) and not same(before, after):
         return IN_EFFECT
-    if current == before:
+    if same(current, before):
         return NOT_MADE
     return CHANGED_SINCE
 
@@ -294,8 +294,8 @@ def verdicts(runs: t.Sequence[RunRecords], ops: t.Sequence[dict[str, t.Any]], an
             current = proxy(str(record.get("view", "64")))
             if current is None:
                 return UNKNOWN
-            before, after = ProxySetting.from_agent(record["before"]), ProxySetting.from_agent(record["after"])
-            return IN_EFFECT if current.same_as(after) and not before.same_as(after) else NOT_MADE if current.same_as(before) else CHANGED_SINCE
+            return _three_way(current, ProxySetting.from_agent(record["before"]), ProxySetting.from_agent(record["after"]),
+                              lambda one, other: one.same_as(other))
         if kind == "adapter_binding" and adapter_answer is not None:
             adapters = adapter_answer.data.get("adapters") or []
             guid = str(record.get("guid") or "").lower()

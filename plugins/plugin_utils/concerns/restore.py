@@ -254,10 +254,6 @@ def unwind(current: t.Any, steps: t.Sequence[Step], same: t.Callable[[t.Any, t.A
     return Unwound(target)
 
 
-def _same_value(one: RegistryValue | None, other: RegistryValue | None) -> bool:
-    return one == other
-
-
 def _same_proxy(one: t.Any, other: t.Any) -> bool:
     return isinstance(one, ProxySetting) and isinstance(other, ProxySetting) and one.same_as(other)
 
@@ -298,7 +294,7 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
     originals: dict[RegistryRef, RegistryValue | None] = {}
     for ref, steps in targets.values.items():
         current = state.registry.get(ref)
-        original = originals[ref] = resolve(plan, str(ref), current, steps, force, _shown_value, _same_value)
+        original = originals[ref] = resolve(plan, str(ref), current, steps, force, _shown_value)
         if original == current:
             continue
         if original is None:
