@@ -112,7 +112,7 @@ class Registry:
     def read(self, key: str, view: str, names: list[str] | None) -> dict[str, Any]:
         node = self._walk(key, view, "read")
         if node is None:
-            return {"exists": False, "values": {}}
+            return {"exists": False, "values": {}, "first_missing": self._first_missing(key, view)}
         stored = node.get("values", {})
         if names is None:
             return {"exists": True, "values": {name: dict(item) for name, item in stored.items()}}

@@ -198,6 +198,8 @@ Function Invoke-RegistryRead {
     $regKey = Open-RegistryKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op) -Writable $false -Create $false
     $result = @{ exists = $null -ne $regKey; values = @{} }
     if ($null -eq $regKey) {
+        # What a write below it would create: its record can then say, before the write, which key goes with it.
+        $result.first_missing = Find-FirstMissingKey -Key (Get-OpArg $Op 'key') -View (Get-OpView $Op)
         return $result
     }
     try {

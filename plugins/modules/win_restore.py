@@ -23,16 +23,30 @@ description:
     one from before the first run. Records written by this module itself are not changes to undo, and a second restore
     changes nothing.
   - A host with no records for the selected concerns is C(nothing_to_restore), never compliant.
-  - The records are read on the controller before the host is contacted; a missing or malformed record fails the task
-    without touching the host.
+  - The records come from the controller's backup files or from the host's own journal (O(source)). Files are read
+    before the host is contacted, and a missing or malformed record fails the task without touching the host; the
+    host's journal is read in the probe and its records checked by the same rules before anything is planned (one more
+    read-only agent execution reads what they name).
 options:
   backups:
     description:
       - A backup directory (the C(backup_dir) the modules wrote to; the records of the host are read from
         C(<backups>/<inventory_hostname>/*.json)), or one backup record file.
-      - A directory with no records for the host restores nothing.
+      - Required with O(source=controller); not taken with O(source=host).
     type: path
-    required: true
+  source:
+    description:
+      - Where the records come from.
+      - V(controller) reads the files under O(backups); a directory with no records for the host restores nothing.
+      - V(host) reads the host's own journal, C(HKLM\\SOFTWARE\\m365ops\\activation\\History) (and any entry still under
+        C(Journal) of a batch whose answer never came back), which every apply batch writes whether or not a
+        C(backup_dir) was given. Use it when the controller's files are gone, as after an AWX job whose container
+        was removed. The host keeps the records of its newest 50 runs that changed something; the files are never pruned.
+      - V(auto) reads the files when O(backups) holds records of the host, and otherwise the host's journal, saying so in
+        a warning. A O(backups) path that does not exist is an error, not a reason to fall back.
+    type: str
+    choices: [auto, controller, host]
+    default: auto
   modules:
     description:
       - Only restore records written by these modules, for example C(m365ops.activation.win_tls12). Default is all.
@@ -69,6 +83,10 @@ EXAMPLES = r"""
     modules:
       - m365ops.activation.win_tls12
   diff: true
+
+- name: Undo what an AWX job changed, from the host's own journal (the job's backup files went with its container)
+  m365ops.activation.win_restore:
+    source: host
 
 - name: Undo one run only, and put back even the values someone changed since (named as conflicts otherwise)
   m365ops.activation.win_restore:
@@ -148,7 +166,9 @@ reboot_required:
   returned: always
   type: bool
 agent_executions:
-  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+  description:
+    - How many times the agent ran on the host for this task (1 when compliant, 2 when changed; one more with records
+      from the host's journal, or with values in the hives of users who are not signed in).
   returned: always
   type: int
 restore:
@@ -156,8 +176,13 @@ restore:
   returned: always
   type: dict
   contains:
+    source:
+      description: Where the records came from, C(controller) (files) or C(host) (the host's journal).
+      type: str
     documents:
-      description: The backup record files used, oldest first.
+      description:
+        - The backup record files used, oldest first; with records from the host, the journal entries
+          (C(HKLM\\SOFTWARE\\m365ops\\activation\\History\\<run id>)).
       type: list
       elements: str
     values:

@@ -29,8 +29,8 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Ag
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import check_backup_dir
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, planned_record, render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
-    OPEN_ENTRIES_OP, AnswerLost, HostChanged, Interrupted, JournalRefused, RunJournal, RunRecords, answer_lost_result, begin_op, close_entries,
-    end_ops, open_entries, report_interrupted, settle_batch, verdict_ops, verdicts, with_verdicts,
+    HISTORY_NAMES_OP, OPEN_ENTRIES_OP, AnswerLost, HostChanged, Interrupted, JournalRefused, RunJournal, RunRecords, answer_lost_result, begin_op,
+    close_entries, end_ops, history_names, open_entries, prune_ops, report_interrupted, settle_batch, verdict_ops, verdicts, with_verdicts,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
@@ -69,6 +69,8 @@ class HostState:
     interrupted: tuple[Interrupted, ...] = ()
     # The run id of the last apply batch on the host (GENERATION), as the probe read it.
     generation: str | None = None
+    # The run ids whose records the host keeps under the journal's History, oldest first (pruned in the apply batch).
+    history: tuple[str, ...] = ()
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -144,7 +146,7 @@ class Plan:
         """Record a change to ``after`` unless the host already has exactly that value and type."""
         before = state.registry.get(ref)
         if before != after:
-            self.changes.append(ValueChange(ref, before, after, reason, reboot_required))
+            self.changes.append(ValueChange(ref, before, after, reason, reboot_required, state.registry.creates(ref.key)))
 
     def remove_value(self, state: HostState, ref: RegistryRef, reason: str, reboot_required: bool = False) -> None:
         """Record the removal of ``ref`` unless it is already absent."""
@@ -277,7 +279,8 @@ class ProbeRequest:
     def ops(self) -> list[dict[str, t.Any]]:
         markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
         generation_op = {"op": "registry_read", "key": GENERATION.key.path, "view": GENERATION.key.view, "names": [GENERATION.name]}
-        return [{"op": "system_info"}, markers_op, generation_op, OPEN_ENTRIES_OP, *self.reads, *tree_ops(self.trees), *self.unique]
+        return [{"op": "system_info"}, markers_op, generation_op, OPEN_ENTRIES_OP, HISTORY_NAMES_OP, *self.reads, *tree_ops(self.trees),
+                *self.unique]
 
     def interpret(self, answers: t.Sequence[OpResult]) -> list[Probed]:
         """One answer per concern from the answers to ``ops``. A read that fails fails only the concerns that asked for
@@ -287,7 +290,7 @@ class ProbeRequest:
 
     def interpret_with_journal(self, answers: t.Sequence[OpResult]) -> tuple[list[Probed], list[RunRecords]]:
         """``interpret``, and the journal entries still open on the host (batches that never ended there)."""
-        system, markers, generation_read, journal, *rest = answers
+        system, markers, generation_read, journal, history, *rest = answers
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
         for answer, what in ((markers, f"the reboot markers under {REBOOT_MARKERS}"), (generation_read, str(GENERATION))):
@@ -318,7 +321,8 @@ class ProbeRequest:
             elif failed_op is not None:
                 probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
             else:
-                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed, generation=generation)))
+                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed, generation=generation,
+                                               history=history_names(history))))
         return probed, still_open
 
 
@@ -458,15 +462,17 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     run = journal.begin(records) if journal is not None and records else None
     closing = settle_batch(settle)
     state = items[0].state
+    # The host keeps the newest HISTORY_KEEP runs' records: the oldest go once every change of this batch is made.
+    prune = prune_ops(state.history, 1 + sum(1 for item in settle if item.on_host)) if run is not None else []
     try:
-        answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch)], [*(op for _index, op in checks), *tail],
-                        guard_ops(state, state.generation, run.run_id) if run is not None else [])
+        answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch), *prune],
+                        [*(op for _index, op in checks), *tail], guard_ops(state, state.generation, run.run_id) if run is not None else [])
     except JournalRefused as error:
         # The agent skipped every change after the refused entry: each concern failed, and nothing was made.
         return [Outcome(error=error) for _item in items], None
     answers = answers[len(closing):]
     answers, reread = answers[:len(answers) - len(tail)], answers[len(answers) - len(tail):]
-    results, verified = answers[:len(batch)], answers[len(batch):]
+    results, verified = answers[:len(batch)], answers[len(batch) + len(prune):]
     outcomes = [Outcome() for _item in items]
     failed_at = next((position for position, outcome in enumerate(results) if not outcome.ok), None)
     failed_repair: OpResult | None = None

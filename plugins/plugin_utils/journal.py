@@ -120,16 +120,24 @@ def settle_ops(run: RunRecords) -> list[dict[str, t.Any]]:
 
 
 OPEN_ENTRIES_OP = {"op": "registry_read_subkeys", "key": JOURNAL.path, "view": JOURNAL.view, "names": [RECORDS]}
+# The records of every batch that ended on the host: what restore reads when the controller has none (source: host).
+HISTORY_OP = {"op": "registry_read_subkeys", "key": HISTORY.path, "view": HISTORY.view, "names": [RECORDS]}
+# The names alone, read by every probe: the oldest entries beyond HISTORY_KEEP go in the next apply batch.
+HISTORY_NAMES_OP = {"op": "registry_read_subkeys", "key": HISTORY.path, "view": HISTORY.view, "names": []}
+# How many runs' records the host keeps under History (the controller's backup documents are never pruned). Only runs
+# that changed something write an entry, so this is the last HISTORY_KEEP remediations that did, however often audits run.
+HISTORY_KEEP = 50
 
 
-def open_entries(answer: OpResult) -> list[RunRecords]:
-    """The entries still under ``Journal``: batches that went out and never ended on the host (or one running now)."""
+def entries(answer: OpResult, root: RegistryKey = JOURNAL) -> list[RunRecords]:
+    """The entries under ``root`` (``JOURNAL``: batches that went out and never ended on the host, or one running now;
+    ``HISTORY``: batches that ended there), oldest first."""
     if not answer.ok:
-        raise JournalError(f"reading the journal under {JOURNAL} failed: {answer.message} ({answer.error})")
+        raise JournalError(f"reading the journal under {root} failed: {answer.message} ({answer.error})")
     found = []
     for name, entry in sorted((answer.data.get("subkeys") or {}).items()):
         value = (entry.get("values") or {}).get(RECORDS) if isinstance(entry, dict) else None
-        where = f"{JOURNAL}\\{name}"
+        where = f"{root}\\{name}"
         if not isinstance(value, dict) or value.get("type") != "multi_string":
             raise JournalError(f"the journal entry {where} has no {RECORDS} value; remove the key once you have read it")
         run = RunRecords.from_strings(value.get("value"), where)
@@ -137,6 +145,23 @@ def open_entries(answer: OpResult) -> list[RunRecords]:
             raise JournalError(f"the journal entry {where} names run {run.run_id}")
         found.append(run)
     return found
+
+
+def open_entries(answer: OpResult) -> list[RunRecords]:
+    """The entries still under ``Journal``: batches that went out and never ended on the host (or one running now)."""
+    return entries(answer, JOURNAL)
+
+
+def history_names(answer: OpResult) -> tuple[str, ...]:
+    """The run ids under ``History``, oldest first (a run id starts with its UTC start); none when it cannot be read."""
+    return tuple(sorted(answer.data.get("subkeys") or {})) if answer.ok else ()
+
+
+def prune_ops(names: t.Sequence[str], adding: int = 1) -> list[dict[str, t.Any]]:
+    """The deletes that keep ``HISTORY_KEEP`` entries once ``adding`` more have been written: the oldest go first."""
+    excess = len(names) + adding - HISTORY_KEEP
+    return [{"op": "registry_delete_key", "key": entry_key(HISTORY, name).path, "view": HISTORY.view}
+            for name in sorted(names)[:max(excess, 0)]]
 
 
 # --- What a planned change left on the host -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
@@ -146,6 +146,9 @@ class ValueChange:
     after: RegistryValue | None
     reason: str
     reboot_required: bool = False
+    # The key the write will create (the topmost missing key of the path, as the probe read it), so the write-ahead record
+    # names it before the agent's answer does; None when the key exists or the probe could not tell.
+    creates: str | None = field(default=None, compare=False)
 
     @property
     def target(self) -> str:
@@ -159,8 +162,8 @@ class ValueChange:
         return DiffEntry((self.ref.key.path, self.ref.key.view), (header, header), (before, after), self.ref.name)
 
     def probed_answer(self) -> dict[str, t.Any]:
-        """What the write op will answer, as far as the probe knows (the key it creates is known only from the answer)."""
-        return {"before": None if self.before is None else self.before.as_dict()}
+        """What the write op will answer, as far as the probe knows."""
+        return {"before": None if self.before is None else self.before.as_dict(), "created_key": self.creates if self.after is not None else None}
 
     def backup_record(self, applied: dict[str, t.Any]) -> dict[str, t.Any]:
         record = self.as_result()
@@ -213,10 +216,16 @@ class RegistrySnapshot:
     """The probed values, and which keys exist, of the refs a concern reads."""
 
     def __init__(self, values: dict[RegistryRef, RegistryValue | None], existing_keys: set[RegistryKey],
-                 trees: dict[RegistryKey, dict[str, t.Any]] | None = None) -> None:
+                 trees: dict[RegistryKey, dict[str, t.Any]] | None = None, first_missing: dict[RegistryKey, str] | None = None) -> None:
         self._values = values
         self._existing_keys = existing_keys
         self._trees = trees or {}
+        self._first_missing = first_missing or {}
+
+    def creates(self, key: RegistryKey) -> str | None:
+        """The key a write below ``key`` creates (the topmost missing key of its path), None when ``key`` exists or the
+        read did not say."""
+        return None if key in self._existing_keys else self._first_missing.get(key)
 
     def get(self, ref: RegistryRef) -> RegistryValue | None:
         if ref not in self._values:
@@ -238,7 +247,9 @@ class RegistrySnapshot:
         keys = set(keys)
         values = {**self._values, **{ref: value for ref, value in other._values.items() if ref.key in keys}}
         existing = {key for key in self._existing_keys if key not in keys} | {key for key in other._existing_keys if key in keys}
-        return RegistrySnapshot(values, existing, {**self._trees, **{key: tree for key, tree in other._trees.items() if key in keys}})
+        missing = {**{key: top for key, top in self._first_missing.items() if key not in keys},
+                   **{key: top for key, top in other._first_missing.items() if key in keys}}
+        return RegistrySnapshot(values, existing, {**self._trees, **{key: tree for key, tree in other._trees.items() if key in keys}}, missing)
 
 
 def read_ops(refs: t.Iterable[RegistryRef]) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
@@ -271,4 +282,6 @@ def snapshot(refs: t.Iterable[RegistryRef], keys: list[RegistryKey], results: li
     values = {ref: RegistryValue.from_agent(by_key[ref.key].data["values"].get(ref.name)) for ref in refs}
     existing = {key for key, result in by_key.items() if result.data.get("exists")}
     existing |= {key for key, tree in trees.items() if tree.get("exists")}
-    return RegistrySnapshot(values, existing, trees)
+    first_missing = {key: result.data["first_missing"] for key, result in by_key.items()
+                     if not result.data.get("exists") and isinstance(result.data.get("first_missing"), str)}
+    return RegistrySnapshot(values, existing, trees, first_missing)

@@ -133,6 +133,59 @@ def test_power_lost_mid_batch_with_no_controller_journal_is_kept_from_the_host(
     assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == original
 
 
+def test_power_lost_mid_batch_is_restored_from_the_hosts_journal_alone(fleet: Fleet, inventory: Path) -> None:
+    """No controller journal and no run in between (the AWX job's container is gone): restore takes the open entry's
+    planned records from the host, three-way: the one change that landed is undone, the four that did not are skipped."""
+    original = one_host(fleet, inventory, {"answer_lost": {"after_writes": 5, "restart": True}})
+    assert run_playbook(inventory, REMEDIATE).rc != 0
+    assert len(collection_key(fleet, "pc", "Journal")) == 1
+    restore = run_playbook(inventory, RESTORE)
+    assert restore.rc == 0, restore.stdout[-2000:]
+    result = restore.result("pc", "Restore | Reapply the values from before the recorded changes")
+    assert result["restore"]["source"] == "host" and len(result["changes"]) == 1
+    assert any("was interrupted" in warning for warning in result["warnings"])
+    assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == original
+    # The restore settled the open entry into the history; its own entry is not a change to undo.
+    assert collection_key(fleet, "pc", "Journal") == {}
+    assert run_playbook(inventory, RESTORE).changed_hosts() == set()
+
+
+def test_a_journal_entry_the_forward_rules_refuse_stops_restore_from_the_host(fleet: Fleet, inventory: Path) -> None:
+    """An entry written on the host by hand (an administrator can) that would point restore at a value no concern
+    manages: the restore fails naming the entry and the record, and changes nothing."""
+    host = fleet.add("pc", "win10-tls-hardened")
+    forged = [json.dumps({"format": 1, "run_id": "20261101T000000Z-00000000", "module": "m365ops.activation.win_tls12",
+                          "created": "2026-11-01T00:00:00.000000Z"}),
+              json.dumps({"kind": "registry", "key": "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinRM", "name": "Start",
+                          "view": "64", "before": {"type": "dword", "value": 4}, "after": {"type": "dword", "value": 2}})]
+    host.registry.write("HKLM\\SOFTWARE\\m365ops\\activation\\History\\20261101T000000Z-00000000", "64", "Records", "multi_string",
+                        forged, True)
+    host.save()
+    fleet.write_inventory(inventory)
+    before = json.dumps(fleet.hosts["pc"].host.state["registry"], sort_keys=True)
+    restore = run_playbook(inventory, RESTORE)
+    assert restore.rc != 0
+    message = restore.result("pc", "Restore | Reapply the values from before the recorded changes")["msg"]
+    assert "History\\20261101T000000Z-00000000 record #0" in message and "not a value any concern" in message
+    assert json.dumps(fleet.hosts["pc"].host.state["registry"], sort_keys=True) == before
+
+
+def test_the_hosts_history_keeps_the_newest_runs(fleet: Fleet, inventory: Path) -> None:
+    """Only remediations that changed something write an entry; past HISTORY_KEEP the oldest go in the same batch."""
+    host = fleet.add("pc", "win10-tls-hardened")
+    for day in range(1, 51):
+        run_id = f"202610{day:02d}T000000Z-00000000" if day < 32 else f"202611{day - 31:02d}T000000Z-00000000"
+        header = json.dumps({"format": 1, "run_id": run_id, "module": "m365ops.activation.win_tls12", "created": run_id})
+        host.registry.write(f"HKLM\\SOFTWARE\\m365ops\\activation\\History\\{run_id}", "64", "Records", "multi_string", [header], True)
+    host.save()
+    fleet.write_inventory(inventory)
+    executions = run_playbook(inventory, REMEDIATE)
+    assert executions.rc == 0
+    history = collection_key(fleet, "pc", "History")
+    assert len(history) == 50 and "20261001T000000Z-00000000" not in history and "20261002T000000Z-00000000" in history
+    assert executions.result("pc", ACTIVATION)["agent_executions"] == 2
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_a_controller_stopped_while_the_host_answers_loses_nothing(fleet: Fleet, inventory: Path, tmp_path: Path,
                                                                    stop: signal.Signals) -> None:

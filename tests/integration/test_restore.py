@@ -36,13 +36,19 @@ def registry_without_winhttp_counter(registry: dict) -> dict:
     return copied
 
 
-def test_restore_returns_every_registry_to_the_original(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    for profile in PROFILE_NAMES:
+def fleet_of(fleet: Fleet, inventory: Path, profiles: tuple | list) -> tuple[dict, dict, dict]:
+    """One host per profile; each host's registry (as compared), WinHTTP proxy of both views, and services, before any run."""
+    for profile in profiles:
         fleet.add(profile, profile)
     fleet.write_inventory(inventory)
-    originals = {name: registry_without_winhttp_counter(entry.host.state["registry"]) for name, entry in fleet.hosts.items()}
-    original_proxies = {name: (winhttp_setting(entry.host, "64"), winhttp_setting(entry.host, "32")) for name, entry in fleet.hosts.items()}
-    original_services = {name: copy.deepcopy(entry.host.state["services"]) for name, entry in fleet.hosts.items()}
+    hosts = fleet.hosts.items()
+    return ({name: registry_without_winhttp_counter(entry.host.state["registry"]) for name, entry in hosts},
+            {name: (winhttp_setting(entry.host, "64"), winhttp_setting(entry.host, "32")) for name, entry in hosts},
+            {name: copy.deepcopy(entry.host.state["services"]) for name, entry in hosts})
+
+
+def test_restore_returns_every_registry_to_the_original(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    originals, original_proxies, original_services = fleet_of(fleet, inventory, PROFILE_NAMES)
     backups = tmp_path / "backups"
 
     remediate = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)})
@@ -84,12 +90,55 @@ def test_restore_after_two_remediations_goes_back_to_before_the_first(fleet: Fle
     assert registry_without_winhttp_counter(fleet.hosts["pc"].host.state["registry"]) == registry_without_winhttp_counter(original)
 
 
-def test_restore_without_a_backup_dir_fails_clearly(fleet: Fleet, inventory: Path) -> None:
+# A remediation's changes of each kind: TLS values and a created key, services, NCSI; and the WinHTTP proxy on each.
+FROM_HOST = ("win7sp1", "win10-nla-disabled", "win10-ncsi-off", "win10-tls-hardened")
+
+
+def test_restore_from_the_hosts_journal_when_the_controller_kept_nothing(fleet: Fleet, inventory: Path) -> None:
+    """As after an AWX job: the remediation ran with no backup directory (its container is gone); restore takes the
+    records from each host's own journal, says so, and every host is as it was."""
+    originals, original_proxies, original_services = fleet_of(fleet, inventory, FROM_HOST)
+    remediate = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.branch.example:3128"})
+    assert remediate.rc == 0
+    changed = remediate.changed_hosts() - {"localhost"}
+    assert changed == set(FROM_HOST)
+    assert all(winhttp_setting(entry.host, "64") != original_proxies[name][0] for name, entry in fleet.hosts.items())
+
+    check = run_playbook(inventory, RESTORE, "--check")
+    assert check.rc == 0 and check.changed_hosts() == changed
+    restore = run_playbook(inventory, RESTORE)
+    assert restore.rc == 0 and restore.changed_hosts() == changed, restore.stdout[-3000:]
+    for name, entry in fleet.hosts.items():
+        result = restore.result(name, RESTORE_TASK)
+        assert result["restore"]["source"] == "host"
+        assert result["restore"]["documents"][0].startswith("HKLM\\SOFTWARE\\m365ops\\activation\\History\\")
+        assert any("no backups directory was given" in warning and "journal" in warning for warning in result["warnings"])
+        assert registry_without_winhttp_counter(entry.host.state["registry"]) == originals[name], f"{name}: registry differs"
+        assert (winhttp_setting(entry.host, "64"), winhttp_setting(entry.host, "32")) == original_proxies[name], f"{name}: proxy differs"
+        assert entry.host.state["services"] == original_services[name], f"{name}: services differ"
+    # Restore's own entries are not changes to undo: a second restore changes nothing.
+    again = run_playbook(inventory, RESTORE, extra_vars={"m365ops_restore_source": "host"})
+    assert again.rc == 0 and again.changed_hosts() == set()
+
+
+def test_a_controller_source_without_a_backup_dir_fails_before_contact(fleet: Fleet, inventory: Path) -> None:
     fleet.add("pc", "win11")
     fleet.write_inventory(inventory)
-    run = run_playbook(inventory, RESTORE)
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_restore_source": "controller"})
     assert run.rc == 2 and "m365ops_backup_dir" in run.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == 0
+
+
+def test_a_host_with_an_empty_journal_is_nothing_to_restore(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    # The backup directory holds nothing of this host: auto falls back to the host's journal, which is empty too.
+    (tmp_path / "backups").mkdir()
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(tmp_path / "backups")})
+    assert run.rc == 0
+    result = run.result("pc", RESTORE_TASK)
+    assert result["status"] == "nothing_to_restore" and result["changed"] is False
+    assert any("no backup record of pc is under" in warning for warning in result["warnings"])
 
 
 def test_a_tampered_backup_record_is_refused_before_the_host_is_contacted(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT, host_directory
+from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
+    HISTORY, HISTORY_OP, JOURNAL, OPEN_ENTRIES_OP, JournalError, RunRecords, entries,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, hive_sid, loaded_around, loads, signed_out_profiles,
 )
@@ -90,6 +93,26 @@ def backup_paths(source: str, host: str) -> list[str]:
         raise AnsibleActionFail(f"backups: {source} is neither a backup record file nor a directory of them")
     # The host's directory as the writer names it (backup.host_directory): the same function both ways.
     return sorted(glob.glob(os.path.join(glob.escape(host_directory(source, host)), "*.json")))
+
+
+def host_history(history: OpResult, still_open: OpResult, host: str) -> list[tuple[str, dict[str, t.Any]]]:
+    """The host's journal as backup documents: one per run that ended on the host (``History``) and one per batch whose
+    answer never came back (``Journal``, its planned records: three-way, a change that was not made is skipped). Every
+    record is checked as a file's would be: one the forward rules refuse stops the restore, naming entry and record."""
+    documents = []
+    for root, run in [*((HISTORY, run) for run in entries(history, HISTORY)), *((JOURNAL, run) for run in entries(still_open, JOURNAL))]:
+        where = f"{root}\\{run.run_id}"
+        for index, record in enumerate(run.records):
+            problem = record_problem(record)
+            if problem:
+                raise JournalError(f"the host's journal entry {where} record #{index}: {problem}; nothing was restored")
+        documents.append((where, history_document(run, host)))
+    return sorted(documents, key=lambda item: item[1].get("created", ""))
+
+
+def history_document(run: RunRecords, host: str) -> dict[str, t.Any]:
+    return {"format": BACKUP_FORMAT, "host": host, "module": run.module, "created": run.created, "records": list(run.records),
+            "run_id": run.run_id}
 
 
 def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[str, t.Any]]]:
@@ -400,7 +423,8 @@ class Restore(Concern):
     NAME = "restore"
     FACTS_KEY = "restore"
     ARGUMENT_SPEC = {
-        "backups": {"type": "path", "required": True},
+        "backups": {"type": "path"},
+        "source": {"type": "str", "default": "auto", "choices": ["auto", "controller", "host"]},
         "modules": {"type": "list", "elements": "str"},
         "on_conflict": {"type": "str", "default": "keep", "choices": ["keep", "restore"]},
         "run": {"type": "str"},
@@ -410,30 +434,86 @@ class Restore(Concern):
         # One per host and run: the backup records it restores are that host's.
         self._host = host
         self._targets = RestoreTargets()
+        # Where the records come from: the controller's backup files, or the host's journal (read by the probe).
+        self._source = "controller"
+        self._fallback: str | None = None
+        self._context = ProbeContext()
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
-        documents = load_documents(backup_paths(args["backups"], self._host), self._host)
+        source, backups = args.get("source") or "auto", args.get("backups")
+        if source == "controller" and not backups:
+            raise AnsibleActionFail("backups: required with source: controller (the directory the modules wrote their records to)")
+        if source == "host" and backups:
+            raise AnsibleActionFail("backups: not read with source: host (the records come from the host's journal); "
+                                    "leave it out, or use source: auto")
+        self._source, self._fallback = source, None
+        if source != "host" and backups:
+            documents = load_documents(backup_paths(backups, self._host), self._host)
+            if documents or source == "controller":
+                self._source = "controller"
+                self._take(documents, args)
+                return
+            self._fallback = f"no backup record of {self._host} is under {backups}"
+        elif source == "auto":
+            self._fallback = "no backups directory was given"
+        # The host's journal: its History entries are read in the probe, their targets in one more read-only execution.
+        self._source = "host"
+        self._targets = RestoreTargets()
+
+    def _take(self, documents: t.Sequence[tuple[str, dict[str, t.Any]]], args: dict[str, t.Any]) -> None:
         self._targets = restore_targets(documents, args.get("modules"), args.get("run"))
         if args.get("run") and not self._targets.documents:
-            raise AnsibleActionFail(f"run: no backup record of {self._host} belongs to run {args['run']!r}")
+            raise AnsibleActionFail(f"run: no backup record of {self._host} belongs to run {args['run']!r}"
+                                    + (" in the host's journal" if self._source == "host" else ""))
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
+        return self._target_refs() if self._source == "controller" else []
+
+    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
+        return list(self._targets.created_keys) if self._source == "controller" else []
+
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+        self._context = context
+        if self._source == "host":
+            # The profiles come now, so the hives of users who are not signed in can be read in the follow-up.
+            return [HISTORY_OP, OPEN_ENTRIES_OP, PROFILE_LIST]
+        return self._target_ops()
+
+    def _target_refs(self) -> list[RegistryRef]:
         refs = list(self._targets.values)
         return refs + [settings_ref("32")] if self._targets.winhttp else refs
 
-    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
-        return list(self._targets.created_keys)
-
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def _target_ops(self, profiles: bool = True) -> list[dict[str, t.Any]]:
+        """The reads besides registry values that planning the targets needs (services, proxy, adapters, profiles)."""
         names = service_names(self._targets)
         ops = [{"op": "service_query", "names": names}] if names else []
         if self._targets.winhttp:
             ops.append({"op": "winhttp_proxy_read"})
         if self._targets.bindings:
-            ops += [{"op": "adapter_list"}, {"op": "management_addresses", "ports": list(context.management_ports)}]
-        if self._user_keys():
+            ops += [{"op": "adapter_list"}, {"op": "management_addresses", "ports": list(self._context.management_ports)}]
+        if profiles and self._user_keys():
             ops.append(PROFILE_LIST)
         return ops
+
+    def _host_reads(self) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
+        """With records from the host: the reads the probe makes of a controller's targets (values, created keys, other
+        reads but the profiles, which the probe read), as the follow-up sends them; the keys read, in order."""
+        keys, reads = read_ops(self._target_refs())
+        return keys, [*reads, *tree_ops(self._targets.created_keys), *self._target_ops(profiles=False)]
+
+    def _host_state(self, state: HostState) -> HostState:
+        """With records from the host: ``state`` as the controller source's probe would have left it (the follow-up's reads
+        of the targets in place of the probe's), its follow-ups being the reads of signed-out users' hives."""
+        keys, reads = self._host_reads()
+        trees = list(self._targets.created_keys)
+        answers = state.followups
+        values = answers[:len(keys)]
+        measured = answers[len(keys):len(keys) + len(trees)]
+        others = answers[len(keys) + len(trees):len(reads)]
+        registry = snapshot(self._target_refs(), keys, list(values), trees, list(measured))
+        profiles = tuple(probe for probe in state.probes if probe.op == "profile_list")
+        return replace(state, registry=state.registry.overlay(registry, [*keys, *trees]), probes=(*others, *profiles),
+                       followups=answers[len(reads):])
 
     def _user_keys(self) -> dict[str, list[RegistryKey]]:
         """Per user SID, the keys of the targets in that user's hive."""
@@ -467,11 +547,23 @@ class Restore(Concern):
         return refs, keys, trees, [*reads, *tree_ops(trees)]
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
-        """The hives of users who are not signed in, loaded to read what restore would put back there, and unloaded."""
+        """The hives of users who are not signed in, loaded to read what restore would put back there, and unloaded;
+        with records from the host's journal, first the reads of what those records name."""
+        host_reads: list[dict[str, t.Any]] = []
+        if self._source == "host":
+            try:
+                self._take(host_history(state.probes[0], state.probes[1], self._host), args)
+            except AnsibleActionFail as error:
+                raise JournalError(error.message) from error
+            if not self._targets.documents:
+                return []
+            host_reads = self._host_reads()[1]
         profiles, _gone = self._offline(state)
-        return around(profiles, self._offline_reads(profiles)[3])
+        return [*host_reads, *around(profiles, self._offline_reads(profiles)[3])]
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
+        if self._source == "host" and self._targets.documents:
+            state = self._host_state(state)
         profiles, gone = self._offline(state)
         targets = self._targets
         if gone:
@@ -485,6 +577,9 @@ class Restore(Concern):
             read = snapshot(refs, keys, answers[:len(keys)], trees, answers[len(keys):])
             state = replace(state, registry=state.registry.overlay(read, [*keys, *trees]))
         plan = plan_restore(targets, state, args.get("on_conflict") == "restore")
+        plan.facts["source"] = self._source
+        if self._fallback:
+            plan.warnings.append(f"{self._fallback}: the records were taken from the host's own journal ({HISTORY})")
         if not targets.documents:
             plan.status = NOTHING_TO_RESTORE
         if gone:

@@ -10,9 +10,11 @@ import pytest
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, host_directory, write_backup
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
-    CHANGED_SINCE, IN_EFFECT, NOT_MADE, UNKNOWN, Interrupted, JournalError, RunRecords, begin_op, end_ops, open_entries, verdict_ops,
-    verdicts,
+    CHANGED_SINCE, HISTORY_KEEP, IN_EFFECT, NOT_MADE, UNKNOWN, Interrupted, JournalError, RunRecords, begin_op, end_ops, history_names,
+    open_entries, prune_ops, verdict_ops, verdicts,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import planned_record
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, snapshot
 
 KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 
@@ -132,3 +134,25 @@ def test_settling_never_replaces_a_document_whose_answer_arrived_meanwhile(tmp_p
     settled, = second.settle([Interrupted(found.run, False, found.controller_file, (NOT_MADE,))])
     document = json.loads(Path(settled).read_text(encoding="utf-8"))
     assert document["state"] == "interrupted" and document["records"] == [] and document["settled_by"] == second.run_id
+
+
+def test_the_history_keeps_its_newest_entries_and_prunes_the_oldest_first() -> None:
+    names = [f"202611{day:02d}T000000Z-0000abcd" for day in range(1, 31)] + [f"202612{day:02d}T000000Z-0000abcd" for day in range(1, 21)]
+    answer = OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": {name: {"values": {}} for name in reversed(names)}})
+    assert history_names(answer) == tuple(names) and len(names) == HISTORY_KEEP
+    assert [op["key"].rsplit("\\", 1)[1] for op in prune_ops(history_names(answer), 2)] == names[:2]
+    assert prune_ops(names[:HISTORY_KEEP - 1]) == []
+    assert history_names(OpResult("registry_read_subkeys", False, error="access_denied")) == ()
+
+
+def test_a_planned_write_names_the_key_it_will_create_before_the_agent_answers() -> None:
+    """The write-ahead record of a value below a missing key says which key goes with it, from the probe's read."""
+    ref = RegistryRef(RegistryKey(KEY), "Enabled")
+    keys, _reads = read_ops([ref])
+    top = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
+    missing = snapshot([ref], keys, [OpResult("registry_read", True, {"exists": False, "values": {}, "first_missing": top})])
+    present = snapshot([ref], keys, [OpResult("registry_read", True, {"exists": True, "values": {}})])
+    assert missing.creates(ref.key) == top and present.creates(ref.key) is None
+    change = ValueChange(ref, None, RegistryValue.dword(1), "TLS 1.2", creates=missing.creates(ref.key))
+    assert planned_record(change)["created_key"] == top
+    assert planned_record(ValueChange(ref, None, RegistryValue.dword(1), "TLS 1.2"))["created_key"] is None
