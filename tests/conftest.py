@@ -24,6 +24,20 @@ for entry in (str(COLLECTIONS), str(ROOT)):
 from winsim.fleet import Fleet  # noqa: E402  (needs the path above)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def backup_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The controller's backup key of the whole test session (integrity.py), never the user's own: the runs in-process
+    and every ansible-playbook run (which inherit the environment) sign and verify with it."""
+    path = tmp_path_factory.mktemp("backup-key") / "backup.key"
+    previous = os.environ.get("M365OPS_BACKUP_KEY_FILE")
+    os.environ["M365OPS_BACKUP_KEY_FILE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("M365OPS_BACKUP_KEY_FILE", None)
+    else:
+        os.environ["M365OPS_BACKUP_KEY_FILE"] = previous
+
+
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[Fleet]:
     """An empty simulated fleet on 127.0.0.1; add hosts with fleet.add() / add_profiles()."""

@@ -50,11 +50,12 @@ class ActionModule(CollectionAction):
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **self.ARGUMENT_SPEC})
         selected = [Selected(concern, options) for concern, options in selected_concerns(args)]
         check_backup_target(args, check_mode)
+        key = self.backup_key(task_vars, create=not check_mode)
 
         agent = AgentClient(self._execute_module, task_vars)
         context = ProbeContext(management_ports(self._connection))
         host = str(task_vars.get("inventory_hostname", "unknown"))
-        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"))
+        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"), key)
         results: dict[str, dict[str, t.Any]] = {item.concern.NAME: {} for item in selected}
         plans = {item.concern.NAME: Plan() for item in selected}
         verified: bool | None = None

@@ -9,8 +9,10 @@ import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, ConcernAction
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import Restore
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
 
 
 class ActionModule(ConcernAction):
-    def make_concern(self, task_vars: dict[str, t.Any]) -> Concern:
-        return Restore(str(task_vars.get("inventory_hostname", "")))
+    def make_concern(self, task_vars: dict[str, t.Any], key: BackupKey | None) -> Concern:
+        # The records restore trusts are those this key signed for this host.
+        return Restore(str(task_vars.get("inventory_hostname", "")), key)

@@ -23,6 +23,9 @@ description:
     one from before the first run. Records written by this module itself are not changes to undo, and a second restore
     changes nothing.
   - A host with no records for the selected concerns is C(nothing_to_restore), never compliant.
+  - Records are restored only when signed with the controller's backup key for this host (O(trust_unsigned)), and only
+    when the forward rules allow them (values some concern of the collection manages, of the types and lengths it
+    writes; no record stops or disables what Windows and the management connection need).
   - The records come from the controller's backup files or from the host's own journal (O(source)). Files are read
     before the host is contacted, and a missing or malformed record fails the task without touching the host; the
     host's journal is read in the probe and its records checked by the same rules before anything is planned (one more
@@ -63,6 +66,17 @@ options:
     description:
       - Undo only this run (its C(run_id), or the name of its backup file), three-way as well. Default is every recorded run.
     type: str
+  trust_unsigned:
+    description:
+      - Every record the collection writes carries an HMAC-SHA256 signature made with the controller's backup key for
+        its host (the variable C(m365ops_backup_key), or the key file named by C(m365ops_backup_key_file), the
+        environment variable C(M365OPS_BACKUP_KEY_FILE), or C(~/.ansible/m365ops/backup.key), created owner-only on
+        first use). A record that is not signed, was edited, belongs to another host or was signed with another key is
+        refused, naming the file or journal entry and the record, and nothing is restored.
+      - V(true) accepts records that carry no signature at all (written by a version of the collection before records
+        were signed); they still pass every other check. A record whose signature does not verify is refused either way.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - m365ops.activation.concern
 seealso:

@@ -28,6 +28,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import check_backup_dir
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, planned_record, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import (
+    KEY_FILE_VARIABLE, KEY_VARIABLE, BackupKey, BackupKeyError, load_key,
+)
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
     HISTORY_NAMES_OP, OPEN_ENTRIES_OP, AnswerLost, HostChanged, Interrupted, JournalRefused, RunJournal, RunRecords, answer_lost_result, begin_op,
     close_entries, end_ops, history_names, open_entries, prune_ops, report_interrupted, settle_batch, verdict_ops, verdicts, with_verdicts,
@@ -637,26 +640,37 @@ class CollectionAction(ActionBase):
         self._supports_async = False
         return ActionBase.run(self, tmp, task_vars), task_vars or {}
 
+    def backup_key(self, task_vars: dict[str, t.Any], create: bool) -> BackupKey | None:
+        """The controller's key that signs and verifies backup records (integrity.py), from the task's variables; created
+        when ``create`` and there is none yet. Read before the host is contacted: a run that cannot sign changes nothing."""
+        secret, key_file = (self._templar.template(task_vars[name]) if task_vars.get(name) is not None else None
+                            for name in (KEY_VARIABLE, KEY_FILE_VARIABLE))
+        try:
+            return load_key(secret, key_file, create)
+        except BackupKeyError as error:
+            raise AnsibleActionFail(f"backup key: {error}; nothing was changed on the host") from error
+
 
 class ConcernAction(CollectionAction):
     """Runs one concern as its own module. Subclasses set ``CONCERN`` (or build it per run in ``make_concern``)."""
 
     CONCERN: t.ClassVar[Concern]
 
-    def make_concern(self, task_vars: dict[str, t.Any]) -> Concern:
+    def make_concern(self, task_vars: dict[str, t.Any], key: BackupKey | None) -> Concern:
         return self.CONCERN
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result, task_vars = self.start(tmp, task_vars)
         check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
-        concern = self.make_concern(task_vars)
+        key = self.backup_key(task_vars, create=not check_mode)
+        concern = self.make_concern(task_vars, key)
         _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC})
         concern.check_arguments(args)
         check_backup_target(args, check_mode)
 
         agent = AgentClient(self._execute_module, task_vars)
         host = str(task_vars.get("inventory_hostname", "unknown"))
-        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"))
+        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"), key)
         plan = Plan()
         try:
             probed, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)), journal)

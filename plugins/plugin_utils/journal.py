@@ -32,6 +32,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Ag
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import (
     APPLIED, INTERRUPTED, PLANNED, backup_document, document_path, host_documents, write_document,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey, sign_all
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
     CONNECTIONS as WINHTTP_CONNECTIONS, SETTINGS_VALUE as WINHTTP_SETTINGS, ProxySetting, decode_winhttp_settings,
@@ -345,10 +346,12 @@ class RunJournal:
     the host. It finds earlier batches whose answer never came back, and records each batch of this task before it is
     sent."""
 
-    def __init__(self, host: str, module: str, backup_dir: str | None) -> None:
+    def __init__(self, host: str, module: str, backup_dir: str | None, key: BackupKey | None = None) -> None:
         self.host = host
         self.module = module
         self.backup_dir = backup_dir
+        # Signs every record this task writes, on the controller and on the host (integrity.py).
+        self.key = key
         self.run_id = new_run_id()
         self.planned_file: str | None = None
 
@@ -390,7 +393,8 @@ class RunJournal:
         return written
 
     def begin(self, records: list[dict[str, t.Any]]) -> RunRecords:
-        """This batch's records, durable on the controller before anything is sent (when there is a ``backup_dir``)."""
+        """This batch's records, signed, durable on the controller before anything is sent (when there is a ``backup_dir``)."""
+        records = sign_all(self.key, self.host, records)
         run = RunRecords(self.run_id, self.module, utc_now(), tuple(records))
         if self.backup_dir and records and self.planned_file is None:
             document = backup_document(self.host, self.module, list(records), run_id=self.run_id, state=PLANNED)
@@ -410,7 +414,7 @@ class RunJournal:
                 if self.planned_file is not None and os.path.exists(self.planned_file):
                     os.unlink(self.planned_file)
                 return None
-            document = backup_document(self.host, self.module, records, run_id=self.run_id, state=APPLIED)
+            document = backup_document(self.host, self.module, sign_all(self.key, self.host, records), run_id=self.run_id, state=APPLIED)
             return write_document(self.planned_file or document_path(self.backup_dir, document), document)
         except OSError as error:
             raise AgentError(f"backup_dir: the changes were made but their backup record could not be written under "

@@ -152,7 +152,8 @@ def test_power_lost_mid_batch_is_restored_from_the_hosts_journal_alone(fleet: Fl
 
 def test_a_journal_entry_the_forward_rules_refuse_stops_restore_from_the_host(fleet: Fleet, inventory: Path) -> None:
     """An entry written on the host by hand (an administrator can) that would point restore at a value no concern
-    manages: the restore fails naming the entry and the record, and changes nothing."""
+    manages: it carries no signature of the controller's key, and even trusted as unsigned the forward rules refuse it;
+    the restore fails naming the entry and the record, and changes nothing."""
     host = fleet.add("pc", "win10-tls-hardened")
     forged = [json.dumps({"format": 1, "run_id": "20261101T000000Z-00000000", "module": "m365ops.activation.win_tls12",
                           "created": "2026-11-01T00:00:00.000000Z"}),
@@ -166,7 +167,11 @@ def test_a_journal_entry_the_forward_rules_refuse_stops_restore_from_the_host(fl
     restore = run_playbook(inventory, RESTORE)
     assert restore.rc != 0
     message = restore.result("pc", "Restore | Reapply the values from before the recorded changes")["msg"]
-    assert "History\\20261101T000000Z-00000000 record #0" in message and "not a value any concern" in message
+    assert "History\\20261101T000000Z-00000000 record #0: it carries no signature" in message
+    # Trusted as unsigned, the forward rules still refuse it.
+    trusted = run_playbook(inventory, RESTORE, extra_vars={"m365ops_restore_trust_unsigned": True})
+    message = trusted.result("pc", "Restore | Reapply the values from before the recorded changes")["msg"]
+    assert trusted.rc != 0 and "History\\20261101T000000Z-00000000 record #0" in message and "not a value any concern" in message
     assert json.dumps(fleet.hosts["pc"].host.state["registry"], sort_keys=True) == before
 
 

@@ -151,9 +151,31 @@ def test_a_tampered_backup_record_is_refused_before_the_host_is_contacted(fleet:
                              "name": "Updater", "before": {"type": "string", "value": r"C:\Users\Public\evil.exe"}, "created_key": None}]}
     (backups / "pc" / "20261102T000000.000000Z_m365ops.activation.win_tls12.json").write_text(json.dumps(tampered), encoding="utf-8")
     run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
-    assert run.rc == 2 and "is not a value any concern of m365ops.activation manages" in run.stdout
+    assert run.rc == 2 and "record #0: it carries no signature" in run.stdout
+    # Trusting unsigned records (as written before records were signed) still applies the forward rules.
+    trusted = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups), "m365ops_restore_trust_unsigned": True})
+    assert trusted.rc == 2 and "is not a value any concern of m365ops.activation manages" in trusted.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == 0
     assert fleet.hosts["pc"].host.registry.read(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run", "64", None)["values"] == {}
+
+
+def test_an_edited_record_of_a_real_run_is_refused_naming_file_and_record(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """The remediation's own record, its "before" edited to a value the forward rules would allow: the signature refuses it."""
+    fleet.add("pc", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    backups = tmp_path / "backups"
+    assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
+    path, = (backups / "pc").glob("*.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["records"][1]["before"] != {"type": "dword", "value": 5}
+    document["records"][1]["before"] = {"type": "dword", "value": 5}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    after_remediation = json.dumps(fleet.hosts["pc"].host.state["registry"], sort_keys=True)
+    requests = fleet.hosts["pc"].host.counters["requests"]
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
+    assert run.rc == 2 and f"{path} record #1: its signature does not match its content" in run.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == requests
+    assert json.dumps(fleet.hosts["pc"].host.state["registry"], sort_keys=True) == after_remediation
 
 
 def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:

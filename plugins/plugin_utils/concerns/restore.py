@@ -3,20 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put back what the collection's modules changed, from the backup records they wrote.
 
-Services that were stopped are stopped again (dependents first) and get their start mode back;
-the WinHTTP default proxy of each registry view gets its first recorded configuration back, and
-adapters their IPv6 binding.
-Each registry value gets the value it had before the *first* recorded change (records are read
-oldest first), or is removed when it did not exist then. Keys that a remediation had to create
-are removed again once no value is left anywhere below them. Records of earlier restores are
-ignored, so restoring twice changes nothing the second time. A value in the hive of a user who
-is not signed in is put back through that hive, loaded for the read and around the change and
-unloaded again; values of a user whose profile is gone are named, not written.
+The records come from the controller's backup files or from the host's own journal (``source``). Each holds what a run
+found and what it wrote; restore walks each target's records newest run first, three-way (``unwind``): a run is undone
+where the host still holds what it wrote, skipped where it holds what it found, and a value the host holds as neither
+is a conflict, named and kept unless asked otherwise. Registry values get their value back (or go when they did not
+exist), keys a run created go once nothing is left below them, services are stopped again (dependents first) and get
+their start mode back, the WinHTTP default proxy of each view and adapters' IPv6 binding come back. Records of earlier
+restores are not changes to undo, so a second restore changes nothing. A value in the hive of a user who is not signed
+in is put back through that hive, loaded around the change; values of a user whose profile is gone are named, not
+written.
 
-A backup file is data from outside: every record is checked before the host is contacted. Only
-registry values some concern of the collection declares it manages (``MANAGED``) are restored, each
-value must be one the agent can write, and a malformed record fails the task naming file, record and
-problem; nothing is restored from a set of records with any such problem.
+Records are data from outside: each must carry the signature of the controller's backup key for this host
+(integrity.py) and pass the forward rules (``record_problem``: only values a concern declares it manages, of the
+types and lengths it writes, no record stopping what Windows and the management connection need), or nothing is
+restored and the task names the file or journal entry, the record and the problem.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.action import C
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT, host_directory
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey, record_signature_problem
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
     HISTORY, HISTORY_OP, JOURNAL, OPEN_ENTRIES_OP, JournalError, RunRecords, entries,
 )
@@ -95,7 +96,15 @@ def backup_paths(source: str, host: str) -> list[str]:
     return sorted(glob.glob(os.path.join(glob.escape(host_directory(source, host)), "*.json")))
 
 
-def host_history(history: OpResult, still_open: OpResult, host: str) -> list[tuple[str, dict[str, t.Any]]]:
+def trust_problem(key: BackupKey | None, host: str, record: t.Any, trust_unsigned: bool) -> str | None:
+    """Why restore will not act on ``record``: its signature (integrity.py), then the forward rules (``record_problem``)."""
+    if not isinstance(record, dict):
+        return "a record must be a mapping"
+    return record_signature_problem(key, host, record, trust_unsigned) or record_problem(record)
+
+
+def host_history(history: OpResult, still_open: OpResult, host: str, key: BackupKey | None = None,
+                 trust_unsigned: bool = False) -> list[tuple[str, dict[str, t.Any]]]:
     """The host's journal as backup documents: one per run that ended on the host (``History``) and one per batch whose
     answer never came back (``Journal``, its planned records: three-way, a change that was not made is skipped). Every
     record is checked as a file's would be: one the forward rules refuse stops the restore, naming entry and record."""
@@ -103,7 +112,7 @@ def host_history(history: OpResult, still_open: OpResult, host: str) -> list[tup
     for root, run in [*((HISTORY, run) for run in entries(history, HISTORY)), *((JOURNAL, run) for run in entries(still_open, JOURNAL))]:
         where = f"{root}\\{run.run_id}"
         for index, record in enumerate(run.records):
-            problem = record_problem(record)
+            problem = trust_problem(key, host, record, trust_unsigned)
             if problem:
                 raise JournalError(f"the host's journal entry {where} record #{index}: {problem}; nothing was restored")
         documents.append((where, history_document(run, host)))
@@ -115,7 +124,8 @@ def history_document(run: RunRecords, host: str) -> dict[str, t.Any]:
             "run_id": run.run_id}
 
 
-def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[str, t.Any]]]:
+def load_documents(paths: t.Sequence[str], host: str, key: BackupKey | None = None,
+                   trust_unsigned: bool = False) -> list[tuple[str, dict[str, t.Any]]]:
     documents = []
     for path in paths:
         try:
@@ -131,7 +141,7 @@ def load_documents(paths: t.Sequence[str], host: str) -> list[tuple[str, dict[st
         if document.get("host") != host:
             raise AnsibleActionFail(f"backups: {path} records host {document.get('host')!r}, not {host!r}")
         for index, record in enumerate(document["records"]):
-            problem = record_problem(record)
+            problem = trust_problem(key, host, record, trust_unsigned)
             if problem:
                 raise AnsibleActionFail(f"backups: {path} record #{index}: {problem}; nothing was restored")
         documents.append((path, document))
@@ -428,11 +438,13 @@ class Restore(Concern):
         "modules": {"type": "list", "elements": "str"},
         "on_conflict": {"type": "str", "default": "keep", "choices": ["keep", "restore"]},
         "run": {"type": "str"},
+        "trust_unsigned": {"type": "bool", "default": False},
     }
 
-    def __init__(self, host: str) -> None:
-        # One per host and run: the backup records it restores are that host's.
+    def __init__(self, host: str, key: BackupKey | None = None) -> None:
+        # One per host and run: the backup records it restores are that host's, signed with ``key``.
         self._host = host
+        self._key = key
         self._targets = RestoreTargets()
         # Where the records come from: the controller's backup files, or the host's journal (read by the probe).
         self._source = "controller"
@@ -448,7 +460,7 @@ class Restore(Concern):
                                     "leave it out, or use source: auto")
         self._source, self._fallback = source, None
         if source != "host" and backups:
-            documents = load_documents(backup_paths(backups, self._host), self._host)
+            documents = load_documents(backup_paths(backups, self._host), self._host, self._key, args.get("trust_unsigned", False))
             if documents or source == "controller":
                 self._source = "controller"
                 self._take(documents, args)
@@ -552,7 +564,7 @@ class Restore(Concern):
         host_reads: list[dict[str, t.Any]] = []
         if self._source == "host":
             try:
-                self._take(host_history(state.probes[0], state.probes[1], self._host), args)
+                self._take(host_history(state.probes[0], state.probes[1], self._host, self._key, args.get("trust_unsigned", False)), args)
             except AnsibleActionFail as error:
                 raise JournalError(error.message) from error
             if not self._targets.documents:

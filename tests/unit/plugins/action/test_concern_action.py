@@ -111,7 +111,10 @@ def test_backup_dir_file_matches_the_backup_result(tmp_path: Path) -> None:
     document = json.loads(Path(result["backup_file"]).read_text(encoding="utf-8"))
     # The host's directory: every character outside [A-Za-z0-9._-] as %XX of its UTF-8, so no name reaches outside.
     assert Path(result["backup_file"]).parent == tmp_path / "b" / "pc%2F01"
-    assert document["records"] == result["backup"] and document["state"] == "applied" and document["run_id"]
+    # The file's records are the result's, each signed (integrity.py) with the controller's key for this host.
+    assert [{name: value for name, value in record.items() if name != "mac"} for record in document["records"]] == result["backup"]
+    assert all(record["mac"].startswith("hmac-sha256:") for record in document["records"])
+    assert document["state"] == "applied" and document["run_id"]
     assert all(record["before"] is None for record in document["records"])
     assert any(record["created_key"] for record in document["records"])
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import Restore
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
@@ -62,10 +63,14 @@ def test_overlay_replaces_only_the_keys_read_again() -> None:
     assert (merged.get(a), merged.get(b), merged.key_exists(first), merged.key_exists(second)) == (dword(0x8A0), dword(1), True, True)
 
 
+KEY = BackupKey(b"k" * 32, "a test key")
+
+
 def backup(tmp_path: Path, sids: list[str]) -> Path:
     records = [{"kind": "registry", "key": f"HKU\\{sid}\\{USER_WININET}", "view": "64", "name": "SecureProtocols",
                 "before": {"type": "dword", "value": 0xA0}, "after": {"type": "dword", "value": 0x8A0}, "created_key": None,
                 "reboot_required": False, "module": "m365ops.activation.win_tls12"} for sid in sids]
+    records = [KEY.sign("pc", record) for record in records]
     folder = tmp_path / "pc"
     folder.mkdir()
     document = {"format": 1, "host": "pc", "module": "m365ops.activation.win_tls12", "created": "2026-11-01T00:00:00Z", "records": records}
@@ -74,7 +79,7 @@ def backup(tmp_path: Path, sids: list[str]) -> Path:
 
 
 def test_restore_loads_a_signed_out_users_hive_around_the_change_and_names_a_user_who_is_gone(tmp_path: Path) -> None:
-    concern = Restore("pc")
+    concern = Restore("pc", KEY)
     args = {"backups": str(backup(tmp_path, [CAROL, DAVE, GONE])), "modules": None}
     concern.check_arguments(args)
     refs = list(concern.registry_refs(args))

@@ -13,10 +13,12 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restor
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot
 from hoststate import changes_of, dword, make_state
 
 TLS = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
+KEY = BackupKey(b"k" * 32, "a test key")
 CLIENT = TLS + r"\Client"
 
 
@@ -96,10 +98,10 @@ def test_nothing_to_do_when_the_host_is_already_restored() -> None:
 
 
 def test_records_round_trip_through_write_backup(tmp_path: Path) -> None:
-    path = write_backup(str(tmp_path), backup_document("pc", "m365ops.activation.win_tls12", [record("Enabled", None, None)]))
+    path = write_backup(str(tmp_path), backup_document("pc", "m365ops.activation.win_tls12", [KEY.sign("pc", record("Enabled", None, None))]))
     assert backup_paths(str(tmp_path), "pc") == [path]
     assert backup_paths(str(tmp_path), "other") == []
-    assert [doc["module"] for _path, doc in load_documents([path], "pc")] == ["m365ops.activation.win_tls12"]
+    assert [doc["module"] for _path, doc in load_documents([path], "pc", KEY)] == ["m365ops.activation.win_tls12"]
 
 
 @pytest.mark.parametrize(("content", "needle"), [
@@ -119,7 +121,10 @@ def test_missing_source_is_an_error(tmp_path: Path) -> None:
         backup_paths(str(tmp_path / "nowhere"), "pc")
 
 
-def write_document(tmp_path: Path, records: list) -> Path:
+def write_document(tmp_path: Path, records: list, key: BackupKey | None = KEY) -> Path:
+    """A backup file of host pc, its records signed with ``key`` (the ones that are mappings)."""
+    if key is not None:
+        records = [key.sign("pc", item) if isinstance(item, dict) else item for item in records]
     path = tmp_path / "pc" / "tampered.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"format": 1, "host": "pc", "module": "m365ops.activation.win_tls12",
@@ -157,11 +162,42 @@ RUN_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"
     ({"kind": "service_status", "service": "WinRM", "before": "stopped", "after": "running"}, "never stops or disables WinRM"),
 ])
 def test_tampered_or_malformed_records_are_refused_before_contact(tmp_path: Path, bad, needle: str) -> None:
+    """Signed or not, a record the forward rules refuse is refused: the signature proves who wrote it, not that it is sane."""
     good = record("Enabled", {"type": "dword", "value": 0}, {"type": "dword", "value": 1})
     path = write_document(tmp_path, [good, bad])
     with pytest.raises(AnsibleActionFail, match="record #1: .*" + needle.replace("(", r"\(").replace("\\", "\\\\") + ".*nothing was restored"):
-        load_documents(backup_paths(str(tmp_path), "pc"), "pc")
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc", KEY)
+    write_document(tmp_path, [good, bad], key=None)
+    with pytest.raises(AnsibleActionFail, match="record #1: .*" + needle.replace("(", r"\(").replace("\\", "\\\\")):
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc", None, trust_unsigned=True)
     assert path.exists()
+
+
+def edited(record_: dict) -> dict:
+    return {**record_, "before": {"type": "dword", "value": 0}}
+
+
+@pytest.mark.parametrize(("records", "key", "needle"), [
+    ([record("Enabled", None, None)], KEY, "record #0: it carries no signature"),
+    ([edited(KEY.sign("pc", record("Enabled", None, {"type": "dword", "value": 1})))], KEY, "record #0: its signature does not match"),
+    ([KEY.sign("other-pc", record("Enabled", None, None))], KEY, "does not match its content: .*or belongs to another host"),
+    ([BackupKey(b"x" * 32, "elsewhere").sign("pc", record("Enabled", None, None))], KEY, "signed with another key .*key id"),
+    ([KEY.sign("pc", record("Enabled", None, None))], None, "no backup key is available"),
+    ([{**record("Enabled", None, None), "mac": "md5:abc"}], KEY, "not a hmac-sha256 signature"),
+], ids=["unsigned", "edited", "another-host", "another-key", "no-key", "odd-scheme"])
+def test_records_the_key_did_not_sign_for_this_host_are_refused_naming_file_and_record(tmp_path: Path, records, key, needle: str) -> None:
+    path = write_document(tmp_path, records, key=None)
+    with pytest.raises(AnsibleActionFail, match=needle) as raised:
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc", key)
+    assert str(path) in str(raised.value) and "nothing was restored" in str(raised.value)
+
+
+def test_an_interrupted_runs_outcome_note_keeps_its_signature_and_unsigned_records_pass_only_when_trusted(tmp_path: Path) -> None:
+    signed = KEY.sign("pc", record("Enabled", None, {"type": "dword", "value": 1}))
+    write_document(tmp_path, [{**signed, "outcome": "in_effect"}], key=None)
+    assert load_documents(backup_paths(str(tmp_path), "pc"), "pc", KEY)
+    write_document(tmp_path, [record("Enabled", None, None)], key=None)
+    assert load_documents(backup_paths(str(tmp_path), "pc"), "pc", KEY, trust_unsigned=True)
 
 
 @pytest.mark.parametrize(("text", "needle"), [
@@ -173,7 +209,7 @@ def test_a_backup_file_no_run_wrote_is_refused_naming_it(tmp_path: Path, text: s
     path.parent.mkdir(parents=True)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(AnsibleActionFail, match=needle) as raised:
-        load_documents(backup_paths(str(tmp_path), "pc"), "pc")
+        load_documents(backup_paths(str(tmp_path), "pc"), "pc", KEY)
     assert str(path) in str(raised.value)
 
 
@@ -190,7 +226,7 @@ def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
         {"kind": "action", "run": "netsh.exe winsock reset", "exit_code": 0},
     ]
     write_document(tmp_path, records)
-    targets = restore_targets(load_documents(backup_paths(str(tmp_path), "pc"), "pc"), None)
+    targets = restore_targets(load_documents(backup_paths(str(tmp_path), "pc"), "pc", KEY), None)
     assert set(targets.winhttp) == {"32", "64"} and [step[1:] for step in targets.statuses["NlaSvc"]] == [("stopped", "running")]
 
 
