@@ -17,7 +17,8 @@ description:
   - "Batch rules: a failed read op does not stop later ops; the first failed write op skips the
     write ops after it (their result has C(error=skipped)), except those marked C(always=true). Outside check mode a batch
     that writes holds the host-wide mutex C(Global\\m365ops-activation-agent) while it runs."
-  - "Op vocabulary of protocol 1, registry: C(registry_read) (C(key), C(view), optional C(names); a missing key answers C(first_missing), the topmost key of its path that does not exist),
+  - "Op vocabulary of protocol 1, registry: C(registry_read) (C(key), C(view), optional C(names); a missing key answers
+    C(first_missing), the topmost key of its path that does not exist),
     C(registry_enum) (C(key), C(view)), C(registry_read_subkeys) (C(key), C(view), C(names): the values of every direct subkey),
     C(registry_read_user_hives) (C(subkey), C(names), or C(tree) for every value below the subkey: that subkey of every
     loaded user profile hive under C(HKEY_USERS)),
