@@ -15,6 +15,7 @@ import re
 import struct
 import time
 import zlib
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from winsim import effects, network
@@ -22,7 +23,7 @@ from winsim.host import SimHost
 from winsim.registry import RegistryError
 
 PROTOCOL = 1
-WRITE_OPS = frozenset({"expect", "registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
+WRITE_OPS = frozenset({"expect", "user_hive_unload_recorded", "registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
                        "service_stop", "process_run", "adapter_binding_set",
                        "winhttp_proxy_write", "user_session_write", "directory_remove"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
@@ -863,8 +864,31 @@ def _profile_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded, "hive_file": sid in hives} for sid in sids]}
 
 
+def _hive_marker(host: SimHost, op: dict[str, Any], sid: str, present: bool) -> None:
+    """The agent's memory of a hive it loaded (``marker_key``): written before the load, removed after the unload."""
+    marker_key = op.get("marker_key")
+    if marker_key is None:
+        return
+    if not isinstance(marker_key, str):
+        raise OpError("invalid_argument", "'marker_key' must be a registry key")
+    if present:
+        host.registry.write(marker_key, "64", sid, "string", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"), True)
+    else:
+        host.registry.delete_value(marker_key, "64", sid, True)
+
+
+def _hive_unload(host: SimHost, sid: str) -> None:
+    """reg.exe unload, as the fault ``hive_unload_fails`` (SIDs whose hive some process holds open) lets it."""
+    users = host.state["registry"]["HKU"]["keys"]
+    if sid in (host.faults.get("hive_unload_fails") or []) or sid not in users:
+        raise OpError("process_failed", f"reg.exe unload HKU\\{sid} exited with 1", exit_code=1)
+    host.state.setdefault("unloaded_hives", {})[sid] = users.pop(sid)
+    host.save()
+
+
 def _user_hive_load(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """A signed-out user's hive (``unloaded_hives``) under HKEY_USERS, as reg.exe load puts it there."""
+    """A signed-out user's hive (``unloaded_hives``) under HKEY_USERS, as reg.exe load puts it there; remembered under
+    ``marker_key`` first."""
     sid = _require(op, "sid", str)
     if _profile_path(host, sid) is None:
         raise OpError("not_found", f"{sid} has no profile on this host")
@@ -873,23 +897,59 @@ def _user_hive_load(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str,
         return {"sid": sid, "loaded": False, "already_loaded": True}
     if sid not in host.state.get("unloaded_hives", {}):
         raise OpError("not_found", f"the profile of {sid} has no NTUSER.DAT")
+    _hive_marker(host, op, sid, True)
     users[sid] = host.state["unloaded_hives"].pop(sid)
     host.hives_loaded.add(sid)
     return {"sid": sid, "loaded": True, "already_loaded": False}
 
 
 def _user_hive_unload(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """Only a hive this execution loaded: one the user's logon holds stays."""
+    """Only a hive this execution loaded: one the user's logon holds stays. Its marker goes once it is unloaded."""
     sid = _require(op, "sid", str)
     if sid not in host.hives_loaded:
         return {"sid": sid, "unloaded": False}
+    _hive_unload(host, sid)
     host.hives_loaded.discard(sid)
-    users = host.state["registry"]["HKU"]["keys"]
-    if sid not in users:
-        raise OpError("process_failed", f"reg.exe unload HKU\\{sid} exited with 1", exit_code=1)
-    host.state.setdefault("unloaded_hives", {})[sid] = users.pop(sid)
-    host.save()
+    _hive_marker(host, op, sid, False)
     return {"sid": sid, "unloaded": True, "attempts": 1}
+
+
+def _user_hive_unload_recorded(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
+    """The hives earlier executions loaded and left loaded (their markers): unloaded once older than
+    ``older_than_seconds``; markers of hives no longer loaded removed."""
+    marker_key = _require(op, "marker_key", str)
+    older_than = _require(op, "older_than_seconds", int)
+    answer: dict[str, Any] = {"changed": False, "unloaded": [], "cleared": [], "still_loaded": [], "recent": []}
+    marks = host.registry.read(marker_key, "64", None)["values"]
+    users = host.state["registry"]["HKU"]["keys"]
+    for sid in sorted(marks):
+        since = str(marks[sid].get("value"))
+        if sid not in users:
+            answer["cleared"].append(sid)
+            answer["changed"] = True
+            if apply:
+                host.registry.delete_value(marker_key, "64", sid, True)
+            continue
+        try:
+            age = (datetime.now(timezone.utc) - datetime.strptime(since[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)).total_seconds()
+        except ValueError:
+            age = older_than
+        if age < older_than:
+            answer["recent"].append(sid)
+            continue
+        if not apply:
+            answer["unloaded"].append(sid)
+            answer["changed"] = True
+            continue
+        try:
+            _hive_unload(host, sid)
+        except OpError as error:
+            answer["still_loaded"].append({"sid": sid, "since": since, "message": str(error)})
+            continue
+        host.registry.delete_value(marker_key, "64", sid, True)
+        answer["unloaded"].append(sid)
+        answer["changed"] = True
+    return answer
 
 
 def _directory_stat(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
@@ -941,6 +1001,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
     "profile_list": _profile_list,
     "user_hive_load": _user_hive_load,
     "user_hive_unload": _user_hive_unload,
+    "user_hive_unload_recorded": _user_hive_unload_recorded,
     "directory_stat": _directory_stat,
     "directory_remove": _directory_remove,
 }

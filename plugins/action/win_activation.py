@@ -18,7 +18,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
     COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
-    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result,
+    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result, unload_left,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
     AnswerLost, RunJournal, answer_lost_result, close_entries, report_interrupted, settle_batch,
@@ -108,6 +108,10 @@ class ActionModule(CollectionAction):
                     close_entries(agent, interrupted)
                 # Nothing to change: the probe itself shows whether anything is left to change.
                 verified = not any(result_of.get("failed") for result_of in results.values())
+            # Only a host where an earlier execution left a user's hive loaded pays this one.
+            left = unload_left(agent, next((answer.state for answer in answers if answer.state is not None), None), check_mode)
+            if left:
+                result["warnings"] = [*result.get("warnings", []), *left]
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             for name, plan in plans.items():

@@ -8,7 +8,7 @@
 # No policy here: ops in, one result per op out; results never carry localized text parsed for meaning.
 
 $ProtocolVersion = 1
-$WriteOps = @('expect', 'registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
+$WriteOps = @('expect', 'user_hive_unload_recorded', 'registry_write', 'registry_delete_value', 'registry_delete_key', 'service_set_start_mode', 'service_start', 'service_stop', 'process_run', 'adapter_binding_set', 'winhttp_proxy_write', 'user_session_write', 'directory_remove')
 # The hives user_hive_load loaded in this execution: user_hive_unload unloads only these.
 $HivesLoaded = @{}
 # sc.exe start= words for the protocol's start modes; sc.exe is judged by its exit code only.
@@ -1418,9 +1418,63 @@ Function Invoke-ProfileList {
     return @{ profiles = @($profiles) }
 }
 
+Function Set-HiveMarker {
+    # Remembers on the host, under the key the op names (marker_key), a hive this agent loads: written before the load,
+    # removed after the unload, so a hive an execution could not unload (or that was killed meanwhile) is known to the
+    # next one (user_hive_unload_recorded). The value is the agent's UTC time of the load.
+    param([System.Collections.IDictionary]$Op, [string]$Sid, [bool]$Present)
+    $markerKey = Get-OpArg -Op $Op -Name 'marker_key' -Optional
+    if (-not $markerKey) {
+        return
+    }
+    $regKey = Open-RegistryKey -Key ([string]$markerKey) -View '64' -Writable $true -Create $Present
+    if ($null -eq $regKey) {
+        return
+    }
+    try {
+        if ($Present) {
+            $regKey.SetValue($Sid, [DateTime]::UtcNow.ToString('o'), [Microsoft.Win32.RegistryValueKind]::String)
+        }
+        elseif ($null -ne $regKey.GetValue($Sid)) {
+            $regKey.DeleteValue($Sid)
+        }
+    }
+    catch [System.Security.SecurityException], [System.UnauthorizedAccessException] {
+        throw (New-AgentError -Class 'access_denied' -Message "access is denied writing the hive marker $Sid in $markerKey")
+    }
+    finally {
+        $regKey.Dispose()
+    }
+}
+
+Function Invoke-HiveUnload {
+    # reg.exe unload of HKU\<SID>, judged by its exit code. Another process (a scanner, a printer driver) may hold a
+    # handle in the hive for a moment: tried five times, a second apart, before it is reported failed (G4). Returns
+    # the attempts it took.
+    param([string]$Sid)
+    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('unload', "HKU\$Sid"); success_exit_codes = @(0); timeout_seconds = 60 }
+    $attempt = 1
+    while ($true) {
+        [GC]::Collect()
+        [GC]::WaitForPendingFinalizers()
+        try {
+            [void](Invoke-ProcessRun -Op $run -Apply $true)
+            return $attempt
+        }
+        catch {
+            if ($attempt -ge 5) {
+                throw
+            }
+            $attempt++
+            Start-Sleep -Seconds 1
+        }
+    }
+}
+
 Function Invoke-UserHiveLoad {
     # Loads a user's profile hive (NTUSER.DAT) under HKEY_USERS\<SID> with reg.exe, judged by its exit code; a hive
-    # already loaded is left as it is. Runs in check mode too: reading the hive needs it loaded.
+    # already loaded is left as it is. Runs in check mode too: reading the hive needs it loaded. With marker_key, the
+    # load is remembered there first (Set-HiveMarker).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $sid = [string](Get-OpArg $Op 'sid')
     $profilePath = Get-ProfilePath -Sid $sid
@@ -1435,41 +1489,87 @@ Function Invoke-UserHiveLoad {
         # reg.exe load would create an empty hive there.
         throw (New-AgentError -Class 'not_found' -Message "the profile of $sid has no $hiveFile")
     }
+    Set-HiveMarker -Op $Op -Sid $sid -Present $true
     $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('load', "HKU\$sid", $hiveFile); success_exit_codes = @(0); timeout_seconds = 60 }
-    [void](Invoke-ProcessRun -Op $run -Apply $true)
+    try {
+        [void](Invoke-ProcessRun -Op $run -Apply $true)
+    }
+    catch {
+        Set-HiveMarker -Op $Op -Sid $sid -Present $false
+        throw
+    }
     $script:HivesLoaded[$sid] = $true
     return @{ sid = $sid; loaded = $true; already_loaded = $false }
 }
 
 Function Invoke-UserHiveUnload {
     # Unloads a hive user_hive_load loaded in this execution (the agent's own registry handles are released first); a
-    # hive loaded by anything else (the user's logon) is left loaded.
+    # hive loaded by anything else (the user's logon) is left loaded. The marker goes only once the hive is unloaded.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $sid = [string](Get-OpArg $Op 'sid')
     if (-not $script:HivesLoaded.ContainsKey($sid)) {
         return @{ sid = $sid; unloaded = $false }
     }
-    # Another process (a scanner, a printer driver) may hold a handle in the hive for a moment: tried five times, a
-    # second apart, before the unload is reported failed (G4).
-    $run = @{ op = 'process_run'; path = '%SystemRoot%\System32\reg.exe'; arguments = @('unload', "HKU\$sid"); success_exit_codes = @(0); timeout_seconds = 60 }
-    $attempt = 1
-    while ($true) {
-        [GC]::Collect()
-        [GC]::WaitForPendingFinalizers()
-        try {
-            [void](Invoke-ProcessRun -Op $run -Apply $true)
-            break
-        }
-        catch {
-            if ($attempt -ge 5) {
-                throw
-            }
-            $attempt++
-            Start-Sleep -Seconds 1
+    $attempts = Invoke-HiveUnload -Sid $sid
+    $script:HivesLoaded.Remove($sid)
+    Set-HiveMarker -Op $Op -Sid $sid -Present $false
+    return @{ sid = $sid; unloaded = $true; attempts = $attempts }
+}
+
+Function Invoke-UserHiveUnloadRecorded {
+    # The hives an earlier execution loaded and did not unload, as its markers under marker_key say: each still loaded
+    # and marked more than older_than_seconds ago is unloaded (a hive a signed-in user's logon now holds will not
+    # unload, and stays marked); a marker whose hive is no longer loaded (a restart, the user's sign-out) is removed.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $markerKey = [string](Get-OpArg $Op 'marker_key')
+    $olderThan = [int](Get-OpArg $Op 'older_than_seconds')
+    $answer = @{ changed = $false; unloaded = @(); cleared = @(); still_loaded = @(); recent = @() }
+    $regKey = Open-RegistryKey -Key $markerKey -View '64' -Writable $false -Create $false
+    if ($null -eq $regKey) {
+        return $answer
+    }
+    $marks = @{}
+    try {
+        foreach ($name in $regKey.GetValueNames()) {
+            $marks[$name] = [string]$regKey.GetValue($name)
         }
     }
-    $script:HivesLoaded.Remove($sid)
-    return @{ sid = $sid; unloaded = $true; attempts = $attempt }
+    finally {
+        $regKey.Dispose()
+    }
+    foreach ($sid in ($marks.Keys | Sort-Object)) {
+        $since = [DateTime]::MinValue
+        $known = [DateTime]::TryParse($marks[$sid], [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind, [ref]$since)
+        $markOp = @{ marker_key = $markerKey }
+        if (-not (Test-RegistryKey "HKU\$sid")) {
+            $answer.cleared += $sid
+            $answer.changed = $true
+            if ($Apply) {
+                Set-HiveMarker -Op $markOp -Sid $sid -Present $false
+            }
+            continue
+        }
+        if ($known -and ([DateTime]::UtcNow - $since.ToUniversalTime()).TotalSeconds -lt $olderThan) {
+            # Loaded a moment ago: another run's execution may be reading it now.
+            $answer.recent += $sid
+            continue
+        }
+        if (-not $Apply) {
+            $answer.unloaded += $sid
+            $answer.changed = $true
+            continue
+        }
+        try {
+            [void](Invoke-HiveUnload -Sid $sid)
+            Set-HiveMarker -Op $markOp -Sid $sid -Present $false
+            $answer.unloaded += $sid
+            $answer.changed = $true
+        }
+        catch {
+            $answer.still_loaded += @{ sid = $sid; since = $marks[$sid]; message = [string]$_.Exception.Message }
+        }
+    }
+    return $answer
 }
 
 Function Invoke-DirectoryStat {
@@ -1767,6 +1867,7 @@ $Handlers = @{
     profile_list = ${function:Invoke-ProfileList}
     user_hive_load = ${function:Invoke-UserHiveLoad}
     user_hive_unload = ${function:Invoke-UserHiveUnload}
+    user_hive_unload_recorded = ${function:Invoke-UserHiveUnloadRecorded}
     directory_stat = ${function:Invoke-DirectoryStat}
     directory_remove = ${function:Invoke-DirectoryRemove}
 }

@@ -49,7 +49,10 @@ description:
   - "User profiles: C(profile_list) (each user profile's SID, directory, whether its hive is loaded and whether its NTUSER.DAT exists),
     C(user_hive_load) and C(user_hive_unload) (C(sid): a signed-out user's hive under HKEY_USERS through reg.exe,
     judged by its exit code; a profile without NTUSER.DAT is not loaded; neither is a write op, and unload releases only a
-    hive the same execution loaded),
+    hive the same execution loaded; with C(marker_key) the load is remembered there, in a value named by the SID that
+    holds its UTC time, before it happens, and forgotten after the unload), C(user_hive_unload_recorded) (a write op; C(marker_key),
+    C(older_than_seconds): each hive so remembered that is still loaded and older is unloaded, the marker of one no
+    longer loaded removed; C(unloaded), C(cleared), C(still_loaded), C(recent)),
     C(directory_stat) (C(paths)) and C(directory_remove) (C(path), optional C(move_to)) as the
     agent's own account."
   - "System: C(system_info) (release, hotfixes, pending-reboot sources, boot time), C(user_sessions) (users signed in

@@ -28,6 +28,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import check_backup_dir
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, planned_record, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import HIVE_MARKERS_READ, hive_markers, left_loaded_warnings, unload_left_ops
 from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import (
     KEY_FILE_VARIABLE, KEY_VARIABLE, BackupKey, BackupKeyError, load_key,
 )
@@ -74,6 +75,8 @@ class HostState:
     generation: str | None = None
     # The run ids whose records the host keeps under the journal's History, oldest first (pruned in the apply batch).
     history: tuple[str, ...] = ()
+    # Hives an earlier execution loaded and has not unloaded (hives.py): SID to the time of the load.
+    hive_markers: dict[str, str] = field(default_factory=dict)
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -282,8 +285,8 @@ class ProbeRequest:
     def ops(self) -> list[dict[str, t.Any]]:
         markers_op = {"op": "registry_read", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view}
         generation_op = {"op": "registry_read", "key": GENERATION.key.path, "view": GENERATION.key.view, "names": [GENERATION.name]}
-        return [{"op": "system_info"}, markers_op, generation_op, OPEN_ENTRIES_OP, HISTORY_NAMES_OP, *self.reads, *tree_ops(self.trees),
-                *self.unique]
+        return [{"op": "system_info"}, markers_op, generation_op, OPEN_ENTRIES_OP, HISTORY_NAMES_OP, HIVE_MARKERS_READ, *self.reads,
+                *tree_ops(self.trees), *self.unique]
 
     def interpret(self, answers: t.Sequence[OpResult]) -> list[Probed]:
         """One answer per concern from the answers to ``ops``. A read that fails fails only the concerns that asked for
@@ -293,7 +296,7 @@ class ProbeRequest:
 
     def interpret_with_journal(self, answers: t.Sequence[OpResult]) -> tuple[list[Probed], list[RunRecords]]:
         """``interpret``, and the journal entries still open on the host (batches that never ended there)."""
-        system, markers, generation_read, journal, history, *rest = answers
+        system, markers, generation_read, journal, history, hives, *rest = answers
         if not system.ok:
             raise AgentOpError(system, "reading the Windows release")
         for answer, what in ((markers, f"the reboot markers under {REBOOT_MARKERS}"), (generation_read, str(GENERATION))):
@@ -325,7 +328,7 @@ class ProbeRequest:
                 probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
             else:
                 probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed, generation=generation,
-                                               history=history_names(history))))
+                                               history=history_names(history), hive_markers=hive_markers(hives))))
         return probed, still_open
 
 
@@ -523,6 +526,20 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     return outcomes, (then.interpret(reread) if then is not None else None)
 
 
+def unload_left(agent: AgentClient, state: HostState | None, check_mode: bool) -> list[str]:
+    """The hives earlier executions left loaded (hives.py): unloaded in one more execution, only on a host that has such a
+    hive and outside check mode; what became of each, as warnings."""
+    if state is None or not state.hive_markers:
+        return []
+    if check_mode:
+        return left_loaded_warnings(state.hive_markers, None)
+    try:
+        answer, = agent.run(unload_left_ops())
+    except AgentError as error:
+        return [f"unloading the hives the collection left loaded ({', '.join(sorted(state.hive_markers))}) failed: {error}"]
+    return left_loaded_warnings(state.hive_markers, answer)
+
+
 def concern_report(planned: Planned, check_mode: bool, diff: bool) -> dict[str, t.Any]:
     """A concern's result before anything is applied: what it would change, and why, and what is in the way."""
     plan, state, concern = planned.plan, planned.state, planned.concern
@@ -692,6 +709,10 @@ class ConcernAction(CollectionAction):
             elif not check_mode and settle_batch(state.interrupted):
                 # Only a host with an interrupted batch pays this execution: it closes the host's open entries.
                 close_entries(agent, state.interrupted)
+            # Only a host where an earlier execution left a user's hive loaded pays this one.
+            left = unload_left(agent, state, check_mode)
+            if left:
+                result["warnings"] = [*result.get("warnings", []), *left]
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             plan.blockers.append(str(error))

@@ -8,7 +8,14 @@ user who is not signed in, a concern that was asked to reach them reads the Prof
 such hive for its reads and unloads it again in the same execution, and plans its changes between a load and an unload
 (``HiveStep``). A profile whose NTUSER.DAT is gone is never loaded (reg.exe would create an empty one). The agent
 unloads only a hive it loaded in the same execution, and its load and unload are not write ops, so an unload still
-runs after a failed change: a hive is never left loaded for the user's next logon.
+runs after a failed change.
+
+An unload can still fail (a process holds the hive open through the agent's five tries), and an execution can be
+killed between the two. So every load is remembered on the host before it happens (``HIVE_MARKERS``, one value per
+SID holding the time of the load) and forgotten after the unload. Every run reads the markers in its probe; a run that
+is not in check mode and finds one spends one more execution (``unload_left_ops``) unloading each hive left loaded
+for longer than ``HIVE_MARKER_AGE`` (a younger one may be another run's, in use) and reports what it did
+(``left_loaded_warnings``); a hive no longer loaded has its marker removed.
 """
 
 from __future__ import annotations
@@ -16,10 +23,16 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import USER_HIVE
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import USER_HIVE, RegistryKey
 
 PROFILE_LIST: dict[str, t.Any] = {"op": "profile_list"}
+# Where the agent remembers a hive it loaded until it has unloaded it: value <SID>, the UTC time of the load.
+HIVE_MARKERS = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\LoadedHives")
+HIVE_MARKERS_READ: dict[str, t.Any] = {"op": "registry_read", "key": HIVE_MARKERS.path, "view": HIVE_MARKERS.view}
+# A hive marked for less than this may be in use by another run's execution right now: it is left for a later run.
+HIVE_MARKER_AGE = 600
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class HiveStep:
         return f"{self.user}'s hive"
 
     def to_op(self) -> dict[str, t.Any]:
-        return {"op": "user_hive_load" if self.load else "user_hive_unload", "sid": self.sid}
+        return {"op": "user_hive_load" if self.load else "user_hive_unload", "sid": self.sid, "marker_key": HIVE_MARKERS.path}
 
     def as_result(self) -> dict[str, t.Any]:
         return {"user": self.user, "sid": self.sid, "hive": "load" if self.load else "unload", "reason": self.reason}
@@ -80,8 +93,8 @@ def around(profiles: t.Sequence[t.Mapping[str, t.Any]], reads: t.Sequence[dict[s
     if not profiles:
         return []
     loading = [profile for profile in profiles if not profile.get("loaded")]
-    return [*({"op": "user_hive_load", "sid": profile["sid"]} for profile in loading), *reads,
-            *({"op": "user_hive_unload", "sid": profile["sid"]} for profile in loading)]
+    return [*({"op": "user_hive_load", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading), *reads,
+            *({"op": "user_hive_unload", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading)]
 
 
 def loads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> int:
@@ -101,3 +114,32 @@ def hive_sid(path: str) -> str | None:
     """The SID of the user hive a registry path is in (``HKU\\S-1-5-21-...\\...``), or None."""
     match = USER_HIVE.match(path + "\\")
     return path.split("\\")[1] if match else None
+
+
+def hive_markers(answer: OpResult) -> dict[str, str]:
+    """The hives an earlier execution loaded and has not unloaded yet (or is using now): SID to the time of the load."""
+    if not answer.ok:
+        return {}
+    return {sid: str(value.get("value")) for sid, value in (answer.data.get("values") or {}).items() if isinstance(value, dict)}
+
+
+def unload_left_ops() -> list[dict[str, t.Any]]:
+    """The op that unloads every hive left loaded by an earlier execution (marked longer than ``HIVE_MARKER_AGE``)."""
+    return [{"op": "user_hive_unload_recorded", "marker_key": HIVE_MARKERS.path, "older_than_seconds": HIVE_MARKER_AGE}]
+
+
+def left_loaded_warnings(markers: t.Mapping[str, str], answer: OpResult | None) -> list[str]:
+    """What became of the hives earlier executions left loaded; ``answer`` None in check mode (nothing is unloaded)."""
+    if answer is None:
+        return [f"the hive of {sid}, loaded by the collection at {since}, was not unloaded then (a process held it, or the "
+                "execution was stopped) and may still be loaded under HKEY_USERS: the next run that is not in check mode "
+                "unloads it" for sid, since in sorted(markers.items())]
+    if not answer.ok:
+        return [f"unloading the hives the collection left loaded ({', '.join(sorted(markers))}) failed: {answer.message} ({answer.error})"]
+    data = answer.data
+    told = [f"the hive of {sid}, left loaded by an earlier run of the collection at {markers.get(sid, 'an unknown time')}, was unloaded"
+            for sid in data.get("unloaded") or []]
+    told += [f"the hive of {item.get('sid')}, left loaded by an earlier run of the collection at {item.get('since')}, is still "
+             f"loaded: {item.get('message')} (a process holds it, or the user has signed in since; the next run tries again)"
+             for item in data.get("still_loaded") or [] if isinstance(item, dict)]
+    return told

@@ -276,3 +276,42 @@ def test_findings_mode_with_a_lost_answer_names_what_was_applied_and_fixes_nothi
     entry = json.loads(report.read_text(encoding="utf-8"))["hosts"]["pc"]
     assert entry["status"] == "unknown" and entry["findings"]["applied"] == ["tls12"]
     assert entry["findings"]["fixed"] == [] and "tls12-off" in entry["findings"]["left"]
+
+
+def test_a_hive_left_loaded_is_remembered_on_the_host_and_unloaded_by_the_next_run(fleet: Fleet, inventory: Path) -> None:
+    """A process holds dave's hive open through the agent's five unload tries: the task fails (failed is failed), the hive
+    stays loaded and its marker says so; a later run unloads it in one more execution and says so; then nothing is left."""
+    from winsim.profiles import DAVE_SID
+    task, task_name = ROOT / "tests" / "integration" / "playbooks" / "tls12_task.yml", "Run win_tls12"
+    asked = {"tls12_wininet_users": "set", "tls12_wininet_signed_out": True}
+    host = fleet.add("terminal", "win10-users-tls")
+    host.faults["hive_unload_fails"] = [DAVE_SID]
+    host.save()
+    fleet.write_inventory(inventory)
+    held = run_playbook(inventory, task, "--check", extra_vars=asked)
+    assert held.rc != 0 and "user_hive_unload" in held.result("terminal", task_name)["msg"]
+    assert DAVE_SID in host.state["registry"]["HKU"]["keys"]
+    marker, = collection_key_values(fleet, "terminal", "LoadedHives")
+    assert marker == DAVE_SID
+
+    # In check mode the next run only tells; a marker younger than ten minutes may be another run's hive in use.
+    del host.faults["hive_unload_fails"]
+    host.save()
+    told = run_playbook(inventory, task, "--check", extra_vars=asked).result("terminal", task_name)
+    assert any(DAVE_SID in warning and "next run that is not in check mode unloads it" in warning for warning in told["warnings"])
+    recent = run_playbook(inventory, task, extra_vars=asked).result("terminal", task_name)
+    assert DAVE_SID in host.state["registry"]["HKU"]["keys"] and not any("was unloaded" in warning for warning in recent.get("warnings", []))
+
+    host.registry.write(r"HKLM\SOFTWARE\m365ops\activation\LoadedHives", "64", DAVE_SID, "string", "2026-01-01T00:00:00.0000000Z", True)
+    host.save()
+    cleaned = run_playbook(inventory, task, extra_vars=asked).result("terminal", task_name)
+    assert any(f"the hive of {DAVE_SID}" in warning and "was unloaded" in warning for warning in cleaned["warnings"])
+    assert DAVE_SID not in host.state["registry"]["HKU"]["keys"] and DAVE_SID in host.state["unloaded_hives"]
+    assert collection_key_values(fleet, "terminal", "LoadedHives") == []
+    quiet = run_playbook(inventory, task, extra_vars=asked).result("terminal", task_name)
+    assert quiet["agent_executions"] == cleaned["agent_executions"] - 1 and not any("hive of" in warning for warning in quiet.get("warnings", []))
+
+
+def collection_key_values(fleet: Fleet, host: str, name: str) -> list[str]:
+    """The value names of HKLM\\SOFTWARE\\m365ops\\activation\\<name> on the simulated host."""
+    return sorted(fleet.hosts[host].host.registry.read(f"HKLM\\SOFTWARE\\m365ops\\activation\\{name}", "64", None)["values"])

@@ -93,7 +93,8 @@ def import_microsoft_json(path: str, sets: t.Sequence[int]) -> tuple[list[dict[s
     for entry in document:
         if entry["id"] not in sets:
             continue
-        ports = [int(port) for port in str(entry.get("tcpPorts") or "").split(",") if port.strip().isdigit()]
+        # isascii: str.isdigit() is true of '²', which int() refuses.
+        ports = [int(port) for port in str(entry.get("tcpPorts") or "").split(",") if port.strip().isascii() and port.strip().isdigit()]
         for url in entry.get("urls") or []:
             name = str(url).strip().lower()
             if "*" in name:

@@ -211,7 +211,7 @@ def _signed_out(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.An
 def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
     """``major.minor.build.private`` as numbers, or None when ``text`` is not such a version."""
     parts = str(text).split(".") if isinstance(text, str) else []
-    if len(parts) != 4 or not all(part.isdigit() and len(part) <= 5 and int(part) <= 0xFFFF for part in parts):
+    if len(parts) != 4 or not all(part.isascii() and part.isdigit() and len(part) <= 5 and int(part) <= 0xFFFF for part in parts):
         return None
     return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
 

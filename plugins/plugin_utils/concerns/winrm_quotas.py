@@ -41,7 +41,7 @@ def quota_facts(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     numbers: dict[str, int | None] = {}
     for path in MINIMUMS:
         text = str(values.get(path) or "").strip()
-        numbers[path] = int(text) if text.isdigit() else None
+        numbers[path] = int(text) if text.isascii() and text.isdigit() else None
     low = [{"setting": path, "value": numbers[path], "minimum": minimum, "why": why}
            for path, (minimum, why) in MINIMUMS.items() if numbers[path] is not None and numbers[path] < minimum]
     return {"values": numbers, "low": low}

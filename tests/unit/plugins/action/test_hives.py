@@ -39,7 +39,8 @@ def test_every_profile_but_the_signed_in_users_is_reached_and_one_without_a_hive
 def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> None:
     found = signed_out_profiles(PROFILES, [ALICE])
     read = {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]}
-    assert around(found, [read]) == [{"op": "user_hive_load", "sid": DAVE}, read, {"op": "user_hive_unload", "sid": DAVE}]
+    marker = {"marker_key": r"HKLM\SOFTWARE\m365ops\activation\LoadedHives"}
+    assert around(found, [read]) == [{"op": "user_hive_load", "sid": DAVE, **marker}, read, {"op": "user_hive_unload", "sid": DAVE, **marker}]
     assert around([], [read]) == []
     change = ValueChange(RegistryRef(RegistryKey(f"HKU\\{DAVE}\\{USER_WININET}"), "SecureProtocols"), dword(0xA0), dword(0x8A0), "why")
     carol, dave = found
