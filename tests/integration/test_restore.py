@@ -5,6 +5,8 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, run_playbook
 from winsim.agent import winhttp_setting
 from winsim.fleet import Fleet
@@ -121,11 +123,12 @@ def test_restore_from_the_hosts_journal_when_the_controller_kept_nothing(fleet: 
     assert again.rc == 0 and again.changed_hosts() == set()
 
 
-def test_a_controller_source_without_a_backup_dir_fails_before_contact(fleet: Fleet, inventory: Path) -> None:
+@pytest.mark.parametrize("source", ["controller", "hots"])
+def test_a_source_that_cannot_be_read_fails_before_contact(fleet: Fleet, inventory: Path, source: str) -> None:
     fleet.add("pc", "win11")
     fleet.write_inventory(inventory)
-    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_restore_source": "controller"})
-    assert run.rc == 2 and "m365ops_backup_dir" in run.stdout
+    run = run_playbook(inventory, RESTORE, extra_vars={"m365ops_restore_source": source})
+    assert run.rc == 2 and "m365ops_backup_dir" in run.stdout and f"it is {source}" in run.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == 0
 
 

@@ -458,7 +458,7 @@ class Restore(Concern):
         if source == "host" and backups:
             raise AnsibleActionFail("backups: not read with source: host (the records come from the host's journal); "
                                     "leave it out, or use source: auto")
-        self._source, self._fallback = source, None
+        self._fallback = None
         if source != "host" and backups:
             documents = load_documents(backup_paths(backups, self._host), self._host, self._key, args.get("trust_unsigned", False))
             if documents or source == "controller":
