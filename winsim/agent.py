@@ -23,8 +23,8 @@ from winsim.host import SimHost
 from winsim.registry import RegistryError
 
 PROTOCOL = 1
-WRITE_OPS = frozenset({"expect", "user_hive_unload_recorded", "registry_write", "registry_delete_value", "registry_delete_key", "service_set_start_mode", "service_start",
-                       "service_stop", "process_run", "adapter_binding_set",
+WRITE_OPS = frozenset({"expect", "user_hive_unload_recorded", "registry_write", "registry_delete_value", "registry_delete_key",
+                       "service_set_start_mode", "service_start", "service_stop", "process_run", "adapter_binding_set",
                        "winhttp_proxy_write", "user_session_write", "directory_remove"})
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
