@@ -59,14 +59,15 @@ UNKNOWN_BOOT_TIME = "unknown"
 class HostState:
     """Everything the probe learned: the Windows release, the registry values asked for, and reboots owed.
 
-    ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
+    ``probes`` are the answers to the concern's own reads (``probe_ops``), by the names it gave them: read them with
+    ``probe(name)``. ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
     for the concerns whose reboot has not happened yet. ``followups`` are the answers to the read ops
     the concern asked for after seeing the probe (``followup_ops``), in order; usually none.
     """
 
     windows: WindowsHost
     registry: RegistrySnapshot
-    probes: tuple[OpResult, ...] = ()
+    probes: t.Mapping[str, OpResult] = field(default_factory=dict)
     reboots_owed: dict[str, str] = field(default_factory=dict)
     followups: tuple[OpResult, ...] = ()
     # Earlier batches whose answer never came back, with what they left on the host (the journal, journal.py).
@@ -77,6 +78,17 @@ class HostState:
     history: tuple[str, ...] = ()
     # Hives an earlier execution loaded and has not unloaded (hives.py): SID to the time of the load.
     hive_markers: dict[str, str] = field(default_factory=dict)
+
+    def probe(self, name: str) -> OpResult:
+        """The answer to the read the concern's ``probe_ops`` named ``name``."""
+        try:
+            return self.probes[name]
+        except KeyError:
+            raise KeyError(f"no probe read is named '{name}' (asked: {', '.join(self.probes) or 'none'}); name it in probe_ops()") from None
+
+    def asked(self, name: str) -> bool:
+        """Whether the concern's ``probe_ops`` asked for a read named ``name`` (some reads depend on its options)."""
+        return name in self.probes
 
 
 def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
@@ -212,9 +224,10 @@ class Concern:
         """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
         return ()
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        """Other read ops for the probe (services, proxy, ...); their results arrive as ``state.probes``, in order."""
-        return []
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        """Other read ops for the probe (services, proxy, ...), each under a name of the concern's choosing; their answers
+        arrive by those names (``state.probe(name)``). An op two concerns ask for runs once."""
+        return {}
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         """Read ops that only the probe's answers can name (files a catalog points to); when given, one more read-only
@@ -267,7 +280,7 @@ class ProbeRequest:
     reads: list[dict[str, t.Any]]
     trees_of: list[set[RegistryKey]]
     trees: list[RegistryKey]
-    asked: list[list[dict[str, t.Any]]]
+    asked: list[dict[str, dict[str, t.Any]]]
     unique: list[dict[str, t.Any]]
 
     @classmethod
@@ -278,7 +291,7 @@ class ProbeRequest:
         trees_of = [set(item.concern.tree_keys(item.args)) for item in selected]
         trees = sorted(set().union(*trees_of)) if trees_of else []
         asked = [item.concern.probe_ops(item.args, context) for item in selected]
-        unique = list({_op_key(op): op for ops in asked for op in ops}.values())
+        unique = list({_op_key(op): op for ops in asked for op in ops.values()}.values())
         return cls(wanted, refs, keys, reads, trees_of, trees, asked, unique)
 
     @property
@@ -319,7 +332,7 @@ class ProbeRequest:
         for refs_of, trees_mine, ops in zip(self.wanted, self.trees_of, self.asked):
             failed_key = next((key for key in sorted({ref.key for ref in refs_of}) if not key_answers[key].ok), None)
             failed_tree = next((key for key in sorted(trees_mine) if not tree_answers[key].ok), None)
-            failed_op = next((op for op in ops if not by_op[_op_key(op)].ok), None)
+            failed_op = next((op for op in ops.values() if not by_op[_op_key(op)].ok), None)
             if failed_key is not None:
                 probed.append(Probed(None, AgentOpError(key_answers[failed_key], f"reading {failed_key}")))
             elif failed_tree is not None:
@@ -327,7 +340,7 @@ class ProbeRequest:
             elif failed_op is not None:
                 probed.append(Probed(None, AgentOpError(by_op[_op_key(failed_op)], f"probing ({failed_op['op']})")))
             else:
-                probed.append(Probed(HostState(windows, registry, tuple(by_op[_op_key(op)] for op in ops), owed, generation=generation,
+                probed.append(Probed(HostState(windows, registry, {name: by_op[_op_key(op)] for name, op in ops.items()}, owed, generation=generation,
                                                history=history_names(history), hive_markers=hive_markers(hives))))
         return probed, still_open
 

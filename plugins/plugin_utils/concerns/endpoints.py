@@ -122,8 +122,6 @@ WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_C
                   12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
                   12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
 TLS_ERRORS = frozenset({12037, 12038, 12044, 12045, 12057, 12157, 12175})
-# The winhttp_proxy concern's reads come first in this concern's probe (the same ops: asked once per host).
-PROXY_READS = 4
 NCSI_HOSTS = ("www.msftconnecttest.com", "www.msftncsi.com")
 NCSI_DEFAULTS = tuple({"host": host, "port": 80, "scheme": "http", "path": "/" + probe_defaults(build)["ActiveWebProbePath"]}
                       for host, build in zip(NCSI_HOSTS, (CONNECTTEST_BUILD, 0)))
@@ -157,7 +155,7 @@ def https_server(proxy: str | None) -> str | None:
 
 
 def winhttp_route(state: HostState) -> str:
-    data = state.probes[0].data
+    data = state.probe("winhttp_proxy").data
     server = https_server(data.get("proxy")) if data.get("access_type") == "named" else None
     return server or "direct"
 
@@ -234,20 +232,21 @@ class Endpoints(Concern):
         yield PROBE_HOST
         yield PROBE_PATH
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
         endpoints = endpoint_list(args)
         timeout = args["timeout_ms"]
         names = list(dict.fromkeys(item["host"] for item in (*endpoints, *NCSI_DEFAULTS)))
         targets = list({(item["host"], item["port"]): {"host": item["host"], "port": item["port"]} for item in endpoints}.values())
         secure = [target for target in targets if any(item["host"] == target["host"] and item["port"] == target["port"]
                                                       and (item.get("scheme") or "https") == "https" for item in endpoints)]
-        return [*WinHttpProxy().probe_ops({}, context),
-                {"op": "dns_resolve", "names": names, "timeout_ms": timeout},
-                {"op": "tcp_connect", "targets": targets, "timeout_ms": timeout},
-                {"op": "tls_handshake", "targets": secure, "timeout_ms": timeout},
-                {"op": "http_request", "urls": [url_of(item) for item in endpoints], "user_agent": MSOIDCRL, "timeout_ms": timeout},
-                {"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "timeout_ms": timeout},
-                {"op": "http_request", "urls": [url_of(item) for item in NCSI_DEFAULTS], "user_agent": NCSI_AGENT, "timeout_ms": timeout}]
+        # The winhttp_proxy concern's reads, by its names (the same ops: asked once per host when both run).
+        return {**WinHttpProxy().probe_ops({}, context),
+                "dns": {"op": "dns_resolve", "names": names, "timeout_ms": timeout},
+                "tcp": {"op": "tcp_connect", "targets": targets, "timeout_ms": timeout},
+                "tls": {"op": "tls_handshake", "targets": secure, "timeout_ms": timeout},
+                "http": {"op": "http_request", "urls": [url_of(item) for item in endpoints], "user_agent": MSOIDCRL, "timeout_ms": timeout},
+                "neutral": {"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "timeout_ms": timeout},
+                "ncsi": {"op": "http_request", "urls": [url_of(item) for item in NCSI_DEFAULTS], "user_agent": NCSI_AGENT, "timeout_ms": timeout}}
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         """Only what the host's settings point at and the first run could not know."""
@@ -261,7 +260,7 @@ class Endpoints(Concern):
             ops.append({"op": "dns_resolve", "names": [probe["host"]], "timeout_ms": timeout})
             ops.append({"op": "http_request", "urls": [url_of(probe)], "user_agent": NCSI_AGENT, "timeout_ms": timeout})
         route = winhttp_route(state)
-        refused = [request for request in state.probes[PROXY_READS + 3].data.get("requests") or []
+        refused = [request for request in state.probe("http").data.get("requests") or []
                    if request.get("error_code") in TLS_ERRORS]
         if route != "direct" and refused:
             # WinHTTP refused the certificate its proxy passed on: the handshake through the proxy names the CA.
@@ -336,7 +335,8 @@ def _tls_stage(item: t.Mapping[str, t.Any], tcp: str, answer: t.Mapping[str, t.A
 
 
 def endpoint_facts(args: dict[str, t.Any], state: HostState, followup: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
-    dns_answer, tcp_answer, tls_answer, http_answer, neutral_answer, ncsi_answer = (probe.data for probe in state.probes[PROXY_READS:])
+    dns_answer, tcp_answer, tls_answer, http_answer, neutral_answer, ncsi_answer = (
+        state.probe(name).data for name in ("dns", "tcp", "tls", "http", "neutral", "ncsi"))
     later = list(zip(followup, state.followups))
     names = dict(dns_answer.get("names") or {})
     configured_requests = [*(http_answer.get("requests") or []), *(ncsi_answer.get("requests") or [])]

@@ -51,8 +51,8 @@ class Ipv6(Concern):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         return [DISABLED_COMPONENTS]
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "adapter_list"}, {"op": "management_addresses", "ports": list(context.management_ports)}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {"adapters": {"op": "adapter_list"}, "management": {"op": "management_addresses", "ports": list(context.management_ports)}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_ipv6(args, state)
@@ -60,7 +60,7 @@ class Ipv6(Concern):
 
 def plan_ipv6(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
-    listing, management = state.probes[0].data, state.probes[1].data
+    listing, management = state.probe("adapters").data, state.probe("management").data
     known = management.get("supported", False)
     addresses = {str(address).lower() for address in management.get("addresses", [])}
     adapters = [Adapter.from_agent(item, addresses) for item in listing.get("adapters", [])]

@@ -83,11 +83,11 @@ class Ncsi(Concern):
         for name in PROBE_DEFAULTS_CONNECTTEST:
             yield RegistryRef(INTERNET, name)
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
         # Where a policy value comes from; Registry.pol files are kilobytes, 16 MiB is far beyond any real one.
-        return [{"op": "file_read", "path": LOCAL_MACHINE_POL, "max_bytes": 16 * 1024 * 1024},
-                {"op": "registry_read_subkeys", "key": GPO_LIST, "view": "64", "names": ["DisplayName", "Link"]},
-                {"op": "connection_profiles"}]
+        return {"local_policy": {"op": "file_read", "path": LOCAL_MACHINE_POL, "max_bytes": 16 * 1024 * 1024},
+                "gpo_list": {"op": "registry_read_subkeys", "key": GPO_LIST, "view": "64", "names": ["DisplayName", "Link"]},
+                "connectivity": {"op": "connection_profiles"}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_ncsi(args, state)
@@ -126,7 +126,7 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
                        "restarts: restart the host)", True)
     source = None
     if policy is not None and dword_of(policy) != 0:
-        source = policy_source(POLICY.path, NO_ACTIVE_PROBE.name, state.probes[0].data, state.probes[1].data)
+        source = policy_source(POLICY.path, NO_ACTIVE_PROBE.name, state.probe("local_policy").data, state.probe("gpo_list").data)
         reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
         if args["policy"] == "report":
             plan.blockers.append(f"{reason}; {describe_source(source)}. Group Policy writes it again at every refresh and boot: set "
@@ -184,6 +184,6 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         "other_policy_values": other_policy,
         "policy_source": source,
         # Windows' own conclusion now; NlaSvc applies changed values only once it restarts.
-        "connectivity": connectivity(state.probes[2].data),
+        "connectivity": connectivity(state.probe("connectivity").data),
     }
     return plan

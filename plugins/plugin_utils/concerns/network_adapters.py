@@ -14,12 +14,12 @@ class NetworkAdapters(Concern):
     NAME = "network_adapters"
     FACTS_KEY = "network_adapters"
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
         # The same op the Winsock concern asks: read once when both run.
-        return [{"op": "adapter_list"}]
+        return {"adapters": {"op": "adapter_list"}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        answer = state.probes[0].data
+        answer = state.probe("adapters").data
         adapters = [{"name": item.get("name"), "if_index": item.get("if_index"), "status": item.get("status"),
                      "addresses": list(item.get("addresses") or []), "manual_addresses": item.get("manual_addresses"),
                      "ipv6_bound": item.get("ipv6_bound")} for item in answer.get("adapters") or []]

@@ -160,10 +160,10 @@ class OfficeCredentials(Concern):
         if not 5 <= args["timeout_seconds"] <= 600:
             raise AnsibleActionFail(f"timeout_seconds: must be 5 to 600, not {args['timeout_seconds']}")
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
         # The work account is read by the same task in each session: no task or execution more.
         reads = [{"op": "credential_list"}, *([{"op": "work_account"}] if args["work_accounts"] == "report" else [])]
-        return [{"op": "user_session_read", **reach(args["users"] == "become"), "ops": reads, "timeout_seconds": args["timeout_seconds"]}]
+        return {"credentials": {"op": "user_session_read", **reach(args["users"] == "become"), "ops": reads, "timeout_seconds": args["timeout_seconds"]}}
 
     def matching(self, args: dict[str, t.Any], credentials: t.Sequence[t.Mapping[str, t.Any]]) -> list[CachedCredential]:
         return [CachedCredential(str(item["target"]), int(item["type"]), item.get("user_name"), item.get("persist")) for item in credentials
@@ -172,7 +172,7 @@ class OfficeCredentials(Concern):
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
         users = []
-        answers = session_answers(state.probes[0].data)
+        answers = session_answers(state.probe("credentials").data)
         if not answers:
             plan.blockers.append(NO_SESSION)
         for session, answer, why in answers:

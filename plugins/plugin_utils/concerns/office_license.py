@@ -104,14 +104,14 @@ class OfficeLicense(Concern):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         return ClickToRun().registry_refs(args)
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "user_sessions"},
-                {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
-                {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
-                {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
-                 "timeout_seconds": args["timeout_seconds"]},
-                {"op": "process_list", "names": list(APPS)},
-                *([PROFILE_LIST] if args["signed_out"] else [])]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        ops = {"sessions": {"op": "user_sessions"},
+               "licensing": {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
+               "identity": {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
+               "caches": {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
+                          "timeout_seconds": args["timeout_seconds"]},
+               "processes": {"op": "process_list", "names": list(APPS)}}
+        return {**ops, "profiles": PROFILE_LIST} if args["signed_out"] else ops
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``)."""
@@ -119,15 +119,16 @@ class OfficeLicense(Concern):
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
-        sessions, licensing, identity, caches, processes = (probe.data for probe in state.probes[:5])
+        sessions, licensing, identity, caches, processes = (state.probe(name).data for name in ("sessions", "licensing", "identity", "caches",
+                                                                                                "processes"))
         own = args["users"] == "become"
         # The become user is whoever the agent runs as: named by the answer of its own session.
         users = {str(session.get("sid")): str(session.get("user")) for session, _answer, _why in session_answers(caches)} if own else signed_in_users(sessions)
         office = click_to_run_facts(state)
         plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
         offline = offline_profiles(args, state)
-        if args["signed_out"] and len(state.probes) > 5:
-            plan.facts["profiles_without_hive"] = profiles_without_hive(state.probes[5].data)
+        if args["signed_out"] and state.asked("profiles"):
+            plan.facts["profiles_without_hive"] = profiles_without_hive(state.probe("profiles").data)
         if not users and not offline:
             plan.blockers.append(NO_SESSION)
             return plan
@@ -164,7 +165,8 @@ class OfficeLicense(Concern):
         if not plan.changes:
             return []
         # Every signed-out profile the plan covered is read back too, also one whose only change was its cache folder.
-        return [*self.probe_ops(args, ProbeContext())[1:4], *offline_reads(plan.facts.get("signed_out_profiles") or [])]
+        reads = self.probe_ops(args, ProbeContext())
+        return [*(reads[name] for name in ("licensing", "identity", "caches")), *offline_reads(plan.facts.get("signed_out_profiles") or [])]
 
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
         if not checks:
@@ -189,10 +191,11 @@ class OfficeLicense(Concern):
 def offline_profiles(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
     """With ``signed_out``: the profiles of the users who are not signed in (nor the become user, reached in its own
     session with ``users: become``)."""
-    if not args["signed_out"] or len(state.probes) < 6:
+    if not args["signed_out"] or not state.asked("profiles"):
         return []
-    reached = [*signed_in_users(state.probes[0].data), *(str(session.get("sid")) for session, _answer, _why in session_answers(state.probes[3].data))]
-    return signed_out_profiles(state.probes[5].data, reached)
+    reached = [*signed_in_users(state.probe("sessions").data),
+               *(str(session.get("sid")) for session, _answer, _why in session_answers(state.probe("caches").data))]
+    return signed_out_profiles(state.probe("profiles").data, reached)
 
 
 def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:

@@ -48,8 +48,8 @@ class OfficeUpdate(Concern):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         return ClickToRun().registry_refs(args)
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "process_list", "names": list(APPS)}, {"op": "file_stat", "paths": [CLIENT]}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {"processes": {"op": "process_list", "names": list(APPS)}, "client": {"op": "file_stat", "paths": [CLIENT]}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
@@ -65,11 +65,11 @@ class OfficeUpdate(Concern):
             return plan
         if version >= minimum:
             return plan
-        client = next(iter((state.probes[1].data.get("files") or {}).values()), {})
+        client = next(iter((state.probe("client").data.get("files") or {}).values()), {})
         if not client.get("exists"):
             plan.failure = f"{client.get('expanded') or CLIENT} is missing, although Click-to-Run's configuration says Office is installed"
             return plan
-        open_apps = [f"{item['name']} (session {item.get('session_id')})" for item in state.probes[0].data.get("processes") or []]
+        open_apps = [f"{item['name']} (session {item.get('session_id')})" for item in state.probe("processes").data.get("processes") or []]
         plan.facts["open_apps"] = open_apps
         if open_apps and not args["close_apps"]:
             plan.blockers.append(f"Office is open ({', '.join(open_apps)}): the update would wait until it is closed. "

@@ -73,9 +73,9 @@ class RequiredServices(Concern):
             return [{"op": "process_run", "path": SFC, "arguments": ["/scannow"], "timeout_seconds": args["sfc_timeout"]}]
         return []
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "service_query", "names": [service["name"] for service in args["services"]], "with_dependencies": True},
-                {"op": "service_query", "names": REPORTED_SERVICES}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {"services": {"op": "service_query", "names": [service["name"] for service in args["services"]], "with_dependencies": True},
+                "reported": {"op": "service_query", "names": REPORTED_SERVICES}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_services(args, state)
@@ -100,7 +100,7 @@ def check_services_arguments(args: dict[str, t.Any]) -> None:
 
 def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
-    answers = state.probes[0].data["services"]
+    answers = state.probe("services").data["services"]
     wanted = {service["name"]: service["default_start_mode"] for service in args["services"]}
     found = [ServiceState.from_agent(name, answers.get(name, {})) for name in wanted]
     absent = [service.name for service in found if not service.exists]
@@ -149,8 +149,8 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
     plan.facts["found"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in present}
     plan.facts["dependencies"] = {service.name: {"start_mode": service.start_mode, "status": service.status} for service in closure}
     plan.facts["resting_trigger_start"] = resting
-    if len(state.probes) > 1:
-        reported = state.probes[1].data.get("services", {})
+    if state.asked("reported"):
+        reported = state.probe("reported").data.get("services", {})
         plan.facts["reported"] = {name: ({"start_mode": data.get("start_mode"), "status": data.get("status")} if data.get("exists") else None)
                                   for name, data in reported.items()}
     return plan

@@ -346,10 +346,10 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
                 values_after += (original is not None) - present
         if values_after == 0:
             plan.changes.append(KeyRemoval(key, f"{key} was created by a recorded change and holds no values any more"))
-    probes = {probe.op: probe for probe in state.probes}
-    plan_service_restore(plan, targets, probes, force)
+    if targets.start_modes or targets.statuses:
+        plan_service_restore(plan, targets, state.probe("services"), force)
     if targets.winhttp:
-        views = current_views(state, probes["winhttp_proxy_read"])
+        views = current_views(state, state.probe("winhttp_proxy"))
         for view, steps in sorted(targets.winhttp.items()):
             current = views.get(view)
             if current is None:
@@ -359,9 +359,9 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
             if not current.same_as(original):
                 plan.changes.append(ProxyChange(current, original, f"WinHTTP used {original.describe()} before the recorded changes", view))
     if targets.bindings:
-        management = probes["management_addresses"].data if "management_addresses" in probes else {}
+        management = state.probe("management").data if state.asked("management") else {}
         known = bool(management.get("supported"))
-        listed = [Adapter.from_agent(item, management.get("addresses") or ()) for item in probes["adapter_list"].data.get("adapters", [])]
+        listed = [Adapter.from_agent(item, management.get("addresses") or ()) for item in state.probe("adapters").data.get("adapters", [])]
         by_guid = {adapter.guid.lower(): adapter for adapter in listed if adapter.guid}
         by_name = {adapter.name.lower(): adapter for adapter in listed}
         for name, steps in targets.bindings.items():
@@ -382,11 +382,9 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
     return plan
 
 
-def plan_service_restore(plan: Plan, targets: RestoreTargets, probes: dict[str, t.Any], force: bool = False) -> None:
-    """Stop what was stopped before (dependents first), then put start modes back."""
-    if not (targets.start_modes or targets.statuses):
-        return
-    answers = probes["service_query"].data["services"]
+def plan_service_restore(plan: Plan, targets: RestoreTargets, query: OpResult, force: bool = False) -> None:
+    """Stop what was stopped before (dependents first), then put start modes back; ``query`` is the services' probe read."""
+    answers = query.data["services"]
     services = [ServiceState.from_agent(name, answers.get(name, {})) for name in service_names(targets)]
     present = [service for service in services if service.exists]
     statuses = {service.name: resolve(plan, f"service {service.name} status", service.status, targets.statuses[service.name], force, str)
@@ -488,30 +486,30 @@ class Restore(Concern):
         self._context = context
         if self._source == "host":
             # The profiles come now, so the hives of users who are not signed in can be read in the follow-up.
-            return [HISTORY_OP, OPEN_ENTRIES_OP, PROFILE_LIST]
+            return {"history": HISTORY_OP, "open_entries": OPEN_ENTRIES_OP, "profiles": PROFILE_LIST}
         return self._target_ops()
 
     def _target_refs(self) -> list[RegistryRef]:
         refs = list(self._targets.values)
         return refs + [settings_ref("32")] if self._targets.winhttp else refs
 
-    def _target_ops(self, profiles: bool = True) -> list[dict[str, t.Any]]:
+    def _target_ops(self, profiles: bool = True) -> dict[str, dict[str, t.Any]]:
         """The reads besides registry values that planning the targets needs (services, proxy, adapters, profiles)."""
         names = service_names(self._targets)
-        ops = [{"op": "service_query", "names": names}] if names else []
+        ops: dict[str, dict[str, t.Any]] = {"services": {"op": "service_query", "names": names}} if names else {}
         if self._targets.winhttp:
-            ops.append({"op": "winhttp_proxy_read"})
+            ops["winhttp_proxy"] = {"op": "winhttp_proxy_read"}
         if self._targets.bindings:
-            ops += [{"op": "adapter_list"}, {"op": "management_addresses", "ports": list(self._context.management_ports)}]
+            ops.update(adapters={"op": "adapter_list"}, management={"op": "management_addresses", "ports": list(self._context.management_ports)})
         if profiles and self._user_keys():
-            ops.append(PROFILE_LIST)
+            ops["profiles"] = PROFILE_LIST
         return ops
 
     def _host_reads(self) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
         """With records from the host: the reads the probe makes of a controller's targets (values, created keys, other
         reads but the profiles, which the probe read), as the follow-up sends them; the keys read, in order."""
         keys, reads = read_ops(self._target_refs())
-        return keys, [*reads, *tree_ops(self._targets.created_keys), *self._target_ops(profiles=False)]
+        return keys, [*reads, *tree_ops(self._targets.created_keys), *self._target_ops(profiles=False).values()]
 
     def _host_state(self, state: HostState) -> HostState:
         """With records from the host: ``state`` as the controller source's probe would have left it (the follow-up's reads
@@ -521,10 +519,9 @@ class Restore(Concern):
         answers = state.followups
         values = answers[:len(keys)]
         measured = answers[len(keys):len(keys) + len(trees)]
-        others = answers[len(keys) + len(trees):len(reads)]
+        others = dict(zip(self._target_ops(profiles=False), answers[len(keys) + len(trees):len(reads)]))
         registry = snapshot(self._target_refs(), keys, list(values), trees, list(measured))
-        profiles = tuple(probe for probe in state.probes if probe.op == "profile_list")
-        return replace(state, registry=state.registry.overlay(registry, [*keys, *trees]), probes=(*others, *profiles),
+        return replace(state, registry=state.registry.overlay(registry, [*keys, *trees]), probes={**others, "profiles": state.probe("profiles")},
                        followups=answers[len(reads):])
 
     def _user_keys(self) -> dict[str, list[RegistryKey]]:
@@ -541,7 +538,7 @@ class Restore(Concern):
         users = self._user_keys()
         if not users:
             return [], []
-        answer = next(probe for probe in state.probes if probe.op == "profile_list").data
+        answer = state.probe("profiles").data
         loaded = {str(profile.get("sid")).upper() for profile in answer.get("profiles") or [] if profile.get("loaded")}
         # The profiles whose hive is not loaded and can be: every other SID's profile is gone (or its NTUSER.DAT is).
         loadable = {profile["sid"].upper(): profile for profile in signed_out_profiles(answer, loaded)}
@@ -564,7 +561,8 @@ class Restore(Concern):
         host_reads: list[dict[str, t.Any]] = []
         if self._source == "host":
             try:
-                self._take(host_history(state.probes[0], state.probes[1], self._host, self._key, args.get("trust_unsigned", False)), args)
+                self._take(host_history(state.probe("history"), state.probe("open_entries"), self._host, self._key,
+                                        args.get("trust_unsigned", False)), args)
             except AnsibleActionFail as error:
                 raise JournalError(error.message) from error
             if not self._targets.documents:

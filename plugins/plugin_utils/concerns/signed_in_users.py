@@ -14,12 +14,12 @@ class SignedInUsers(Concern):
     NAME = "signed_in_users"
     FACTS_KEY = "signed_in_users"
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
         # The same read the WinHTTP proxy concern makes: one op for both.
-        return [{"op": "user_sessions"}]
+        return {"sessions": {"op": "user_sessions"}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        sessions = state.probes[0].data.get("sessions") or []
+        sessions = state.probe("sessions").data.get("sessions") or []
         users = {str(item.get("sid")): {"user": item.get("user"), "sid": item.get("sid"), "session_ids": []} for item in sessions}
         for item in sessions:
             users[str(item.get("sid"))]["session_ids"].append(item.get("session_id"))

@@ -150,12 +150,14 @@ class Tls12(Concern):
                                     "wininet_users: ignore leaves alone; drop one of them")
         check_file_versions(args["kb3140245_file_versions"])
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        ops = [{"op": "file_stat", "paths": list(WINHTTP_DLLS)}, {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        ops = {"winhttp_dlls": {"op": "file_stat", "paths": list(WINHTTP_DLLS)},
+               "ui_languages": {"op": "registry_enum", "key": UI_LANGUAGES, "view": "64"}}
         if _per_user(args):
-            ops += [{"op": "user_sessions"}, *user_wininet_reads()]
+            settings, policies = user_wininet_reads()
+            ops.update(sessions={"op": "user_sessions"}, user_wininet=settings, user_wininet_policies=policies)
             if args["wininet_signed_out"]:
-                ops.append(PROFILE_LIST)
+                ops["profiles"] = PROFILE_LIST
         return ops
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
@@ -203,9 +205,9 @@ def user_wininet_reads() -> list[dict[str, t.Any]]:
 
 def _signed_out(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
     """With ``wininet_signed_out``: the profiles of users who are not signed in whose hive can be loaded."""
-    if not (_per_user(args) and args["wininet_signed_out"]) or len(state.probes) < 6:
+    if not (_per_user(args) and args["wininet_signed_out"]) or not state.asked("profiles"):
         return []
-    return signed_out_profiles(state.probes[5].data, signed_in_users(state.probes[2].data))
+    return signed_out_profiles(state.probe("profiles").data, signed_in_users(state.probe("sessions").data))
 
 
 def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
@@ -219,7 +221,7 @@ def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
 def kb3140245_status(args: dict[str, t.Any], state: HostState, plan: Plan) -> tuple[str, str | None]:
     """(installed | missing, why it is missing) for a Windows 7 SP1 / 2008 R2 / 2012 host, with the evidence in ``plan.facts``."""
     windows = state.windows
-    files, languages = state.probes[0].data.get("files", {}), state.probes[1].data.get("subkeys", [])
+    files, languages = state.probe("winhttp_dlls").data.get("files", {}), state.probe("ui_languages").data.get("subkeys", [])
     copies = {entry.get("expanded", path): entry.get("version") for path, entry in files.items()
               if entry.get("exists") and (path == WINHTTP_DLLS[0] or windows.has_wow64)}
     listed = windows.has_hotfix(KB3140245)
@@ -310,7 +312,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
 def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> None:
     """Each user's own WinINet SecureProtocols: reported, and given the TLS 1.2 bit with ``wininet_users: set``; the
     signed-in users' from their loaded hives, and with ``wininet_signed_out`` the others' from hives loaded around it."""
-    sessions, settings, policies = (probe.data for probe in state.probes[2:5])
+    sessions, settings, policies = (state.probe(name).data for name in ("sessions", "user_wininet", "user_wininet_policies"))
     seen: list[dict[str, t.Any]] = []
     for sid, user in sorted(signed_in_users(sessions).items(), key=lambda item: item[1].lower()):
         seen.append(_plan_user(args, plan, sid, user, settings, policies, plan.changes))
@@ -322,7 +324,7 @@ def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> N
             changes: list[t.Any] = []
             seen.append({**_plan_user(args, plan, profile["sid"], profile["user"], settings, policies, changes), "signed_in": False})
             plan.changes += loaded_around(profile, changes, "its hive is loaded for the change")
-        plan.facts["profiles_without_hive"] = profiles_without_hive(state.probes[5].data)
+        plan.facts["profiles_without_hive"] = profiles_without_hive(state.probe("profiles").data)
     plan.facts["wininet_users"] = seen
 
 

@@ -29,11 +29,11 @@ class WindowsUpdate(Concern):
     NAME = "windows_update"
     FACTS_KEY = "windows_update"
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "update_history", "count": HISTORY_ENTRIES}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {"history": {"op": "update_history", "count": HISTORY_ENTRIES}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return Plan(facts=update_facts(state.probes[0].data, datetime.datetime.now(datetime.timezone.utc)))
+        return Plan(facts=update_facts(state.probe("history").data, datetime.datetime.now(datetime.timezone.utc)))
 
 
 def _when(text: t.Any) -> datetime.datetime | None:

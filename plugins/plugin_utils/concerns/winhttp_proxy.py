@@ -92,13 +92,13 @@ class WinHttpProxy(Concern):
         yield MACHINE_CONNECTIONS
         yield from (RegistryRef(MACHINE_SETTINGS, name) for name in LEGACY_VALUES)
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [
-            {"op": "winhttp_proxy_read"},
-            {"op": "user_sessions"},
-            {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS + r"\Connections", "names": ["DefaultConnectionSettings"]},
-            {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS, "names": list(LEGACY_VALUES)},
-        ]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {
+            "winhttp_proxy": {"op": "winhttp_proxy_read"},
+            "sessions": {"op": "user_sessions"},
+            "user_connections": {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS + r"\Connections", "names": ["DefaultConnectionSettings"]},
+            "user_settings": {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS, "names": list(LEGACY_VALUES)},
+        }
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_proxy(args, state)
@@ -131,7 +131,7 @@ def wininet_sources(args: dict[str, t.Any], state: HostState, plan: Plan) -> tup
         blob = state.registry.get(MACHINE_CONNECTIONS)
         settings = _settings(blob.as_dict() if blob else None, legacy)
         return "machine", [WinInetProxy.from_settings("the machine (policy ProxySettingsPerUser=0)", settings)]
-    sessions, connections, legacy_values = (probe.data for probe in state.probes[1:4])
+    sessions, connections, legacy_values = (state.probe(name).data for name in ("sessions", "user_connections", "user_settings"))
     users = signed_in_users(sessions)
     wanted = args.get("wininet_user")
     if wanted is not None:
@@ -172,7 +172,7 @@ def importable(sources: t.Sequence[WinInetProxy]) -> tuple[ProxySetting | None, 
 
 def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
-    views = current_views(state, state.probes[0])
+    views = current_views(state, state.probe("winhttp_proxy"))
     scope, sources = wininet_sources(args, state, plan)
     desired = explicit_desired(args)
     plan.facts = {

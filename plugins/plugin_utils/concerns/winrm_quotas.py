@@ -30,11 +30,11 @@ class WinRmQuotas(Concern):
     NAME = "winrm_quotas"
     FACTS_KEY = "winrm_quotas"
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        return [{"op": "wsman_config_read", "paths": list(MINIMUMS)}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        return {"wsman": {"op": "wsman_config_read", "paths": list(MINIMUMS)}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return Plan(facts=quota_facts(state.probes[0].data.get("values") or {}))
+        return Plan(facts=quota_facts(state.probe("wsman").data.get("values") or {}))
 
 
 def quota_facts(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:

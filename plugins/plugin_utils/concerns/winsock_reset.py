@@ -82,15 +82,20 @@ def is_system_provider(path: str, system_root: str) -> bool:
     return any(lowered.startswith(f"{root}\\{folder}\\") for root in roots for folder in ("system32", "syswow64"))
 
 
+def catalog_read(key: str) -> str:
+    """A catalog's name, as its entries report it and its probe read is named: the last two parts of its key."""
+    return "\\".join(key.split("\\")[-2:])
+
+
 def catalog_entries(state: HostState) -> list[dict[str, t.Any]]:
     """Every entry of the four catalogs: catalog, entry, provider path, chain length (protocol entries) and origin."""
     root = _system_root(state)
     entries = []
-    for (key, name), probe in zip(CATALOGS, state.probes):
-        for entry, details in sorted(probe.data.get("subkeys", {}).items()):
+    for key, name in CATALOGS:
+        for entry, details in sorted(state.probe(catalog_read(key)).data.get("subkeys", {}).items()):
             stored = RegistryValue.from_agent(details["values"].get(name))
             path = provider_path(stored) if stored is not None else ""
-            entries.append({"catalog": "\\".join(key.split("\\")[-2:]), "entry": entry, "path": path,
+            entries.append({"catalog": catalog_read(key), "entry": entry, "path": path,
                             "chain_length": chain_length(stored) if stored is not None and stored.type == "binary" else None,
                             "system": bool(path) and is_system_provider(path, root)})
     return entries
@@ -122,7 +127,7 @@ def _file_key(path: str, system_root: str) -> str:
 def provider_files(state: HostState) -> dict[str, bool]:
     """Whether each file asked about exists, by normalised path (the probe's system files, then any followup)."""
     root = _system_root(state)
-    answers = [state.probes[len(CATALOGS) + 1], *state.followups]
+    answers = [state.probe("system_files"), *state.followups]
     return {_file_key(path, root): bool(entry.get("exists")) for answer in answers for path, entry in answer.data.get("files", {}).items()}
 
 
@@ -169,8 +174,8 @@ def _guid(text: t.Any) -> str:
 def static_interfaces(state: HostState) -> list[dict[str, t.Any]]:
     """Interfaces of present adapters with a static address (IPv4 from the registry, IPv4 and IPv6 as Windows reports
     them) or static DNS servers: what 'netsh int ip reset' turns into DHCP. Keys of removed adapters are left out."""
-    probe = state.probes[len(CATALOGS)]
-    adapters = state.probes[len(CATALOGS) + 2].data.get("adapters") or []
+    probe = state.probe("interfaces")
+    adapters = state.probe("adapters").data.get("adapters") or []
     present = {_guid(adapter.get("guid")): adapter for adapter in adapters}
     static = []
     for interface, details in sorted(probe.data.get("subkeys", {}).items()):
@@ -217,10 +222,10 @@ class WinsockReset(Concern):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         return [SYSTEM_ROOT, TOKENS, RESET_CATALOGS]
 
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> list[dict[str, t.Any]]:
-        reads = [{"op": "registry_read_subkeys", "key": key, "view": "64", "names": [name]} for key, name in CATALOGS]
-        return [*reads, {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]},
-                {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}, {"op": "adapter_list"}]
+    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
+        reads = {catalog_read(key): {"op": "registry_read_subkeys", "key": key, "view": "64", "names": [name]} for key, name in CATALOGS}
+        return {**reads, "interfaces": {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]},
+                "system_files": {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}, "adapters": {"op": "adapter_list"}}
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
         unknown, _missing = missing_files(state, catalog_entries(state))

@@ -22,12 +22,13 @@ def dword(value: int) -> RegistryValue:
 
 def make_state(release: str, refs: Iterable[RegistryRef], values: dict[tuple[str, str, str], RegistryValue] | None = None,
                hotfixes: tuple[str, ...] = ("KB3140245",), architecture: str = "AMD64",
-               existing_keys: tuple[tuple[str, str], ...] = (), probes: tuple = ()) -> HostState:
-    """``values`` maps (key path, view, name) to the value the probe found; every other probed ref is absent."""
+               existing_keys: tuple[tuple[str, str], ...] = (), probes: dict | None = None) -> HostState:
+    """``values`` maps (key path, view, name) to the value the probe found; every other probed ref is absent; ``probes`` are
+    the answers to the concern's probe_ops by its names."""
     major, minor, build, service_pack, product_type = RELEASES[release]
     windows = WindowsHost(major, minor, build, service_pack, product_type, architecture, frozenset(hotfixes))
     probed = {ref: (values or {}).get((ref.key.path, ref.key.view, ref.name)) for ref in refs}
-    return HostState(windows, RegistrySnapshot(probed, {RegistryKey(path, view) for path, view in existing_keys}), tuple(probes))
+    return HostState(windows, RegistrySnapshot(probed, {RegistryKey(path, view) for path, view in existing_keys}), dict(probes or {}))
 
 
 def changes_of(plan) -> dict[tuple[str, str, str], object]:

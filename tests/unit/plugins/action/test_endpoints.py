@@ -17,9 +17,9 @@ from hoststate import make_state
 REFS = list(Endpoints().registry_refs({}))
 
 
-def ops_by_name(ops: list[dict]) -> dict[str, list[dict]]:
+def ops_by_name(ops: dict[str, dict]) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {}
-    for op in ops:
+    for op in ops.values():
         found.setdefault(op["op"], []).append(op)
     return found
 
@@ -40,17 +40,19 @@ def test_every_name_is_resolved_once_and_every_host_and_port_connected_once() ->
     assert ncsi["urls"] == ["http://www.msftconnecttest.com/connecttest.txt", "http://www.msftncsi.com/ncsi.txt"]
 
 
-def answers(dns=None, tcp=(), tls=(), http=(), neutral=(), ncsi=(), winhttp=None) -> tuple:
-    """The probe's answers in the concern's order: the proxy reads (nobody signed in), then the network stages."""
-    return (OpResult("winhttp_proxy_read", True, winhttp or {"access_type": "direct", "proxy": None, "bypass": None}),
-            OpResult("user_sessions", True, {"sessions": []}),
-            OpResult("registry_read_user_hives", True, {"hives": {}}), OpResult("registry_read_user_hives", True, {"hives": {}}),
-            OpResult("dns_resolve", True, {"names": dns or {}}), OpResult("tcp_connect", True, {"targets": list(tcp)}),
-            OpResult("tls_handshake", True, {"targets": list(tls)}), OpResult("http_request", True, {"requests": list(http)}),
-            OpResult("http_request", True, {"requests": list(neutral)}), OpResult("http_request", True, {"requests": list(ncsi)}))
+def answers(dns=None, tcp=(), tls=(), http=(), neutral=(), ncsi=(), winhttp=None) -> dict:
+    """The probe's answers by the concern's names: the proxy reads (nobody signed in), then the network stages."""
+    return {"winhttp_proxy": OpResult("winhttp_proxy_read", True, winhttp or {"access_type": "direct", "proxy": None, "bypass": None}),
+            "sessions": OpResult("user_sessions", True, {"sessions": []}),
+            "user_connections": OpResult("registry_read_user_hives", True, {"hives": {}}),
+            "user_settings": OpResult("registry_read_user_hives", True, {"hives": {}}),
+            "dns": OpResult("dns_resolve", True, {"names": dns or {}}), "tcp": OpResult("tcp_connect", True, {"targets": list(tcp)}),
+            "tls": OpResult("tls_handshake", True, {"targets": list(tls)}), "http": OpResult("http_request", True, {"requests": list(http)}),
+            "neutral": OpResult("http_request", True, {"requests": list(neutral)}),
+            "ncsi": OpResult("http_request", True, {"requests": list(ncsi)})}
 
 
-def plan_of(raw: dict, probes: tuple, followups: tuple = ()) -> dict:
+def plan_of(raw: dict, probes: dict, followups: tuple = ()) -> dict:
     args = validate_options(Endpoints(), raw, prefix="endpoints")
     state = make_state("win10", REFS, probes=probes)
     return Endpoints().plan(args, replace(state, followups=followups)).facts

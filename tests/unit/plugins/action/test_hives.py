@@ -84,10 +84,10 @@ def test_restore_loads_a_signed_out_users_hive_around_the_change_and_names_a_use
     args = {"backups": str(backup(tmp_path, [CAROL, DAVE, GONE])), "modules": None}
     concern.check_arguments(args)
     refs = list(concern.registry_refs(args))
-    assert concern.probe_ops(args, None) == [{"op": "profile_list"}]
+    assert concern.probe_ops(args, None) == {"profiles": {"op": "profile_list"}}
     # The probe read carol's value (her hive is loaded); dave's and the gone user's keys read as absent.
     state = make_state("win10", refs, {(f"HKU\\{CAROL}\\{USER_WININET}", "64", "SecureProtocols"): dword(0x8A0)},
-                       existing_keys=((f"HKU\\{CAROL}\\{USER_WININET}", "64"),), probes=(OpResult("profile_list", True, PROFILES),))
+                       existing_keys=((f"HKU\\{CAROL}\\{USER_WININET}", "64"),), probes={"profiles": OpResult("profile_list", True, PROFILES)})
     followups = concern.followup_ops(args, state)
     assert [op["op"] for op in followups] == ["user_hive_load", "registry_read", "user_hive_unload"] and followups[0]["sid"] == DAVE
     answers = (OpResult("user_hive_load", True, {"loaded": True}),

@@ -21,8 +21,8 @@ def run(supported=True, bound=True, management=True, disabled_components=None, r
                 {"name": "Wi-Fi", "addresses": ["203.0.113.41"], "ipv6_bound": bound if supported else None}]
     values = {} if disabled_components is None else {(KEY, "64", "DisabledComponents"): dword(disabled_components)}
     base = make_state(release, [ipv6.DISABLED_COMPONENTS], values)
-    probes = (OpResult("adapter_list", True, {"netadapter_supported": supported, "adapters": adapters}),
-              OpResult("management_addresses", True, {"supported": supported, "addresses": ["198.51.100.23"] if management else []}))
+    probes = {"adapters": OpResult("adapter_list", True, {"netadapter_supported": supported, "adapters": adapters}),
+              "management": OpResult("management_addresses", True, {"supported": supported, "addresses": ["198.51.100.23"] if management else []})}
     return ipv6.plan_ipv6(args, HostState(base.windows, base.registry, probes))
 
 

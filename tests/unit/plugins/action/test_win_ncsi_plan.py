@@ -24,8 +24,9 @@ def run(release: str, values: dict | None = None, local_pol: bytes | None = None
         pol = {"exists": True, "expanded": r"C:\Windows\System32\GroupPolicy\Machine\Registry.pol", "content": base64.b64encode(local_pol).decode()}
     listed = {str(index): {"values": {"DisplayName": {"type": "string", "value": name}, "Link": {"type": "string", "value": link}}}
               for index, (name, link) in enumerate((gpos or {}).items())}
-    probes = (OpResult("file_read", True, pol), OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}),
-              OpResult("connection_profiles", True, {"supported": False, "profiles": []}))
+    probes = {"local_policy": OpResult("file_read", True, pol),
+              "gpo_list": OpResult("registry_read_subkeys", True, {"exists": bool(listed), "subkeys": listed}),
+              "connectivity": OpResult("connection_profiles", True, {"supported": False, "profiles": []})}
     return plan_ncsi(args, make_state(release, list(Ncsi().registry_refs(args)), values, probes=probes))
 
 

@@ -23,7 +23,7 @@ HEALTHY = {
 def plan_for(answers: dict, services: list | None = None, release: str = "win10", enable_dependencies: bool = True):
     args = {"services": services or DEFAULT_SERVICES, "start_timeout": 60, "enable_dependencies": enable_dependencies}
     base = make_state(release, [])
-    state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": answers}),))
+    state = HostState(base.windows, base.registry, {"services": OpResult("service_query", True, {"services": answers})})
     return plan_services(args, state)
 
 
@@ -139,7 +139,7 @@ def test_other_services_on_the_activation_path_are_reported_never_changed() -> N
     base = make_state("win10", [])
     reported = OpResult("service_query", True, {"services": {"TokenBroker": {"exists": True, "start_mode": "disabled", "status": "stopped"},
                                                              "ClickToRunSvc": {"exists": False}}})
-    state = HostState(base.windows, base.registry, (OpResult("service_query", True, {"services": HEALTHY}), reported))
+    state = HostState(base.windows, base.registry, {"services": OpResult("service_query", True, {"services": HEALTHY}), "reported": reported})
     plan = plan_services({"services": DEFAULT_SERVICES, "start_timeout": 60, "enable_dependencies": True}, state)
     assert plan.changes == []
     assert plan.facts["reported"] == {"TokenBroker": {"start_mode": "disabled", "status": "stopped"}, "ClickToRunSvc": None}

@@ -233,7 +233,7 @@ def test_the_records_the_collection_writes_are_accepted(tmp_path: Path) -> None:
 def service_restore_plan(statuses: dict, answers: dict):
     plan = Plan()
     steps = {name: [("run", before, "running" if before == "stopped" else "stopped")] for name, before in statuses.items()}
-    plan_service_restore(plan, RestoreTargets(statuses=steps), {"service_query": OpResult("service_query", True, {"services": answers})})
+    plan_service_restore(plan, RestoreTargets(statuses=steps), OpResult("service_query", True, {"services": answers}))
     return plan
 
 
@@ -283,8 +283,8 @@ def test_a_conflict_is_named_and_kept_unless_restore_is_asked_for() -> None:
 def test_restore_never_unbinds_ipv6_on_the_management_adapter() -> None:
     targets = RestoreTargets(bindings={"Ethernet": [("run", False, True)], "Wi-Fi": [("run", False, True)]}, documents=["a.json"])
     adapters = [{"name": "Ethernet", "addresses": ["10.0.0.5"], "ipv6_bound": True}, {"name": "Wi-Fi", "addresses": ["10.1.0.5"], "ipv6_bound": True}]
-    probes = (OpResult("adapter_list", True, {"adapters": adapters}),
-              OpResult("management_addresses", True, {"supported": True, "addresses": ["10.0.0.5"]}))
+    probes = {"adapters": OpResult("adapter_list", True, {"adapters": adapters}),
+              "management": OpResult("management_addresses", True, {"supported": True, "addresses": ["10.0.0.5"]})}
     base = state_with(targets, {}, {})
     plan = plan_restore(targets, HostState(base.windows, base.registry, probes))
     assert [change.adapter.name for change in plan.changes] == ["Wi-Fi"]

@@ -24,7 +24,7 @@ DEFAULTS = {"server": False, "winhttp": True, "wininet": True, "wininet_users": 
             "require_kb3140245": False, "kb3140245_file_versions": {}}
 
 
-def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users: dict | None = None) -> tuple:
+def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users: dict | None = None) -> dict:
     """What the probe's file_stat of both winhttp.dll copies, the MUI language list, and the signed-in users' WinINet values
     answer. ``users``: SID -> (name, SecureProtocols or None, user policy or None, hive loaded)."""
     files = {path: {"expanded": path.replace("%SystemRoot%", "C:\\Windows"), "exists": winhttp is not None, "version": winhttp}
@@ -35,9 +35,11 @@ def file_probes(winhttp: str | None = "6.1.7601.23400", languages: tuple[str, ..
     def hives(position: int) -> dict:
         return {sid: {"exists": True, "values": {} if entry[position] is None else {"SecureProtocols": {"type": "dword", "value": entry[position]}}}
                 for sid, entry in users.items() if entry[3]}
-    return (OpResult("file_stat", True, {"files": files}), OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}),
-            OpResult("user_sessions", True, {"sessions": sessions}), OpResult("registry_read_user_hives", True, {"hives": hives(1)}),
-            OpResult("registry_read_user_hives", True, {"hives": hives(2)}))
+    return {"winhttp_dlls": OpResult("file_stat", True, {"files": files}),
+            "ui_languages": OpResult("registry_enum", True, {"exists": True, "subkeys": list(languages)}),
+            "sessions": OpResult("user_sessions", True, {"sessions": sessions}),
+            "user_wininet": OpResult("registry_read_user_hives", True, {"hives": hives(1)}),
+            "user_wininet_policies": OpResult("registry_read_user_hives", True, {"hives": hives(2)})}
 
 
 def run(release: str, values=None, winhttp_dll: str | None = "6.1.7601.23400", languages: tuple[str, ...] = ("en-US",), users=None, **kwargs):

@@ -40,6 +40,11 @@ def interfaces(static: bool = False, dns: str = "") -> OpResult:
     return OpResult("registry_read_subkeys", True, {"exists": True, "subkeys": {"{guid}": {"values": values}}})
 
 
+def reads(*answers: OpResult) -> dict[str, OpResult]:
+    """The answers in the order the concern asks (the four catalogs, interfaces, system files, adapters), by its names."""
+    return dict(zip(winsock.WinsockReset().probe_ops({}, None), answers))
+
+
 def adapter_list(guids=("{guid}",), manual=()) -> OpResult:
     return OpResult("adapter_list", True, {"netadapter_supported": True, "adapters": [
         {"name": f"Ethernet {index}", "guid": guid, "if_index": index, "manual_addresses": list(manual) if index == 1 else []}
@@ -55,8 +60,8 @@ def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=Fal
     if reset_catalogs is not None:
         values[(winsock.RESET_CATALOGS.key.path, "64", "WinsockResetCatalogs")] = RegistryValue("multi_string", reset_catalogs)
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS], values)
-    probes = (catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns),
-              files(winsock.SYSTEM_PROVIDER_FILES, missing), adapters or adapter_list())
+    probes = reads(catalog(*providers), catalog(*providers), namespaces(*names), namespaces(*names), interfaces(static, dns),
+                   files(winsock.SYSTEM_PROVIDER_FILES, missing), adapters or adapter_list())
     state = HostState(base.windows, base.registry, probes)
     followups = winsock.WinsockReset().followup_ops(args, state)
     state = HostState(base.windows, base.registry, probes, followups=tuple(files(op["paths"], missing) for op in followups))
@@ -169,11 +174,11 @@ def test_a_32_bit_entry_is_looked_for_in_syswow64() -> None:
 def test_only_providers_outside_the_system_list_take_a_second_look() -> None:
     args = dict(DEFAULTS)
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS])
-    system_only = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
-                                                          files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
+    system_only = HostState(base.windows, base.registry, reads(catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
+                                                               files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
     assert winsock.WinsockReset().followup_ops(args, system_only) == []
-    bonjour = HostState(base.windows, base.registry, (catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
-                                                      interfaces(), files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
+    bonjour = HostState(base.windows, base.registry, reads(catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
+                                                           interfaces(), files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
     assert winsock.WinsockReset().followup_ops(args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
 
 
