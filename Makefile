@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: bench demo test venv link deps tools pytest unit winsim contract integration molecule sanity lint build clean
+.PHONY: bench check demo test venv link deps tools pytest unit winsim contract integration molecule sanity lint build clean
 
 venv: $(VENV)/.installed link deps
 
@@ -42,12 +42,18 @@ bench: venv
 # pytest last, so the run ends with its "N passed" line.
 test: build lint sanity molecule pytest
 
-# Mono's C# compiler checks the C# module_utils; installed from Debian where it is missing (CI runs as root).
+# The fast lane, about half a minute: unit tests (the agent's PowerShell parsed, its C# compiled), the simulator and
+# the agent's contract, on every core; and the changelog fragments.
+check: venv tools
+	$(BIN)/python -m pytest -q -n auto tests/unit tests/winsim tests/contract
+	$(BIN)/antsibull-changelog lint
+
+# Mono's C# compiler checks the C# module_utils: scripts/system-packages.sh installs it from Debian where it is missing.
 tools:
-	@command -v mcs >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq mono-mcs >/dev/null; }
+	@bash scripts/system-packages.sh
 
 pytest: venv tools
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n auto tests
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit

@@ -6,8 +6,10 @@ each host. Controller CPU is the CPU time of ansible-playbook and its workers (t
 not counted). Start-up latency is what the simulator waits before each module execution, as a PowerShell process
 start and Ansible.Basic compile would cost on Windows. It prints a table and the ratios; it asserts nothing.
 
-The peer playbook (../shared/bench/peer_remediate.yml) runs the stock ansible.windows 3.3.0 modules, taken from the
-`ansible` 12.3.0 package on PyPI, installed beside the collection by scripts/dependencies.py (make venv).
+The peer playbook (bench/peer_remediate.yml, the repository's own) runs the stock ansible.windows 3.3.0 modules, taken
+from the `ansible` 12.3.0 package on PyPI, installed beside the collection by scripts/dependencies.py (make venv).
+``--peer`` names another one (the shared peer playbook beside the checkout, to compare); tests/integration/
+test_bench_peer.py holds both to the same end state.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from scripts import dependencies  # noqa: E402  (needs the path above)
 from winsim.fleet import Fleet  # noqa: E402
 
-PEER_PLAYBOOK = ROOT.parent / "shared" / "bench" / "peer_remediate.yml"
+PEER_PLAYBOOK = ROOT / "bench" / "peer_remediate.yml"
 # Hosts both playbooks can bring to the article's state: no proxy site (the peer would set direct access) and no
 # Winsock damage (the peer resets only when told to).
 PROFILES = ("win10-tls-hardened", "win10-nla-disabled", "win10-ncsi-off", "win11", "win10")
@@ -109,6 +111,7 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=1000, help="hosts of the large audit (0 to skip it)")
     parser.add_argument("--big-forks", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--peer", type=Path, default=PEER_PLAYBOOK, help="the stock-module playbook to compare with")
     options = parser.parse_args()
     env = environment(peer_collections())
     playbooks = ROOT / "playbooks"
@@ -116,7 +119,7 @@ def main() -> int:
     print(HEADER, flush=True)
     for latency in options.latency:
         for scenario, playbook in (("m365ops audit", playbooks / "audit.yml"), ("m365ops remediate", playbooks / "remediate.yml"),
-                                   ("peer remediate (stock)", PEER_PLAYBOOK)):
+                                   ("peer remediate (stock)", options.peer)):
             rows.append(run(scenario, playbook, options.hosts, latency, options.forks, env))
             print(rows[-1].line(), flush=True)
     print()
