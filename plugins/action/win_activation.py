@@ -17,7 +17,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Selected, apply, check_backup_target,
+    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Reason, Selected, apply, check_backup_target,
     concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result, unload_left,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
@@ -115,7 +115,7 @@ class ActionModule(CollectionAction):
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
             for name, plan in plans.items():
-                plan.blockers.append(str(error))
+                plan.blockers.append(Reason("agent.prerequisite", str(error)))
                 results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
         except AnswerLost as error:

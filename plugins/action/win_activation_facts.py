@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    CollectionAction, HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, validate_options,
+    CollectionAction, HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, reason_codes, validate_options,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
@@ -44,8 +44,10 @@ def concern_facts(plan: Plan) -> dict[str, t.Any]:
     """What one concern sees: its status as an audit would say it, what it would change and why, and its own facts."""
     result: dict[str, t.Any] = {"changed": bool(plan.changes), "failed": bool(plan.failure)}
     finish_status(result, plan, check_mode=True)
-    return {"status": result["status"], "would_change": [change.reason for change in plan.changes], "blockers": list(plan.blockers),
-            "drift": list(plan.drift), "warnings": list(plan.warnings), "failure": plan.failure, "facts": plan.facts}
+    return {"status": result["status"], "would_change": [change.reason for change in plan.changes],
+            "blockers": [str(entry) for entry in plan.blockers], "drift": [str(entry) for entry in plan.drift],
+            "codes": {"blockers": reason_codes(plan.blockers), "drift": reason_codes(plan.drift)},
+            "warnings": list(plan.warnings), "failure": plan.failure, "facts": plan.facts}
 
 
 class ActionModule(CollectionAction):

@@ -133,7 +133,9 @@ ansible_facts:
           earlier run still open in the host's journal, its C(run_id), C(module), C(created), C(planned) and how many
           changes are C(in_effect), C(not_made), C(changed_since) or C(unknown); see docs/restore.md).
         - C(concerns), per concern C(status) (as an audit would say it), C(would_change) (the reasons), C(blockers),
-          C(drift), C(warnings), C(failure) and C(facts) (what its own module returns under its facts key).
+          C(drift), C(codes) (C(blockers) and C(drift), the code of each entry in the same order, such as
+          C(tls12.group_policy); the findings match these, never the sentences), C(warnings), C(failure) and C(facts)
+          (what its own module returns under its facts key).
         - C(click_to_run), C(installed) and, when installed, C(version), C(platform), C(products), C(channel) (C(Current),
           C(Monthly Enterprise), ... or null for an update path this collection does not know), C(channel_source)
           (C(policy UpdatePath), C(policy UpdateBranch), C(UpdateChannel) or C(CDNBaseUrl)), C(update_url) and

@@ -140,6 +140,24 @@ def with_reboot_marker(changes: t.Sequence[Change], marker: RebootMarker) -> lis
     return batch
 
 
+class Reason(str):
+    """A blocker or a drift entry: the sentence a person reads, and the code (``concern.reason``) that findings match,
+    so rewording the sentence changes nothing they decide. Results carry the sentences as plain text; the facts
+    (win_activation_facts) carry the codes beside them."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> "Reason":
+        made = super().__new__(cls, text)
+        made.code = code
+        return made
+
+
+def reason_codes(entries: t.Iterable[str]) -> list[str | None]:
+    """The code of each blocker or drift entry, in order (None for one a concern wrote without a code)."""
+    return [getattr(entry, "code", None) for entry in entries]
+
+
 @dataclass
 class Plan:
     """A concern's decision: the changes to make, what to tell the user, and its own report.
@@ -148,7 +166,7 @@ class Plan:
     fix (a missing update, a Group Policy); they are returned and also raised as warnings.
     ``drift`` names what differs from what the article needs and is left in place with the options
     given (a non-default NCSI probe host, a proxy site whose WinINet uses a PAC file): after a run,
-    the concern is not fixed while anything is listed there.
+    the concern is not fixed while anything is listed there. Each entry of both is a ``Reason``.
     """
 
     changes: list[Change] = field(default_factory=list)
@@ -562,12 +580,12 @@ def concern_report(planned: Planned, check_mode: bool, diff: bool) -> dict[str, 
         "reboot_required": any(change.reboot_required for change in plan.changes) or concern.NAME in state.reboots_owed,
         "reboot_owed_by": sorted(state.reboots_owed),
         "changes": [change.as_result() for change in plan.changes],
-        "blockers": list(plan.blockers),
-        "drift": list(plan.drift),
+        "blockers": [str(entry) for entry in plan.blockers],
+        "drift": [str(entry) for entry in plan.drift],
         concern.FACTS_KEY: plan.facts,
     }
     if plan.warnings or plan.blockers or plan.drift:
-        report["warnings"] = [*plan.blockers, *plan.drift, *plan.warnings]
+        report["warnings"] = [str(entry) for entry in (*plan.blockers, *plan.drift, *plan.warnings)]
     if plan.changes and diff:
         report["diff"] = render_diff(plan.changes)
     if plan.failure:
@@ -728,7 +746,7 @@ class ConcernAction(CollectionAction):
                 result["warnings"] = [*result.get("warnings", []), *left]
         except AgentPrerequisiteError as error:
             # Blocked, not failed: a person must install something before anything can be checked or changed.
-            plan.blockers.append(str(error))
+            plan.blockers.append(Reason("agent.prerequisite", str(error)))
             result.update(unavailable_result(plan.blockers, check_mode))
         except AnswerLost as error:
             answer_lost_result(result, error)

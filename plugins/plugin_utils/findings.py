@@ -62,18 +62,24 @@ def _would_change(name: str) -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
-def _blockers(name: str, needle: str = "") -> t.Callable[[Facts], t.Any]:
+def _reasons(kind: str, name: str, codes: t.Sequence[str]) -> t.Callable[[Facts], t.Any]:
+    """The concern's blockers or drift (``kind``) whose code is one of ``codes`` (every one when none is given), matched by
+    code, never by the words of the sentence; the sentences are the evidence."""
     def evidence(facts: Facts) -> t.Any:
-        found = [item for item in _concern(facts, name).get("blockers") or [] if needle in item]
+        concern = _concern(facts, name)
+        entries = concern.get(kind) or []
+        found = [entry for entry, code in zip(entries, ((concern.get("codes") or {}).get(kind) or [None] * len(entries)))
+                 if not codes or code in codes]
         return found or None
     return evidence
 
 
-def _drift(name: str, needle: str = "") -> t.Callable[[Facts], t.Any]:
-    def evidence(facts: Facts) -> t.Any:
-        found = [item for item in _concern(facts, name).get("drift") or [] if needle in item]
-        return found or None
-    return evidence
+def _blockers(name: str, *codes: str) -> t.Callable[[Facts], t.Any]:
+    return _reasons("blockers", name, codes)
+
+
+def _drift(name: str, *codes: str) -> t.Callable[[Facts], t.Any]:
+    return _reasons("drift", name, codes)
 
 
 def _work_accounts(facts: Facts) -> t.Any:
@@ -258,10 +264,10 @@ RULES: tuple[Rule, ...] = (
     Rule("tls12-off", "Windows 8.1 and earlier: TLS 1.2", HIGH, "TLS 1.2 is off or missing in SCHANNEL, WinHTTP or WinINet",
          "role tls12 (or remediate.yml --tags tls12), then restart", _would_change("tls12"), concern="tls12"),
     Rule("tls12-policy", "Windows 8.1 and earlier: TLS 1.2", HIGH, "Group Policy leaves TLS 1.2 out of WinINet",
-         "needs a person: the GPO 'Turn off encryption support'", _blockers("tls12", "Group Policy")),
+         "needs a person: the GPO 'Turn off encryption support'", _blockers("tls12", "tls12.group_policy", "tls12.user_group_policy")),
     Rule("tls12-user-wininet", "Windows 8.1 and earlier: TLS 1.2", MEDIUM,
          "a signed-in user's own 'Use TLS 1.2' box (WinINet, per user) is off",
-         "role tls12 with tls12_wininet_users: set (adds TLS 1.2 to those users' values)", _drift("tls12", "'s WinINet SecureProtocols"),
+         "role tls12 with tls12_wininet_users: set (adds TLS 1.2 to those users' values)", _drift("tls12", "tls12.user_wininet"),
          concern="tls12"),
     Rule("winhttp-proxy-missing", "check whether you are behind a proxy", HIGH,
          "WinHTTP goes direct while the users' WinINet names the site's proxy",
@@ -277,7 +283,7 @@ RULES: tuple[Rule, ...] = (
          "role ncsi, then restart", _would_change("ncsi"), concern="ncsi"),
     Rule("ncsi-probe-host-changed", "proxy, firewall and Group Policy: NCSI", MEDIUM,
          "NCSI probes a target Windows does not ship", "needs a decision: ncsi_restore_probe_defaults: true, or keep the site's probe server",
-         _drift("ncsi", "probes a target")),
+         _drift("ncsi", "ncsi.probe_target")),
     Rule("ncsi-no-internet", "proxy, firewall and Group Policy: NCSI", HIGH,
          "Windows concludes it has no internet although active probing is on",
          "needs the endpoint check from the host: a proxy or firewall blocks the probe or the endpoints", _ncsi_no_internet),

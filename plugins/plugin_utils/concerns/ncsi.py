@@ -24,7 +24,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import replace
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.grouppolicy import GPO_LIST, LOCAL_MACHINE_POL, policy_source
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
@@ -129,9 +129,11 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
         source = policy_source(POLICY.path, NO_ACTIVE_PROBE.name, state.probe("local_policy").data, state.probe("gpo_list").data)
         reason = f"Group Policy NoActiveProbe is {policy.value!r}, which turns NCSI active tests off and wins over EnableActiveProbing"
         if args["policy"] == "report":
-            plan.blockers.append(f"{reason}; {describe_source(source)}. Group Policy writes it again at every refresh and boot: set "
-                                 f"the GPO '{GPO_SETTING}' to Disabled or Not Configured (policy: set_zero or remove overrides it until "
-                                 "the next refresh only)")
+            plan.blockers.append(Reason(
+                "ncsi.group_policy",
+                f"{reason}; {describe_source(source)}. Group Policy writes it again at every refresh and boot: set "
+                f"the GPO '{GPO_SETTING}' to Disabled or Not Configured (policy: set_zero or remove overrides it until "
+                "the next refresh only)"))
         else:
             plan.warnings.append(f"temporary: {NO_ACTIVE_PROBE} is Group Policy's ({describe_source(source)}); the next policy refresh "
                                  f"(about every 90 minutes) or boot writes {policy.value!r} again unless the GPO '{GPO_SETTING}' is changed")
@@ -153,9 +155,11 @@ def plan_ncsi(args: dict[str, t.Any], state: HostState) -> Plan:
     if differences and not args["restore_probe_defaults"]:
         # Not fixed while NCSI probes a target Windows does not ship: a site may run its own probe server on
         # purpose, so it is reported as drift and only reset when asked.
-        plan.drift.append("NCSI probes a target Windows does not ship (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
-                          + "); if that server is unreachable, NCSI reports no internet and Office cannot activate. "
-                          "Set restore_probe_defaults: true (role: ncsi_restore_probe_defaults) to put the Windows defaults back.")
+        plan.drift.append(Reason(
+            "ncsi.probe_target",
+            "NCSI probes a target Windows does not ship (" + ", ".join(f"{item['name']}={item['value']!r}" for item in differences)
+            + "); if that server is unreachable, NCSI reports no internet and Office cannot activate. "
+            "Set restore_probe_defaults: true (role: ncsi_restore_probe_defaults) to put the Windows defaults back."))
 
     other_policy = {name: value.value for name in OTHER_POLICY_VALUES if (value := state.registry.get(RegistryRef(POLICY, name))) is not None}
     corporate = {name: value for name, value in other_policy.items() if name.startswith(("Corporate", "Domain"))}

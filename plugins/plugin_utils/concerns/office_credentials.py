@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 
@@ -174,7 +174,7 @@ class OfficeCredentials(Concern):
         users = []
         answers = session_answers(state.probe("credentials").data)
         if not answers:
-            plan.blockers.append(NO_SESSION)
+            plan.blockers.append(Reason("office_credentials.no_session", NO_SESSION))
         for session, answer, why in answers:
             user, sid = str(session.get("user")), str(session.get("sid"))
             if answer is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
@@ -130,7 +130,7 @@ class OfficeLicense(Concern):
         if args["signed_out"] and state.asked("profiles"):
             plan.facts["profiles_without_hive"] = profiles_without_hive(state.probe("profiles").data)
         if not users and not offline:
-            plan.blockers.append(NO_SESSION)
+            plan.blockers.append(Reason("office_license.no_session", NO_SESSION))
             return plan
         folders = _folders(caches)
         open_in = {int(item.get("session_id", -1)) for item in processes.get("processes") or []}
@@ -139,8 +139,10 @@ class OfficeLicense(Concern):
             plan.facts["users"].append(seen)
             mine = {int(session["session_id"]) for session in sessions.get("sessions") or [] if str(session["sid"]) == sid}
             if mine & open_in and not own:
-                plan.blockers.append(f"Office is open in {user}'s session: it would write the activation state again; "
-                                     "ask the user to close Office, then run again")
+                plan.blockers.append(Reason(
+                    "office_license.office_open",
+                    f"Office is open in {user}'s session: it would write the activation state again; "
+                    "ask the user to close Office, then run again"))
                 continue
             seen["reset"] = True
             for subkey, trees in ((LICENSING, licensing), (IDENTITY, identity)):
@@ -276,8 +278,10 @@ def _plan_key(plan: Plan, user: str, root: str, tree: t.Mapping[str, t.Any]) -> 
         for name, value in sorted((keys[relative].get("values") or {}).items()):
             if value_problem(value) is not None:
                 kept.append(relative)
-                plan.drift.append(f"{user}'s {key}\\{name} is a {value.get('type') if isinstance(value, dict) else 'malformed'} value, which "
-                                  "restore could not write back: left in place, with the keys that hold it")
+                plan.drift.append(Reason(
+                    "office_license.unexpected_value",
+                    f"{user}'s {key}\\{name} is a {value.get('type') if isinstance(value, dict) else 'malformed'} value, which "
+                    "restore could not write back: left in place, with the keys that hold it"))
                 continue
             plan.changes.append(ValueChange(RegistryRef(key, name), RegistryValue.from_agent(value), None,
                                             f"{user}'s Office activation state: {key}"))

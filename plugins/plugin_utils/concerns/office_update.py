@@ -16,7 +16,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import CONFIGURATION, ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import file_version
@@ -72,8 +72,10 @@ class OfficeUpdate(Concern):
         open_apps = [f"{item['name']} (session {item.get('session_id')})" for item in state.probe("processes").data.get("processes") or []]
         plan.facts["open_apps"] = open_apps
         if open_apps and not args["close_apps"]:
-            plan.blockers.append(f"Office is open ({', '.join(open_apps)}): the update would wait until it is closed. "
-                                 "close_apps: true lets the updater close it (unsaved work is lost)")
+            plan.blockers.append(Reason(
+                "office_update.office_open",
+                f"Office is open ({', '.join(open_apps)}): the update would wait until it is closed. "
+                "close_apps: true lets the updater close it (unsaved work is lost)"))
             return plan
         plan.changes.append(ProgramRun(
             CLIENT, ("/update", "user", "updatepromptuser=false", f"forceappshutdown={'true' if args['close_apps'] else 'false'}",

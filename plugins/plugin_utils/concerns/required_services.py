@@ -19,7 +19,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
@@ -130,8 +130,10 @@ def plan_services(args: dict[str, t.Any], state: HostState) -> Plan:
                     starts.append(ServiceStart(service, f"{service.name} was Disabled and stopped; the required services need it running",
                                                args["start_timeout"]))
             elif service.start_mode == "disabled":
-                plan.blockers.append(f"{service.name} is Disabled and the required services depend on it (Win32 error 1068 on start); "
-                                     "enable it, or set enable_dependencies: true")
+                plan.blockers.append(Reason(
+                    "required_services.disabled_dependency",
+                    f"{service.name} is Disabled and the required services depend on it (Win32 error 1068 on start); "
+                    "enable it, or set enable_dependencies: true"))
             continue
         if service.start_mode == "disabled":
             plan.changes.append(StartModeChange(service, wanted[service.name],

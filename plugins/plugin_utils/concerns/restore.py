@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, office_license, tls12, winsock_reset
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT, host_directory
@@ -305,7 +305,7 @@ def _conflict(plan: Plan, what: str, current: str, step: Step, shown: t.Callable
     if force:
         plan.warnings.append(f"{said}; put back as on_conflict: restore asks")
     else:
-        plan.drift.append(f"{said}; left as it is (on_conflict: restore would put back {shown(before)})")
+        plan.drift.append(Reason("restore.conflict", f"{said}; left as it is (on_conflict: restore would put back {shown(before)})"))
 
 
 def _shown_value(value: RegistryValue | None) -> str:
@@ -372,9 +372,11 @@ def plan_restore(targets: RestoreTargets, state: HostState, force: bool = False)
                             lambda value: "bound" if value else "unbound")
             if not bound and bound != adapter.ipv6_bound and (adapter.management or not known):
                 # The forward path's guard: IPv6 is never turned off on the adapter the management connection uses.
-                plan.drift.append(f"IPv6 was unbound on adapter '{adapter.name}' before the recorded changes, but "
-                                  + ("it carries the management connection" if known else "which adapter carries the management "
-                                     "connection is unknown") + ": left bound; unbind it yourself if you mean to")
+                plan.drift.append(Reason(
+                    "restore.management_adapter",
+                    f"IPv6 was unbound on adapter '{adapter.name}' before the recorded changes, but "
+                    + ("it carries the management connection" if known else "which adapter carries the management "
+                       "connection is unknown") + ": left bound; unbind it yourself if you mean to"))
                 continue
             if bound != adapter.ipv6_bound:
                 state_word = "bound" if bound else "unbound"

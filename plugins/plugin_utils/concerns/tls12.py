@@ -29,7 +29,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
 )
@@ -268,7 +268,7 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
             if args["require_kb3140245"]:
                 plan.failure = message
                 return plan
-            plan.blockers.append(message)
+            plan.blockers.append(Reason("tls12.kb3140245_missing", message))
 
     schannel_cls = MODERN if windows.version >= SCHANNEL_ON_BY_DEFAULT else cls
     plan_schannel(plan, state, schannel_cls, "Client")
@@ -284,8 +284,10 @@ def plan_tls12(args: dict[str, t.Any], state: HostState) -> Plan:
         policy = dword_of(state.registry.get(RegistryRef(RegistryKey(WININET_POLICY), "SecureProtocols")))
         plan.facts["wininet_policy_secure_protocols"] = policy
         if policy is not None and not policy & TLS1_2:
-            plan.blockers.append(f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
-                                 "policy wins over the value this module sets. Change the GPO 'Turn off encryption support'.")
+            plan.blockers.append(Reason(
+                "tls12.group_policy",
+                f"Group Policy sets WinINet SecureProtocols to {policy:#x} (no TLS 1.2) under {WININET_POLICY}; "
+                "policy wins over the value this module sets. Change the GPO 'Turn off encryption support'."))
         if args["wininet_users"] != "ignore":
             plan_user_wininet(args, state, plan)
     if args["dotnet"]:
@@ -340,8 +342,10 @@ def _plan_user(args: dict[str, t.Any], plan: Plan, sid: str, user: str, settings
     seen = {"user": user, "sid": sid, "hive_loaded": True, "signed_in": True, "secure_protocols": bits if value is not None else None,
             "set_by_user": value is not None, "policy": policy}
     if policy is not None and not policy & TLS1_2:
-        plan.blockers.append(f"Group Policy sets {user}'s WinINet SecureProtocols to {policy:#x} (no TLS 1.2) in the user's policy "
-                             "key; it wins over the user's value. Change the GPO 'Turn off encryption support' (User Configuration).")
+        plan.blockers.append(Reason(
+            "tls12.user_group_policy",
+            f"Group Policy sets {user}'s WinINet SecureProtocols to {policy:#x} (no TLS 1.2) in the user's policy "
+            "key; it wins over the user's value. Change the GPO 'Turn off encryption support' (User Configuration)."))
     if value is None or (bits is not None and bits & TLS1_2):
         # Absent: the machine-wide value or Windows' default applies; nothing of the user's to change.
         return seen
@@ -351,5 +355,5 @@ def _plan_user(args: dict[str, t.Any], plan: Plan, sid: str, user: str, settings
         ref = RegistryRef(RegistryKey(f"HKU\\{sid}\\{USER_WININET}"), "SecureProtocols")
         changes.append(ValueChange(ref, value, RegistryValue.dword(bits | TLS1_2 if bits is not None else WININET_WHEN_ABSENT), reason))
     else:
-        plan.drift.append(f"{reason}; wininet_users: set adds it")
+        plan.drift.append(Reason("tls12.user_wininet", f"{reason}; wininet_users: set adds it"))
     return seen

@@ -23,7 +23,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, dword_of
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
@@ -207,8 +207,10 @@ def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[
     for view, current in views.items():
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"
         if current.access_type == "other":
-            plan.drift.append(f"{label} reports {current.describe()}; left in place. Set the proxy explicitly (proxy: host:port, "
-                              "or direct: true) to replace it.")
+            plan.drift.append(Reason(
+                "winhttp_proxy.unknown_setting",
+                f"{label} reports {current.describe()}; left in place. Set the proxy explicitly (proxy: host:port, "
+                "or direct: true) to replace it."))
             continue
         if current.access_type == "direct":
             if agreed is not None:
@@ -216,16 +218,22 @@ def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[
                                                                  f"({evidence}): imported, as 'netsh winhttp import proxy' does", view))
                 plan.facts["imported_from"] = [source.source for source in sources]
             elif any(source.setting or source.pac_url or source.problem for source in sources):
-                plan.drift.append(f"{label} goes direct while WinINet does not ({evidence}); not imported: {why_not}. "
-                                  "Set the proxy explicitly (proxy: host:port).")
+                plan.drift.append(Reason(
+                    "winhttp_proxy.wininet_not_imported",
+                    f"{label} goes direct while WinINet does not ({evidence}); not imported: {why_not}. "
+                    "Set the proxy explicitly (proxy: host:port)."))
             # WinINet's automatic detection alone is Windows' default and says nothing about a proxy: it stays in the facts.
             continue
         for source in sources:
             if source.setting is not None and not source.setting.same_as(current):
-                plan.drift.append(f"{label} names {current.describe()} while WinINet of {source.source} names "
-                                  f"{source.setting.describe()}; set the one the site wants explicitly (proxy: host:port)")
+                plan.drift.append(Reason(
+                    "winhttp_proxy.wininet_differs",
+                    f"{label} names {current.describe()} while WinINet of {source.source} names "
+                    f"{source.setting.describe()}; set the one the site wants explicitly (proxy: host:port)"))
     if len(views) == 2 and not views["64"].same_as(views["32"]):
         after = {change.view: change.after for change in plan.changes}
         if not after.get("64", views["64"]).same_as(after.get("32", views["32"])):
-            plan.drift.append(f"the 64-bit and 32-bit WinHTTP views differ ({views['64'].describe()} / {views['32'].describe()}); "
-                              "32-bit Office uses the 32-bit one. Set the proxy explicitly (proxy: host:port, or direct: true).")
+            plan.drift.append(Reason(
+                "winhttp_proxy.views_differ",
+                f"the 64-bit and 32-bit WinHTTP views differ ({views['64'].describe()} / {views['32'].describe()}); "
+                "32-bit Office uses the 32-bit one. Set the proxy explicitly (proxy: host:port, or direct: true)."))

@@ -28,7 +28,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue
 
@@ -262,8 +262,10 @@ def plan_reset(args: dict[str, t.Any], state: HostState) -> Plan:
                              + ", ".join(sorted({item["path"] for item in third_party}))
                              + " (a reset would remove them; reset_third_party: true to include them)")
     if evidence and fingerprint in reset_catalogs and not new_token:
-        plan.blockers.append(f"the Winsock catalog was reset once already in this state ({evidence[0]}), and its provider came back: "
-                             "a product re-registers it. Remove or update that product; another reset would not last.")
+        plan.blockers.append(Reason(
+            "winsock_reset.provider_returns",
+            f"the Winsock catalog was reset once already in this state ({evidence[0]}), and its provider came back: "
+            "a product re-registers it. Remove or update that product; another reset would not last."))
         return plan
     if not evidence and not new_token:
         return plan
