@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib.util
 import json
 import re
 import struct
 import time
 import zlib
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 from winsim import effects, network
@@ -23,9 +25,20 @@ from winsim.host import SimHost
 from winsim.registry import RegistryError
 
 PROTOCOL = 1
-WRITE_OPS = frozenset({"expect", "user_hive_unload_recorded", "registry_write", "registry_delete_value", "registry_delete_key",
-                       "service_set_start_mode", "service_start", "service_stop", "process_run", "adapter_binding_set",
-                       "winhttp_proxy_write", "user_session_write", "directory_remove"})
+
+
+def _manifest() -> Any:
+    """The collection's op manifest (plugins/plugin_utils/agent_ops.py), loaded from its file: plain data, no imports."""
+    path = Path(__file__).resolve().parents[1] / "plugins" / "plugin_utils" / "agent_ops.py"
+    spec = importlib.util.spec_from_file_location("m365ops_agent_ops", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MANIFEST = _manifest()
+WRITE_OPS = MANIFEST.WRITE_OPS
 START_MODES = ("auto", "delayed", "manual", "disabled")
 # Win32 error codes the Service Control Manager reports.
 ERROR_SERVICE_DISABLED = 1058
@@ -1008,7 +1021,7 @@ OPS: dict[str, Callable[[SimHost, dict[str, Any], bool], dict[str, Any]]] = {
 
 
 # Ops only the agent's extended entry point (win_agent_extended) carries the module_utils for.
-EXTENDED_OPS = frozenset({"tls_handshake", "http_request", "user_session_read", "user_session_write", "directory_stat", "directory_remove"})
+EXTENDED_OPS = MANIFEST.EXTENDED_OPS
 
 
 class AnswerLost(Exception):

@@ -100,9 +100,10 @@ protocol:
 results:
   description:
     - One entry per op, in order. C(ok=true) entries carry the op's data (for example C(exists) and
-      C(values) for C(registry_read)); C(ok=false) entries carry C(error) (C(invalid_argument),
-      C(access_denied), C(not_found), C(unsupported), C(unknown_op), C(process_failed), C(service_start_failed),
-      C(skipped), C(precondition_failed), C(too_large), C(host_error)) and C(message).
+      C(values) for C(registry_read)); C(ok=false) entries carry a C(message) and C(error), one of the error classes
+      (C(invalid_argument), C(access_denied), C(not_found), C(unsupported), C(unknown_op), C(process_failed),
+      C(service_start_failed), C(service_disabled), C(dependency_failed), C(timeout), C(skipped), C(precondition_failed),
+      C(too_large), C(host_error)).
   returned: always
   type: list
   elements: dict

@@ -10,32 +10,14 @@ from dataclasses import dataclass, field
 
 from ansible.errors import AnsibleError
 
+# The op manifest: which ops are extended (sent with the extended entry point), and the error classes.
+from ansible_collections.m365ops.activation.plugins.plugin_utils.agent_ops import ERROR_CLASSES, EXTENDED_OPS
+
 AGENT_MODULE = "m365ops.activation.win_agent"
 # The same agent with the network probes and the user-session script: sent only for batches that use them, since
 # every module_util a module requires travels with each execution.
 EXTENDED_AGENT_MODULE = "m365ops.activation.win_agent_extended"
-EXTENDED_OPS = frozenset({"tls_handshake", "http_request", "user_session_read", "user_session_write", "directory_stat", "directory_remove"})
 PROTOCOL = 1
-
-# What a person can do about each error class the agent reports.
-_ERROR_ADVICE = {
-    "access_denied": "the connecting account was refused by the key's ACL; connect as a member of the local "
-                     "Administrators group or use become (become_method runas, become_user SYSTEM)",
-    "invalid_argument": "the agent rejected the op's arguments; this is a bug in m365ops.activation, please report it",
-    "unknown_op": "the agent on the host does not know this op; the collection and its agent are out of step",
-    "host_error": "Windows reported an error",
-    "not_found": "it does not exist on this host",
-    "unsupported": "this Windows release does not offer it",
-    "process_failed": "the program reported failure through its exit code",
-    "service_start_failed": "the Service Control Manager could not start it; the article's next step is 'sfc /scannow' "
-                            "from an elevated prompt, then a restart",
-    "service_disabled": "the service is Disabled (Win32 error 1058): a configuration problem, not damaged system files; "
-                        "give it a start mode first",
-    "dependency_failed": "a service it depends on is Disabled or would not start (Win32 error 1068/1075); fix that one first",
-    "timeout": "it did not reach the state in time; look at the service's own event log entries, then try again",
-    "skipped": "not run because an earlier change in the same batch failed",
-    "precondition_failed": "the host is not as this run read it: it restarted, or another run changed it since; run again",
-}
 
 
 class AgentError(AnsibleError):
@@ -55,7 +37,7 @@ class AgentOpError(AgentError):
     """One op failed on the host."""
 
     def __init__(self, result: "OpResult", target: str) -> None:
-        advice = _ERROR_ADVICE.get(result.error or "", "")
+        advice = ERROR_CLASSES.get(result.error or "", "")
         super().__init__(f"{result.op} {target}: {result.message} ({result.error}{': ' + advice if advice else ''})")
         self.result = result
 
