@@ -152,6 +152,10 @@ class Reason(str):
         made.code = code
         return made
 
+    def __getnewargs__(self) -> tuple[str, str]:
+        # Copied or pickled (a worker's result goes to the main process pickled), it is made again with both.
+        return self.code, str(self)
+
 
 def reason_codes(entries: t.Iterable[str]) -> list[str | None]:
     """The code of each blocker or drift entry, in order (None for one a concern wrote without a code)."""
@@ -616,7 +620,8 @@ def record_outcome(result: dict[str, t.Any], planned: Planned, outcome: Outcome)
 
 def unavailable_result(blockers: t.Sequence[str], check_mode: bool) -> dict[str, t.Any]:
     """A concern's result on a host the agent cannot run on: blocked (``blockers`` say by what), nothing known or changed."""
-    return {"changed": False, "blockers": list(blockers), "warnings": list(blockers), "agent_unavailable": True, "check_mode": check_mode,
+    told = [str(blocker) for blocker in blockers]
+    return {"changed": False, "blockers": told, "warnings": list(told), "agent_unavailable": True, "check_mode": check_mode,
             "reboot_required": False, "reboot_owed_by": [], "changes": [], "drift": []}
 
 
