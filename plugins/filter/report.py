@@ -15,6 +15,9 @@ import difflib
 import re
 import typing as t
 
+from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
+
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
     BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOT_RUN, NOT_SELECTED, NOTHING_TO_RESTORE, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
@@ -344,6 +347,31 @@ def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[
     return messages
 
 
+# The placeholder Ansible puts where a template said default(omit): an option not given.
+OMIT_PREFIX = "__omit_place_holder__"
+# The release that drops the per-option role variables of the concerns (deprecated in 0.4.0).
+LEGACY_OPTIONS_REMOVED_IN = "0.5.0"
+
+
+def concern_options(given: t.Any, concern: str, legacy: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """A concern's options as one value: ``m365ops_<concern>`` (``given``), over the per-option role variables of earlier
+    releases (``legacy``, options not given left out), which still work for one release and are announced as deprecated.
+    The options themselves are validated by the concern's own spec when the task runs."""
+    if given is None:
+        given = {}
+    if not isinstance(given, t.Mapping):
+        raise AnsibleFilterError(f"m365ops_{concern} must be a mapping of {concern}'s options (for example "
+                                 f"m365ops_{concern}: {{option: value}}), not {type(given).__name__}")
+    # An option whose variable is not set is null; the omit placeholder of older ansible-core versions counts as not set too.
+    old = {name: value for name, value in (legacy or {}).items()
+           if value is not None and not (isinstance(value, str) and value.startswith(OMIT_PREFIX))}
+    if old:
+        Display().deprecated(f"{concern}'s options as separate role variables ({', '.join(sorted(old))}) are deprecated: give them as "
+                             f"one variable, m365ops_{concern}: {{{', '.join(f'{name}: ...' for name in sorted(old))}}}",
+                             version=LEGACY_OPTIONS_REMOVED_IN, collection_name="m365ops.activation")
+    return {**old, **given}
+
+
 def activation_findings(facts: t.Mapping[str, t.Any] | None) -> list[dict[str, t.Any]]:
     """The findings of one host, from its ``ansible_facts.m365ops_activation`` (``plugin_utils/findings.py``)."""
     return findings(facts or {})
@@ -390,6 +418,6 @@ class FilterModule:
         return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
                 "restore_report": restore_report,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
-                "unknown_variables": unknown_variables, "activation_lines": activation_lines,
+                "unknown_variables": unknown_variables, "activation_lines": activation_lines, "concern_options": concern_options,
                 "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,
                 "findings_summary": findings_summary, "findings_concerns": findings_concerns}

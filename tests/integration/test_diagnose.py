@@ -144,7 +144,7 @@ def test_the_office_steps_are_diagnosed_when_named(fleet: Fleet, inventory: Path
     report_file = tmp_path / "findings.json"
     run = run_playbook(inventory, DIAGNOSE, extra_vars={
         "m365ops_report_file": str(report_file), "m365ops_concerns": ["tls12", "office_credentials", "office_license", "office_update"],
-        "office_update_minimum_version": "16.0.17928.20156"})
+        "m365ops_office_update": {"minimum_version": "16.0.17928.20156"}})
     assert run.rc == 0, run.stdout[-3000:]
     found = {host: sorted(item["id"] for item in items) for host, items in json.loads(report_file.read_text(encoding="utf-8"))["hosts"].items()}
     assert found == {"win10-office-creds": ["office-credentials-cached", "office-work-account-added"], "win10-office-license": ["office-activation-state"],

@@ -178,7 +178,7 @@ def test_the_issue_fleet_end_to_end(fleet: Fleet, inventory: Path, tmp_path: Pat
     assert both_views("proxy-right") == right_before and both_views("proxy-only") == (site, site)
     assert report_of(tmp_path / "remediation.json")["hosts"]["win7-nokb"]["status"] == "blocked"
 
-    explicit = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.branch.example:3128"})
+    explicit = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
     assert explicit.rc == 2
     wanted = {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": None}
     assert all(both_views(name) == (wanted, wanted) for name in ("proxy-only", "proxy-right", "win7-nokb", "healthy"))
@@ -243,3 +243,27 @@ def test_report_paths_are_relative_to_the_current_directory_and_checked_before_a
     assert refused.rc == 2 and "it is a directory" in refused.stdout
     assert fleet.hosts["pc"].host.counters["requests"] == requests, "a host was contacted before the report path was checked"
     assert (workdir / "taken").is_dir() and list((workdir / "taken").iterdir()) == []
+
+
+def test_a_concerns_options_are_one_variable_validated_by_its_spec(fleet: Fleet, inventory: Path) -> None:
+    """m365ops_winhttp_proxy: {proxy: ...} does what the separate winhttp_proxy_proxy did, which still works for one
+    release with a deprecation warning; a misspelt option is named with the nearest one before any host is contacted."""
+    fleet.add("pc", "win10-stale-proxy")
+    fleet.write_inventory(inventory)
+    misspelt = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxy": {"proxi": "proxy.branch.example:3128"}})
+    assert misspelt.rc == 2 and "winhttp_proxy.proxi: not an option of the winhttp_proxy concern (did you mean winhttp_proxy.proxy?)" in misspelt.stdout
+    not_a_mapping = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_tls12": "server"})
+    assert not_a_mapping.rc == 2 and "m365ops_tls12" in not_a_mapping.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == 0
+
+    wanted = {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": None}
+    one = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
+    assert one.rc == 0 and winhttp_setting(fleet.hosts["pc"].host, "64") == wanted
+    assert "deprecated" not in one.stderr.lower()
+    legacy = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.legacy.example:8080"})
+    assert legacy.rc == 0 and winhttp_setting(fleet.hosts["pc"].host, "64")["proxy"] == "proxy.legacy.example:8080"
+    assert "winhttp_proxy's options as separate role variables (proxy) are deprecated" in legacy.stdout + legacy.stderr
+    # Both given: the one variable wins.
+    both = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.legacy.example:8080",
+                                                          "m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
+    assert both.rc == 0 and winhttp_setting(fleet.hosts["pc"].host, "64") == wanted

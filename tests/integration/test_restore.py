@@ -100,7 +100,7 @@ def test_restore_from_the_hosts_journal_when_the_controller_kept_nothing(fleet: 
     """As after an AWX job: the remediation ran with no backup directory (its container is gone); restore takes the
     records from each host's own journal, says so, and every host is as it was."""
     originals, original_proxies, original_services = fleet_of(fleet, inventory, FROM_HOST)
-    remediate = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.branch.example:3128"})
+    remediate = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
     assert remediate.rc == 0
     changed = remediate.changed_hosts() - {"localhost"}
     assert changed == set(FROM_HOST)
