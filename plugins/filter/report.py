@@ -349,8 +349,6 @@ def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[
 
 # The placeholder Ansible puts where a template said default(omit): an option not given.
 OMIT_PREFIX = "__omit_place_holder__"
-# The release that drops the per-option role variables of the concerns (deprecated in 0.4.0).
-LEGACY_OPTIONS_REMOVED_IN = "0.5.0"
 
 
 def concern_options(given: t.Any, concern: str, legacy: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -368,7 +366,7 @@ def concern_options(given: t.Any, concern: str, legacy: t.Mapping[str, t.Any] | 
     if old:
         Display().deprecated(f"{concern}'s options as separate role variables ({', '.join(sorted(old))}) are deprecated: give them as "
                              f"one variable, m365ops_{concern}: {{{', '.join(f'{name}: ...' for name in sorted(old))}}}",
-                             version=LEGACY_OPTIONS_REMOVED_IN, collection_name="m365ops.activation")
+                             version="0.5.0", collection_name="m365ops.activation")
     return {**old, **given}
 
 

@@ -19,11 +19,10 @@ def test_a_reason_is_pickled_and_copied_with_its_code() -> None:
 
 def test_results_carry_the_sentences_as_plain_text() -> None:
     blocked = unavailable_result([Reason("agent.prerequisite", "PowerShell 5.1 is missing")], check_mode=True)
-    assert all(type(entry) is str for entry in [*blocked["blockers"], *blocked["warnings"]])
+    assert all(isinstance(entry, str) and not isinstance(entry, Reason) for entry in [*blocked["blockers"], *blocked["warnings"]])
     assert json.loads(json.dumps(blocked))["blockers"] == ["PowerShell 5.1 is missing"]
     plan = Plan(blockers=[Reason("ncsi.group_policy", "policy")], drift=[Reason("ncsi.probe_target", "probe")])
-    assert all(type(entry) is str for key in ("blockers", "drift") for entry in concern_report_of(plan)[key])
-
+    assert all(isinstance(entry, str) and not isinstance(entry, Reason) for key in ("blockers", "drift") for entry in concern_report_of(plan)[key])
 
 
 def concern_report_of(plan: Plan) -> dict:
