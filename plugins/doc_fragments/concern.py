@@ -19,7 +19,7 @@ options:
       - Each record written there and on the host is signed (HMAC-SHA256) with the controller's backup key for its
         host, the variable C(m365ops_backup_key), or else the file named by C(m365ops_backup_key_file), the environment
         variable C(M365OPS_BACKUP_KEY_FILE), or C(~/.ansible/m365ops/backup.key), created readable by its owner only on
-        the first run that changes something. Restore trusts no record the key did not sign.
+        the first run that is not in check mode. Restore trusts no record the key did not sign.
       - Nothing is written in check mode or when nothing changed.
     type: path
 attributes:

@@ -27,7 +27,7 @@ import secrets
 import stat
 import tempfile
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KEY_VARIABLE = "m365ops_backup_key"
 KEY_FILE_VARIABLE = "m365ops_backup_key_file"
@@ -47,8 +47,9 @@ class BackupKeyError(ValueError):
 class BackupKey:
     """The controller's key that signs and verifies backup records; ``source`` names where it came from (never the key)."""
 
-    secret: bytes
-    source: str
+    # Never in a repr: a key printed in a traceback or a debug line is a key given away.
+    secret: bytes = field(repr=False)
+    source: str = ""
 
     @property
     def key_id(self) -> str:

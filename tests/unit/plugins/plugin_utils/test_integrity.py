@@ -70,4 +70,4 @@ def test_a_signature_binds_the_record_and_the_host_and_ignores_a_later_outcome_n
     assert sign_all(None, "pc01", [RECORD]) == [RECORD]
     assert "no signature" in record_signature_problem(key, "pc01", RECORD)
     assert record_signature_problem(key, "pc01", RECORD, trust_unsigned=True) is None
-    assert key.key_id not in repr(key.source) and len(key.key_id) == 8
+    assert len(key.key_id) == 8 and "kkkk" not in repr(key) and key.key_id not in repr(key)
