@@ -145,7 +145,8 @@ ansible_facts:
         - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(purpose)
           (C(activation), C(crl) or C(ncsi)), C(dns), C(addresses), C(canonical_name) (where its CNAME chain ends),
           C(tcp), C(tls), C(http), C(wininet) (per WinINet proxy tried), C(intercepted_by), C(error) (the first failed
-          stage and why) and C(stages) (per stage its result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name)), C(routes)
+          stage and why) and C(stages) (per stage its result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name, and
+          C(code) C(proxy_auth_required) or C(msoidcrl_refused) for a proxy's 407 or its refusal of MSOIDCRL)), C(routes)
           (C(winhttp), C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed),
           C(intercepted_by), C(wildcards_left_out), C(timeout_ms).
         - C(winrm_quotas), C(values) (MaxEnvelopeSizekb, the shell's and the PowerShell endpoint's MaxMemoryPerShellMB,

@@ -207,9 +207,10 @@ def _proxy_unreachable(facts: Facts) -> t.Any:
     return dead or None
 
 
-def _proxy_status(needle: str) -> t.Callable[[Facts], t.Any]:
+def _proxy_status(code: str) -> t.Callable[[Facts], t.Any]:
+    """The ways out whose answers carry ``code`` (the endpoint check's code of a proxy's answer), with their endpoints."""
     def evidence(facts: Facts) -> t.Any:
-        found = [{"route": name, "endpoints": sorted({answer["url"] for answer in answers if needle in str(answer.get("error") or "")})}
+        found = [{"route": name, "endpoints": sorted({answer["url"] for answer in answers if answer.get("code") == code})}
                  for name, answers in _routes(facts).items()]
         return [item for item in found if item["endpoints"]] or None
     return evidence
@@ -323,10 +324,10 @@ RULES: tuple[Rule, ...] = (
          _proxy_unreachable),
     Rule("proxy-auth-required", "check whether you are behind a proxy", HIGH,
          "the proxy asks for authentication (HTTP 407), which sign-in through WinHTTP does not give",
-         "needs a person: the proxy administrator lets the article's endpoints through without authentication", _proxy_status("407")),
+         "needs a person: the proxy administrator lets the article's endpoints through without authentication", _proxy_status("proxy_auth_required")),
     Rule("proxy-blocks-msoidcrl", "check whether you are behind a proxy", HIGH,
          "the proxy refuses the MSOIDCRL user agent sign-in uses, and lets another through",
-         "needs a person: the proxy administrator allows the user agent MSOIDCRL (the article's explicit rule)", _proxy_status("MSOIDCRL")),
+         "needs a person: the proxy administrator allows the user agent MSOIDCRL (the article's explicit rule)", _proxy_status("msoidcrl_refused")),
     Rule("tls-intercepted", "check whether you are behind a proxy", HIGH,
          "TLS to the endpoints is intercepted: the certificate chains to a CA that is not a public root Microsoft uses",
          "needs a person: the proxy or firewall administrator exempts the article's endpoints from TLS inspection", _intercepted),

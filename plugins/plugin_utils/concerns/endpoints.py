@@ -122,6 +122,9 @@ WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_C
                   12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
                   12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
 TLS_ERRORS = frozenset({12037, 12038, 12044, 12045, 12057, 12157, 12175})
+# Codes of a proxy's answers, beside their sentences (findings match these).
+PROXY_AUTH = "proxy_auth_required"
+MSOIDCRL_REFUSED = "msoidcrl_refused"
 NCSI_HOSTS = ("www.msftconnecttest.com", "www.msftncsi.com")
 NCSI_DEFAULTS = tuple({"host": host, "port": 80, "scheme": "http", "path": "/" + probe_defaults(build)["ActiveWebProbePath"]}
                       for host, build in zip(NCSI_HOSTS, (CONNECTTEST_BUILD, 0)))
@@ -309,10 +312,11 @@ class Route:
         status = request.get("status") or 0
         if not status:
             return {**judged, "result": "fail", "error": winhttp_error(request), "tls_refused": request.get("error_code") in TLS_ERRORS}
+        # The code is what the findings match; the error is what a person reads.
         if status == 407 and self.name != "direct":
-            return {**judged, "result": "fail", "error": "proxy authentication required (HTTP 407)"}
+            return {**judged, "result": "fail", "code": PROXY_AUTH, "error": "proxy authentication required (HTTP 407)"}
         if status == 403 and self.blocks_msoidcrl:
-            return {**judged, "result": "fail", "error": "the proxy refuses the MSOIDCRL user agent (HTTP 403)"}
+            return {**judged, "result": "fail", "code": MSOIDCRL_REFUSED, "error": "the proxy refuses the MSOIDCRL user agent (HTTP 403)"}
         root = root_of(request.get("chain"))
         if request.get("chain") and not trusted(root, roots):
             return {**judged, "result": "pass", "error": None, "intercepted_by": (root or {}).get("common_name")}

@@ -13,13 +13,14 @@ ENDPOINT_TCP_FAIL = {"host": "login.windows.net", "port": 443, "dns": "pass", "t
 
 def endpoint(host_name: str, purpose: str = "activation", route: str = "direct", http: str = "pass", error: str | None = None,
              tls: str = "pass", tls_error: str | None = None, intercepted_by: str | None = None, wininet: tuple = (),
-             dns: str = "pass", tls_refused: bool = False) -> dict:
+             dns: str = "pass", tls_refused: bool = False, code: str | None = None) -> dict:
     """One endpoint as the endpoint check reports it, with the stages the rules read."""
     scheme, port = ("http", 80) if purpose in ("crl", "ncsi") else ("https", 443)
     return {"url": f"{scheme}://{host_name}/", "host": host_name, "port": port, "purpose": purpose, "dns": dns, "tcp": "pass",
             "tls": tls if scheme == "https" else "not_tested", "http": http, "intercepted_by": intercepted_by, "wininet": list(wininet),
             "stages": {"dns": {"result": dns, "error": None if dns == "pass" else "HostNotFound"}, "tcp": {"result": "pass"},
-                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error, "tls_refused": tls_refused}}}
+                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error, "tls_refused": tls_refused,
+                                                                                  **({"code": code} if code else {})}}}
 
 
 PROXY = "proxy.corp.example:8080"
@@ -119,9 +120,14 @@ CASES = [
     ("the users' proxy is dead", host(endpoints={"checked": [endpoint("login.microsoftonline.com", wininet=(
         {"proxy": PROXY, "result": "fail", "error": "ERROR_WINHTTP_NAME_NOT_RESOLVED"},))]}), ["proxy-unreachable"]),
     ("407", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
-                                                 error="proxy authentication required (HTTP 407)")]}), ["proxy-auth-required"]),
+                                                 error="proxy authentication required (HTTP 407)", code="proxy_auth_required")]}),
+     ["proxy-auth-required"]),
+    ("407 told in other words", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
+                                                                     error="the proxy asks for credentials", code="proxy_auth_required")]}),
+     ["proxy-auth-required"]),
     ("MSOIDCRL refused", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
-                                                              error="the proxy refuses the MSOIDCRL user agent (HTTP 403)")]}),
+                                                              error="the proxy refuses the MSOIDCRL user agent (HTTP 403)",
+                                                              code="msoidcrl_refused")]}),
      ["proxy-blocks-msoidcrl"]),
     ("WinHTTP refuses TLS, nothing intercepts", host(endpoints={"checked": [
         endpoint("login.microsoftonline.com", http="fail", error="ERROR_WINHTTP_SECURE_FAILURE", tls_refused=True)]}),
