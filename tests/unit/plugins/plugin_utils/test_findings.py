@@ -16,11 +16,11 @@ def endpoint(host_name: str, purpose: str = "activation", route: str = "direct",
              dns: str = "pass", tls_refused: bool = False, code: str | None = None) -> dict:
     """One endpoint as the endpoint check reports it, with the stages the rules read."""
     scheme, port = ("http", 80) if purpose in ("crl", "ncsi") else ("https", 443)
+    http_stage = {"result": http, "route": route, "error": error, "tls_refused": tls_refused, **({"code": code} if code else {})}
     return {"url": f"{scheme}://{host_name}/", "host": host_name, "port": port, "purpose": purpose, "dns": dns, "tcp": "pass",
             "tls": tls if scheme == "https" else "not_tested", "http": http, "intercepted_by": intercepted_by, "wininet": list(wininet),
             "stages": {"dns": {"result": dns, "error": None if dns == "pass" else "HostNotFound"}, "tcp": {"result": "pass"},
-                       "tls": {"result": tls, "error": tls_error}, "http": {"result": http, "route": route, "error": error, "tls_refused": tls_refused,
-                                                                                  **({"code": code} if code else {})}}}
+                       "tls": {"result": tls, "error": tls_error}, "http": http_stage}}
 
 
 PROXY = "proxy.corp.example:8080"
