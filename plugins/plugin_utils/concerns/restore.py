@@ -33,7 +33,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
 from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import BACKUP_FORMAT, host_directory
+from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import APPLIED, BACKUP_FORMAT, PLANNED, backup_document, host_directory
 from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey, record_signature_problem
 from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
     HISTORY, HISTORY_OP, JOURNAL, OPEN_ENTRIES_OP, JournalError, RunRecords, entries,
@@ -115,13 +115,14 @@ def host_history(history: OpResult, still_open: OpResult, host: str, key: Backup
             problem = trust_problem(key, host, record, trust_unsigned)
             if problem:
                 raise JournalError(f"the host's journal entry {where} record #{index}: {problem}; nothing was restored")
-        documents.append((where, history_document(run, host)))
+        documents.append((where, history_document(run, host, APPLIED if root == HISTORY else PLANNED)))
     return sorted(documents, key=lambda item: item[1].get("created", ""))
 
 
-def history_document(run: RunRecords, host: str) -> dict[str, t.Any]:
-    return {"format": BACKUP_FORMAT, "host": host, "module": run.module, "created": run.created, "records": list(run.records),
-            "run_id": run.run_id}
+def history_document(run: RunRecords, host: str, state: str) -> dict[str, t.Any]:
+    """A journal entry as the backup document a file would hold: the run's own time, and ``state`` (applied when it ended
+    on the host, planned when its answer never came back)."""
+    return {**backup_document(host, run.module, list(run.records), run_id=run.run_id, state=state), "created": run.created}
 
 
 def load_documents(paths: t.Sequence[str], host: str, key: BackupKey | None = None,
