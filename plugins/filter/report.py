@@ -12,12 +12,13 @@ the worst status of its concerns (order in ``plugin_utils/status.py``).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import typing as t
+from pathlib import Path
 
-from ansible.errors import AnsibleFilterError
-from ansible.utils.display import Display
 
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OFFICE_STEPS, ORDER
 from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
     BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOT_RUN, NOT_SELECTED, NOTHING_TO_RESTORE, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
@@ -29,10 +30,10 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
 AUTH_REFUSED = re.compile(r"credentials were rejected|\b401\b", re.IGNORECASE)
 
 
-# Every concern the playbooks know, in the order they run.
-CONCERNS = ("tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6")
-# The users' Office steps: run only when named (m365ops_concerns), and reported only then.
-OFFICE_CONCERNS = ("office_credentials", "office_license", "office_update")
+# Every concern the playbooks know, from the catalog, in the order they run; the users' Office steps apart (run only when
+# named in m365ops_concerns, and reported only then).
+CONCERNS = tuple(concern.NAME for concern in ORDER if concern.NAME not in OFFICE_STEPS)
+OFFICE_CONCERNS = OFFICE_STEPS
 
 
 def selected_concerns(concerns: t.Sequence[str], run_tags: t.Sequence[str] = ("all",), skip_tags: t.Sequence[str] = ()) -> list[str]:
@@ -93,6 +94,24 @@ def activation_result(activation: t.Any, concern: str) -> t.Mapping[str, t.Any] 
         return concerns[concern]
     if activation.get("unreachable") or (activation.get("failed") and not concerns):
         return activation
+    return None
+
+
+def role_result(variables: t.Mapping[str, t.Any], concern: str) -> t.Mapping[str, t.Any] | None:
+    """One concern's result as a role registered it: the roles run their concern through win_activation, so it is the
+    concern's entry of ``<concern>_result`` (or of another role's result that ran it too, as office_license runs the
+    credentials), or the whole result when the task never reached the concerns (failed, unreachable, skipped). A
+    concern module's own result registered under that name is taken as it is."""
+    for name in (concern, *CONCERNS, *OFFICE_CONCERNS):
+        result = variables.get(f"{name}_result")
+        if not isinstance(result, t.Mapping):
+            continue
+        concerns = result.get("concerns")
+        if isinstance(concerns, t.Mapping):
+            if concern in concerns:
+                return concerns[concern]
+        elif name == concern:
+            return result
     return None
 
 
@@ -166,7 +185,7 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     results = []
     for concern in concerns:
         # The fleet role runs the concerns through win_activation (fleet_activation); a concern's own role registers <concern>_result.
-        result = (variables.get(f"{concern}_result") or activation_result(variables.get("fleet_activation"), concern)
+        result = (role_result(variables, concern) or activation_result(variables.get("fleet_activation"), concern)
                   or diagnosed_result(variables.get("fleet_diagnosis"), concern))
         if concern not in selected:
             # The users' Office steps are listed only where a run asked for them.
@@ -276,6 +295,9 @@ def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> d
 def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[str]:
     """What one concern task did or would do on one host, for a role's closing message (restore says it in its own words,
     ``restore_word``)."""
+    if isinstance(result, t.Mapping) and isinstance(result.get("concerns"), t.Mapping):
+        # A role's win_activation result: this concern's entry of it.
+        result = result["concerns"].get(concern)
     if not isinstance(result, t.Mapping):
         return [f"{concern}: no result"]
     detail = concern_entry(result)
@@ -337,37 +359,27 @@ def first_failed_concern(result: t.Mapping[str, t.Any] | None, selected: t.Seque
     return str(selected[0]) if selected else "win_activation"
 
 
-def unknown_variables(names: t.Iterable[str], known: t.Collection[str]) -> list[str]:
-    """A message per variable in ``names`` that is not in ``known``, with the nearest known name."""
+# The collection's own files: every m365ops_ variable a playbook or role of it reads is named in one of them.
+COLLECTION = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=1)
+def collection_variables() -> frozenset[str]:
+    """The m365ops_ variables the collection's playbooks and roles read (their argument specs document them)."""
+    files = [*COLLECTION.glob("playbooks/*.yml"), *COLLECTION.glob("roles/*/*/*.yml")]
+    return frozenset(name for path in files for name in re.findall(r"\bm365ops_[a-z0-9_]+\b", path.read_text(encoding="utf-8")))
+
+
+def unknown_variables(names: t.Iterable[str], known: t.Collection[str] | None = None) -> list[str]:
+    """A message per variable in ``names`` that is not in ``known`` (by default, the m365ops_ variables the collection's
+    playbooks and roles read), with the nearest known name."""
+    known = collection_variables() if known is None else known
     messages = []
     for name in sorted(set(names) - set(known)):
-        near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
         hint = f"; did you mean {near[0]}?" if near else ""
         messages.append(f"{name} is not a variable of m365ops.activation{hint} (it would be ignored, so nothing it says would happen)")
     return messages
-
-
-# The placeholder Ansible puts where a template said default(omit): an option not given.
-OMIT_PREFIX = "__omit_place_holder__"
-
-
-def concern_options(given: t.Any, concern: str, legacy: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
-    """A concern's options as one value: ``m365ops_<concern>`` (``given``), over the per-option role variables of earlier
-    releases (``legacy``, options not given left out), which still work for one release and are announced as deprecated.
-    The options themselves are validated by the concern's own spec when the task runs."""
-    if given is None:
-        given = {}
-    if not isinstance(given, t.Mapping):
-        raise AnsibleFilterError(f"m365ops_{concern} must be a mapping of {concern}'s options (for example "
-                                 f"m365ops_{concern}: {{option: value}}), not {type(given).__name__}")
-    # An option whose variable is not set is null; the omit placeholder of older ansible-core versions counts as not set too.
-    old = {name: value for name, value in (legacy or {}).items()
-           if value is not None and not (isinstance(value, str) and value.startswith(OMIT_PREFIX))}
-    if old:
-        Display().deprecated(f"{concern}'s options as separate role variables ({', '.join(sorted(old))}) are deprecated: give them as "
-                             f"one variable, m365ops_{concern}: {{{', '.join(f'{name}: ...' for name in sorted(old))}}}",
-                             version="0.5.0", collection_name="m365ops.activation")
-    return {**old, **given}
 
 
 def activation_findings(facts: t.Mapping[str, t.Any] | None) -> list[dict[str, t.Any]]:
@@ -382,7 +394,7 @@ def findings_concerns(found: t.Sequence[t.Mapping[str, t.Any]] | None) -> list[s
 
 def not_diagnosed_reason(variables: t.Mapping[str, t.Any]) -> str:
     """Why a host has no findings: auth_failed (it answered and refused the credentials), unreachable, failed or not_run."""
-    result = variables.get("diagnose_facts")
+    result = variables.get("fleet_diagnosis")
     if not isinstance(result, t.Mapping):
         return "not_run"
     if result.get("unreachable"):
@@ -398,7 +410,7 @@ def findings_summary(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) ->
     why: dict[str, list[str]] = {}
     for host in hosts:
         variables = hostvars.get(host) or {}
-        found = variables.get("diagnose_findings")
+        found = variables.get("fleet_findings")
         if not isinstance(found, list):
             missing.append(host)
             why.setdefault(not_diagnosed_reason(variables), []).append(host)
@@ -416,6 +428,6 @@ class FilterModule:
         return {"compliance_report": compliance_report, "report_lines": report_lines, "concern_lines": concern_lines,
                 "restore_report": restore_report,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
-                "unknown_variables": unknown_variables, "activation_lines": activation_lines, "concern_options": concern_options,
+                "unknown_variables": unknown_variables, "activation_lines": activation_lines,
                 "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,
                 "findings_summary": findings_summary, "findings_concerns": findings_concerns}

@@ -33,6 +33,11 @@ options:
         (C(EventLog) and C(NlaSvc) C(auto), C(netprofm) and C(NcdAutoSetup) C(manual)).
     type: list
     elements: dict
+    default:
+      - {name: EventLog, default_start_mode: auto}
+      - {name: NlaSvc, default_start_mode: auto}
+      - {name: netprofm, default_start_mode: manual}
+      - {name: NcdAutoSetup, default_start_mode: manual}
     suboptions:
       name:
         description: Service short name, for example C(NlaSvc).

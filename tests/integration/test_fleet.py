@@ -112,8 +112,8 @@ def test_tags_and_the_concerns_variable_select_concerns(fleet: Fleet, inventory:
 def test_misspelt_variables_and_concerns_fail_before_any_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
     fleet.add("pc", "win10-stale-proxy")
     fleet.write_inventory(inventory)
-    misspelt = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxi": "proxy.corp.example:8080"})
-    assert misspelt.rc == 2 and "winhttp_proxy_proxi is not a variable" in misspelt.stdout and "winhttp_proxy_proxy?" in misspelt.stdout
+    misspelt = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxi": {"proxy": "proxy.corp.example:8080"}})
+    assert misspelt.rc == 2 and "m365ops_winhttp_proxi is not a variable" in misspelt.stdout and "m365ops_winhttp_proxy?" in misspelt.stdout
     unknown = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_concerns": ["tls13"]})
     assert unknown.rc == 2 and "tls13" in unknown.stdout and "m365ops_concerns" in unknown.stdout
     # The role's argument spec refuses what is not a number; the role refuses a number that is not a usable wait.
@@ -147,6 +147,24 @@ def test_a_role_says_what_it_did_without_a_debug_task_of_the_user(fleet: Fleet, 
     assert run.rc == 0
     assert "tls12: REMEDIATED [reboot required]" in run.stdout
     assert "SCHANNEL TLS 1.2 Client Enabled is set to 0" in run.stdout
+
+
+def test_a_concerns_role_takes_its_options_as_one_variable_and_passes_it_untouched(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("pc", "win10-stale-proxy")
+    fleet.write_inventory(inventory)
+    playbook = inventory.with_name("role.yml")
+
+    def role_with(options: str) -> str:
+        playbook.write_text("- hosts: windows\n  gather_facts: false\n  roles:\n    - role: m365ops.activation.winhttp_proxy\n"
+                            f"      vars:\n        m365ops_winhttp_proxy: {options}\n", encoding="utf-8")
+        return str(playbook)
+
+    misspelt = run_playbook(inventory, Path(role_with("{proxi: proxy.branch.example:3128}")))
+    assert misspelt.rc == 2 and "winhttp_proxy.proxi: not an option of the winhttp_proxy concern (did you mean winhttp_proxy.proxy?)" in misspelt.stdout
+    assert fleet.hosts["pc"].host.counters["requests"] == 0
+    run = run_playbook(inventory, Path(role_with("{proxy: proxy.branch.example:3128, bypass: ['<local>']}")))
+    assert run.rc == 0 and "winhttp_proxy: REMEDIATED" in run.stdout
+    assert winhttp_setting(fleet.hosts["pc"].host, "64") == {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": "<local>"}
 
 
 def test_the_issue_fleet_end_to_end(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
@@ -262,7 +280,7 @@ def test_a_concerns_options_are_one_variable_validated_by_its_spec(fleet: Fleet,
     assert "deprecated" not in one.stderr.lower()
     legacy = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.legacy.example:8080"})
     assert legacy.rc == 0 and winhttp_setting(fleet.hosts["pc"].host, "64")["proxy"] == "proxy.legacy.example:8080"
-    assert "winhttp_proxy's options as separate role variables (proxy) are deprecated" in legacy.stdout + legacy.stderr
+    assert "winhttp_proxy's options as separate role variables (winhttp_proxy_proxy) are deprecated" in " ".join((legacy.stdout + legacy.stderr).split())
     # Both given: the one variable wins.
     both = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.legacy.example:8080",
                                                           "m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})

@@ -85,7 +85,7 @@ def test_the_role_refuses_the_registry_method_which_would_retry_with_ipv6_still_
     fleet.write_inventory(inventory)
     playbook = inventory.with_name("role7.yml")
     playbook.write_text("- hosts: windows\n  gather_facts: false\n  roles:\n    - role: m365ops.activation.ipv6\n"
-                        "      vars:\n        ipv6_allow_management_adapter: true\n", encoding="utf-8")
+                        "      vars:\n        m365ops_ipv6: {allow_management_adapter: true}\n", encoding="utf-8")
     run = run_playbook(inventory, playbook)
     assert run.rc == 2 and "takes effect only after a restart" in run.stdout
     assert fleet.hosts["win7"].host.registry.read(DISABLED_COMPONENTS, "64", ["DisabledComponents"])["values"] == {}

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The concerns a combined run knows, their order, and how their options are checked in a combined task."""
+"""The one catalog of the concerns: their names, the order a combined run applies them in, which run by default, and how
+their options are checked in a combined task. The report, the playbooks' tags and argument specs and the modules'
+documented choices are held to it by tests/unit/sanity/test_concern_catalog.py."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ BY_NAME = {concern.NAME: concern for concern in ORDER}
 # keep; the Office steps act in users' sessions (an audit must not start tasks there unless asked) and the update
 # needs a version the site chooses.
 DEFAULT_CONCERNS = ["tls12", "winhttp_proxy", "ncsi", "required_services", "winsock_reset"]
+# The users' Office steps: run only when named, and only then listed in a report (the other concerns a run did not
+# select are listed as not_selected).
+OFFICE_STEPS = ("office_credentials", "office_license", "office_update")
 # The combined modules' own options: which concerns, and one dict of options per concern.
 OPTIONS_SPEC: dict[str, dict[str, t.Any]] = {
     "concerns": {"type": "list", "elements": "str", "default": DEFAULT_CONCERNS, "choices": [concern.NAME for concern in ORDER]},

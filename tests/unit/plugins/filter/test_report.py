@@ -162,11 +162,11 @@ def test_the_report_reads_win_activation_and_says_whether_the_host_was_verified(
 def test_hosts_not_diagnosed_are_grouped_by_why() -> None:
     from ansible_collections.m365ops.activation.plugins.filter.report import findings_summary
     hostvars = {
-        "clean": {"diagnose_findings": []},
-        "sick": {"diagnose_findings": [{"id": "tls12-off"}]},
-        "locked": {"diagnose_facts": {"unreachable": True, "msg": "basic: the specified credentials were rejected by the server"}},
-        "gone": {"diagnose_facts": {"unreachable": True, "msg": "basic: HTTPConnectionPool(host='127.0.0.1'): Max retries exceeded"}},
-        "broken": {"diagnose_facts": {"failed": True, "msg": "reading the Windows release failed"}},
+        "clean": {"fleet_findings": []},
+        "sick": {"fleet_findings": [{"id": "tls12-off"}]},
+        "locked": {"fleet_diagnosis": {"unreachable": True, "msg": "basic: the specified credentials were rejected by the server"}},
+        "gone": {"fleet_diagnosis": {"unreachable": True, "msg": "basic: HTTPConnectionPool(host='127.0.0.1'): Max retries exceeded"}},
+        "broken": {"fleet_diagnosis": {"failed": True, "msg": "reading the Windows release failed"}},
         "skipped": {},
     }
     summary = findings_summary(hostvars, list(hostvars))
@@ -181,3 +181,18 @@ def test_findings_name_the_concerns_that_fix_them_in_run_order() -> None:
              {"id": "tls12-off", "concern": "tls12"}, {"id": "tls12-off", "concern": "tls12"}]
     assert findings_concerns(found) == ["tls12", "winsock_reset"]
     assert findings_concerns(None) == []
+
+
+def test_a_roles_win_activation_result_is_read_per_concern_wherever_a_role_ran_it() -> None:
+    """The roles run their concern through win_activation; office_license runs the credentials step in the same task."""
+    office = {"changed": True, "concerns": {"office_license": {"changed": True, "status": "remediated", "changes": [CHANGE]},
+                                            "office_credentials": {"changed": False, "status": "blocked", "blockers": ["Office is open"]}}}
+    hostvars = {"pc": {"tls12_result": {"changed": False, "concerns": {"tls12": {"changed": False, "status": "drift", "drift": ["x"]}}},
+                       "office_license_result": office},
+                "lost": {"tls12_result": {"unreachable": True, "msg": "timed out"}}}
+    report = compliance_report(hostvars, ["pc", "lost"], selected=["tls12", "office_license", "office_credentials"])
+    assert {name: entry["status"] for name, entry in report["hosts"]["pc"]["concerns"].items() if entry["status"] != "not_selected"} == {
+        "tls12": "drift", "office_license": "remediated", "office_credentials": "blocked"}
+    assert report["hosts"]["lost"]["status"] == "unreachable"
+    assert concern_lines(office, "office_credentials")[0] == "office_credentials: BLOCKED"
+    assert concern_lines(office, "office_update") == ["office_update: no result"]

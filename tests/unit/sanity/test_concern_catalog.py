@@ -1,0 +1,65 @@
+"""One catalog of the concerns (plugin_utils/concerns/catalog.py): every list of concern names elsewhere, in the fleet
+role's argument spec and tags, the playbooks, the modules' documented choices and the filters' docs, is held to it."""
+from __future__ import annotations
+
+import re
+import typing as t
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.m365ops.activation.plugins.filter.report import CONCERNS, OFFICE_CONCERNS
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import DEFAULT_CONCERNS, OFFICE_STEPS, ORDER
+
+ROOT = Path(__file__).resolve().parents[3]
+NAMES = [concern.NAME for concern in ORDER]
+# Everything but the IPv6 procedure, which the fleet runs through its own role.
+STATES = [name for name in NAMES if name != "ipv6"]
+
+
+def load(relative: str) -> t.Any:
+    return yaml.safe_load((ROOT / relative).read_text(encoding="utf-8"))
+
+
+def module_doc(name: str) -> dict[str, t.Any]:
+    text = (ROOT / "plugins" / "modules" / f"{name}.py").read_text(encoding="utf-8")
+    return yaml.safe_load(re.search(r'DOCUMENTATION = r"""\n(.*?)"""', text, re.S).group(1))
+
+
+def test_the_defaults_and_the_office_steps_are_concerns_of_the_catalog() -> None:
+    assert set(DEFAULT_CONCERNS) < set(NAMES) and set(OFFICE_STEPS) < set(NAMES)
+    assert not set(DEFAULT_CONCERNS) & set(OFFICE_STEPS) and "ipv6" not in DEFAULT_CONCERNS
+    assert sorted(CONCERNS + OFFICE_CONCERNS) == sorted(NAMES)
+
+
+def test_the_fleet_roles_argument_spec_offers_the_catalog() -> None:
+    spec = load("roles/fleet/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert spec["m365ops_concerns"]["choices"] == NAMES
+    assert spec["m365ops_concerns"]["default"] == DEFAULT_CONCERNS
+    assert {f"m365ops_{name}" for name in NAMES} <= set(spec), "every concern's options variable is documented"
+
+
+def test_the_fleet_tags_its_concern_tasks_with_every_concern_it_runs_through_win_activation() -> None:
+    tasks = load("roles/fleet/tasks/main.yml")
+    tagged = [task["tags"] for task in tasks if "tls12" in task.get("tags", [])]
+    assert len(tagged) == 2 and all(tags == STATES for tags in tagged)
+
+
+def test_the_combined_modules_document_the_catalog() -> None:
+    for module in ("win_activation", "win_activation_facts"):
+        option = module_doc(module)["options"]["concerns"]
+        assert option["choices"] == NAMES and option["default"] == DEFAULT_CONCERNS, module
+    assert all(name in module_doc("win_activation")["options"] for name in NAMES)
+
+
+def test_the_report_filter_documents_its_default_concerns() -> None:
+    doc = load("plugins/filter/compliance_report.yml")["DOCUMENTATION"]
+    assert doc["options"]["concerns"]["default"] == list(CONCERNS + OFFICE_CONCERNS)
+
+
+def test_restore_offers_the_concerns_whose_changes_it_can_put_back() -> None:
+    play = load("playbooks/restore.yml")[0]
+    task = next(task for task in play["tasks"] if "m365ops.activation.win_restore" in task)
+    # Credentials are removed without their secrets ever being read, and an Office version cannot be put back.
+    unrestorable = {"office_credentials", "office_update"}
+    assert task["tags"] == [name for name in CONCERNS + OFFICE_CONCERNS if name not in unrestorable]
