@@ -37,7 +37,7 @@ WINHTTP_DLL = "c:\\windows\\system32\\winhttp.dll"
 # The first winhttp.dll of Windows 7 SP1 that honours DefaultSecureProtocols (the simulator's illustrative KB3140245 build).
 WINHTTP_KB3140245 = (6, 1, 7601, 23400)
 TLS12 = 0x800
-# What WinHTTP offers when DefaultSecureProtocols is absent: SSL 3.0 and TLS 1.0 before Windows 8.1 (WINDOWS_FACTS 1).
+# What WinHTTP offers when DefaultSecureProtocols is absent: SSL 3.0 and TLS 1.0 before Windows 8.1 (docs/sources.md section 1).
 OLD_DEFAULT_PROTOCOLS = 0xA0
 
 

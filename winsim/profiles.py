@@ -2,7 +2,7 @@
 
 Each profile is the registry and CIM view of a Windows release as far as this collection
 reads it, plus the drift that makes it interesting (a hardening script, a missing update).
-Values follow reference/WINDOWS_FACTS.md in the shared design folder.
+Values follow docs/sources.md (Microsoft's pages behind each step).
 """
 from __future__ import annotations
 
@@ -264,7 +264,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
             _set(registry, f"HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\{framework}")
     _set(registry, current, "SystemRoot", "string", "C:\\Windows")
     _set(registry, DOTNET_SETUP, "Release", "dword", release.dotnet_release)
-    # The direct-access WinHttpSettings blob Windows ships (reference: WINDOWS_FACTS section 2), in each registry view.
+    # The direct-access WinHttpSettings blob Windows ships (docs/sources.md section 2), in each registry view.
     for connections in (f"{INTERNET_SETTINGS}\\Connections",) + ((f"{INTERNET_SETTINGS_WOW}\\Connections",) if release.architecture != "x86" else ()):
         _set(registry, connections, "WinHttpSettings", "binary", base64.b64encode(bytes.fromhex("1800000000000000010000000000000000000000")).decode())
     # Loaded profile hives: the WinRM administrator's (its WinINet is empty, as a service account's usually is) and,

@@ -70,15 +70,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-status:
-  description: C(compliant), C(remediated), C(blocked) (no user session, Office open) or C(failed).
+agent_executions:
+  description:
+    - How many times the agent ran on the host for this task - one to read, one more when something is changed, and one
+      more where a read depends on what the first one found or an earlier run was interrupted.
   returned: always
-  type: str
-changes:
-  description: Registry values and keys removed, and per user the cache folders moved or removed with their files.
-  returned: always
-  type: list
-  elements: dict
+  type: int
 backup:
   description: The values removed, each with its content (restore puts them back), and the folders moved or removed.
   returned: changed and not check mode
@@ -88,33 +85,45 @@ backup_file:
   description: Path of the backup record written on the controller.
   returned: when O(backup_dir) is set and something changed
   type: str
-drift:
-  description: Always empty for this module; present so every concern module returns the same keys.
-  returned: always
-  type: list
-  elements: str
-reboot_owed_by:
-  description: Concerns whose earlier changes still wait for a restart of this host.
-  returned: always
-  type: list
-  elements: str
 blockers:
   description: C(no user session), or a user whose Office is open.
   returned: always
   type: list
   elements: str
+changes:
+  description: Registry values and keys removed, and per user the cache folders moved or removed with their files.
+  returned: always
+  type: list
+  elements: dict
 check_mode:
-  description: Whether the task ran in check mode (nothing was removed).
+  description: Whether the task ran in check mode (the reported changes were predicted, not made).
   returned: always
   type: bool
-reboot_required:
-  description: False; the reset needs no restart.
+diff:
+  description: What the task changed (or, in check mode, would change), as C(before) and C(after) text.
+  returned: with C(--diff), when something changed or would change
+  type: dict
+drift:
+  description: Always empty for this module; present so every concern module returns the same keys.
   returned: always
-  type: bool
-agent_executions:
-  description: How many times the agent ran on the host for this task (1 to read, 2 when something was reset).
-  returned: always
-  type: int
+  type: list
+  elements: str
+interrupted:
+  description:
+    - Batches of earlier runs on this host whose answer never came back (the host's journal, or a C(planned) document
+      under O(backup_dir)), each with its C(run_id), C(module), C(created), C(found_on), C(planned), how many changes are
+      C(in_effect), C(not_made), C(changed_since) or C(unknown), and C(in_effect_targets). Outside check mode their
+      backup is kept by this run (the collection's docs/restore.md).
+  returned: when an earlier run was interrupted
+  type: list
+  elements: dict
+journal:
+  description:
+    - When the changes went out and their answer never came back (RV(status) C(unknown)) - C(run_id), C(planned_file)
+      (the write-ahead record on the controller, with O(backup_dir)) and C(planned_changes). The host keeps the same
+      records in its own journal, and the next run settles them.
+  returned: when the answer to the changes never came back
+  type: dict
 office_license:
   description: What the module found.
   returned: always
@@ -134,4 +143,22 @@ office_license:
       description: With O(signed_out=true), profiles Windows lists whose C(NTUSER.DAT) is gone (by profile folder).
       type: list
       elements: str
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
+reboot_required:
+  description: False; the reset needs no restart.
+  returned: always
+  type: bool
+status:
+  description:
+    - C(compliant), C(remediated), C(drift), C(blocked) or C(failed), as the collection's compliance report explains each;
+      C(busy) when the host restarted, or another run of the collection changed it, after this task read it (nothing was
+      changed; run again); C(unknown) when the changes went out and their answer never came back (see RV(journal)).
+  returned: always
+  type: str
 """

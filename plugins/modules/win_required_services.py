@@ -102,19 +102,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-status:
-  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
-  returned: always
-  type: str
-drift:
-  description: What differs from what the article needs and was left in place with the options given, with the evidence.
-  returned: always
-  type: list
-  elements: str
-reboot_owed_by:
+agent_executions:
   description:
-    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
-      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+    - How many times the agent ran on the host for this task - one to read, one more when something is changed, and one
+      more where a read depends on what the first one found or an earlier run was interrupted.
+  returned: always
+  type: int
+backup:
+  description:
+    - Restore records of what was actually changed (C(kind) C(service_start_mode) or C(service_status), C(service),
+      C(before), C(after)). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
   returned: always
   type: list
   elements: str
@@ -139,36 +145,48 @@ changes:
     reason:
       description: Why it does not meet the article's requirement.
       type: str
-backup:
-  description:
-    - Restore records of what was actually changed (C(kind) C(service_start_mode) or C(service_status), C(service),
-      C(before), C(after)). Returned when changes were applied.
-  returned: changed and not check mode
-  type: list
-  elements: dict
-backup_file:
-  description: Path of the backup record written on the controller.
-  returned: when O(backup_dir) is set and something changed
-  type: str
-blockers:
-  description: Conditions that keep the host non-compliant and that this module cannot fix. Also raised as warnings.
-  returned: always
-  type: list
-  elements: str
 check_mode:
   description: Whether the task ran in check mode (the reported changes were predicted, not made).
   returned: always
   type: bool
+diff:
+  description: What the task changed (or, in check mode, would change), as C(before) and C(after) text.
+  returned: with C(--diff), when something changed or would change
+  type: dict
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+interrupted:
+  description:
+    - Batches of earlier runs on this host whose answer never came back (the host's journal, or a C(planned) document
+      under O(backup_dir)), each with its C(run_id), C(module), C(created), C(found_on), C(planned), how many changes are
+      C(in_effect), C(not_made), C(changed_since) or C(unknown), and C(in_effect_targets). Outside check mode their
+      backup is kept by this run (the collection's docs/restore.md).
+  returned: when an earlier run was interrupted
+  type: list
+  elements: dict
+journal:
+  description:
+    - When the changes went out and their answer never came back (RV(status) C(unknown)) - C(run_id), C(planned_file)
+      (the write-ahead record on the controller, with O(backup_dir)) and C(planned_changes). The host keeps the same
+      records in its own journal, and the next run settles them.
+  returned: when the answer to the changes never came back
+  type: dict
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 reboot_required:
   description:
     - False after starting services or changing start modes; true after C(sfc /scannow) ran (it finishes some repairs at the
       next restart), in this task or an earlier one the host has not restarted since.
   returned: always
   type: bool
-agent_executions:
-  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
-  returned: always
-  type: int
 repairs:
   description: Repair ops run after a service would not start (with O(sfc_on_failure=true)), with C(ok) and C(exit_code).
   returned: when a repair ran
@@ -202,4 +220,11 @@ services:
       description: Trigger-start services found stopped and left so (Windows starts them on their trigger).
       type: list
       elements: str
+status:
+  description:
+    - C(compliant), C(remediated), C(drift), C(blocked) or C(failed), as the collection's compliance report explains each;
+      C(busy) when the host restarted, or another run of the collection changed it, after this task read it (nothing was
+      changed; run again); C(unknown) when the changes went out and their answer never came back (see RV(journal)).
+  returned: always
+  type: str
 """

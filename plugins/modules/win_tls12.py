@@ -48,7 +48,7 @@ options:
     default: true
   wininet_users:
     description:
-      - The checkbox is per user (review finding F15). Each user signed in interactively has their own C(SecureProtocols)
+      - The checkbox is per user. Each user signed in interactively has their own C(SecureProtocols)
         in their hive, read through C(HKEY_USERS) (no logon or password of theirs is needed).
       - V(report) says which users' value leaves TLS 1.2 out (drift); V(set) adds the TLS 1.2 bit to those values (each
         change is a backup record, and restore puts it back); V(ignore) reads nothing of the users.
@@ -130,19 +130,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-status:
-  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
-  returned: always
-  type: str
-drift:
-  description: What differs from what the article needs and was left in place with the options given, with the evidence.
-  returned: always
-  type: list
-  elements: str
-reboot_owed_by:
+agent_executions:
   description:
-    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
-      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+    - How many times the agent ran on the host for this task - one to read, one more when something is changed, and one
+      more where a read depends on what the first one found or an earlier run was interrupted.
+  returned: always
+  type: int
+backup:
+  description:
+    - Restore records of what was actually changed, each with the value found immediately before the write
+      (null when the value did not exist). Returned when changes were applied.
+  returned: changed and not check mode
+  type: list
+  elements: dict
+backup_file:
+  description: Path of the backup record written on the controller.
+  returned: when O(backup_dir) is set and something changed
+  type: str
+blockers:
+  description:
+    - Conditions that keep the host non-compliant and that this module cannot fix, such as a missing Windows update
+      or a Group Policy value. Also raised as warnings. The fleet report marks such hosts C(blocked).
   returned: always
   type: list
   elements: str
@@ -170,85 +178,51 @@ changes:
     reason:
       description: Why the value does not meet the article's requirement.
       type: str
-backup:
-  description:
-    - Restore records of what was actually changed, each with the value found immediately before the write
-      (null when the value did not exist). Returned when changes were applied.
-  returned: changed and not check mode
-  type: list
-  elements: dict
-backup_file:
-  description: Path of the backup record written on the controller.
-  returned: when O(backup_dir) is set and something changed
-  type: str
-blockers:
-  description:
-    - Conditions that keep the host non-compliant and that this module cannot fix, such as a missing Windows update
-      or a Group Policy value. Also raised as warnings. The fleet report marks such hosts C(blocked).
-  returned: always
-  type: list
-  elements: str
 check_mode:
   description: Whether the task ran in check mode (the reported changes were predicted, not made).
   returned: always
   type: bool
+diff:
+  description: What the task changed (or, in check mode, would change), as C(before) and C(after) text.
+  returned: with C(--diff), when something changed or would change
+  type: dict
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+interrupted:
+  description:
+    - Batches of earlier runs on this host whose answer never came back (the host's journal, or a C(planned) document
+      under O(backup_dir)), each with its C(run_id), C(module), C(created), C(found_on), C(planned), how many changes are
+      C(in_effect), C(not_made), C(changed_since) or C(unknown), and C(in_effect_targets). Outside check mode their
+      backup is kept by this run (the collection's docs/restore.md).
+  returned: when an earlier run was interrupted
+  type: list
+  elements: dict
+journal:
+  description:
+    - When the changes went out and their answer never came back (RV(status) C(unknown)) - C(run_id), C(planned_file)
+      (the write-ahead record on the controller, with O(backup_dir)) and C(planned_changes). The host keeps the same
+      records in its own journal, and the next run settles them.
+  returned: when the answer to the changes never came back
+  type: dict
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 reboot_required:
   description: Whether Windows must restart before a value this task or an earlier one changed takes effect (see RV(reboot_owed_by)). The module never reboots.
   returned: always
   type: bool
-agent_executions:
-  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+status:
+  description:
+    - C(compliant), C(remediated), C(drift), C(blocked) or C(failed), as the collection's compliance report explains each;
+      C(busy) when the host restarted, or another run of the collection changed it, after this task read it (nothing was
+      changed; run again); C(unknown) when the changes went out and their answer never came back (see RV(journal)).
   returned: always
-  type: int
-tls12:
-  description: What the module found about the host's release.
-  returned: always
-  type: dict
-  contains:
-    os:
-      description: Windows release name.
-      type: str
-      sample: Windows 7 SP1
-    release_class:
-      description: C(modern) (8.1 / 2012 R2 and later), C(legacy) (7 SP1, 2008 R2 SP1, 2012) or C(unsupported).
-      type: str
-    kb3140245:
-      description: C(installed), C(missing) or C(not_applicable).
-      type: str
-    kb3140245_evidence:
-      description: What decided C(kb3140245) on Windows 7 SP1 / 2008 R2 / 2012, C(file_version) or C(hotfix_list).
-      type: str
-      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
-    winhttp_dll_versions:
-      description: File version of each C(winhttp.dll) found (System32, and SysWOW64 on 64-bit Windows).
-      type: dict
-      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
-    ui_languages:
-      description: Display languages installed (C(MUI\UILanguages)); a language pack can replace the update's file.
-      type: list
-      elements: str
-      returned: on Windows 7 SP1 / 2008 R2 SP1 / 2012
-    wininet_policy_secure_protocols:
-      description: The Group Policy WinINet C(SecureProtocols) value, or null when no policy sets it.
-      type: int
-      returned: when O(wininet=true)
-    wininet_users:
-      description:
-        - Per user signed in interactively (and with O(wininet_signed_out=true) per user who is not), C(user), C(sid),
-          C(signed_in), C(hive_loaded), C(set_by_user) (whether the user has a value of their own), C(secure_protocols)
-          (that value, null when none) and C(policy) (the user policy value, or null).
-        - A user who is not signed in is named by their profile folder (C(profile alice)).
-      type: list
-      elements: dict
-      returned: when O(wininet=true) and O(wininet_users) is not V(ignore)
-    profiles_without_hive:
-      description: Profiles Windows lists whose C(NTUSER.DAT) is gone, so there is nothing to load (by profile folder).
-      type: list
-      elements: str
-      returned: when O(wininet_signed_out=true)
-    dotnet_frameworks_not_installed:
-      description: .NET Framework keys that do not exist, so nothing was written there.
-      type: list
-      elements: str
-      returned: when O(dotnet=true)
+  type: str
 """

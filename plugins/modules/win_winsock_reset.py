@@ -79,27 +79,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-status:
-  description: C(compliant), C(remediated), C(drift), C(blocked) or C(failed); the collection's compliance report explains each.
-  returned: always
-  type: str
-drift:
-  description: What differs from what the article needs and was left in place with the options given, with the evidence.
-  returned: always
-  type: list
-  elements: str
-reboot_owed_by:
+agent_executions:
   description:
-    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
-      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+    - How many times the agent ran on the host for this task - one to read, one more when something is changed, and one
+      more where a read depends on what the first one found or an earlier run was interrupted.
   returned: always
-  type: list
-  elements: str
-changes:
-  description: The resets (C(run)) and the token record the task made (or, in check mode, would make), with the reason.
-  returned: always
-  type: list
-  elements: dict
+  type: int
 backup:
   description:
     - Records of what was done; resets appear as C(kind=action) with their exit code and cannot be restored.
@@ -115,18 +100,58 @@ blockers:
   returned: always
   type: list
   elements: str
+changes:
+  description: The resets (C(run)) and the token record the task made (or, in check mode, would make), with the reason.
+  returned: always
+  type: list
+  elements: dict
 check_mode:
   description: Whether the task ran in check mode (the reported changes were predicted, not made).
   returned: always
   type: bool
+diff:
+  description: What the task changed (or, in check mode, would change), as C(before) and C(after) text.
+  returned: with C(--diff), when something changed or would change
+  type: dict
+drift:
+  description: What differs from what the article needs and was left in place with the options given, with the evidence.
+  returned: always
+  type: list
+  elements: str
+interrupted:
+  description:
+    - Batches of earlier runs on this host whose answer never came back (the host's journal, or a C(planned) document
+      under O(backup_dir)), each with its C(run_id), C(module), C(created), C(found_on), C(planned), how many changes are
+      C(in_effect), C(not_made), C(changed_since) or C(unknown), and C(in_effect_targets). Outside check mode their
+      backup is kept by this run (the collection's docs/restore.md).
+  returned: when an earlier run was interrupted
+  type: list
+  elements: dict
+journal:
+  description:
+    - When the changes went out and their answer never came back (RV(status) C(unknown)) - C(run_id), C(planned_file)
+      (the write-ahead record on the controller, with O(backup_dir)) and C(planned_changes). The host keeps the same
+      records in its own journal, and the next run settles them.
+  returned: when the answer to the changes never came back
+  type: dict
+reboot_owed_by:
+  description:
+    - Concerns whose earlier changes still wait for a restart of this host (remembered on the host under
+      C(HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired) with the boot time, until the host has restarted).
+  returned: always
+  type: list
+  elements: str
 reboot_required:
   description: True when a reset ran, in this task or an earlier one, and the host has not restarted since. The module never reboots.
   returned: always
   type: bool
-agent_executions:
-  description: How many times the agent ran on the host for this task (1 when compliant, 2 when changed).
+status:
+  description:
+    - C(compliant), C(remediated), C(drift), C(blocked) or C(failed), as the collection's compliance report explains each;
+      C(busy) when the host restarted, or another run of the collection changed it, after this task read it (nothing was
+      changed; run again); C(unknown) when the changes went out and their answer never came back (see RV(journal)).
   returned: always
-  type: int
+  type: str
 winsock:
   description: What the module found.
   returned: always

@@ -61,15 +61,16 @@ class HostState:
 
     ``probes`` are the answers to the concern's own reads (``probe_ops``), by the names it gave them: read them with
     ``probe(name)``. ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
-    for the concerns whose reboot has not happened yet. ``followups`` are the answers to the read ops
-    the concern asked for after seeing the probe (``followup_ops``), in order; usually none.
+    for the concerns whose reboot has not happened yet. ``followups`` are the answers to the read ops the concern
+    asked for after seeing the probe (``followup_ops``), by the names it gave them: read them with ``followup(name)``;
+    usually none.
     """
 
     windows: WindowsHost
     registry: RegistrySnapshot
     probes: t.Mapping[str, OpResult] = field(default_factory=dict)
     reboots_owed: dict[str, str] = field(default_factory=dict)
-    followups: tuple[OpResult, ...] = ()
+    followups: t.Mapping[str, OpResult] = field(default_factory=dict)
     # Earlier batches whose answer never came back, with what they left on the host (the journal, journal.py).
     interrupted: tuple[Interrupted, ...] = ()
     # The run id of the last apply batch on the host (GENERATION), as the probe read it.
@@ -85,6 +86,14 @@ class HostState:
             return self.probes[name]
         except KeyError:
             raise KeyError(f"no probe read is named '{name}' (asked: {', '.join(self.probes) or 'none'}); name it in probe_ops()") from None
+
+    def followup(self, name: str) -> OpResult:
+        """The answer to the read the concern's ``followup_ops`` named ``name``."""
+        try:
+            return self.followups[name]
+        except KeyError:
+            raise KeyError(f"no follow-up read is named '{name}' (asked: {', '.join(self.followups) or 'none'}); "
+                           "name it in followup_ops()") from None
 
     def asked(self, name: str) -> bool:
         """Whether the concern's ``probe_ops`` asked for a read named ``name`` (some reads depend on its options)."""
@@ -251,10 +260,11 @@ class Concern:
         arrive by those names (``state.probe(name)``). An op two concerns ask for runs once."""
         return {}
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
-        """Read ops that only the probe's answers can name (files a catalog points to); when given, one more read-only
-        agent run answers them into ``state.followups``. Keep this for what cannot be known in advance."""
-        return []
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
+        """Read ops that only the probe's answers can name (files a catalog points to), each under a name of the
+        concern's choosing, in the order they run; when given, one more read-only agent run answers them by those names
+        (``state.followup(name)``). Keep this for what cannot be known in advance."""
+        return {}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         raise NotImplementedError
@@ -263,12 +273,13 @@ class Concern:
         """Ops that may cure what made ``change`` fail; when given, they run and the rest is tried once more."""
         return []
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
-        """Read ops sent at the end of the apply batch to read back what the changes wrote; none by default."""
-        return []
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
+        """Read ops sent at the end of the apply batch to read back what the changes wrote, by name; none by default."""
+        return {}
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
-        """Problems found in the read-back (``applied``: one result per planned change; ``checks``: the verify ops)."""
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
+        """Problems found in the read-back (``applied``: one result per planned change; ``checks``: the answers to the
+        verify ops, by their names)."""
         return []
 
 
@@ -375,21 +386,21 @@ def follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[P
 def _follow_up(agent: AgentClient, selected: t.Sequence[Selected], probed: list[Probed],
                extra: list[dict[str, t.Any]]) -> tuple[list[Probed], list[OpResult]]:
     """``follow_up``, with ``extra`` reads riding in the same execution; their answers come back second."""
-    followups = [item.concern.followup_ops(item.args, answer.state) if answer.state else [] for item, answer in zip(selected, probed)]
+    followups = [dict(item.concern.followup_ops(item.args, answer.state)) if answer.state else {} for item, answer in zip(selected, probed)]
     if not any(followups) and not extra:
         return probed, []
-    answers = agent.run([op for ops in followups for op in ops] + extra)
+    answers = agent.run([op for ops in followups for op in ops.values()] + extra)
     extra_answers = answers[len(answers) - len(extra):] if extra else []
     start = 0
     for index, ops in enumerate(followups):
-        mine = answers[start:start + len(ops)]
+        mine = dict(zip(ops, answers[start:start + len(ops)]))
         start += len(ops)
         state = probed[index].state
         if not ops or state is None:
             continue
-        failed = next(((op, answer) for op, answer in zip(ops, mine) if not answer.ok), None)
+        failed = next(((ops[name], answer) for name, answer in mine.items() if not answer.ok), None)
         probed[index] = (Probed(None, AgentOpError(failed[1], f"probing ({failed[0]['op']})")) if failed
-                         else Probed(replace(state, followups=tuple(mine))))
+                         else Probed(replace(state, followups=mine)))
     return probed, extra_answers
 
 
@@ -497,7 +508,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     Its answers come back as the second item (None without ``then``)."""
     markers = [RebootMarker(item.concern.NAME, item.state.windows.boot_time or UNKNOWN_BOOT_TIME) for item in items]
     batch = [(index, change) for index, item in enumerate(items) for change in with_reboot_marker(item.plan.changes, markers[index])]
-    checks = [(index, op) for index, item in enumerate(items) for op in item.concern.verify_ops(item.args, item.plan)]
+    checks = [(index, name, op) for index, item in enumerate(items) for name, op in item.concern.verify_ops(item.args, item.plan).items()]
     tail = then.ops if then is not None else []
     records = journal_records(items)
     run = journal.begin(records) if journal is not None and records else None
@@ -507,7 +518,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
     prune = prune_ops(state.history, 1 + sum(1 for item in settle if item.on_host)) if run is not None else []
     try:
         answers = _send(agent, run, journal, [*closing, *(change.to_op() for _index, change in batch), *prune],
-                        [*(op for _index, op in checks), *tail], guard_ops(state, state.generation, run.run_id) if run is not None else [])
+                        [*(op for _index, _name, op in checks), *tail], guard_ops(state, state.generation, run.run_id) if run is not None else [])
     except JournalRefused as error:
         # The agent skipped every change after the refused entry: each concern failed, and nothing was made.
         return [Outcome(error=error) for _item in items], None
@@ -525,7 +536,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
             # A repair that needs a restart to finish (sfc queues its replacements) is remembered like a change.
             remember = [markers[owner].to_op()] if item.concern.REPAIR_NEEDS_REBOOT else []
             retry = _send(agent, run, journal, [*repair, *remember, *(later.to_op() for _index, later in batch[failed_at:])],
-                          [*(op for _index, op in checks), *tail], guard_ops(state, run.run_id, run.run_id) if run is not None else [])
+                          [*(op for _index, _name, op in checks), *tail], guard_ops(state, run.run_id, run.run_id) if run is not None else [])
             retry, reread = retry[:len(retry) - len(tail)], retry[len(retry) - len(tail):]
             outcomes[owner].repairs = [{"op": op["op"], "ok": outcome.ok, **outcome.data, **({} if outcome.ok else {"error": outcome.error})}
                                        for op, outcome in zip(repair, retry)]
@@ -554,7 +565,7 @@ def apply(agent: AgentClient, items: t.Sequence[Planned], then: ProbeRequest | N
                 outcome.error = AgentOpError(failed[1], f"changing {failed[0].target} ({made})")
             continue
         per_change = [result for change, result in pairs if not isinstance(change, RebootMarker)]
-        mine = [answer for (owner, _op), answer in zip(checks, verified) if owner == index]
+        mine = {name: answer for (owner, name, _op), answer in zip(checks, verified) if owner == index}
         problems = item.concern.verify(item.args, item.plan, per_change, mine)
         if problems:
             outcome.error = AgentError("; ".join(problems) + f" ({made})")

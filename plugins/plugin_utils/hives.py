@@ -87,19 +87,17 @@ def profiles_without_hive(profile_list: t.Mapping[str, t.Any]) -> list[str]:
                   if profile.get("path") and not profile.get("loaded") and profile.get("hive_file") is False)
 
 
-def around(profiles: t.Sequence[t.Mapping[str, t.Any]], reads: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    """``reads`` with the hive of every profile not loaded yet loaded before them and unloaded after: the hives are left
-    as they were found. Nothing without profiles."""
+def around(profiles: t.Sequence[t.Mapping[str, t.Any]], reads: t.Mapping[str, dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """``reads`` (by name) with the hive of every profile not loaded yet loaded before them and unloaded after: the hives
+    are left as they were found. The loads and unloads are named ``hive_load <SID>`` and ``hive_unload <SID>``; nothing
+    without profiles."""
     if not profiles:
-        return []
+        return {}
     loading = [profile for profile in profiles if not profile.get("loaded")]
-    return [*({"op": "user_hive_load", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading), *reads,
-            *({"op": "user_hive_unload", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading)]
-
-
-def loads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> int:
-    """How many load ops ``around`` put before the reads."""
-    return sum(1 for profile in profiles if not profile.get("loaded"))
+    return {**{f"hive_load {profile['sid']}": {"op": "user_hive_load", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading},
+            **reads,
+            **{f"hive_unload {profile['sid']}": {"op": "user_hive_unload", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path}
+               for profile in loading}}
 
 
 def loaded_around(profile: t.Mapping[str, t.Any], changes: t.Sequence[t.Any], why: str) -> list[t.Any]:

@@ -365,15 +365,15 @@ def blob_of(state: "HostState", view: str) -> dict[str, t.Any] | None:
     return decode_winhttp_settings(value.value) if value is not None and value.type == "binary" else None
 
 
-def verify_ops(changes: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
+def verify_ops(changes: t.Sequence[t.Any]) -> dict[str, dict[str, t.Any]]:
     """The read that verifies a 32-bit view written by netsh (the API write of the 64-bit view reads back by itself)."""
     if any(isinstance(change, ProxyChange) and change.view == "32" for change in changes):
         ref = settings_ref("32")
-        return [{"op": "registry_read", "key": ref.key.path, "view": ref.key.view, "names": [ref.name]}]
-    return []
+        return {"winhttp_32": {"op": "registry_read", "key": ref.key.path, "view": ref.key.view, "names": [ref.name]}}
+    return {}
 
 
-def verify_proxy(changes: t.Sequence[t.Any], applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+def verify_proxy(changes: t.Sequence[t.Any], applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
     """Read-back of every view written (``applied``: one result per change): WinHTTP may accept a configuration and store
     something else."""
     problems = []
@@ -383,7 +383,8 @@ def verify_proxy(changes: t.Sequence[t.Any], applied: t.Sequence[OpResult], chec
         if change.view == "64":
             stored = ProxySetting.from_agent(outcome.data.get("after") or {})
         else:
-            blob = (checks[0].data.get("values") or {}).get(settings_ref("32").name) if checks and checks[0].ok else None
+            check = checks.get("winhttp_32")
+            blob = (check.data.get("values") or {}).get(settings_ref("32").name) if check is not None and check.ok else None
             stored = ProxySetting.from_blob(decode_winhttp_settings(blob["value"]) if blob and blob.get("type") == "binary" else None)
         if not stored.same_as(change.after):
             problems.append(f"WinHTTP ({VIEW_NAMES[change.view]} view) reads back {stored.describe()} after "

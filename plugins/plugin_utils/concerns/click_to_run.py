@@ -22,7 +22,7 @@ CONFIGURATION = RegistryKey(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configur
 UPDATE_POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\office\16.0\Common\officeupdate")
 CONFIGURATION_VALUES = ("VersionToReport", "CDNBaseUrl", "UpdateChannel", "SharedComputerLicensing", "Platform", "ProductReleaseIds")
 POLICY_VALUES = ("UpdatePath", "UpdateBranch")
-# The GUID at the end of http://officecdn.microsoft.com/pr/<GUID> (reference: WINDOWS_FACTS section 9).
+# The GUID at the end of http://officecdn.microsoft.com/pr/<GUID> (docs/sources.md section 9).
 CHANNELS = {
     "492350f6-3a01-4f97-b9c0-c7c6ddf67d60": "Current",
     "55336b82-a18d-4dd6-b5f6-9e5095c314a6": "Monthly Enterprise",

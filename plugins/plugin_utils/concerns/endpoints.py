@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The article's endpoints, checked from the host, stage by stage. Facts only.
 
-The endpoint list is the article's (reference: WINDOWS_FACTS section 3): CRL URLs over plain HTTP on port 80, the
+The endpoint list is the article's (docs/sources.md section 3): CRL URLs over plain HTTP on port 80, the
 rest HTTPS on 443; it can be replaced or extended, also from a saved copy of Microsoft's 365 URL/IP web service answer
 (wildcard names are left out and listed). The NCSI web probe the host uses is checked with them. Stages, per endpoint:
 
@@ -108,6 +108,9 @@ def import_microsoft_json(path: str, sets: t.Sequence[int]) -> tuple[list[dict[s
 
 
 MSOIDCRL = "MSOIDCRL"
+# The follow-up reads through each proxy the users' WinINet names: their names, the proxy after the prefix.
+WININET_HTTP = "wininet_http "
+WININET_NEUTRAL = "wininet_neutral "
 # A user agent no proxy rule names: what tells a proxy that blocks MSOIDCRL from one that blocks everything.
 NEUTRAL_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) m365ops-activation-endpoint-check"
 NCSI_AGENT = "Microsoft NCSI"
@@ -251,29 +254,31 @@ class Endpoints(Concern):
                 "neutral": {"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "timeout_ms": timeout},
                 "ncsi": {"op": "http_request", "urls": [url_of(item) for item in NCSI_DEFAULTS], "user_agent": NCSI_AGENT, "timeout_ms": timeout}}
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         """Only what the host's settings point at and the first run could not know."""
-        timeout, ops = args["timeout_ms"], []
+        timeout, ops = args["timeout_ms"], {}
         urls = [url_of(item) for item in endpoint_list(args)]
         for route in wininet_routes(state):
-            ops.append({"op": "http_request", "urls": urls, "user_agent": MSOIDCRL, "proxy": route["proxy"], "timeout_ms": timeout})
-            ops.append({"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "proxy": route["proxy"], "timeout_ms": timeout})
+            proxy = route["proxy"]
+            ops[f"{WININET_HTTP}{proxy}"] = {"op": "http_request", "urls": urls, "user_agent": MSOIDCRL, "proxy": proxy, "timeout_ms": timeout}
+            ops[f"{WININET_NEUTRAL}{proxy}"] = {"op": "http_request", "urls": [SIGN_IN], "user_agent": NEUTRAL_AGENT, "proxy": proxy,
+                                                "timeout_ms": timeout}
         probe = ncsi_probe(state)
         if not _is_default_probe(probe):
-            ops.append({"op": "dns_resolve", "names": [probe["host"]], "timeout_ms": timeout})
-            ops.append({"op": "http_request", "urls": [url_of(probe)], "user_agent": NCSI_AGENT, "timeout_ms": timeout})
+            ops["ncsi_dns"] = {"op": "dns_resolve", "names": [probe["host"]], "timeout_ms": timeout}
+            ops["ncsi_http"] = {"op": "http_request", "urls": [url_of(probe)], "user_agent": NCSI_AGENT, "timeout_ms": timeout}
         route = winhttp_route(state)
         refused = [request for request in state.probe("http").data.get("requests") or []
                    if request.get("error_code") in TLS_ERRORS]
         if route != "direct" and refused:
             # WinHTTP refused the certificate its proxy passed on: the handshake through the proxy names the CA.
             first = urlsplit(refused[0]["url"])
-            ops.append({"op": "tls_handshake", "targets": [{"host": first.hostname, "port": first.port or 443}], "proxy": route,
-                        "timeout_ms": timeout})
+            ops["proxy_handshake"] = {"op": "tls_handshake", "targets": [{"host": first.hostname, "port": first.port or 443}], "proxy": route,
+                                      "timeout_ms": timeout}
         return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return Plan(facts=endpoint_facts(args, state, self.followup_ops(args, state)))
+        return Plan(facts=endpoint_facts(args, state))
 
 
 def winhttp_error(request: t.Mapping[str, t.Any]) -> str:
@@ -338,26 +343,16 @@ def _tls_stage(item: t.Mapping[str, t.Any], tcp: str, answer: t.Mapping[str, t.A
     return {**judged, "result": "pass", "error": None}
 
 
-def endpoint_facts(args: dict[str, t.Any], state: HostState, followup: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]:
     dns_answer, tcp_answer, tls_answer, http_answer, neutral_answer, ncsi_answer = (
         state.probe(name).data for name in ("dns", "tcp", "tls", "http", "neutral", "ncsi"))
-    later = list(zip(followup, state.followups))
-    names = dict(dns_answer.get("names") or {})
-    configured_requests = [*(http_answer.get("requests") or []), *(ncsi_answer.get("requests") or [])]
-    wininet_requests: dict[str, list[t.Any]] = {}
-    wininet_neutral: dict[str, list[t.Any]] = {}
-    proxy_handshake = None
-    for op, answer in later:
-        if op["op"] == "dns_resolve":
-            names.update(answer.data.get("names") or {})
-        elif op["op"] == "tls_handshake":
-            proxy_handshake = next(iter(answer.data.get("targets") or []), None)
-        elif "proxy" not in op:
-            configured_requests += answer.data.get("requests") or []
-        elif op["user_agent"] == MSOIDCRL:
-            wininet_requests[op["proxy"]] = answer.data.get("requests") or []
-        else:
-            wininet_neutral[op["proxy"]] = answer.data.get("requests") or []
+    later = {name: answer.data for name, answer in state.followups.items()}
+    names = {**(dns_answer.get("names") or {}), **(later.get("ncsi_dns", {}).get("names") or {})}
+    configured_requests = [*(http_answer.get("requests") or []), *(ncsi_answer.get("requests") or []),
+                           *(later.get("ncsi_http", {}).get("requests") or [])]
+    proxy_handshake = next(iter(later.get("proxy_handshake", {}).get("targets") or []), None)
+    wininet_requests = {name[len(WININET_HTTP):]: data.get("requests") or [] for name, data in later.items() if name.startswith(WININET_HTTP)}
+    wininet_neutral = {name[len(WININET_NEUTRAL):]: data.get("requests") or [] for name, data in later.items() if name.startswith(WININET_NEUTRAL)}
     connections = {(item.get("host"), item.get("port")): item for item in tcp_answer.get("targets") or []}
     handshakes = {(item.get("host"), item.get("port")): item for item in tls_answer.get("targets") or []}
     roots = args["trusted_roots"]

@@ -27,7 +27,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import Op
 from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
 
 PATTERNS = ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
-# Office's targets all begin so (WINDOWS_FACTS 7); a pattern must name that much before its first wildcard unless the
+# Office's targets all begin so (docs/sources.md section 7); a pattern must name that much before its first wildcard unless the
 # user says, with other_targets, that it may select other programs' credentials (git, RDP, a Microsoft account).
 OFFICE_PREFIX = "microsoftoffice"
 NOT_RESTORABLE = ("removed credentials cannot be put back by restore (their secrets are never read); the backup names each one's "
@@ -197,20 +197,20 @@ class OfficeCredentials(Concern):
             plan.warnings.append(NOT_RESTORABLE)
         return plan
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
         sids = [change.sid for change in plan.changes if isinstance(change, CredentialRemoval)]
         if not sids:
-            return []
-        return [{"op": "user_session_read", **reach(args["users"] == "become", sids), "ops": [{"op": "credential_list"}],
-                 "timeout_seconds": args["timeout_seconds"]}]
+            return {}
+        return {"credentials": {"op": "user_session_read", **reach(args["users"] == "become", sids), "ops": [{"op": "credential_list"}],
+                                "timeout_seconds": args["timeout_seconds"]}}
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
         problems = []
         for result in applied:
             for session, answer, why in session_answers(result.data):
                 if answer is None:
                     problems.append(f"removing {session.get('user')}'s Office credentials: {why}")
-        for session, answer, why in session_answers(checks[0].data) if checks else []:
+        for session, answer, why in session_answers(checks["credentials"].data) if "credentials" in checks else []:
             if answer is None:
                 problems.append(f"reading {session.get('user')}'s Credential Manager again: {why}")
                 continue

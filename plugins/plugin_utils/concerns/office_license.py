@@ -2,7 +2,7 @@
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Microsoft 365 Apps activation state reset for every signed-in user (the article's link to "Reset Microsoft 365 Apps
-for enterprise activation state"; reference: WINDOWS_FACTS section 8), the manual equivalent of OLicenseCleanup.
+for enterprise activation state"; docs/sources.md section 8), the manual equivalent of OLicenseCleanup.
 
 Per user signed in interactively: the license caches under their %LOCALAPPDATA% (vNext ``Microsoft\\Office\\Licenses``,
 and ``Microsoft\\Office\\16.0\\Licensing``, where shared computer activation keeps its tokens) are moved to a dated
@@ -28,7 +28,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, USERS_OPTION, reach, session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, value_problem,
@@ -113,7 +113,7 @@ class OfficeLicense(Concern):
                "processes": {"op": "process_list", "names": list(APPS)}}
         return {**ops, "profiles": PROFILE_LIST} if args["signed_out"] else ops
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``)."""
         return offline_reads(offline_profiles(args, state))
 
@@ -163,29 +163,29 @@ class OfficeLicense(Concern):
             plan_offline(args, plan, offline, state.followups)
         return plan
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
         if not plan.changes:
-            return []
+            return {}
         # Every signed-out profile the plan covered is read back too, also one whose only change was its cache folder.
         reads = self.probe_ops(args, ProbeContext())
-        return [*(reads[name] for name in ("licensing", "identity", "caches")), *offline_reads(plan.facts.get("signed_out_profiles") or [])]
+        return {**{name: reads[name] for name in ("licensing", "identity", "caches")}, **offline_reads(plan.facts.get("signed_out_profiles") or [])}
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
         if not checks:
             return []
         problems = []
         users = {entry["sid"]: entry["user"] for entry in plan.facts["users"] if entry["reset"]}
         for sid, user in users.items():
-            for subkey, answer in ((LICENSING, checks[0]), (IDENTITY, checks[1])):
+            for subkey, answer in ((LICENSING, checks["licensing"]), (IDENTITY, checks["identity"])):
                 tree = (answer.data.get("hives") or {}).get(sid) or {}
                 if _resettable(tree):
                     problems.append(f"{user}'s {subkey} still holds values")
-        for sid, (found, why) in _folders(checks[2].data).items():
+        for sid, (found, why) in _folders(checks["caches"].data).items():
             if sid in users and (why or any(entry.get("exists") for entry in found.values())):
                 problems.append(f"{users[sid]}'s license caches are still there ({why or 'read again after the removal'})")
         profiles = plan.facts.get("signed_out_profiles") or []
-        if profiles and len(checks) > 3:
-            left = read_offline(profiles, checks[3:])
+        if profiles and OFFLINE_LICENSING in checks:
+            left = read_offline(profiles, checks)
             problems += [f"{entry['user']}'s activation state is still there" for entry in left if entry["values"] or entry["files"]]
         return problems
 
@@ -204,17 +204,20 @@ def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:
     return [path.replace("%LOCALAPPDATA%", f"{profile['path']}\\AppData\\Local") for path in CACHES]
 
 
-def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+# The reads of signed-out users' hives and cache folders (the names differ from the probe's, which the verification reads too).
+OFFLINE_LICENSING, OFFLINE_IDENTITY, OFFLINE_CACHES = "offline_licensing", "offline_identity", "offline_caches"
+
+
+def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
     """Load each hive, read the keys and the cache folders, unload: the hives are left as they were found."""
-    return around(profiles, [{"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
-                             {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
-                             {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]}])
+    return around(profiles, {OFFLINE_LICENSING: {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
+                             OFFLINE_IDENTITY: {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
+                             OFFLINE_CACHES: {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]}})
 
 
-def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
+def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Mapping[str, OpResult]) -> list[dict[str, t.Any]]:
     """Per signed-out profile what the reads found: the two trees and the cache folders."""
-    start = loads(profiles)
-    licensing, identity, folders = (answer.data for answer in answers[start:start + 3])
+    licensing, identity, folders = (answers[name].data for name in (OFFLINE_LICENSING, OFFLINE_IDENTITY, OFFLINE_CACHES))
     found = []
     for profile in profiles:
         trees = [((data.get("hives") or {}).get(profile["sid"]) or {}) for data in (licensing, identity)]
@@ -225,9 +228,9 @@ def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequenc
     return found
 
 
-def plan_offline(args: dict[str, t.Any], plan: Plan, profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Sequence[OpResult]) -> None:
+def plan_offline(args: dict[str, t.Any], plan: Plan, profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Mapping[str, OpResult]) -> None:
     """Signed-out users: their hive loaded around the registry changes, their cache folders moved as the administrator."""
-    failed = next((answer for answer in answers if not answer.ok), None)
+    failed = next((answer for answer in answers.values() if not answer.ok), None)
     if failed is not None:
         plan.failure = f"loading or reading the hives of users who are not signed in: {failed.message or failed.error}"
         return

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Microsoft 365 Apps at a minimum version (article: File > Account > Update Options > Update Now).
 
-The version is Click-to-Run's ``VersionToReport`` (reference: WINDOWS_FACTS section 9). Below ``minimum_version``,
+The version is Click-to-Run's ``VersionToReport`` (docs/sources.md section 9). Below ``minimum_version``,
 OfficeC2RClient.exe is run with the switches the community uses (Microsoft documents no list) and returns before the
 update is done; the apply batch then reads ``VersionToReport`` until it moves, bounded by ``timeout_seconds``, and the
 version read decides. At or above the minimum nothing runs. Not Click-to-Run (an MSI Office, or none): a clear failure.
@@ -83,18 +83,18 @@ class OfficeUpdate(Concern):
             f"Microsoft 365 Apps {office['version']} is below {args['minimum_version']}", False, (0,), 120))
         return plan
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
         if not plan.changes:
-            return []
+            return {}
         # The updater returns at once: read the version until it moves, bounded by timeout_seconds.
-        return [{"op": "registry_wait", "key": CONFIGURATION.path, "view": "64", "name": "VersionToReport",
-                 "not_equal": {"type": "string", "value": plan.facts["version"]}, "timeout_seconds": args["timeout_seconds"],
-                 "interval_ms": POLL_MS}]
+        return {"version": {"op": "registry_wait", "key": CONFIGURATION.path, "view": "64", "name": "VersionToReport",
+                            "not_equal": {"type": "string", "value": plan.facts["version"]}, "timeout_seconds": args["timeout_seconds"],
+                            "interval_ms": POLL_MS}}
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
-        if not checks:
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
+        if "version" not in checks:
             return []
-        waited = checks[0].data
+        waited = checks["version"].data
         now = (waited.get("value") or {}).get("value")
         if not waited.get("moved"):
             return [f"Microsoft 365 Apps stayed at {plan.facts['version']} for {args['timeout_seconds']} s after the update started; "

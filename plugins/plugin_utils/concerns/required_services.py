@@ -26,7 +26,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.services import
     SERVICE_NAME, ServiceStart, ServiceState, StartModeChange, dependency_order,
 )
 
-# Windows defaults (WINDOWS_FACTS section 6); NcdAutoSetup and netprofm are trigger/manual services.
+# Windows defaults (docs/sources.md section 6); NcdAutoSetup and netprofm are trigger/manual services.
 DEFAULT_SERVICES = [
     {"name": "EventLog", "default_start_mode": "auto"},
     {"name": "NlaSvc", "default_start_mode": "auto"},
@@ -34,7 +34,7 @@ DEFAULT_SERVICES = [
     {"name": "NcdAutoSetup", "default_start_mode": "manual"},
 ]
 SFC = r"%SystemRoot%\System32\sfc.exe"
-# Services on Office's sign-in and activation path beyond the article's four (review finding F30): Web Account
+# Services on Office's sign-in and activation path beyond the article's four: Web Account
 # Manager, Microsoft Account Sign-in Assistant, Click-to-Run, certificate/CRL retrieval, DNS client, WinHTTP's
 # auto-proxy. Reported, never changed (Dnscache and WinHttpAutoProxySvc are protected by Windows anyway).
 REPORTED_SERVICES = ["TokenBroker", "wlidsvc", "ClickToRunSvc", "CryptSvc", "Dnscache", "WinHttpAutoProxySvc"]

@@ -39,7 +39,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import 
     HISTORY, HISTORY_OP, JOURNAL, OPEN_ENTRIES_OP, JournalError, RunRecords, entries,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, hive_sid, loaded_around, loads, signed_out_profiles,
+    PROFILE_LIST, around, hive_sid, loaded_around, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, read_ops, snapshot, tree_ops, value_problem,
@@ -430,6 +430,17 @@ def service_names(targets: RestoreTargets) -> list[str]:
     return sorted(set(targets.start_modes) | set(targets.statuses))
 
 
+# The follow-up reads' names: of what the host's records name (values per key, created keys, the other reads of the
+# targets) and of the values in signed-out users' hives; each numbered in the order of its keys.
+HOST_VALUES, HOST_TREE, HOST_READ = "host_values ", "host_tree ", "host_read "
+OFFLINE_VALUES, OFFLINE_TREE = "offline_values ", "offline_tree "
+
+
+def named(prefix: str, ops: t.Sequence[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """``ops`` by name: ``prefix`` and the position of each."""
+    return {f"{prefix}{index}": op for index, op in enumerate(ops)}
+
+
 class Restore(Concern):
     NAME = "restore"
     FACTS_KEY = "restore"
@@ -508,24 +519,24 @@ class Restore(Concern):
             ops["profiles"] = PROFILE_LIST
         return ops
 
-    def _host_reads(self) -> tuple[list[RegistryKey], list[dict[str, t.Any]]]:
+    def _host_reads(self) -> tuple[list[RegistryKey], dict[str, dict[str, t.Any]]]:
         """With records from the host: the reads the probe makes of a controller's targets (values, created keys, other
-        reads but the profiles, which the probe read), as the follow-up sends them; the keys read, in order."""
+        reads but the profiles, which the probe read), as the follow-up sends them, by name; the keys read, in order."""
         keys, reads = read_ops(self._target_refs())
-        return keys, [*reads, *tree_ops(self._targets.created_keys), *self._target_ops(profiles=False).values()]
+        return keys, {**named(HOST_VALUES, reads), **named(HOST_TREE, tree_ops(self._targets.created_keys)),
+                      **{f"{HOST_READ}{name}": op for name, op in self._target_ops(profiles=False).items()}}
 
     def _host_state(self, state: HostState) -> HostState:
         """With records from the host: ``state`` as the controller source's probe would have left it (the follow-up's reads
         of the targets in place of the probe's), its follow-ups being the reads of signed-out users' hives."""
         keys, reads = self._host_reads()
         trees = list(self._targets.created_keys)
-        answers = state.followups
-        values = answers[:len(keys)]
-        measured = answers[len(keys):len(keys) + len(trees)]
-        others = dict(zip(self._target_ops(profiles=False), answers[len(keys) + len(trees):len(reads)]))
-        registry = snapshot(self._target_refs(), keys, list(values), trees, list(measured))
+        values = [state.followup(f"{HOST_VALUES}{index}") for index in range(len(keys))]
+        measured = [state.followup(f"{HOST_TREE}{index}") for index in range(len(trees))]
+        others = {name: state.followup(f"{HOST_READ}{name}") for name in self._target_ops(profiles=False)}
+        registry = snapshot(self._target_refs(), keys, values, trees, measured)
         return replace(state, registry=state.registry.overlay(registry, [*keys, *trees]), probes={**others, "profiles": state.probe("profiles")},
-                       followups=answers[len(reads):])
+                       followups={name: answer for name, answer in state.followups.items() if name not in reads})
 
     def _user_keys(self) -> dict[str, list[RegistryKey]]:
         """Per user SID, the keys of the targets in that user's hive."""
@@ -550,18 +561,18 @@ class Restore(Concern):
         return offline, gone
 
     def _offline_reads(self, profiles: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[
-            list[RegistryRef], list[RegistryKey], list[RegistryKey], list[dict[str, t.Any]]]:
-        """The refs and created keys in the hives of ``profiles``, and the reads of them (values, then trees)."""
+            list[RegistryRef], list[RegistryKey], list[RegistryKey], dict[str, dict[str, t.Any]]]:
+        """The refs and created keys in the hives of ``profiles``, and the reads of them by name (values, then trees)."""
         sids = {profile["sid"].upper() for profile in profiles}
         refs = [ref for ref in self._targets.values if _user_of(ref.key.path) in sids]
         trees = [key for key in self._targets.created_keys if _user_of(key.path) in sids]
         keys, reads = read_ops(refs)
-        return refs, keys, trees, [*reads, *tree_ops(trees)]
+        return refs, keys, trees, {**named(OFFLINE_VALUES, reads), **named(OFFLINE_TREE, tree_ops(trees))}
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         """The hives of users who are not signed in, loaded to read what restore would put back there, and unloaded;
         with records from the host's journal, first the reads of what those records name."""
-        host_reads: list[dict[str, t.Any]] = []
+        host_reads: dict[str, dict[str, t.Any]] = {}
         if self._source == "host":
             try:
                 self._take(host_history(state.probe("history"), state.probe("open_entries"), self._host, self._key,
@@ -569,10 +580,10 @@ class Restore(Concern):
             except AnsibleActionFail as error:
                 raise JournalError(error.message) from error
             if not self._targets.documents:
-                return []
+                return {}
             host_reads = self._host_reads()[1]
         profiles, _gone = self._offline(state)
-        return [*host_reads, *around(profiles, self._offline_reads(profiles)[3])]
+        return {**host_reads, **around(profiles, self._offline_reads(profiles)[3])}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         if self._source == "host" and self._targets.documents:
@@ -585,9 +596,8 @@ class Restore(Concern):
                               created_keys=[key for key in targets.created_keys if _user_of(key.path) not in gone])
         if profiles:
             refs, keys, trees, _reads = self._offline_reads(profiles)
-            start = loads(profiles)
-            answers = list(state.followups[start:start + len(keys) + len(trees)])
-            read = snapshot(refs, keys, answers[:len(keys)], trees, answers[len(keys):])
+            read = snapshot(refs, keys, [state.followup(f"{OFFLINE_VALUES}{index}") for index in range(len(keys))],
+                            trees, [state.followup(f"{OFFLINE_TREE}{index}") for index in range(len(trees))])
             state = replace(state, registry=state.registry.overlay(read, [*keys, *trees]))
         plan = plan_restore(targets, state, args.get("on_conflict") == "restore")
         plan.facts["source"] = self._source
@@ -604,8 +614,8 @@ class Restore(Concern):
             plan.changes = [*loaded_around(profile, mine, "its hive is loaded to put its values back"), *others]
         return plan
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
         return verify_ops(plan.changes)
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
         return verify_proxy(plan.changes, applied, checks)

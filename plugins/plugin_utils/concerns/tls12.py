@@ -15,7 +15,7 @@ Office's identity client needs TLS 1.2 from SCHANNEL, WinHTTP and WinINet.
   carry the file without listing the update. Given the KB's file version for the release
   (``kb3140245_file_versions``), both copies of winhttp.dll decide; without it the hotfix list does, and
   the result says that it is only a hint.
-WinINet's "Use TLS 1.2" box is per user (review finding F15): each signed-in user's value in their own hive (read
+WinINet's "Use TLS 1.2" box is per user: each signed-in user's value in their own hive (read
 through HKEY_USERS, no logon of theirs needed) is reported, and with ``wininet_users: set`` given the TLS 1.2 bit; the
 machine-wide value is a fallback, never reported as a user's setting. A user policy without TLS 1.2 is a blocker. With
 ``wininet_signed_out`` the users who are not signed in are reached too, their hive loaded around the read and the change.
@@ -31,7 +31,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, loads, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
@@ -48,7 +48,7 @@ USER_WININET = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 USER_WININET_POLICY = r"Software\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"
 DOTNET_FRAMEWORKS = (r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727", r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319")
 DOTNET_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
-# The .NET Framework 3.5.1 updates that make v2.0.50727 honour those values (review finding F19).
+# The .NET Framework 3.5.1 updates that make v2.0.50727 honour those values (Microsoft's "Enable TLS 1.2 on clients", docs/sources.md section 1).
 DOTNET35_TLS_UPDATES = {(6, 1): "KB3154518", (6, 2): "KB3154519", (6, 3): "KB3154520"}
 
 TLS1_0 = 0x80
@@ -160,9 +160,10 @@ class Tls12(Concern):
                 ops["profiles"] = PROFILE_LIST
         return ops
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         """With ``wininet_signed_out``: the hives of users who are not signed in, loaded for the reads and unloaded after."""
-        return around(_signed_out(args, state), user_wininet_reads())
+        settings, policies = user_wininet_reads()
+        return around(_signed_out(args, state), {"user_wininet": settings, "user_wininet_policies": policies})
 
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield from schannel_refs("Client")
@@ -320,8 +321,7 @@ def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> N
         seen.append(_plan_user(args, plan, sid, user, settings, policies, plan.changes))
     profiles = _signed_out(args, state)
     if profiles:
-        start = loads(profiles)
-        settings, policies = (answer.data for answer in state.followups[start:start + 2])
+        settings, policies = (state.followup(name).data for name in ("user_wininet", "user_wininet_policies"))
         for profile in profiles:
             changes: list[t.Any] = []
             seen.append({**_plan_user(args, plan, profile["sid"], profile["user"], settings, policies, changes), "signed_in": False})

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """When the host last installed an update, from the Windows Update Agent's history. Facts only.
 
-The article asks for Windows to be up to date (reference: WINDOWS_FACTS section 11); installing updates is
+The article asks for Windows to be up to date (docs/sources.md section 11); installing updates is
 ``ansible.windows.win_updates``'s job, this only says how long ago the last one went in. The history's dates are UTC
 and numeric; its titles are display text and are not read. Defender definition updates arrive daily and say nothing
 about patching: they are left out. Updates installed outside the agent (a standalone package with wusa) are not in

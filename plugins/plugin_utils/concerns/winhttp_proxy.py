@@ -103,10 +103,10 @@ class WinHttpProxy(Concern):
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_proxy(args, state)
 
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> list[dict[str, t.Any]]:
+    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
         return verify_ops(plan.changes)
 
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Sequence[OpResult]) -> list[str]:
+    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
         return verify_proxy(plan.changes, applied, checks)
 
 

@@ -127,7 +127,7 @@ def _file_key(path: str, system_root: str) -> str:
 def provider_files(state: HostState) -> dict[str, bool]:
     """Whether each file asked about exists, by normalised path (the probe's system files, then any followup)."""
     root = _system_root(state)
-    answers = [state.probe("system_files"), *state.followups]
+    answers = [state.probe("system_files"), *state.followups.values()]
     return {_file_key(path, root): bool(entry.get("exists")) for answer in answers for path, entry in answer.data.get("files", {}).items()}
 
 
@@ -227,9 +227,9 @@ class WinsockReset(Concern):
         return {**reads, "interfaces": {"op": "registry_read_subkeys", "key": INTERFACES, "view": "64", "names": ["EnableDHCP", "IPAddress", "NameServer"]},
                 "system_files": {"op": "file_stat", "paths": list(SYSTEM_PROVIDER_FILES)}, "adapters": {"op": "adapter_list"}}
 
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> list[dict[str, t.Any]]:
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         unknown, _missing = missing_files(state, catalog_entries(state))
-        return [{"op": "file_stat", "paths": unknown}] if unknown else []
+        return {"catalog_files": {"op": "file_stat", "paths": unknown}} if unknown else {}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_reset(args, state)

@@ -30,7 +30,7 @@ def markers(host: SimHost) -> dict[str, str]:
 
 def test_a_load_is_remembered_until_its_unload_and_a_failed_unload_leaves_the_marker(tmp_path: Path) -> None:
     host = host_of(tmp_path)
-    ops = around([DAVE], [{"op": "registry_read", "key": f"HKU\\{DAVE_SID}\\Software", "view": "64"}])
+    ops = list(around([DAVE], {"software": {"op": "registry_read", "key": f"HKU\\{DAVE_SID}\\Software", "view": "64"}}).values())
     assert [op.get("marker_key") for op in ops] == [HIVE_MARKERS.path, None, HIVE_MARKERS.path]
     assert all(answer.ok for answer in run(host, ops, check_mode=True)) and markers(host) == {}
     host.faults["hive_unload_fails"] = [DAVE_SID]
@@ -42,7 +42,7 @@ def test_a_load_is_remembered_until_its_unload_and_a_failed_unload_leaves_the_ma
 def test_unload_recorded_leaves_a_young_marker_unloads_an_old_one_and_forgets_one_whose_hive_is_gone(tmp_path: Path) -> None:
     host = host_of(tmp_path)
     host.faults["hive_unload_fails"] = [DAVE_SID]
-    run(host, around([DAVE], []))
+    run(host, list(around([DAVE], {}).values()))
     del host.faults["hive_unload_fails"]
     left = markers(host)
     young, = run(host, unload_left_ops())

@@ -52,10 +52,10 @@ def answers(dns=None, tcp=(), tls=(), http=(), neutral=(), ncsi=(), winhttp=None
             "ncsi": OpResult("http_request", True, {"requests": list(ncsi)})}
 
 
-def plan_of(raw: dict, probes: dict, followups: tuple = ()) -> dict:
+def plan_of(raw: dict, probes: dict, followups: dict | None = None) -> dict:
     args = validate_options(Endpoints(), raw, prefix="endpoints")
     state = make_state("win10", REFS, probes=probes)
-    return Endpoints().plan(args, replace(state, followups=followups)).facts
+    return Endpoints().plan(args, replace(state, followups=followups or {})).facts
 
 
 ONLY = {"replace": True, "extra": [{"host": "a.example", "port": 443}, {"host": "b.example", "port": 443}]}
@@ -120,17 +120,17 @@ def test_a_proxys_answer_is_told_apart(status: int, neutral: int, expected: str 
 def test_the_second_run_is_asked_only_for_what_the_first_could_not_know() -> None:
     args = validate_options(Endpoints(), ONLY, prefix="endpoints")
     plain = make_state("win10", REFS, probes=answers())
-    assert Endpoints().followup_ops(args, plain) == []
+    assert not Endpoints().followup_ops(args, plain)
     retired = make_state("win10", REFS, {(PROBE_HOST.key.path, "64", PROBE_HOST.name): RegistryValue("string", "ncsi.retired.example")},
                          probes=answers())
-    dns, http = Endpoints().followup_ops(args, retired)
+    dns, http = list(Endpoints().followup_ops(args, retired).values())
     assert dns["names"] == ["ncsi.retired.example"] and http["urls"] == ["http://ncsi.retired.example/connecttest.txt"]
     refused = make_state("win10", REFS, probes=answers(http=[{"url": "https://b.example/", "status": 0, "error_code": 12175}], winhttp=PROXIED))
-    handshake, = Endpoints().followup_ops(args, refused)
+    handshake, = list(Endpoints().followup_ops(args, refused).values())
     assert handshake == {"op": "tls_handshake", "targets": [{"host": "b.example", "port": 443}], "proxy": "proxy.corp.example:8080",
                          "timeout_ms": 5000}
     # What the handshake through the proxy saw names the CA behind the refused certificate.
-    facts = plan_of(ONLY, refused.probes, (OpResult("tls_handshake", True, {"targets": [{"ok": True, "chain": INSPECTED}]}),))
+    facts = plan_of(ONLY, refused.probes, {"proxy_handshake": OpResult("tls_handshake", True, {"targets": [{"ok": True, "chain": INSPECTED}]})})
     assert facts["checked"][1]["intercepted_by"] == "Contoso TLS Inspection CA" and facts["checked"][1]["http"] == "fail"
 
 

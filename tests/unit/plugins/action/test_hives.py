@@ -40,8 +40,9 @@ def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> Non
     found = signed_out_profiles(PROFILES, [ALICE])
     read = {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]}
     marker = {"marker_key": r"HKLM\SOFTWARE\m365ops\activation\LoadedHives"}
-    assert around(found, [read]) == [{"op": "user_hive_load", "sid": DAVE, **marker}, read, {"op": "user_hive_unload", "sid": DAVE, **marker}]
-    assert around([], [read]) == []
+    assert list(around(found, {"read": read}).values()) == [{"op": "user_hive_load", "sid": DAVE, **marker}, read,
+                                                           {"op": "user_hive_unload", "sid": DAVE, **marker}]
+    assert not around([], {"read": read})
     change = ValueChange(RegistryRef(RegistryKey(f"HKU\\{DAVE}\\{USER_WININET}"), "SecureProtocols"), dword(0xA0), dword(0x8A0), "why")
     carol, dave = found
     assert loaded_around(carol, [change], "why") == [change]
@@ -88,12 +89,13 @@ def test_restore_loads_a_signed_out_users_hive_around_the_change_and_names_a_use
     # The probe read carol's value (her hive is loaded); dave's and the gone user's keys read as absent.
     state = make_state("win10", refs, {(f"HKU\\{CAROL}\\{USER_WININET}", "64", "SecureProtocols"): dword(0x8A0)},
                        existing_keys=((f"HKU\\{CAROL}\\{USER_WININET}", "64"),), probes={"profiles": OpResult("profile_list", True, PROFILES)})
-    followups = concern.followup_ops(args, state)
+    named = concern.followup_ops(args, state)
+    followups = list(named.values())
     assert [op["op"] for op in followups] == ["user_hive_load", "registry_read", "user_hive_unload"] and followups[0]["sid"] == DAVE
     answers = (OpResult("user_hive_load", True, {"loaded": True}),
                OpResult("registry_read", True, {"exists": True, "values": {"SecureProtocols": {"type": "dword", "value": 0x8A0}}}),
                OpResult("user_hive_unload", True, {"unloaded": True}))
-    plan = concern.plan(args, replace(state, followups=answers))
+    plan = concern.plan(args, replace(state, followups=dict(zip(named, answers))))
     steps = [(type(change).__name__, getattr(change, "sid", None) or str(change.ref.key)) for change in plan.changes]
     assert steps == [("HiveStep", DAVE), ("ValueChange", f"HKU\\{DAVE}\\{USER_WININET}"), ("HiveStep", DAVE),
                      ("ValueChange", f"HKU\\{CAROL}\\{USER_WININET}")]

@@ -1,4 +1,4 @@
-"""The NCSI decision over starting states (WINDOWS_FACTS section 10)."""
+"""The NCSI decision over starting states (docs/sources.md section 10)."""
 from __future__ import annotations
 
 import base64

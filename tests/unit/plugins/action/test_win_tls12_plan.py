@@ -1,4 +1,4 @@
-"""The TLS 1.2 decision over many starting states (WINDOWS_FACTS section 1)."""
+"""The TLS 1.2 decision over many starting states (docs/sources.md section 1)."""
 from __future__ import annotations
 
 import itertools

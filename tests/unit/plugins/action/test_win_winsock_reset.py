@@ -64,7 +64,7 @@ def run(providers=BASE, names=(r"%SystemRoot%\System32\NLAapi.dll",), static=Fal
                    files(winsock.SYSTEM_PROVIDER_FILES, missing), adapters or adapter_list())
     state = HostState(base.windows, base.registry, probes)
     followups = winsock.WinsockReset().followup_ops(args, state)
-    state = HostState(base.windows, base.registry, probes, followups=tuple(files(op["paths"], missing) for op in followups))
+    state = HostState(base.windows, base.registry, probes, followups={name: files(op["paths"], missing) for name, op in followups.items()})
     return winsock.plan_reset(args, state)
 
 
@@ -176,10 +176,10 @@ def test_only_providers_outside_the_system_list_take_a_second_look() -> None:
     base = make_state("win10", [winsock.SYSTEM_ROOT, winsock.TOKENS, winsock.RESET_CATALOGS])
     system_only = HostState(base.windows, base.registry, reads(catalog(*BASE), catalog(*BASE), namespaces(SYSTEM), namespaces(SYSTEM), interfaces(),
                                                                files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
-    assert winsock.WinsockReset().followup_ops(args, system_only) == []
+    assert not winsock.WinsockReset().followup_ops(args, system_only)
     bonjour = HostState(base.windows, base.registry, reads(catalog(*BASE), catalog(*BASE), namespaces(SYSTEM, BONJOUR), namespaces(SYSTEM),
                                                            interfaces(), files(winsock.SYSTEM_PROVIDER_FILES), adapter_list()))
-    assert winsock.WinsockReset().followup_ops(args, bonjour) == [{"op": "file_stat", "paths": [BONJOUR]}]
+    assert list(winsock.WinsockReset().followup_ops(args, bonjour).values()) == [{"op": "file_stat", "paths": [BONJOUR]}]
 
 
 def test_a_static_ipv6_address_blocks_the_ip_reset_too() -> None:
