@@ -17,7 +17,8 @@ _LINK = COLLECTIONS / "ansible_collections" / "m365ops" / "activation"
 if not _LINK.exists():
     _LINK.parent.mkdir(parents=True, exist_ok=True)
     _LINK.symlink_to(Path("../../../.."))
-for entry in (str(COLLECTIONS), str(ROOT)):
+# tests/unit/helpers: what several unit tests build on (host states, an action run against the simulator).
+for entry in (str(COLLECTIONS), str(ROOT), str(ROOT / "tests" / "unit" / "helpers")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 

@@ -28,8 +28,8 @@ PROTOCOL = 1
 
 
 def _manifest() -> Any:
-    """The collection's op manifest (plugins/plugin_utils/agent_ops.py), loaded from its file: plain data, no imports."""
-    path = Path(__file__).resolve().parents[1] / "plugins" / "plugin_utils" / "agent_ops.py"
+    """The collection's op manifest (plugins/plugin_utils/engine/agent_ops.py), loaded from its file: plain data, no imports."""
+    path = Path(__file__).resolve().parents[1] / "plugins" / "plugin_utils" / "engine" / "agent_ops.py"
     spec = importlib.util.spec_from_file_location("m365ops_agent_ops", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

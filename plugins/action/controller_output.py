@@ -18,7 +18,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import check_backup_dir
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import check_backup_dir
 
 
 def controller_path(path: str) -> str:

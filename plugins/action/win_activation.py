@@ -16,16 +16,18 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    COMMON_ARGUMENT_SPEC, CollectionAction, Plan, Planned, ProbeContext, ProbeRequest, Probed, Reason, Selected, apply, check_backup_target,
-    concern_report, finish_status, follow_up, management_ports, probe, record_outcome, unavailable_result, unload_left,
-)
-from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions import CollectionAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentClient, AgentError, AgentPrerequisiteError
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import COMMON_ARGUMENT_SPEC, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.journal import (
     AnswerLost, RunJournal, answer_lost_result, close_entries, report_interrupted, settle_batch,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import (
+    Planned, ProbeRequest, Probed, Selected, apply, check_backup_target, concern_report, finish_status, follow_up, management_ports, probe,
+    record_outcome, unavailable_result, unload_left,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import worst
 
 
 def conflicts(planned: t.Sequence[Planned]) -> list[str]:

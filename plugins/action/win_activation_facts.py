@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import (
-    CollectionAction, HostState, Plan, ProbeContext, Selected, finish_status, management_ports, probe, reason_codes, validate_options,
-)
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OPTIONS_SPEC, selected_concerns
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import Endpoints
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.network_adapters import NetworkAdapters
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.signed_in_users import SignedInUsers
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.windows_update import WindowsUpdate
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winrm_quotas import WinRmQuotas
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import worst
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions import CollectionAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentClient, AgentError, AgentPrerequisiteError
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState, Plan, ProbeContext, reason_codes, validate_options
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import Selected, finish_status, management_ports, probe
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import worst
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import ClickToRun
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.endpoints import Endpoints
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.network_adapters import NetworkAdapters
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.signed_in_users import SignedInUsers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.windows_update import WindowsUpdate
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.winrm_quotas import WinRmQuotas
 
 FACTS = "m365ops_activation"
 # Readers whose facts stand beside the concerns' (they plan no change).

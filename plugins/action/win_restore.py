@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, ConcernAction
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import Restore
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions import ConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey
 
 
 class ActionModule(ConcernAction):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ConcernAction
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions import ConcernAction
 
 
 class ActionModule(ConcernAction):

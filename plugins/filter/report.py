@@ -6,7 +6,7 @@
 The report is built from the hosts the play targeted and the concerns the run selected. A concern
 the run did not ask for is ``not_selected``; a selected concern without a result is ``not_run``, with
 the reason (a change before it in the same apply failed, an earlier step failed, the task was skipped); a host takes
-the worst status of its concerns (order in ``plugin_utils/status.py``).
+the worst status of its concerns (order in ``plugin_utils/engine/status.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OFFICE_STEPS, ORDER
-from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import (
-    BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOT_RUN, NOT_SELECTED, NOTHING_TO_RESTORE, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import (
+    BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOTHING_TO_RESTORE, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
     result_status, worst,
 )
+from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
 
 # How the controller's connection plugins say that the host answered and refused the credentials: ansible-core's winrm
 # plugin turns HTTP 401 into this sentence; other transports name the status code. Controller text, never the host's.

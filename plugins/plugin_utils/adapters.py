@@ -8,7 +8,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 
 
 def bare_address(address: str) -> str:

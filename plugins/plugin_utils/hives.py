@@ -23,8 +23,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import USER_HIVE, RegistryKey
 
 PROFILE_LIST: dict[str, t.Any] = {"op": "profile_list"}

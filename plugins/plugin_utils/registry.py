@@ -9,8 +9,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 
 
 @dataclass(frozen=True, order=True)

@@ -9,7 +9,7 @@ import typing as t
 import re
 from dataclasses import dataclass
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 
 
 # Service names are registry key names under HKLM\SYSTEM\CurrentControlSet\Services: no slashes, no control characters.

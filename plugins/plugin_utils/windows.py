@@ -69,12 +69,3 @@ class WindowsHost:
         else:
             base = f"Windows NT {self.major}.{self.minor}"
         return f"{base} SP{self.service_pack}" if self.service_pack else base
-
-
-def signed_in_users(sessions: t.Mapping[str, t.Any]) -> dict[str, str]:
-    """SID to account name of each user signed in interactively, from a ``user_sessions`` answer (a user with two
-    sessions once)."""
-    users: dict[str, str] = {}
-    for session in sessions.get("sessions") or []:
-        users.setdefault(str(session["sid"]), str(session.get("user") or session["sid"]))
-    return users

@@ -24,12 +24,12 @@ import struct
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef
 
 if t.TYPE_CHECKING:
-    from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState
 
 CONNECTIONS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 SETTINGS_VALUE = "WinHttpSettings"

@@ -12,7 +12,6 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, validate_options
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ipv6 import Ipv6
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import OfficeCredentials
@@ -22,6 +21,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.requir
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winsock_reset import WinsockReset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, validate_options
 
 # The order of the apply batch: protocols first, then the proxy WinHTTP will use, NCSI's values before the services
 # (NlaSvc started here reads them), the Winsock reset (which owes a reboot), then the users' Office steps (credentials,

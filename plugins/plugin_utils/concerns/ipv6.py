@@ -17,8 +17,8 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 
 DISABLED_COMPONENTS = RegistryRef(RegistryKey(r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip6\Parameters"), "DisabledComponents")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import replace
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.grouppolicy import GPO_LIST, LOCAL_MACHINE_POL, policy_source
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue, dword_of
 

@@ -16,15 +16,15 @@ the user added (Workplace Join) is named in a warning, since Office may activate
 from __future__ import annotations
 
 import fnmatch
-import json
 import typing as t
 from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers
 
 PATTERNS = ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
 # Office's targets all begin so (docs/sources.md section 7); a pattern must name that much before its first wildcard unless the
@@ -44,41 +44,6 @@ class CachedCredential(t.NamedTuple):
 
     def record(self) -> dict[str, t.Any]:
         return {"target": self.target, "type": self.type, "user_name": self.user_name, "persist": self.persist}
-
-
-NO_SESSION = ("no user session: nobody is signed in interactively, so no user's Credential Manager could be read (Office's "
-              "credentials live in each user's own logon session)")
-
-
-def session_answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], dict[str, t.Any] | None, str | None]]:
-    """Per session: the session, the task's parsed answer (None when there is none), and why there is none."""
-    found = []
-    for session in data.get("sessions") or []:
-        if not session.get("ok"):
-            why = session.get("error") or "failed"
-            found.append((session, None, f"{why}: {session.get('message') or 'the task in the session gave no answer'}"))
-            continue
-        try:
-            answer = json.loads(session.get("output") or "")
-        except ValueError:
-            found.append((session, None, "the task in the session wrote an answer that is not JSON"))
-            continue
-        if not isinstance(answer, dict) or not answer.get("ok"):
-            found.append((session, None, str((answer or {}).get("message") if isinstance(answer, dict) else "no answer")))
-            continue
-        found.append((session, answer, None))
-    return found
-
-
-def reach(own: bool, sids: t.Sequence[str] | None = None) -> dict[str, t.Any]:
-    """Whose session a user op goes to: the become user's (the agent's own process), or the signed-in users' (all, or
-    the SIDs given)."""
-    if own:
-        return {"self": True}
-    return {"users": list(sids)} if sids else {}
-
-
-USERS_OPTION = {"type": "str", "default": "signed_in", "choices": ["signed_in", "become"]}
 
 
 @dataclass(frozen=True)

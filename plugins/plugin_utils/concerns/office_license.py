@@ -21,19 +21,19 @@ from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import DiffEntry
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import ClickToRun, click_to_run_facts
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_credentials import NO_SESSION, USERS_OPTION, reach, session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.office_update import APPS
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, value_problem,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
 
 LICENSING = r"Software\Microsoft\Office\16.0\Common\Licensing"
 IDENTITY = r"Software\Microsoft\Office\16.0\Common\Identity"

@@ -16,10 +16,10 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import CONFIGURATION, ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import file_version
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import CONFIGURATION, ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryRef
 

@@ -29,28 +29,27 @@ from dataclasses import dataclass, field, replace
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, office_license, tls12, winsock_reset
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import APPLIED, BACKUP_FORMAT, PLANNED, backup_document, host_directory
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey, record_signature_problem
-from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6, ncsi, office_license, tls12, winsock_reset
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import (
+    APPLIED, BACKUP_FORMAT, PLANNED, backup_document, host_directory,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey, record_signature_problem
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.journal import (
     HISTORY, HISTORY_OP, JOURNAL, OPEN_ENTRIES_OP, JournalError, RunRecords, entries,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, hive_sid, loaded_around, signed_out_profiles,
-)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import NOTHING_TO_RESTORE
+from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import PROFILE_LIST, around, hive_sid, loaded_around, signed_out_profiles
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, read_ops, snapshot, tree_ops, value_problem,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import (
     SERVICE_NAME, START_MODES, STATUSES, ServiceState, ServiceStop, StartModeChange, dependency_order,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import NOTHING_TO_RESTORE
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
-    ProxyChange, ProxyError, ProxySetting, current_views, normalize_bypass, normalize_proxy, settings_ref, split_bypass, verify_ops,
-    verify_proxy,
+    ProxyChange, ProxyError, ProxySetting, current_views, normalize_bypass, normalize_proxy, settings_ref, split_bypass, verify_ops, verify_proxy,
 )
 
 RESTORE_MODULE = "m365ops.activation.win_restore"

@@ -29,14 +29,14 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"

@@ -23,14 +23,14 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, dword_of
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
     VIEW_NAMES, ProxyChange, ProxyError, ProxySetting, WinInetProxy, blob_of, current_views, decode_connection_settings, is_loopback,
     normalize_bypass, normalize_proxy, settings_ref, verify_ops, verify_proxy,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import signed_in_users
 
 INTERNET_SETTINGS = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 MACHINE_SETTINGS = RegistryKey("HKLM\\" + INTERNET_SETTINGS)

@@ -28,7 +28,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import ManagedValues, RegistryKey, RegistryRef, RegistryValue
 

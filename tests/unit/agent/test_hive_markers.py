@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     HIVE_MARKERS, HIVE_MARKERS_READ, around, hive_markers, left_loaded_warnings, unload_left_ops,
 )

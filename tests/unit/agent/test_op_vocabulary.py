@@ -1,4 +1,4 @@
-"""The agent's op manifest (plugins/plugin_utils/agent_ops.py) is the one list of ops and error classes: the PowerShell
+"""The agent's op manifest (plugins/plugin_utils/engine/agent_ops.py) is the one list of ops and error classes: the PowerShell
 agent, its simulated twin, the controller, the module documentation and docs/design.md all say the same."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils import agent_ops
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine import agent_ops
 from winsim.agent import EXTENDED_OPS as SIMULATOR_EXTENDED, OPS as SIMULATOR_OPS, WRITE_OPS as SIMULATOR_WRITES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,7 +58,7 @@ def test_the_design_documents_table_lists_every_op_of_the_manifest() -> None:
 
 
 def test_write_and_extended_ops_are_the_manifests_in_agent_simulator_and_controller() -> None:
-    from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import EXTENDED_OPS as CONTROLLER_EXTENDED
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import EXTENDED_OPS as CONTROLLER_EXTENDED
     assert powershell_list("WriteOps") == set(SIMULATOR_WRITES) == agent_ops.WRITE_OPS
     assert powershell_list("ExtendedOps") == set(SIMULATOR_EXTENDED) == set(CONTROLLER_EXTENDED) == agent_ops.EXTENDED_OPS
     assert {family for family, _writes, _extended in agent_ops.OPS.values()} == {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import COMMON_ARGUMENT_SPEC
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import ORDER
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import COMMON_ARGUMENT_SPEC
 
 ROOT = Path(__file__).resolve().parents[3]
 KEYS = ("type", "elements", "choices", "default", "required")

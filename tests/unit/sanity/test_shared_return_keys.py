@@ -13,7 +13,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalo
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = [f"win_{concern.NAME}" for concern in ORDER]
-# What the engine means the same way for every concern (plugin_utils/action.py, journal.py).
+# What the engine means the same way for every concern (plugin_utils/engine/run.py, journal.py).
 ENGINE_KEYS = ("status", "check_mode", "reboot_owed_by", "agent_executions", "backup_file", "diff", "interrupted", "journal")
 # What every concern returns, in its own words.
 CONCERN_KEYS = ("changes", "blockers", "drift", "reboot_required", "backup")

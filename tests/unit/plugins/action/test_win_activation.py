@@ -8,12 +8,13 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_activation import ActionModule, conflicts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import concern_options
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Plan, Planned
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import ENABLE_ACTIVE_PROBING, Ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import Planned
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue, ValueChange
 from hoststate import make_state
-from test_concern_action import RecordedHost, make_action
+from recorded_host import RecordedHost, make_action
 
 
 def planned_with(concern, after: int) -> Planned:

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.m365ops.activation.plugins.filter.report import (
     CONCERNS, compliance_report, concern_lines, concern_module, report_lines, selected_concerns, unknown_variables,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import STATUS_ORDER
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import STATUS_ORDER
 
 CHANGE = {"reason": "SCHANNEL TLS 1.2 Client Enabled is set to 0"}
 

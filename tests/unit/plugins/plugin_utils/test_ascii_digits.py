@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import import_microsoft_json
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import file_version
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winrm_quotas import MINIMUMS, quota_facts
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.endpoints import import_microsoft_json
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.winrm_quotas import MINIMUMS, quota_facts
 
 
 def test_superscript_digits_are_not_numbers(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentOpError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import render_diff
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of, read_ops, snapshot,
 )

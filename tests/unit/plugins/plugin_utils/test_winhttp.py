@@ -6,8 +6,8 @@ import struct
 import pytest
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
-    ProxyChange, ProxyError, ProxySetting, WinInetProxy, decode_connection_settings, decode_winhttp_settings, is_loopback,
-    normalize_bypass, normalize_proxy, split_proxy,
+    ProxyChange, ProxyError, ProxySetting, WinInetProxy, decode_connection_settings, decode_winhttp_settings, is_loopback, normalize_bypass,
+    normalize_proxy, split_proxy,
 )
 
 

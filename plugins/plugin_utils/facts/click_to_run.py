@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef
 
 CONFIGURATION = RegistryKey(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration")

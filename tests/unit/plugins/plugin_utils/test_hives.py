@@ -6,9 +6,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import Restore
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
     HiveStep, around, hive_sid, loaded_around, profiles_without_hive, signed_out_profiles,
 )
@@ -40,8 +40,8 @@ def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> Non
     found = signed_out_profiles(PROFILES, [ALICE])
     read = {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]}
     marker = {"marker_key": r"HKLM\SOFTWARE\m365ops\activation\LoadedHives"}
-    assert list(around(found, {"read": read}).values()) == [{"op": "user_hive_load", "sid": DAVE, **marker}, read,
-                                                           {"op": "user_hive_unload", "sid": DAVE, **marker}]
+    ops = list(around(found, {"read": read}).values())
+    assert ops == [{"op": "user_hive_load", "sid": DAVE, **marker}, read, {"op": "user_hive_unload", "sid": DAVE, **marker}]
     assert not around([], {"read": read})
     change = ValueChange(RegistryRef(RegistryKey(f"HKU\\{DAVE}\\{USER_WININET}"), "SecureProtocols"), dword(0xA0), dword(0x8A0), "why")
     carol, dave = found

@@ -9,7 +9,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import tls12
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.tls12 import Tls12, plan_tls12
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue
 from hoststate import changes_of, dword, make_state
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.windows_update import DEFINITION_UPDATES, update_facts
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.windows_update import DEFINITION_UPDATES, update_facts
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
 SECURITY = "0fa1201d-4330-4fa8-8ae9-b877473b6441"

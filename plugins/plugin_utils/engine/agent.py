@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleError
 
 # The op manifest: which ops are extended (sent with the extended entry point), and the error classes.
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent_ops import ERROR_CLASSES, EXTENDED_OPS
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent_ops import ERROR_CLASSES, EXTENDED_OPS
 
 AGENT_MODULE = "m365ops.activation.win_agent"
 # The same agent with the network probes and the user-session script: sent only for batches that use them, since

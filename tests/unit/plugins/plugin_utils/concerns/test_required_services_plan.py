@@ -7,8 +7,8 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.required_services import (
     DEFAULT_SERVICES, RequiredServices, check_services_arguments, plan_services,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.services import ServiceStart, ServiceState, StartModeChange, dependency_order
 from hoststate import make_state
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import (
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import (
     BackupKey, BackupKeyError, load_key, record_signature_problem, sign_all,
 )
 

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, host_directory, write_backup
-from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
-    CHANGED_SINCE, HISTORY_KEEP, IN_EFFECT, NOT_MADE, UNKNOWN, Interrupted, JournalError, RunRecords, begin_op, end_ops, history_names,
-    open_entries, prune_ops, verdict_ops, verdicts,
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import backup_document, host_directory, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import planned_record
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.journal import (
+    CHANGED_SINCE, HISTORY_KEEP, IN_EFFECT, NOT_MADE, UNKNOWN, Interrupted, JournalError, RunRecords, begin_op, end_ops, history_names, open_entries,
+    prune_ops, verdict_ops, verdicts,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import planned_record
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, snapshot
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
+    RegistryKey, RegistryRef, RegistryValue, ValueChange, read_ops, snapshot,
+)
 
 KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
 
@@ -116,8 +118,8 @@ def test_host_directories_never_collide() -> None:
 
 def test_settling_never_replaces_a_document_whose_answer_arrived_meanwhile(tmp_path: Path) -> None:
     """A run still going when another read its planned document finishes first: its applied backup stays."""
-    from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import write_document
-    from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import RunJournal
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import write_document
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.journal import RunJournal
 
     planned = run(registry("Enabled", dword(0), dword(1)))
     first = RunJournal("pc", planned.module, str(tmp_path))

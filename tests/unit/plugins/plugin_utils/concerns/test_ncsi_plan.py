@@ -7,8 +7,8 @@ import pytest
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ncsi
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi, plan_ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
 from hoststate import changes_of, dword, make_state
 from winsim.profiles import registry_pol
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from test_concern_action import RecordedHost, make_action
+from recorded_host import RecordedHost, make_action
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, ConcernAction, HostState, Plan, ProbeContext
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions import ConcernAction
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistryValue, ValueChange
 
 CURRENT_VERSION = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import management_ports
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.adapters import Adapter, BindingChange
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import ipv6
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import management_ports
 from hoststate import dword, make_state
 
 DEFAULTS = {"state": "disabled", "adapters": ["*"], "method": "auto", "allow_management_adapter": False, "immediate": False}

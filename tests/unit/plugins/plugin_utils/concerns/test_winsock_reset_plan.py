@@ -5,8 +5,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns import winsock_reset as winsock
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState
 from ansible_collections.m365ops.activation.plugins.plugin_utils.programs import ProgramRun
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
 from hoststate import make_state

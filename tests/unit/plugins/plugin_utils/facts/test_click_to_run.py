@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.click_to_run import (
-    CONFIGURATION, UPDATE_POLICY, ClickToRun, channel_of,
-)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import CONFIGURATION, UPDATE_POLICY, ClickToRun, channel_of
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
 from hoststate import make_state
 

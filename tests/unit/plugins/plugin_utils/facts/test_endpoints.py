@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import ProbeContext, validate_options
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.endpoints import ARTICLE_ENDPOINTS, NCSI_HOSTS, PROBE_HOST, Endpoints
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import ProbeContext, validate_options
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.endpoints import ARTICLE_ENDPOINTS, NCSI_HOSTS, PROBE_HOST, Endpoints
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryValue
 from hoststate import make_state
 

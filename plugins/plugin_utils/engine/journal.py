@@ -28,14 +28,14 @@ import typing as t
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import (
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentClient, AgentError, AgentOpError, OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import (
     APPLIED, INTERRUPTED, PLANNED, backup_document, document_path, host_documents, write_document,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey, sign_all
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey, sign_all
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
-    CONNECTIONS as WINHTTP_CONNECTIONS, SETTINGS_VALUE as WINHTTP_SETTINGS, ProxySetting, decode_winhttp_settings,
+    CONNECTIONS as WINHTTP_CONNECTIONS, ProxySetting, SETTINGS_VALUE as WINHTTP_SETTINGS, decode_winhttp_settings,
 )
 
 JOURNAL = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\Journal")

@@ -1,286 +1,36 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Concerns, and the engine that runs any number of them on a host: probe, plan, diff, apply, result.
-
-A :class:`Concern` says what one concern is and nothing about Ansible: its options, what it reads
-(``registry_refs``, ``tree_keys``, ``probe_ops``), how it decides from a :class:`HostState` (``plan``)
-and what it writes (the plan's changes). The engine (:func:`probe`, :func:`apply`, :func:`concern_result`)
-runs one concern or several in the same agent executions: one probe that reads the union of what
-every concern asks, every concern planned from it, one apply batch in the order the concerns are given.
-:class:`ConcernAction` drives one concern as its own module; the ``win_activation`` action drives many.
-
-A reboot owed is recorded on the host, under ``HKLM\\SOFTWARE\\m365ops\\activation\\RebootRequired``,
-one REG_SZ value per concern holding the boot time at which the change was made. While the host's
-boot time is still that one, every later run reports the reboot as owed; a reboot clears it.
-"""
+"""The engine that runs any number of concerns on a host: one probe that reads the union of what every concern asks
+(``probe``), every concern planned from it, one apply batch in the order the concerns are given (``apply``), and
+each concern's result (``concern_report``, ``record_outcome``, ``finish_status``)."""
 
 from __future__ import annotations
 
-import json
 import typing as t
+
+import json
 from dataclasses import dataclass, field, replace
 
 from ansible.errors import AnsibleActionFail, AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import check_backup_dir
-from ansible_collections.m365ops.activation.plugins.plugin_utils.changes import Change, planned_record, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import (
+    AgentClient, AgentError, AgentOpError, AgentPrerequisiteError, OpResult,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import check_backup_dir
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import planned_record, render_diff
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import (
+    GENERATION, REBOOT_MARKERS, UNKNOWN_BOOT_TIME, Concern, HostState, Plan, ProbeContext, RebootMarker, applied, applied_records, reboots_owed,
+    with_reboot_marker,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.journal import (
+    HISTORY_NAMES_OP, OPEN_ENTRIES_OP, AnswerLost, HostChanged, Interrupted, JournalRefused, RunJournal, RunRecords, begin_op, end_ops,
+    history_names, open_entries, prune_ops, settle_batch, verdict_ops, verdicts, with_verdicts,
+)
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import BUSY, COMPLIANT, UNKNOWN, plan_status
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import HIVE_MARKERS_READ, hive_markers, left_loaded_warnings, unload_left_ops
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import (
-    KEY_FILE_VARIABLE, KEY_VARIABLE, BackupKey, BackupKeyError, load_key,
-)
-from ansible_collections.m365ops.activation.plugins.plugin_utils.journal import (
-    HISTORY_NAMES_OP, OPEN_ENTRIES_OP, AnswerLost, HostChanged, Interrupted, JournalRefused, RunJournal, RunRecords, answer_lost_result, begin_op,
-    close_entries, end_ops, history_names, open_entries, prune_ops, report_interrupted, settle_batch, verdict_ops, verdicts, with_verdicts,
-)
-from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
-    ManagedValues, RegistryKey, RegistryRef, RegistrySnapshot, RegistryValue, ValueChange, read_ops, snapshot, tree_ops,
-)
-from ansible_collections.m365ops.activation.plugins.plugin_utils.status import BUSY, COMPLIANT, UNKNOWN, plan_status
+from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, read_ops, snapshot, tree_ops
 from ansible_collections.m365ops.activation.plugins.plugin_utils.windows import WindowsHost
-
-COMMON_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "backup_dir": {"type": "path"},
-}
-
-
-REBOOT_MARKERS = RegistryKey(r"HKLM\SOFTWARE\m365ops\activation\RebootRequired")
-# The run id of the last apply batch on the host. A batch is sent on the condition (agent op expect) that the host still
-# has the generation and the boot time its probe read: no run applies a plan made before another run changed the host or
-# before a restart, and so no owed restart is remembered with a boot time that has already passed.
-GENERATION = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\m365ops\activation"), "Generation")
-UNKNOWN_BOOT_TIME = "unknown"
-
-
-@dataclass(frozen=True)
-class HostState:
-    """Everything the probe learned: the Windows release, the registry values asked for, and reboots owed.
-
-    ``probes`` are the answers to the concern's own reads (``probe_ops``), by the names it gave them: read them with
-    ``probe(name)``. ``reboots_owed`` maps a concern to the boot time at which it made a change that needs a restart,
-    for the concerns whose reboot has not happened yet. ``followups`` are the answers to the read ops the concern
-    asked for after seeing the probe (``followup_ops``), by the names it gave them: read them with ``followup(name)``;
-    usually none.
-    """
-
-    windows: WindowsHost
-    registry: RegistrySnapshot
-    probes: t.Mapping[str, OpResult] = field(default_factory=dict)
-    reboots_owed: dict[str, str] = field(default_factory=dict)
-    followups: t.Mapping[str, OpResult] = field(default_factory=dict)
-    # Earlier batches whose answer never came back, with what they left on the host (the journal, journal.py).
-    interrupted: tuple[Interrupted, ...] = ()
-    # The run id of the last apply batch on the host (GENERATION), as the probe read it.
-    generation: str | None = None
-    # The run ids whose records the host keeps under the journal's History, oldest first (pruned in the apply batch).
-    history: tuple[str, ...] = ()
-    # Hives an earlier execution loaded and has not unloaded (hives.py): SID to the time of the load.
-    hive_markers: dict[str, str] = field(default_factory=dict)
-
-    def probe(self, name: str) -> OpResult:
-        """The answer to the read the concern's ``probe_ops`` named ``name``."""
-        try:
-            return self.probes[name]
-        except KeyError:
-            raise KeyError(f"no probe read is named '{name}' (asked: {', '.join(self.probes) or 'none'}); name it in probe_ops()") from None
-
-    def followup(self, name: str) -> OpResult:
-        """The answer to the read the concern's ``followup_ops`` named ``name``."""
-        try:
-            return self.followups[name]
-        except KeyError:
-            raise KeyError(f"no follow-up read is named '{name}' (asked: {', '.join(self.followups) or 'none'}); "
-                           "name it in followup_ops()") from None
-
-    def asked(self, name: str) -> bool:
-        """Whether the concern's ``probe_ops`` asked for a read named ``name`` (some reads depend on its options)."""
-        return name in self.probes
-
-
-def reboots_owed(markers: OpResult, boot_time: str | None) -> dict[str, str]:
-    """The markers whose boot time is the current one: their reboot has not happened yet.
-
-    When the host's boot time is unknown every marker counts as owed: never rosier than the host.
-    """
-    owed = {}
-    for concern, value in (markers.data.get("values") or {}).items():
-        since = value.get("value") if isinstance(value, dict) else None
-        # A marker written without a known boot time cannot be proven stale: it stays owed.
-        if isinstance(since, str) and (boot_time is None or since in (boot_time, UNKNOWN_BOOT_TIME)):
-            owed[concern] = since
-    return owed
-
-
-@dataclass(frozen=True)
-class RebootMarker:
-    """Bookkeeping write that remembers, on the host, a reboot this concern's changes made necessary."""
-
-    concern: str
-    boot_time: str
-    reason: str = "remember the reboot these changes need"
-    reboot_required: bool = False
-
-    @property
-    def target(self) -> str:
-        return f"the reboot marker {REBOOT_MARKERS}\\{self.concern}"
-
-    def to_op(self) -> dict[str, t.Any]:
-        return {"op": "registry_write", "key": REBOOT_MARKERS.path, "view": REBOOT_MARKERS.view, "name": self.concern,
-                "type": "string", "value": self.boot_time}
-
-    def backup_record(self, applied: dict[str, t.Any]) -> None:
-        # Not a setting of the host: restore must never remove the memory of a reboot still owed.
-        return None
-
-
-def with_reboot_marker(changes: t.Sequence[Change], marker: RebootMarker) -> list[t.Any]:
-    """``changes`` with ``marker`` right after the first one that needs a restart.
-
-    The agent skips the writes after a failed write, so the marker lands exactly when at least one
-    change that needs a restart was made.
-    """
-    batch: list[t.Any] = list(changes)
-    first = next((index for index, change in enumerate(changes) if change.reboot_required), None)
-    if first is not None:
-        batch.insert(first + 1, marker)
-    return batch
-
-
-class Reason(str):
-    """A blocker or a drift entry: the sentence a person reads, and the code (``concern.reason``) that findings match,
-    so rewording the sentence changes nothing they decide. Results carry the sentences as plain text; the facts
-    (win_activation_facts) carry the codes beside them."""
-
-    code: str
-
-    def __new__(cls, code: str, text: str) -> "Reason":
-        made = super().__new__(cls, text)
-        made.code = code
-        return made
-
-    def __getnewargs__(self) -> tuple[str, str]:
-        # Copied or pickled (a worker's result goes to the main process pickled), it is made again with both.
-        return self.code, str(self)
-
-
-def reason_codes(entries: t.Iterable[str]) -> list[str | None]:
-    """The code of each blocker or drift entry, in order (None for one a concern wrote without a code)."""
-    return [getattr(entry, "code", None) for entry in entries]
-
-
-@dataclass
-class Plan:
-    """A concern's decision: the changes to make, what to tell the user, and its own report.
-
-    ``blockers`` are conditions that keep the host non-compliant and that this module cannot
-    fix (a missing update, a Group Policy); they are returned and also raised as warnings.
-    ``drift`` names what differs from what the article needs and is left in place with the options
-    given (a non-default NCSI probe host, a proxy site whose WinINet uses a PAC file): after a run,
-    the concern is not fixed while anything is listed there. Each entry of both is a ``Reason``.
-    """
-
-    changes: list[Change] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
-    drift: list[str] = field(default_factory=list)
-    facts: dict[str, t.Any] = field(default_factory=dict)
-    failure: str | None = None
-    # A status the concern itself decides when nothing else does (restore: nothing_to_restore).
-    status: str | None = None
-
-    def set_value(self, state: HostState, ref: RegistryRef, after: RegistryValue, reason: str, reboot_required: bool = False) -> None:
-        """Record a change to ``after`` unless the host already has exactly that value and type."""
-        before = state.registry.get(ref)
-        if before != after:
-            self.changes.append(ValueChange(ref, before, after, reason, reboot_required, state.registry.creates(ref.key)))
-
-    def remove_value(self, state: HostState, ref: RegistryRef, reason: str, reboot_required: bool = False) -> None:
-        """Record the removal of ``ref`` unless it is already absent."""
-        before = state.registry.get(ref)
-        if before is not None:
-            self.changes.append(ValueChange(ref, before, None, reason, reboot_required))
-
-
-def applied(changes: t.Sequence[t.Any], results: t.Sequence[OpResult]) -> list[t.Any]:
-    """The changes the agent actually made (the reboot marker is bookkeeping, not a change)."""
-    return [change for change, result in zip(changes, results)
-            if result.ok and result.data.get("changed") and not isinstance(change, RebootMarker)]
-
-
-def applied_records(changes: t.Sequence[t.Any], results: t.Sequence[OpResult]) -> list[dict[str, t.Any]]:
-    """Backup records of the changes the agent actually made, from what it found just before each one."""
-    records = (change.backup_record(result.data) for change, result in zip(changes, results) if result.ok and result.data.get("changed"))
-    return [record for record in records if record is not None]
-
-
-@dataclass(frozen=True)
-class ProbeContext:
-    """What a concern may need to know about the connection before it probes (the WinRM port of the session)."""
-
-    management_ports: tuple[int, ...] = (5985, 5986)
-
-
-class Concern:
-    """What one concern is: its options, what it reads, how it plans, what it writes. No Ansible here.
-
-    Hooks take the concern's validated options (``args``). A concern object holds no state between
-    hosts, except where a subclass says otherwise (restore reads its backup records per host).
-    """
-
-    # The concern's name (as in the playbooks' m365ops_concerns); it also names the concern's reboot marker.
-    NAME: t.ClassVar[str] = ""
-    FACTS_KEY: t.ClassVar[str] = ""
-    ARGUMENT_SPEC: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
-    # Whether a repair (repair_ops) needs a restart to finish, as System File Checker's queued replacements do.
-    REPAIR_NEEDS_REBOOT: t.ClassVar[bool] = False
-    # The registry values the concern may change: restore puts back only values some concern declares here.
-    MANAGED: t.ClassVar[tuple[ManagedValues, ...]] = ()
-
-    @property
-    def module(self) -> str:
-        """The module that runs this concern alone."""
-        return f"m365ops.activation.win_{self.NAME}"
-
-    def check_arguments(self, args: dict[str, t.Any]) -> None:
-        """Cross-field checks beyond the argument spec; raise AnsibleActionFail naming the parameter."""
-
-    def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
-        """Registry values the probe reads; none by default."""
-        return ()
-
-    def tree_keys(self, args: dict[str, t.Any]) -> t.Iterable[RegistryKey]:
-        """Keys whose whole subtree the probe should measure (values and subkeys); none by default."""
-        return ()
-
-    def probe_ops(self, args: dict[str, t.Any], context: ProbeContext) -> dict[str, dict[str, t.Any]]:
-        """Other read ops for the probe (services, proxy, ...), each under a name of the concern's choosing; their answers
-        arrive by those names (``state.probe(name)``). An op two concerns ask for runs once."""
-        return {}
-
-    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
-        """Read ops that only the probe's answers can name (files a catalog points to), each under a name of the
-        concern's choosing, in the order they run; when given, one more read-only agent run answers them by those names
-        (``state.followup(name)``). Keep this for what cannot be known in advance."""
-        return {}
-
-    def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        raise NotImplementedError
-
-    def repair_ops(self, args: dict[str, t.Any], change: Change, outcome: OpResult) -> list[dict[str, t.Any]]:
-        """Ops that may cure what made ``change`` fail; when given, they run and the rest is tried once more."""
-        return []
-
-    def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
-        """Read ops sent at the end of the apply batch to read back what the changes wrote, by name; none by default."""
-        return {}
-
-    def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
-        """Problems found in the read-back (``applied``: one result per planned change; ``checks``: the answers to the
-        verify ops, by their names)."""
-        return []
 
 
 @dataclass
@@ -652,21 +402,6 @@ def finish_status(result: dict[str, t.Any], plan: Plan, check_mode: bool) -> Non
         result["status"] = plan.status
 
 
-def validate_options(concern: Concern, raw: dict[str, t.Any], prefix: str = "") -> dict[str, t.Any]:
-    """The concern's options validated by its own argument spec (and its cross-field checks); errors name ``prefix.option``."""
-    spec = {**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC} if not prefix else dict(concern.ARGUMENT_SPEC)
-    validated = ArgumentSpecValidator(spec).validate(raw)
-    if validated.error_messages:
-        messages = "; ".join(validated.error_messages)
-        raise AnsibleActionFail(f"{prefix}: {messages}" if prefix else messages)
-    args = validated.validated_parameters
-    try:
-        concern.check_arguments(args)
-    except AnsibleActionFail as error:
-        raise AnsibleActionFail(f"{prefix}.{error.message}" if prefix else error.message) from error
-    return args
-
-
 def check_backup_target(args: dict[str, t.Any], check_mode: bool) -> None:
     if args.get("backup_dir") and not check_mode:
         # Before the host is touched: a change whose backup cannot be written must not be made.
@@ -691,84 +426,3 @@ def management_ports(connection: t.Any) -> tuple[int, ...]:
     if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
         ports.add(int(port))
     return tuple(sorted(ports))
-
-
-class CollectionAction(ActionBase):
-    """What every action of the collection starts with: check mode supported, async not (a run is several agent runs)."""
-
-    TRANSFERS_FILES = False
-
-    def start(self, tmp: t.Any, task_vars: dict[str, t.Any] | None) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
-        """ActionBase's result to build on, and the task variables."""
-        self._supports_check_mode = True
-        self._supports_async = False
-        return ActionBase.run(self, tmp, task_vars), task_vars or {}
-
-    def backup_key(self, task_vars: dict[str, t.Any], create: bool) -> BackupKey | None:
-        """The controller's key that signs and verifies backup records (integrity.py), from the task's variables; created
-        when ``create`` and there is none yet. Read before the host is contacted: a run that cannot sign changes nothing."""
-        secret, key_file = (self._templar.template(task_vars[name]) if task_vars.get(name) is not None else None
-                            for name in (KEY_VARIABLE, KEY_FILE_VARIABLE))
-        try:
-            return load_key(secret, key_file, create)
-        except BackupKeyError as error:
-            raise AnsibleActionFail(f"backup key: {error}; nothing was changed on the host") from error
-
-
-class ConcernAction(CollectionAction):
-    """Runs one concern as its own module. Subclasses set ``CONCERN`` (or build it per run in ``make_concern``)."""
-
-    CONCERN: t.ClassVar[Concern]
-
-    def make_concern(self, task_vars: dict[str, t.Any], key: BackupKey | None) -> Concern:
-        return self.CONCERN
-
-    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        result, task_vars = self.start(tmp, task_vars)
-        check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
-        key = self.backup_key(task_vars, create=not check_mode)
-        concern = self.make_concern(task_vars, key)
-        _validation, args = self.validate_argument_spec(argument_spec={**COMMON_ARGUMENT_SPEC, **concern.ARGUMENT_SPEC})
-        concern.check_arguments(args)
-        check_backup_target(args, check_mode)
-
-        agent = AgentClient(self._execute_module, task_vars)
-        host = str(task_vars.get("inventory_hostname", "unknown"))
-        journal = RunJournal(host, self._task.resolved_action or self._task.action, args.get("backup_dir"), key)
-        plan = Plan()
-        try:
-            probed, = probe(agent, [Selected(concern, args)], ProbeContext(management_ports(self._connection)), journal)
-            if probed.error is not None or probed.state is None:
-                raise probed.error or AgentError("the probe returned nothing")
-            state = probed.state
-            plan = concern.plan(args, state)
-            planned = Planned(concern, args, plan, state)
-            result.update(concern_report(planned, check_mode, diff))
-            # The backup of an interrupted batch is on the controller before its entry on the host is closed.
-            settled = journal.settle(state.interrupted) if not check_mode else []
-            report_interrupted(result, state.interrupted, None, check_mode, settled)
-            if plan.changes and not plan.failure and not check_mode:
-                (outcome,), _reread = apply(agent, [planned], journal=journal, settle=state.interrupted)
-                record_outcome(result, planned, outcome)
-                backup_file = journal.finish(outcome.records)
-                if backup_file:
-                    result["backup_file"] = backup_file
-            elif not check_mode and settle_batch(state.interrupted):
-                # Only a host with an interrupted batch pays this execution: it closes the host's open entries.
-                close_entries(agent, state.interrupted)
-            # Only a host where an earlier execution left a user's hive loaded pays this one.
-            left = unload_left(agent, state, check_mode)
-            if left:
-                result["warnings"] = [*result.get("warnings", []), *left]
-        except AgentPrerequisiteError as error:
-            # Blocked, not failed: a person must install something before anything can be checked or changed.
-            plan.blockers.append(Reason("agent.prerequisite", str(error)))
-            result.update(unavailable_result(plan.blockers, check_mode))
-        except AnswerLost as error:
-            answer_lost_result(result, error)
-        except AgentError as error:
-            result.update(failed=True, msg=str(error), **error.details)
-            result.setdefault("changed", False)
-        finish_status(result, plan, check_mode)
-        result["agent_executions"] = agent.executions
-        return result

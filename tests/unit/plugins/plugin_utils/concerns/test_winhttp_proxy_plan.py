@@ -8,7 +8,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.action.win_winhttp_proxy import ActionModule
-from test_concern_action import RecordedHost, make_action
+from recorded_host import RecordedHost, make_action
 from winsim.agent import winhttp_setting
 from winsim.profiles import FLAG_DIRECT, FLAG_PROXY, USER_SID, user_wininet
 

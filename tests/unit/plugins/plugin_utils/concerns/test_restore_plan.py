@@ -10,10 +10,10 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restore import (
     RESTORE_MODULE, RestoreTargets, backup_paths, load_documents, plan_restore, plan_service_restore, restore_targets, unwind,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import HostState, Plan
-from ansible_collections.m365ops.activation.plugins.plugin_utils.agent import OpResult
-from ansible_collections.m365ops.activation.plugins.plugin_utils.backup import backup_document, write_backup
-from ansible_collections.m365ops.activation.plugins.plugin_utils.integrity import BackupKey
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import backup_document, write_backup
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import HostState, Plan
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import KeyRemoval, RegistryKey, RegistryRef, RegistrySnapshot
 from hoststate import changes_of, dword, make_state
 

@@ -5,8 +5,9 @@ import copy
 import json
 import pickle
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Plan, Planned, Reason, concern_report, unavailable_result
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import Ncsi
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Plan, Reason
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import Planned, concern_report, unavailable_result
 from hoststate import make_state
 
 

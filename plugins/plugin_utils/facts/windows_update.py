@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import typing as t
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 
 HISTORY_ENTRIES = 200
 INSTALLATION = 1

@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.m365ops.activation.plugins.plugin_utils.action import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import INTERNET as NCSI_INTERNET
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi import CONNECTTEST_BUILD, probe_defaults
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy, wininet_sources
+from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryRef
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyError, split_proxy
 
