@@ -10,7 +10,7 @@ import tarfile
 REQUIRED = (
     "MANIFEST.json", "meta/runtime.yml", "README.md",
     "plugins/modules/win_agent.ps1", "plugins/modules/win_agent.py", "plugins/modules/win_agent_extended.ps1",
-    "plugins/module_utils/AgentOps.psm1", "plugins/modules/win_tls12.py",
+    "plugins/module_utils/AgentDispatch.psm1", "plugins/module_utils/AgentRegistry.psm1", "plugins/modules/win_tls12.py",
     "plugins/action/win_tls12.py", "plugins/plugin_utils/engine/run.py", "plugins/plugin_utils/engine/journal.py", "plugins/filter/report.py",
     "roles/tls12/tasks/main.yml", "roles/tls12/meta/argument_specs.yml", "plugins/modules/win_ncsi.py", "plugins/action/win_ncsi.py",
     "roles/ncsi/tasks/main.yml", "roles/ncsi/meta/argument_specs.yml",

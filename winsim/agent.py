@@ -1072,7 +1072,8 @@ def run_ops(host: SimHost, ops: list[Any], check_mode: bool, running_as: str | N
                 if handler is None:
                     raise OpError("unknown_op", f"op '{name}' is not known to agent protocol {PROTOCOL}")
                 if not extended and name in EXTENDED_OPS:
-                    raise OpError("unknown_op", f"op '{name}' runs in m365ops.activation.win_agent_extended only")
+                    raise OpError("unknown_op", f"op '{name}' is not known to this entry point of agent protocol {PROTOCOL} "
+                                  "(the network probes and the ops in users' sessions run in m365ops.activation.win_agent_extended)")
                 data = handler(host, op, not check_mode)
             except (OpError, RegistryError) as exc:
                 results.append({"ok": False, "op": name, "error": exc.error, "message": str(exc), **getattr(exc, "details", {})})

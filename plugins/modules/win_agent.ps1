@@ -5,10 +5,17 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
-#AnsibleRequires -PowerShell ..module_utils.AgentOps
+#AnsibleRequires -PowerShell ..module_utils.AgentDispatch
+#AnsibleRequires -PowerShell ..module_utils.AgentRegistry
+#AnsibleRequires -PowerShell ..module_utils.AgentServices
+#AnsibleRequires -PowerShell ..module_utils.AgentNetwork
+#AnsibleRequires -PowerShell ..module_utils.AgentSystem
+#AnsibleRequires -PowerShell ..module_utils.AgentUsers
 
 # The host side of m365ops.activation. It executes a list of primitive ops and returns one result per op. It holds no policy: what to read and what
-# to change is decided by the action plugins on the controller. The ops live in module_utils/AgentOps.psm1.
+# to change is decided by the action plugins on the controller. The ops live in the family modules of module_utils
+# (Agent<Family>.psm1), the dispatcher in AgentDispatch.psm1; this entry point ships every family but the network probes
+# and the ops run in users' sessions (win_agent_extended).
 
 $spec = @{
     options = @{
@@ -18,4 +25,6 @@ $spec = @{
     supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-Invoke-AgentOps -Module $module
+Invoke-AgentOps -Module $module -Families @(
+    (Get-AgentRegistryOps), (Get-AgentServicesOps), (Get-AgentNetworkOps), (Get-AgentSystemOps), (Get-AgentUsersOps)
+)

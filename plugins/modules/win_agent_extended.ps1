@@ -7,11 +7,19 @@
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
 #AnsibleRequires -CSharpUtil ..module_utils.NetProbe
 #AnsibleRequires -PowerShell ..module_utils.UserSession
-#AnsibleRequires -PowerShell ..module_utils.AgentOps
+#AnsibleRequires -PowerShell ..module_utils.AgentDispatch
+#AnsibleRequires -PowerShell ..module_utils.AgentRegistry
+#AnsibleRequires -PowerShell ..module_utils.AgentServices
+#AnsibleRequires -PowerShell ..module_utils.AgentNetwork
+#AnsibleRequires -PowerShell ..module_utils.AgentNetProbes
+#AnsibleRequires -PowerShell ..module_utils.AgentSystem
+#AnsibleRequires -PowerShell ..module_utils.AgentUsers
+#AnsibleRequires -PowerShell ..module_utils.AgentUserTasks
 
 # The host side of m365ops.activation with the network probes and the user-session script (the diagnosis and the
 # per-user steps). It executes a list of primitive ops and returns one result per op. It holds no policy: what to read and what
-# to change is decided by the action plugins on the controller. The ops live in module_utils/AgentOps.psm1.
+# to change is decided by the action plugins on the controller. The ops live in the family modules of module_utils
+# (Agent<Family>.psm1), the dispatcher in AgentDispatch.psm1; this entry point ships every family.
 
 $spec = @{
     options = @{
@@ -21,4 +29,7 @@ $spec = @{
     supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-Invoke-AgentOps -Module $module -Extended
+Invoke-AgentOps -Module $module -Families @(
+    (Get-AgentRegistryOps), (Get-AgentServicesOps), (Get-AgentNetworkOps), (Get-AgentNetProbesOps), (Get-AgentSystemOps),
+    (Get-AgentUsersOps), (Get-AgentUserTasksOps)
+)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-AGENT = (Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "AgentOps.psm1").read_text(encoding="utf-8")
+# The agent's modules, the dispatcher and every op family, as one text.
+AGENT = "\n".join(path.read_text(encoding="utf-8") for path in sorted((Path(__file__).resolve().parents[3] / "plugins" / "module_utils").glob("Agent*.psm1")))
 NATIVE_CALL = re.compile(r'^\s*(?:\$\w+\s*=\s*)?&\s*"[^"]+\.exe"(?P<rest>.*)$', re.MULTILINE)
 
 

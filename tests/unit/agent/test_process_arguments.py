@@ -1,6 +1,6 @@
 """process_run quotes each argument so that Windows' CommandLineToArgvW reads back exactly that argument.
 
-The two substitutions are read out of the agent (module_utils/AgentOps.psm1) itself and applied here; the parser below follows the documented
+The two substitutions are read out of the agent (module_utils/AgentServices.psm1) itself and applied here; the parser below follows the documented
 rules (2n backslashes before a quote are n backslashes and the quote ends or starts quoting; 2n+1 are n and a literal
 quote; other backslashes are literal), so a change to the agent's quoting that breaks a round trip fails this test.
 """
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-AGENT = (Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "AgentOps.psm1").read_text(encoding="utf-8")
+# The agent's modules, the dispatcher and every op family, as one text.
+AGENT = "\n".join(path.read_text(encoding="utf-8") for path in sorted((Path(__file__).resolve().parents[3] / "plugins" / "module_utils").glob("Agent*.psm1")))
 
 
 def agent_quote(argument: str) -> str:

@@ -2,6 +2,7 @@
 definition (plugin_utils/concerns/<name>.py), and the documentation is held to it here."""
 from __future__ import annotations
 
+import re
 import typing as t
 from pathlib import Path
 
@@ -52,3 +53,10 @@ def test_the_module_documents_the_concerns_spec(concern: t.Any) -> None:
     differ = {name: (normalized(documented[name]), normalized(spec[name])) for name in spec
               if normalized(documented[name]) != normalized(spec[name])}
     assert not differ, differ
+
+
+def test_the_module_pages_leave_options_and_return_values_to_the_modules_documentation() -> None:
+    for page in sorted((ROOT / "docs" / "modules").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"^## (Options|Returns)$", text, re.MULTILINE), f"{page.name} restates what ansible-doc says"
+        assert f"ansible-doc m365ops.activation.{page.stem}`" in text, f"{page.name} does not point to the module's documentation"
