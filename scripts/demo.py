@@ -48,6 +48,13 @@ def describe(entry: dict) -> str:
     return entry["status"] + (": " + ", ".join(concerns) if entry["status"] != "compliant" and concerns else "")
 
 
+def verdict(entry: dict) -> str:
+    """Whether the host can activate, as the audit's findings say, with the first causes."""
+    activation = entry.get("activation") or {}
+    causes = [cause["id"] for cause in activation.get("causes") or []]
+    return activation.get("verdict", "not_checked") + (f": {', '.join(causes[:2])}" if causes else "")
+
+
 def main() -> int:
     shutil.rmtree(OUTPUT, ignore_errors=True)
     OUTPUT.mkdir()
@@ -68,15 +75,17 @@ def main() -> int:
         fleet.terminate()
         fleet.wait(timeout=30)
     print("\nMicrosoft 365 activation prerequisites, simulated fleet (winsim, not real Windows):\n")
-    print(f"{'host':26} {'Windows':21} {'audit before':34} {'remediation':34} {'audit after':34} reboot")
+    print(f"{'host':26} {'Windows':21} {'audit before':34} {'remediation':34} {'audit after':34} {'reboot':6} activation (audit after)")
     for host in sorted(before):
         profile = host.rsplit("-", 1)[0]
         print(f"{host:26} {before[host]['os'] or '-':21} {describe(before[host]):34} {describe(remediation[host]):34} "
-              f"{describe(after[host]):34} {'owed' if after[host]['reboot_required'] else '-'}")
-        if after[host]["status"] not in ("compliant", "remediated"):
+              f"{describe(after[host]):34} {'owed' if after[host]['reboot_required'] else '-':6} {verdict(after[host])}")
+        if after[host].get("headline", after[host]["status"]) not in ("compliant", "remediated"):
             print(f"{'':26} {PROFILES[profile].description}")
     totals = {status: count for status, count in after_totals(after).items() if count}
-    print(f"\nafter remediation: {', '.join(f'{count} {status}' for status, count in totals.items())}")
+    verdicts = {name: sum(1 for entry in after.values() if entry["activation"]["verdict"] == name) for name in ("cannot_activate", "at_risk", "can_activate")}
+    print(f"\nafter remediation: {', '.join(f'{count} {status}' for status, count in totals.items())}; "
+          f"activation: {', '.join(f'{count} {name}' for name, count in verdicts.items() if count)}")
     print(f"Reports, backup records and host state: {OUTPUT}")
     return 0
 

@@ -778,4 +778,4 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
 
 DEMO_FLEET = ("win11", "win10-ncsi-off", "win10-nla-disabled", "win10-ja", "win10-tls-hardened", "win10-lsp",
               "win10-proxy-site", "win10-proxy-right", "win10-stale-proxy", "win10-eventlog-broken",
-              "win81", "win81-ps4", "win7sp1", "win7sp1-nokb", "ws2012")
+              "win81", "win81-ps4", "win7sp1", "win7sp1-nokb", "ws2012", "win10-firewall-sign-in", "win10-tls-inspected")

@@ -28,6 +28,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run impo
     record_outcome, unavailable_result, unload_left,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import worst
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.activation import FACTS, activation_facts, readers
 
 
 def conflicts(planned: t.Sequence[Planned]) -> list[str]:
@@ -44,7 +45,8 @@ def conflicts(planned: t.Sequence[Planned]) -> list[str]:
 
 
 class ActionModule(CollectionAction):
-    ARGUMENT_SPEC = {**OPTIONS_SPEC, "verify": {"type": "bool", "default": True}}
+    ARGUMENT_SPEC = {**OPTIONS_SPEC, "verify": {"type": "bool", "default": True}, "facts": {"type": "bool", "default": False},
+                     "endpoints": {"type": "dict"}}
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result, task_vars = self.start(tmp, task_vars)
@@ -62,9 +64,11 @@ class ActionModule(CollectionAction):
         plans = {item.concern.NAME: Plan() for item in selected}
         verified: bool | None = None
         to_apply: list[Planned] = []
+        # With facts: the fact readers (and the endpoint check) ride in the same probe, after the concerns' reads.
+        extra = readers(args.get("endpoints")) if args["facts"] else []
         try:
             planned = []
-            answers = probe(agent, selected, context, journal)
+            answers = probe(agent, [*selected, *extra], context, journal)
             interrupted = next((answer.state.interrupted for answer in answers if answer.state is not None), ())
             for item, probed in zip(selected, answers):
                 name = item.concern.NAME
@@ -76,6 +80,9 @@ class ActionModule(CollectionAction):
                 plans[name] = plan
                 planned.append(Planned(item.concern, item.args, plan, probed.state))
                 results[name] = concern_report(planned[-1], check_mode, diff)
+            if extra:
+                # What the host looked like before anything was changed, as win_activation_facts says it.
+                result["ansible_facts"] = {FACTS: activation_facts([*selected, *extra], answers, plans)}
             clashes = conflicts(planned)
             if clashes:
                 raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")
@@ -120,6 +127,8 @@ class ActionModule(CollectionAction):
                 plan.blockers.append(Reason("agent.prerequisite", str(error)))
                 results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
+            if args["facts"]:
+                result["ansible_facts"] = {FACTS: {"concerns": {}, "agent_unavailable": True, "status": "blocked", "message": str(error)}}
         except AnswerLost as error:
             # Every concern whose changes were in the batch may have changed; the others were only read.
             for item in to_apply:

@@ -23,7 +23,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status i
     BLOCKED, BUSY, COMPLIANT, DRIFT, FAILED, NOTHING_TO_RESTORE, NOT_RUN, NOT_SELECTED, REMEDIATED, STATUS_ORDER, UNKNOWN, UNREACHABLE,
     result_status, worst,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import concerns_named, findings
+from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import HIGH, INFO, MEDIUM, concerns_named, findings
 
 # How the controller's connection plugins say that the host answered and refused the credentials: ansible-core's winrm
 # plugin turns HTTP 401 into this sentence; other transports name the status code. Controller text, never the host's.
@@ -179,6 +179,50 @@ def _after_restart(variables: t.Mapping[str, t.Any], entries: dict[str, dict[str
     return dict(facts)
 
 
+# Whether a host can activate, from its findings: a high one means it cannot, a medium one puts it at risk.
+CAN_ACTIVATE, AT_RISK, CANNOT_ACTIVATE, NOT_CHECKED = "can_activate", "at_risk", "cannot_activate", "not_checked"
+VERDICTS = (CAN_ACTIVATE, AT_RISK, CANNOT_ACTIVATE, NOT_CHECKED)
+# A host's headline: its settings status, or its activation verdict where that is worse; never better than either.
+HEADLINE_ORDER = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED, AT_RISK, DRIFT, BLOCKED, CANNOT_ACTIVATE, NOT_RUN, BUSY, FAILED,
+                  UNKNOWN, UNREACHABLE)
+
+
+def activation_facts_of(variables: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any] | None:
+    """The activation facts this run read of a host: the audit's (win_activation with facts) or the diagnosis's."""
+    for name in ("fleet_activation", "fleet_diagnosis"):
+        result = variables.get(name)
+        facts = ((result.get("ansible_facts") or {}).get("m365ops_activation")) if isinstance(result, t.Mapping) else None
+        # A host the agent cannot run on was not read at all: whether it can activate is not known.
+        if isinstance(facts, t.Mapping) and facts.get("concerns") and not facts.get("agent_unavailable"):
+            return facts
+    return None
+
+
+def activation_entry(variables: t.Mapping[str, t.Any], selected: t.Collection[str]) -> dict[str, t.Any]:
+    """Whether the host can activate, with the causes (the findings, most severe first), and what was checked."""
+    facts = activation_facts_of(variables)
+    if facts is None:
+        return {"verdict": NOT_CHECKED, "causes": [], "checked": {}}
+    found = findings(facts)
+    severities = {item["severity"] for item in found}
+    verdict = CANNOT_ACTIVATE if HIGH in severities else AT_RISK if MEDIUM in severities else CAN_ACTIVATE
+    read = sorted(facts.get("concerns") or {})
+    endpoints = facts.get("endpoints")
+    checked = {"concerns": read, "not_checked": sorted(set(CONCERNS + OFFICE_CONCERNS) - set(read) - {"ipv6"}),
+               "endpoints": isinstance(endpoints, t.Mapping) and bool(endpoints),
+               # False: what only a second execution could test (the users' own proxies, a changed NCSI probe) was not.
+               "endpoint_follow_ups": bool(isinstance(endpoints, t.Mapping) and endpoints.get("follow_ups", True))}
+    causes = [{"id": item["id"], "severity": item["severity"], "summary": item["summary"], "fix": item["fix"], "evidence": item["evidence"]}
+              for item in found if item["severity"] != INFO]
+    return {"verdict": verdict, "causes": causes, "checked": checked}
+
+
+def headline(status: str, verdict: str) -> str:
+    """The worse of the settings status and what the activation verdict says."""
+    said = {CANNOT_ACTIVATE: CANNOT_ACTIVATE, AT_RISK: AT_RISK}.get(verdict, COMPLIANT)
+    return max((status, said), key=HEADLINE_ORDER.index)
+
+
 def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], selected: t.Collection[str]) -> dict[str, t.Any]:
     stopped = variables.get("fleet_stopped")
     entries: dict[str, dict[str, t.Any]] = {}
@@ -220,6 +264,8 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     record = findings_record(variables, entries, after)
     if record is not None:
         host["findings"] = record
+    host["activation"] = activation_entry(variables, selected)
+    host["headline"] = headline(status, host["activation"]["verdict"])
     prerequisites = variables.get("prerequisites_result")
     if isinstance(prerequisites, t.Mapping):
         host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
@@ -241,10 +287,15 @@ def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], c
         raise ValueError(f"compliance_report: unknown concern(s) {', '.join(unknown)}; known: {', '.join(concerns)}")
     report_hosts = {host: host_entry(hostvars.get(host) or {}, concerns, chosen) for host in hosts}
     totals = {status: 0 for status in STATUS_ORDER}
+    activation = {verdict: 0 for verdict in VERDICTS}
+    headlines = {status: 0 for status in HEADLINE_ORDER}
     for entry in report_hosts.values():
         totals[entry["status"]] += 1
-    return {"hosts": report_hosts, "totals": totals, "concerns": [concern for concern in concerns if concern in chosen],
-            "status_order": list(STATUS_ORDER)}
+        activation[entry["activation"]["verdict"]] += 1
+        headlines[entry["headline"]] += 1
+    return {"hosts": report_hosts, "totals": totals, "activation": activation, "headlines": headlines,
+            "concerns": [concern for concern in concerns if concern in chosen], "status_order": list(STATUS_ORDER),
+            "headline_order": list(HEADLINE_ORDER)}
 
 
 def _details(concern: str, detail: t.Mapping[str, t.Any]) -> list[str]:
@@ -308,6 +359,19 @@ def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[st
     return [head, *_details(concern, detail)]
 
 
+def activation_words(activation: t.Mapping[str, t.Any]) -> str:
+    """The activation verdict of a host in a few words: the causes by id, and what was and was not checked."""
+    verdict = activation.get("verdict", NOT_CHECKED)
+    if verdict == NOT_CHECKED:
+        return "activation not checked"
+    checked = activation.get("checked") or {}
+    read = len(checked.get("concerns") or [])
+    probed = ("endpoints" if checked.get("endpoint_follow_ups") else "endpoints in one pass") if checked.get("endpoints") else "endpoints not probed"
+    scope = f"checked {read} of {read + len(checked.get('not_checked') or [])} concerns, {probed}"
+    causes = ", ".join(cause["id"] for cause in activation.get("causes") or [])
+    return f"activation: {verdict.replace('_', ' ').upper()} ({causes + '; ' if causes else ''}{scope})"
+
+
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     """One readable line per host, then the totals."""
     lines = []
@@ -323,8 +387,15 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         reboot = " [reboot required]" if entry["reboot_required"] else ""
         if entry.get("verified") is not None:
             reboot += " [verified]" if entry["verified"] else " [NOT verified: something is left to change]"
-        lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {entry['status'].upper()}{reboot}" + (f" - {' | '.join(details)}" if details else ""))
+        activation = entry.get("activation") or {"verdict": NOT_CHECKED}
+        details.append(activation_words(activation))
+        head = entry.get("headline", entry["status"])
+        word = head.replace("_", " ").upper() + (f" (settings {entry['status'].upper()})" if head != entry["status"] else "")
+        lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}")
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
+    checked = {verdict: count for verdict, count in (report.get("activation") or {}).items() if count and verdict != NOT_CHECKED}
+    if checked:
+        lines[-1] += " | activation: " + ", ".join(f"{verdict}={count}" for verdict, count in (report.get("activation") or {}).items() if count)
     return lines
 
 

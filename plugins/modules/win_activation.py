@@ -39,6 +39,22 @@ options:
     elements: str
     choices: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset, office_credentials, office_license, office_update, ipv6]
     default: [tls12, winhttp_proxy, ncsi, required_services, winsock_reset]
+  facts:
+    description:
+      - Also read what M(m365ops.activation.win_activation_facts) reads (Click-to-Run, adapters, Windows Update, WinRM
+        quotas, signed-in users, and the endpoint check with O(endpoints)), in the same agent execution as the
+        concerns' own reads, and return it as RV(ansible_facts.m365ops_activation), from which the collection's
+        findings are read. The facts are the host as the probe read it, before any change of this task.
+      - The audit playbook asks for them, so an audit says which hosts cannot activate at the cost of one execution.
+    type: bool
+    default: false
+    version_added: 0.4.0
+  endpoints:
+    description:
+      - With O(facts=true), check the article's endpoints from the host, with these options of
+        M(m365ops.activation.win_activation_facts)'s O(m365ops.activation.win_activation_facts#module:endpoints).
+    type: dict
+    version_added: 0.4.0
   verify:
     description:
       - After an apply, read the host again (at the end of the apply execution) and plan every selected concern anew. RV(verified) is true only when
@@ -110,6 +126,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: With O(facts=true), what the host's activation depends on.
+  returned: when O(facts=true)
+  type: dict
+  contains:
+    m365ops_activation:
+      description:
+        - As M(m365ops.activation.win_activation_facts) returns it (the release and reboot facts, each selected
+          concern's status and what it would change, and the readers' facts), read before any change of this task.
+      type: dict
 concerns:
   description:
     - One entry per selected concern, exactly what the concern's own module returns (RV(status), C(changes),

@@ -67,7 +67,8 @@ options:
         C(intercepted_by). A site that trusts its own inspection CA on purpose adds it here.
       - One more read-only execution runs only where the host's settings point at something the first could not know
         (a WinINet proxy that is not WinHTTP's, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS
-        WinHTTP refused).
+        WinHTTP refused). C(follow_ups=false) keeps the check to the one execution (as the audit playbook does); those
+        stages then read C(not_tested), and C(follow_ups) in the result says so.
       - C(extra), a list of at most 64 C(host), C(port), optional C(scheme) and C(path), adds endpoints; C(replace=true) checks
         only those (and the imported ones).
       - C(microsoft_json), a controller path to a saved copy of Microsoft's 365 URL/IP web service answer, adds the

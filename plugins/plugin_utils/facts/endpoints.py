@@ -202,6 +202,9 @@ class Endpoints(Concern):
         "microsoft_json": {"type": "path"},
         "microsoft_sets": {"type": "list", "elements": "int", "default": ACTIVATION_SETS},
         "trusted_roots": {"type": "list", "elements": "str", "default": TRUSTED_ROOTS},
+        # False: one execution only; what the first one's answers point at (the users' WinINet proxies, a changed NCSI
+        # probe, the handshake through a proxy that refused a certificate) is left not tested.
+        "follow_ups": {"type": "bool", "default": True},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -256,6 +259,8 @@ class Endpoints(Concern):
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
         """Only what the host's settings point at and the first run could not know."""
+        if not args["follow_ups"]:
+            return {}
         timeout, ops = args["timeout_ms"], {}
         urls = [url_of(item) for item in endpoint_list(args)]
         for route in wininet_routes(state):
@@ -362,10 +367,12 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
               for route in routes]
     probe = ncsi_probe(state)
     results = []
+    # A probe host other than Windows' default is resolved and fetched only by the follow-up.
+    probe_tested = _is_default_probe(probe) or "ncsi_dns" in later
     for item in [*endpoint_list(args), probe]:
         resolved = names.get(item["host"]) or {}
         connected = connections.get((item["host"], item["port"]))
-        dns = "pass" if resolved.get("ok") else "fail"
+        dns = ("pass" if resolved.get("ok") else "fail") if item is not probe or probe_tested else NOT_TESTED
         # A connection to a name that did not resolve tested nothing about the connection; the NCSI probe is not connected to.
         tcp = NOT_TESTED if dns == "fail" or connected is None else ("pass" if connected.get("ok") else "fail")
         tls = _tls_stage(item, tcp, handshakes.get((item["host"], item["port"])), roots)
@@ -393,6 +400,7 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
             if entry["stages"]["http"].get("tls_refused") and not trusted(root_of(proxy_handshake.get("chain")), roots):
                 entry["intercepted_by"] = refused_root
     return {"checked": results, "timeout_ms": args["timeout_ms"], "wildcards_left_out": list(args.get("wildcards_left_out") or []),
+            "follow_ups": args["follow_ups"],
             "routes": {"winhttp": configured.name, "wininet": routes,
                        "blocks_msoidcrl": sorted(route.name for route in (configured, *others) if route.blocks_msoidcrl)},
             "ncsi_probe": url_of(probe),

@@ -196,3 +196,48 @@ def test_a_roles_win_activation_result_is_read_per_concern_wherever_a_role_ran_i
     assert report["hosts"]["lost"]["status"] == "unreachable"
     assert concern_lines(office, "office_credentials")[0] == "office_credentials: BLOCKED"
     assert concern_lines(office, "office_update") == ["office_update: no result"]
+
+
+def facts_with(**concern_status: str) -> dict:
+    """win_activation's registered result with the activation facts of an audit."""
+    concerns = {name: {"status": status, "would_change": [], "blockers": [], "drift": [], "facts": {}} for name, status in concern_status.items()}
+    return {"changed": False, "concerns": {name: {"status": status} for name, status in concern_status.items()},
+            "ansible_facts": {"m365ops_activation": {"concerns": concerns, "os": {"name": "Windows 10"}}}}
+
+
+def test_a_host_whose_findings_are_high_cannot_activate_whatever_its_settings_say() -> None:
+    clean = facts_with(tls12="compliant", ncsi="compliant")
+    blocked_endpoint = facts_with(tls12="compliant", ncsi="compliant")
+    blocked_endpoint["ansible_facts"]["m365ops_activation"]["endpoints"] = {
+        "checked": [{"url": "https://login.microsoftonline.com/", "host": "login.microsoftonline.com", "port": 443, "dns": "pass", "tcp": "fail",
+                     "tls": "not_tested", "http": "fail", "wininet": [], "purpose": "activation", "error": "tcp: timed out",
+                     "stages": {"tcp": {"result": "fail", "error": "timed out"}}}],
+        "follow_ups": False, "routes": {"winhttp": "direct", "wininet": [], "blocks_msoidcrl": []},
+        "dns_failed": [], "tcp_failed": ["login.microsoftonline.com:443"], "http_failed": ["https://login.microsoftonline.com/"], "intercepted_by": []}
+    hostvars = {"ok": {"fleet_activation": clean}, "walled": {"fleet_activation": blocked_endpoint},
+                "plain": {"tls12_result": {"status": "compliant"}, "ncsi_result": {"status": "compliant"}}}
+    report = compliance_report(hostvars, list(hostvars), selected=["tls12", "ncsi"])
+    hosts = report["hosts"]
+    assert (hosts["ok"]["activation"]["verdict"], hosts["ok"]["headline"]) == ("can_activate", "compliant")
+    walled = hosts["walled"]
+    assert walled["status"] == "compliant" and walled["activation"]["verdict"] == "cannot_activate" and walled["headline"] == "cannot_activate"
+    assert walled["activation"]["causes"] and all(cause["fix"] for cause in walled["activation"]["causes"])
+    assert walled["activation"]["checked"]["endpoints"] is True and walled["activation"]["checked"]["endpoint_follow_ups"] is False
+    assert hosts["plain"]["activation"]["verdict"] == "not_checked" and hosts["plain"]["headline"] == "compliant"
+    assert report["activation"] == {"can_activate": 1, "at_risk": 0, "cannot_activate": 1, "not_checked": 1}
+    lines = report_lines(report)
+    assert lines[2].startswith("walled (unknown OS): CANNOT ACTIVATE (settings COMPLIANT) - activation: CANNOT ACTIVATE (endpoint-blocked; ")
+    assert lines[2].endswith("checked 2 of 8 concerns, endpoints in one pass)")
+    assert lines[1].endswith("activation not checked")
+    assert lines[-1].endswith("| activation: can_activate=1, cannot_activate=1, not_checked=1")
+
+
+def test_the_headline_is_never_better_than_the_settings_or_the_verdict() -> None:
+    from ansible_collections.m365ops.activation.plugins.filter.report import HEADLINE_ORDER, VERDICTS, headline
+    from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import STATUS_ORDER
+    for status in STATUS_ORDER:
+        for verdict in VERDICTS:
+            said = headline(status, verdict)
+            assert HEADLINE_ORDER.index(said) >= HEADLINE_ORDER.index(status)
+            if verdict == "cannot_activate":
+                assert HEADLINE_ORDER.index(said) >= HEADLINE_ORDER.index("cannot_activate")

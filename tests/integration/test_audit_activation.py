@@ -1,0 +1,44 @@
+"""The audit says which PCs cannot activate, and why, in the same one agent execution per host as the settings."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_playbook
+from winsim.fleet import Fleet
+
+AUDIT = ROOT / "playbooks" / "audit.yml"
+# Hosts whose settings are all the article asks for, and which still cannot activate: the network is in the way.
+CANNOT = {"firewall": "win10-firewall-sign-in", "inspected": "win10-tls-inspected", "dns": "win10-dns-filtered", "crl": "win10-crl-blocked"}
+
+
+def test_no_host_that_cannot_activate_is_called_compliant(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name, profile in {**CANNOT, "healthy": "win11", "hardened": "win10-tls-hardened"}.items():
+        fleet.add(name, profile)
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    assert run.rc == 0, run.stdout[-3000:]
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    hosts = report["hosts"]
+    for name in CANNOT:
+        assert hosts[name]["status"] == "compliant", "the settings are right"
+        assert hosts[name]["activation"]["verdict"] == "cannot_activate" and hosts[name]["headline"] == "cannot_activate"
+        assert all(cause["severity"] in ("high", "medium") and cause["fix"] for cause in hosts[name]["activation"]["causes"])
+    assert hosts["healthy"]["headline"] == "compliant" and hosts["healthy"]["activation"]["verdict"] == "can_activate"
+    assert report["headlines"]["compliant"] == 1 and report["activation"]["cannot_activate"] >= len(CANNOT)
+    # One agent execution per host, as an audit of the settings alone costs (the extended entry point: it probes the endpoints).
+    assert {name: sum(fleet.hosts[name].host.counters["executions"].values()) for name in hosts} == {name: 1 for name in hosts}
+    # The line says it, and what was checked: the default concerns and the endpoints, not the Office steps.
+    said = "firewall (Windows 10): CANNOT ACTIVATE (settings COMPLIANT) - activation: CANNOT ACTIVATE (endpoint-blocked; checked 5 of 8 concerns, "
+    assert said + "endpoints in one pass)" in run.stdout
+    assert "| activation: can_activate=1, cannot_activate=5" in run.stdout
+
+
+def test_the_audit_can_read_the_settings_only_and_then_says_activation_was_not_checked(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("firewall", CANNOT["firewall"])
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json"), "m365ops_audit_activation": False})
+    assert run.rc == 0, run.stdout[-3000:]
+    entry = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["hosts"]["firewall"]
+    assert (entry["status"], entry["headline"], entry["activation"]["verdict"]) == ("compliant", "compliant", "not_checked")
+    assert "firewall (Windows 10): COMPLIANT - activation not checked" in run.stdout
