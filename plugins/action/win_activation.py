@@ -28,7 +28,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run impo
     record_outcome, unavailable_result, unload_left,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import worst
-from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.activation import FACTS, activation_facts, readers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.activation import FACTS, activation_facts, readers, unavailable_facts
 
 
 def conflicts(planned: t.Sequence[Planned]) -> list[str]:
@@ -128,7 +128,7 @@ class ActionModule(CollectionAction):
                 results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
             if args["facts"]:
-                result["ansible_facts"] = {FACTS: {"concerns": {}, "agent_unavailable": True, "status": "blocked", "message": str(error)}}
+                result["ansible_facts"] = {FACTS: unavailable_facts(str(error))}
         except AnswerLost as error:
             # Every concern whose changes were in the batch may have changed; the others were only read.
             for item in to_apply:

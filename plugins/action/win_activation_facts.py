@@ -16,7 +16,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.actions 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import AgentClient, AgentError, AgentPrerequisiteError
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.run import Selected, management_ports, probe
-from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.activation import FACTS, activation_facts, readers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.activation import FACTS, activation_facts, readers, unavailable_facts
 
 
 class ActionModule(CollectionAction):
@@ -31,8 +31,7 @@ class ActionModule(CollectionAction):
         try:
             answers = probe(agent, selected, ProbeContext(management_ports(self._connection)))
         except AgentPrerequisiteError as error:
-            facts = {"concerns": {}, "agent_unavailable": True, "status": "blocked", "message": str(error)}
-            return {**result, "changed": False, "ansible_facts": {FACTS: facts}, "agent_executions": agent.executions}
+            return {**result, "changed": False, "ansible_facts": {FACTS: unavailable_facts(str(error))}, "agent_executions": agent.executions}
         except AgentError as error:
             return {**result, "changed": False, "failed": True, "msg": str(error), **error.details, "agent_executions": agent.executions}
         facts = activation_facts(selected, answers)

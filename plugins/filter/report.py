@@ -180,7 +180,10 @@ def _after_restart(variables: t.Mapping[str, t.Any], entries: dict[str, dict[str
 
 
 # Whether a host can activate, from its findings: a high one means it cannot, a medium one puts it at risk.
-CAN_ACTIVATE, AT_RISK, CANNOT_ACTIVATE, NOT_CHECKED = "can_activate", "at_risk", "cannot_activate", "not_checked"
+CAN_ACTIVATE = "can_activate"
+AT_RISK = "at_risk"
+CANNOT_ACTIVATE = "cannot_activate"
+NOT_CHECKED = "not_checked"
 VERDICTS = (CAN_ACTIVATE, AT_RISK, CANNOT_ACTIVATE, NOT_CHECKED)
 # A host's headline: its settings status, or its activation verdict where that is worse; never better than either.
 HEADLINE_ORDER = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED, AT_RISK, DRIFT, BLOCKED, CANNOT_ACTIVATE, NOT_RUN, BUSY, FAILED,

@@ -120,6 +120,18 @@ EXAMPLES = r"""
     backup_dir: /var/backups/m365ops
   register: activation
 
+- name: Audit, and read what activation depends on (the endpoint check in one pass) in the same agent execution
+  m365ops.activation.win_activation:
+    facts: true
+    endpoints:
+      follow_ups: false
+  check_mode: true
+  register: audited
+
+- name: The findings of this host, from the facts the audit read
+  ansible.builtin.debug:
+    msg: "{{ audited.ansible_facts.m365ops_activation | m365ops.activation.activation_findings | map(attribute='id') }}"
+
 - name: Reboot where a change needs it
   ansible.windows.win_reboot:
   when: activation.reboot_required

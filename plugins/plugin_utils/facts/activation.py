@@ -56,6 +56,11 @@ def concern_facts(plan: Plan) -> dict[str, t.Any]:
             "warnings": list(plan.warnings), "failure": plan.failure, "facts": plan.facts}
 
 
+def unavailable_facts(message: str) -> dict[str, t.Any]:
+    """The facts of a host the agent cannot run on: nothing was read; what it lacks is the message."""
+    return {"concerns": {}, "agent_unavailable": True, "status": "blocked", "message": message}
+
+
 def activation_facts(selected: t.Sequence[Selected], answers: t.Sequence[Probed], plans: t.Mapping[str, Plan] | None = None) -> dict[str, t.Any]:
     """The facts of one probe: ``selected`` (concerns and readers) with their ``answers``; a concern already planned (in
     ``plans``, by name) is not planned again."""
