@@ -201,12 +201,17 @@ def activation_facts_of(variables: t.Mapping[str, t.Any]) -> t.Mapping[str, t.An
     return None
 
 
-def activation_entry(variables: t.Mapping[str, t.Any], selected: t.Collection[str]) -> dict[str, t.Any]:
-    """Whether the host can activate, with the causes (the findings, most severe first), and what was checked."""
-    facts = activation_facts_of(variables)
+def activation_entry(variables: t.Mapping[str, t.Any], record: t.Mapping[str, t.Any] | None = None,
+                     after: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Whether the host can activate, with the causes (the findings, most severe first), and what was checked. In
+    findings mode the findings the run left (``record``), or all of those read again after its restart (``after``)."""
+    facts = after if after is not None else activation_facts_of(variables)
     if facts is None:
         return {"verdict": NOT_CHECKED, "causes": [], "checked": {}}
     found = findings(facts)
+    if record is not None and after is None:
+        # Read before the run fixed what it could: what it fixed no longer counts, what it left does.
+        found = [item for item in found if item["id"] in record["left"]]
     severities = {item["severity"] for item in found}
     verdict = CANNOT_ACTIVATE if HIGH in severities else AT_RISK if MEDIUM in severities else CAN_ACTIVATE
     read = sorted(facts.get("concerns") or {})
@@ -267,8 +272,13 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     record = findings_record(variables, entries, after)
     if record is not None:
         host["findings"] = record
-    host["activation"] = activation_entry(variables, selected)
+    host["activation"] = activation_entry(variables, record, after if record is not None else None)
     host["headline"] = headline(status, host["activation"]["verdict"])
+    facts = activation_facts_of(variables)
+    if after is None and facts is not None and facts.get("reboot_owed_by"):
+        # A restart an earlier run left owed stays owed, also where this run read the host only to diagnose it.
+        host["reboot_owed_by"] = sorted({*host["reboot_owed_by"], *facts["reboot_owed_by"]})
+        host["reboot_required"] = True
     prerequisites = variables.get("prerequisites_result")
     if isinstance(prerequisites, t.Mapping):
         host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
@@ -389,7 +399,11 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
             details.append(f"findings fixed: {', '.join(record['fixed']) or 'none'}; left: {', '.join(record['left']) or 'none'}")
         reboot = " [reboot required]" if entry["reboot_required"] else ""
         if entry.get("verified") is not None:
-            reboot += " [verified]" if entry["verified"] else " [NOT verified: something is left to change]"
+            # Verified means nothing is left: never said of a host that is blocked, drifts on purpose or cannot activate.
+            if not entry["verified"]:
+                reboot += " [NOT verified: something is left to change]"
+            elif entry.get("headline", entry["status"]) in (COMPLIANT, REMEDIATED):
+                reboot += " [verified]"
         activation = entry.get("activation") or {"verdict": NOT_CHECKED}
         details.append(activation_words(activation))
         head = entry.get("headline", entry["status"])

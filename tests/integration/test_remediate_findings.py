@@ -165,3 +165,27 @@ def test_findings_mode_applies_an_office_step_its_diagnosis_names(fleet: Fleet, 
                                                      "applied": ["office_credentials"], "fixed": ["office-credentials-cached"],
                                                      "left": ["office-work-account-added"]}
     assert report["hosts"]["clean"]["findings"]["applied"] == [] and "office_credentials" in report["hosts"]["clean"]["concerns"]
+
+
+def test_a_host_whose_high_findings_are_left_is_never_compliant_and_a_restart_owed_stays_owed(fleet: Fleet, inventory: Path,
+                                                                                             tmp_path: Path) -> None:
+    for name in HOSTS:
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    run, report = run_findings_mode(fleet, inventory, tmp_path)
+    assert run.rc == 0, run.stdout[-3000:]
+    hosts = report["hosts"]
+    for name, (_named, found, fixed) in HOSTS.items():
+        left = [finding for finding in found if finding not in fixed]
+        entry = hosts[name]
+        assert sorted(cause["id"] for cause in entry["activation"]["causes"]) == sorted(left)
+        if left:
+            assert entry["headline"] not in ("compliant", "remediated"), f"{name} left {left} and reads {entry['headline']}"
+            assert f"{name} (" in run.stdout and "[verified]" not in next(line for line in run.stdout.splitlines() if line.strip().strip('"').startswith(f"{name} ("))
+    assert hosts["win10-firewall-sign-in"]["status"] == "compliant" and hosts["win10-firewall-sign-in"]["headline"] == "cannot_activate"
+    assert hosts["win11"]["headline"] == "compliant" and hosts["win11"]["activation"]["verdict"] == "can_activate"
+    # The TLS change needs a restart; a second findings run, which applies nothing more, still says it is owed, and by whom.
+    assert hosts["win10-tls-hardened"]["reboot_required"] is True
+    again, second = run_findings_mode(fleet, inventory, tmp_path)
+    assert again.rc == 0 and second["hosts"]["win10-tls-hardened"]["reboot_required"] is True
+    assert "tls12" in second["hosts"]["win10-tls-hardened"]["reboot_owed_by"]

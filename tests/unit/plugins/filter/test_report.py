@@ -241,3 +241,11 @@ def test_the_headline_is_never_better_than_the_settings_or_the_verdict() -> None
             assert HEADLINE_ORDER.index(said) >= HEADLINE_ORDER.index(status)
             if verdict == "cannot_activate":
                 assert HEADLINE_ORDER.index(said) >= HEADLINE_ORDER.index("cannot_activate")
+
+
+def test_verified_is_said_only_of_a_host_with_nothing_left() -> None:
+    def line(status: str) -> str:
+        activation = {"verified": True, "concerns": {"tls12": {"status": status, "changed": status == "remediated"}}}
+        return report_lines(compliance_report({"pc": {"fleet_activation": activation}}, ["pc"], selected=["tls12"]))[0]
+    assert "[verified]" in line("remediated") and "[verified]" in line("compliant")
+    assert "[verified]" not in line("blocked") and "[verified]" not in line("drift")
