@@ -260,6 +260,8 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         "reboot_required": any(entry.get("reboot_required") for entry in entries.values()) or bool(owed),
         "reboot_owed_by": owed,
         "concerns": entries,
+        # Whether this run only planned (check mode): a restart its changes need would be needed, not owed.
+        "check_mode": any(isinstance(result, t.Mapping) and bool(result.get("check_mode")) for result in results),
     }
     if after is not None:
         host["restarted"] = True
@@ -356,6 +358,16 @@ def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> d
     return {"title": "restore", "hosts": entries, "totals": totals}
 
 
+def restart_words(reboot_required: bool, owed: t.Sequence[str], check_mode: bool) -> str:
+    """A restart in words that mean one thing: owed (a change made, by this run or an earlier one, waits for it), or, in
+    check mode, would be needed (a change this run only planned would wait for it)."""
+    if owed:
+        return f" [restart owed for changes by {', '.join(owed)}]"
+    if reboot_required:
+        return " [restart would be needed]" if check_mode else " [restart owed]"
+    return ""
+
+
 def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[str]:
     """What one concern task did or would do on one host, for a role's closing message (restore says it in its own words,
     ``restore_word``)."""
@@ -366,9 +378,7 @@ def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[st
         return [f"{concern}: no result"]
     detail = concern_entry(result)
     head = f"{concern}: {restore_word(result, detail['status']) if concern == 'restore' else detail['status'].upper()}"
-    if detail["reboot_required"] or detail["reboot_owed_by"]:
-        owed = detail["reboot_owed_by"]
-        head += " [reboot required" + (f"; owed for changes by {', '.join(owed)}" if owed else "") + "]"
+    head += restart_words(detail["reboot_required"], detail["reboot_owed_by"], bool(result.get("check_mode")))
     return [head, *_details(concern, detail)]
 
 
@@ -397,7 +407,7 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         record = entry.get("findings")
         if record:
             details.append(f"findings fixed: {', '.join(record['fixed']) or 'none'}; left: {', '.join(record['left']) or 'none'}")
-        reboot = " [reboot required]" if entry["reboot_required"] else ""
+        reboot = restart_words(entry["reboot_required"], entry.get("reboot_owed_by") or [], bool(entry.get("check_mode")))
         if entry.get("verified") is not None:
             # Verified means nothing is left: never said of a host that is blocked, drifts on purpose or cannot activate.
             if not entry["verified"]:

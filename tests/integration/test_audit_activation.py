@@ -42,3 +42,17 @@ def test_the_audit_can_read_the_settings_only_and_then_says_activation_was_not_c
     entry = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["hosts"]["firewall"]
     assert (entry["status"], entry["headline"], entry["activation"]["verdict"]) == ("compliant", "compliant", "not_checked")
     assert "firewall (Windows 10): COMPLIANT - activation not checked" in run.stdout
+
+
+def test_m365ops_fail_on_fails_the_hosts_that_cannot_activate_after_the_report_is_written(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("firewall", CANNOT["firewall"])
+    fleet.add("healthy", "win11")
+    fleet.write_inventory(inventory)
+    report = tmp_path / "audit.json"
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report), "m365ops_fail_on": ["high"]})
+    assert run.rc == 2 and run.stats["firewall"]["failures"] == 1 and run.stats["healthy"]["failures"] == 0
+    assert "CANNOT ACTIVATE: endpoint-blocked" in run.stdout
+    assert json.loads(report.read_text(encoding="utf-8"))["hosts"]["firewall"]["headline"] == "cannot_activate"
+    refused = run_playbook(inventory, AUDIT, extra_vars={"m365ops_fail_on": ["cannot-activate"]})
+    assert refused.rc != 0 and "m365ops_fail_on" in refused.stdout
+    assert sum(fleet.hosts["firewall"].host.counters["executions"].values()) == 1, "the refused run contacted no host"

@@ -132,7 +132,7 @@ def test_a_reboot_owed_stays_reported_until_the_host_restarts(fleet: Fleet, inve
     entry = report_of(tmp_path / "2.json")["hosts"]["lsp"]
     assert second.changed_hosts() == set()
     assert entry["status"] == "compliant" and entry["reboot_required"] is True and entry["reboot_owed_by"] == ["winsock_reset"]
-    assert "[reboot required" in second.stdout
+    assert "[restart owed for changes by winsock_reset]" in second.stdout
     fleet.hosts["lsp"].host.reboot()
     third = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "3.json")})
     assert third.rc == 0 and report_of(tmp_path / "3.json")["hosts"]["lsp"]["reboot_required"] is False
@@ -145,7 +145,7 @@ def test_a_role_says_what_it_did_without_a_debug_task_of_the_user(fleet: Fleet, 
     playbook.write_text("- hosts: windows\n  gather_facts: false\n  roles:\n    - m365ops.activation.tls12\n", encoding="utf-8")
     run = run_playbook(inventory, playbook)
     assert run.rc == 0
-    assert "tls12: REMEDIATED [reboot required]" in run.stdout
+    assert "tls12: REMEDIATED [restart owed]" in run.stdout
     assert "SCHANNEL TLS 1.2 Client Enabled is set to 0" in run.stdout
 
 

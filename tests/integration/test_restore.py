@@ -192,7 +192,7 @@ def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, invento
     imported = winhttp_setting(host, "64")
     assert imported["access_type"] == "named"
     run = run_playbook(inventory, RESTORE, "--tags", "tls12", extra_vars={"m365ops_backup_dir": str(backups)})
-    assert run.rc == 0 and "restore: RESTORED [reboot required" in run.stdout
+    assert run.rc == 0 and "restore: RESTORED [restart owed" in run.stdout
     tls = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
     assert host.registry.read(tls, "64", ["Enabled"])["values"] == {"Enabled": {"type": "dword", "value": 0}}
     assert winhttp_setting(host, "64") == imported, "--tags tls12 restores TLS only"

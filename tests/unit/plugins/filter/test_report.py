@@ -116,7 +116,11 @@ def test_lines_name_the_reason() -> None:
 def test_concern_lines_say_status_reboot_and_drift() -> None:
     lines = concern_lines({"status": "drift", "changed": False, "drift": ["NCSI probes ncsi.retired.example"],
                            "reboot_required": True, "reboot_owed_by": ["winsock"]}, "ncsi")
-    assert lines == ["ncsi: DRIFT [reboot required; owed for changes by winsock]", "ncsi drift: NCSI probes ncsi.retired.example"]
+    assert lines == ["ncsi: DRIFT [restart owed for changes by winsock]", "ncsi drift: NCSI probes ncsi.retired.example"]
+    # A restart only planned changes would need is not owed: in check mode it would be needed; after a real change it is owed.
+    planned = {"status": "drift", "changed": True, "check_mode": True, "reboot_required": True, "reboot_owed_by": []}
+    assert concern_lines(planned, "ncsi")[0] == "ncsi: DRIFT [restart would be needed]"
+    assert concern_lines({**planned, "check_mode": False, "status": "remediated"}, "ncsi")[0] == "ncsi: REMEDIATED [restart owed]"
     assert concern_lines(None, "ncsi") == ["ncsi: no result"]
 
 
