@@ -11,12 +11,16 @@ the worst status of its concerns (order in ``plugin_utils/engine/status.py``).
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
+import json
 import re
 import typing as t
+import uuid
 from pathlib import Path
 
+import yaml
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OFFICE_STEPS, ORDER
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import (
@@ -30,6 +34,8 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.findings import
 AUTH_REFUSED = re.compile(r"credentials were rejected|\b401\b", re.IGNORECASE)
 
 
+# The collection's own files: its version, and every m365ops_ variable a playbook or role of it reads.
+COLLECTION = Path(__file__).resolve().parents[2]
 # Every concern the playbooks know, from the catalog, in the order they run; the users' Office steps apart (run only when
 # named in m365ops_concerns, and reported only then).
 CONCERNS = tuple(concern.NAME for concern in ORDER if concern.NAME not in OFFICE_STEPS)
@@ -293,9 +299,45 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     return host
 
 
+# The version of the report's layout; docs/schemas/compliance-report-<version>.schema.json describes it.
+REPORT_SCHEMA_VERSION = 1
+
+
+@functools.lru_cache(maxsize=1)
+def collection_version() -> str | None:
+    """This collection's version: from MANIFEST.json where it is installed, from galaxy.yml in a checkout."""
+    manifest = COLLECTION / "MANIFEST.json"
+    if manifest.is_file():
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]["version"])
+    galaxy = COLLECTION / "galaxy.yml"
+    if galaxy.is_file():
+        version = (yaml.safe_load(galaxy.read_text(encoding="utf-8")) or {}).get("version")
+        return str(version) if version is not None else None
+    return None
+
+
+def run_metadata(run: t.Mapping[str, t.Any] | None, concerns: t.Sequence[str], chosen: t.Collection[str]) -> dict[str, t.Any]:
+    """What a report reader needs to know about the run: when (UTC), in check mode or not, which playbook, which
+    versions, which hosts and tags it was limited to, which concerns it checked and which not, and an id of its own."""
+    given = dict(run or {})
+    return {
+        "id": uuid.uuid4().hex,
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "check_mode": bool(given.get("check_mode")),
+        "playbook": given.get("playbook"),
+        "collection_version": collection_version(),
+        "ansible_core": given.get("ansible_core"),
+        "limit": given.get("limit") or None,
+        "tags": list(given.get("tags") or []),
+        "skip_tags": list(given.get("skip_tags") or []),
+        "concerns": {"selected": [name for name in concerns if name in chosen], "not_selected": [name for name in concerns if name not in chosen]},
+    }
+
+
 def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], concerns: t.Sequence[str] = CONCERNS + OFFICE_CONCERNS,
-                      selected: t.Sequence[str] | None = None) -> dict[str, t.Any]:
-    """Per host and concern statuses of ``hosts`` (the hosts the play targeted), and totals per status."""
+                      selected: t.Sequence[str] | None = None, run: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Per host and concern statuses of ``hosts`` (the hosts the play targeted), and totals per status; ``run`` is what
+    the playbook knows of its run (check mode, playbook, ansible-core version, limit, tags), kept under ``run``."""
     chosen = set(concerns if selected is None else selected)
     unknown = sorted(chosen - set(concerns))
     if unknown:
@@ -308,20 +350,37 @@ def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], c
         totals[entry["status"]] += 1
         activation[entry["activation"]["verdict"]] += 1
         headlines[entry["headline"]] += 1
-    return {"hosts": report_hosts, "totals": totals, "activation": activation, "headlines": headlines,
+    return {"schema_version": REPORT_SCHEMA_VERSION, "run": run_metadata(run, concerns, chosen),
+            "hosts": report_hosts, "totals": totals, "activation": activation, "headlines": headlines,
             "concerns": [concern for concern in concerns if concern in chosen], "status_order": list(STATUS_ORDER),
             "headline_order": list(HEADLINE_ORDER)}
 
 
-def _details(concern: str, detail: t.Mapping[str, t.Any]) -> list[str]:
+# A report line is for scanning: each item is cut to this length and a line to LINE_LIMIT; the file has them whole.
+ITEM_LIMIT = 100
+LINE_LIMIT = 500
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _details(concern: str, detail: t.Mapping[str, t.Any], short: bool = False) -> list[str]:
+    """What a concern says: its message or changes, blockers, drift, warnings; ``short`` keeps the first of each kind,
+    cut, with how many more there are."""
+    def items(entries: t.Sequence[str]) -> list[str]:
+        if not short or not entries:
+            return list(entries)
+        more = f" (+{len(entries) - 1} more)" if len(entries) > 1 else ""
+        return [_cut(str(entries[0]), ITEM_LIMIT) + more]
     lines = []
     if detail.get("message"):
-        lines.append(f"{concern}: {detail['message']}")
+        lines.append(f"{concern}: {_cut(str(detail['message']), ITEM_LIMIT) if short else detail['message']}")
     elif detail.get("changes"):
-        lines.append(f"{concern}: " + "; ".join(detail["changes"]))
-    lines.extend(f"{concern} blocked: {blocker}" for blocker in detail.get("blockers", []))
-    lines.extend(f"{concern} drift: {item}" for item in detail.get("drift", []))
-    lines.extend(f"{concern} warning: {warning}" for warning in detail.get("warnings", []))
+        lines.append(f"{concern}: " + "; ".join(items(detail["changes"])))
+    lines.extend(f"{concern} blocked: {blocker}" for blocker in items(detail.get("blockers", [])))
+    lines.extend(f"{concern} drift: {item}" for item in items(detail.get("drift", [])))
+    lines.extend(f"{concern} warning: {warning}" for warning in items(detail.get("warnings", [])))
     return lines
 
 
@@ -396,17 +455,18 @@ def activation_words(activation: t.Mapping[str, t.Any]) -> str:
 
 
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
-    """One readable line per host, then the totals."""
+    """One short line per host (the verdict and findings first, then each concern's first item, cut; the report file
+    has everything), then the totals."""
     lines = []
     for host, entry in sorted(report["hosts"].items()):
-        details = [line for concern, detail in entry["concerns"].items() for line in _details(concern, detail)]
+        details = [line for concern, detail in entry["concerns"].items() for line in _details(concern, detail, short=True)]
         lacks = (entry.get("prerequisites") or {}).get("lacks")
         if lacks:
             # Said once: the same blocker stands under every concern of a host the agent cannot run on.
             details = [f"lacks, in order: {'; '.join(lacks)}"]
         record = entry.get("findings")
         if record:
-            details.append(f"findings fixed: {', '.join(record['fixed']) or 'none'}; left: {', '.join(record['left']) or 'none'}")
+            details.insert(0, f"findings fixed: {', '.join(record['fixed']) or 'none'}; left: {', '.join(record['left']) or 'none'}")
         reboot = restart_words(entry["reboot_required"], entry.get("reboot_owed_by") or [], bool(entry.get("check_mode")))
         if entry.get("verified") is not None:
             # Verified means nothing is left: never said of a host that is blocked, drifts on purpose or cannot activate.
@@ -415,10 +475,11 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
             elif entry.get("headline", entry["status"]) in (COMPLIANT, REMEDIATED):
                 reboot += " [verified]"
         activation = entry.get("activation") or {"verdict": NOT_CHECKED}
-        details.append(activation_words(activation))
+        details.insert(1 if lacks else 0, activation_words(activation))
         head = entry.get("headline", entry["status"])
         word = head.replace("_", " ").upper() + (f" (settings {entry['status'].upper()})" if head != entry["status"] else "")
-        lines.append(f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}")
+        line = f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}"
+        lines.append(_cut(line, LINE_LIMIT - 40) + " (the rest in the report file)" if len(line) > LINE_LIMIT else line)
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
     checked = {verdict: count for verdict, count in (report.get("activation") or {}).items() if count and verdict != NOT_CHECKED}
     if checked:
@@ -455,10 +516,6 @@ def first_failed_concern(result: t.Mapping[str, t.Any] | None, selected: t.Seque
             if isinstance(concern_result, t.Mapping) and concern_result.get("failed"):
                 return str(name)
     return str(selected[0]) if selected else "win_activation"
-
-
-# The collection's own files: every m365ops_ variable a playbook or role of it reads is named in one of them.
-COLLECTION = Path(__file__).resolve().parents[2]
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
+from report_schema import validate_report
 from winsim.fleet import Fleet
 
 AUDIT = ROOT / "playbooks" / "audit.yml"
@@ -19,6 +20,8 @@ def test_no_host_that_cannot_activate_is_called_compliant(fleet: Fleet, inventor
     run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
     assert run.rc == 0, run.stdout[-3000:]
     report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    validate_report(report)
+    assert report["run"]["check_mode"] is True and report["run"]["playbook"].startswith("Audit")
     hosts = report["hosts"]
     for name in CANNOT:
         assert hosts[name]["status"] == "compliant", "the settings are right"

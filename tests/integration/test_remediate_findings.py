@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import ROOT, run_playbook
+from report_schema import validate_report
 from winsim.fleet import Fleet
 
 REMEDIATE = ROOT / "playbooks" / "remediate.yml"
@@ -174,6 +175,8 @@ def test_a_host_whose_high_findings_are_left_is_never_compliant_and_a_restart_ow
     fleet.write_inventory(inventory)
     run, report = run_findings_mode(fleet, inventory, tmp_path)
     assert run.rc == 0, run.stdout[-3000:]
+    validate_report(report)
+    assert report["run"]["check_mode"] is False
     hosts = report["hosts"]
     for name, (_named, found, fixed) in HOSTS.items():
         left = [finding for finding in found if finding not in fixed]

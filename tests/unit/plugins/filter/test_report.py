@@ -253,3 +253,36 @@ def test_verified_is_said_only_of_a_host_with_nothing_left() -> None:
         return report_lines(compliance_report({"pc": {"fleet_activation": activation}}, ["pc"], selected=["tls12"]))[0]
     assert "[verified]" in line("remediated") and "[verified]" in line("compliant")
     assert "[verified]" not in line("blocked") and "[verified]" not in line("drift")
+
+
+def test_every_report_is_a_layout_1_report_with_the_runs_metadata() -> None:
+    import jsonschema
+    from report_schema import validate_report
+
+    hostvars = {"ok": {"tls12_result": {"changed": False, "status": "compliant", "tls12": {"os": "Windows 11"}}},
+                "gone": {"tls12_result": {"unreachable": True, "msg": "connection refused"}},
+                "walled": {"fleet_activation": facts_with(tls12="compliant")}}
+    run = {"check_mode": True, "playbook": "Audit", "ansible_core": "2.19.4", "limit": "ok,gone", "tags": ["all"], "skip_tags": []}
+    report = compliance_report(hostvars, list(hostvars), selected=["tls12"], run=run)
+    validate_report(report)
+    meta = report["run"]
+    assert report["schema_version"] == 1 and meta["check_mode"] is True and meta["limit"] == "ok,gone" and meta["ansible_core"] == "2.19.4"
+    assert meta["collection_version"] and meta["concerns"]["selected"] == ["tls12"] and "ncsi" in meta["concerns"]["not_selected"]
+    assert len(meta["id"]) == 32 and meta["generated"].endswith("Z")
+    validate_report(compliance_report({}, []))
+    # The schema is not a formality: a report with a status it does not know, or without its run, is refused.
+    broken = {**report, "hosts": {"ok": {**report["hosts"]["ok"], "status": "fine"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report({key: value for key, value in report.items() if key != "run"})
+
+
+def test_a_report_line_is_short_and_the_file_keeps_everything() -> None:
+    changes = [{"reason": f"value {index} of a long list of values that all lack the bit TLS 1.2 needs, with the evidence " * 2} for index in range(12)]
+    result = {"changed": True, "check_mode": True, "status": "drift", "changes": changes, "drift": ["left on purpose " * 30, "another"]}
+    report = compliance_report({"pc": {"tls12_result": result}}, ["pc"], selected=["tls12"])
+    line = report_lines(report)[0]
+    assert len(line) <= 500 and "(+11 more)" in line and "value 0 of a long list" in line and "value 5 of" not in line
+    assert len(report["hosts"]["pc"]["concerns"]["tls12"]["changes"]) == 12, "the report file keeps every change"
+    assert len(report["hosts"]["pc"]["concerns"]["tls12"]["drift"][0]) == len("left on purpose " * 30)
