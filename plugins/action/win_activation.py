@@ -182,7 +182,12 @@ class ActionModule(CollectionAction):
                  for name, concern_result in results.items() if concern_result.get("diff")]
         if diffs:
             result["diff"] = diffs
-        warnings = [f"{name}: {warning}" for name, concern_result in results.items() for warning in concern_result.get("warnings", [])]
+        # A warning several concerns give (a host the agent cannot run on, an interrupted batch) is said once, naming them.
+        said: dict[str, list[str]] = {}
+        for name, concern_result in results.items():
+            for warning in concern_result.get("warnings", []):
+                said.setdefault(str(warning), []).append(name)
+        warnings = [f"{', '.join(names)}: {warning}" for warning, names in said.items()]
         if warnings or result.get("warnings"):
             result["warnings"] = [*result.get("warnings", []), *warnings]
         if failed:

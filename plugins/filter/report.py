@@ -368,20 +368,33 @@ def _cut(text: str, limit: int) -> str:
 def _details(concern: str, detail: t.Mapping[str, t.Any], short: bool = False) -> list[str]:
     """What a concern says: its message or changes, blockers, drift, warnings; ``short`` keeps the first of each kind,
     cut, with how many more there are."""
+    return [f"{concern}{' ' + label if label else ''}: {text}" for label, text in _said(detail, short)]
+
+
+def _merged(concerns: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[str]:
+    """The short details of every concern of a host, a text several concerns give said once, naming them all."""
+    said: dict[tuple[str, str], list[str]] = {}
+    for concern, detail in concerns.items():
+        for label, text in _said(detail, short=True):
+            said.setdefault((label, text), []).append(concern)
+    return [f"{', '.join(names)}{' ' + label if label else ''}: {text}" for (label, text), names in said.items()]
+
+
+def _said(detail: t.Mapping[str, t.Any], short: bool) -> list[tuple[str, str]]:
+    """(label, text) of what one concern says: message or changes (no label), then blocked, drift, warning."""
     def items(entries: t.Sequence[str]) -> list[str]:
         if not short or not entries:
-            return list(entries)
+            return [str(entry) for entry in entries]
         more = f" (+{len(entries) - 1} more)" if len(entries) > 1 else ""
         return [_cut(str(entries[0]), ITEM_LIMIT) + more]
-    lines = []
+    said = []
     if detail.get("message"):
-        lines.append(f"{concern}: {_cut(str(detail['message']), ITEM_LIMIT) if short else detail['message']}")
+        said.append(("", _cut(str(detail["message"]), ITEM_LIMIT) if short else str(detail["message"])))
     elif detail.get("changes"):
-        lines.append(f"{concern}: " + "; ".join(items(detail["changes"])))
-    lines.extend(f"{concern} blocked: {blocker}" for blocker in items(detail.get("blockers", [])))
-    lines.extend(f"{concern} drift: {item}" for item in items(detail.get("drift", [])))
-    lines.extend(f"{concern} warning: {warning}" for warning in items(detail.get("warnings", [])))
-    return lines
+        said.append(("", "; ".join(items(detail["changes"]))))
+    for label, key in (("blocked", "blockers"), ("drift", "drift"), ("warning", "warnings")):
+        said.extend((label, text) for text in items(detail.get(key, [])))
+    return said
 
 
 def restore_word(result: t.Mapping[str, t.Any], status: str) -> str:
@@ -459,7 +472,7 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     has everything), then the totals."""
     lines = []
     for host, entry in sorted(report["hosts"].items()):
-        details = [line for concern, detail in entry["concerns"].items() for line in _details(concern, detail, short=True)]
+        details = _merged(entry["concerns"])
         lacks = (entry.get("prerequisites") or {}).get("lacks")
         if lacks:
             # Said once: the same blocker stands under every concern of a host the agent cannot run on.

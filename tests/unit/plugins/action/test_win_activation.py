@@ -57,3 +57,12 @@ def test_an_audit_of_every_concern_is_one_read_only_batch(tmp_path: Path) -> Non
     assert len(ops) == len({repr(op) for op in recorded.batches[0]})
     assert result["status"] == "drift" and result["verified"] is None
     assert result["concerns"]["tls12"]["status"] == "drift" and result["concerns"]["ncsi"]["status"] == "compliant"
+
+
+def test_a_warning_several_concerns_give_is_said_once_naming_them() -> None:
+    lacking = "PowerShell 5.1 is missing: install Windows Management Framework 5.1"
+    results = {"tls12": {"status": "blocked", "warnings": [lacking]}, "ncsi": {"status": "blocked", "warnings": [lacking]},
+               "winsock_reset": {"status": "blocked", "warnings": [lacking, "its own"]}}
+    summary = ActionModule._summary({}, results, None, 1)  # pylint: disable=protected-access
+    assert summary["warnings"] == [f"tls12, ncsi, winsock_reset: {lacking}", "winsock_reset: its own"]
+    assert summary["status"] == "blocked"

@@ -286,3 +286,11 @@ def test_a_report_line_is_short_and_the_file_keeps_everything() -> None:
     assert len(line) <= 500 and "(+11 more)" in line and "value 0 of a long list" in line and "value 5 of" not in line
     assert len(report["hosts"]["pc"]["concerns"]["tls12"]["changes"]) == 12, "the report file keeps every change"
     assert len(report["hosts"]["pc"]["concerns"]["tls12"]["drift"][0]) == len("left on purpose " * 30)
+
+
+def test_a_text_several_concerns_give_is_said_once_in_the_report_line() -> None:
+    interrupted = "an earlier run was interrupted; its backup is kept"
+    hostvars = {"pc": {"fleet_activation": {"concerns": {
+        "tls12": {"status": "compliant", "warnings": [interrupted]}, "ncsi": {"status": "compliant", "warnings": [interrupted]}}}}}
+    line = report_lines(compliance_report(hostvars, ["pc"], selected=["tls12", "ncsi"]))[0]
+    assert line.count(interrupted) == 1 and f"tls12, ncsi warning: {interrupted}" in line
