@@ -21,6 +21,12 @@ import uuid
 from pathlib import Path
 
 import yaml
+from ansible.errors import AnsibleFilterError
+
+try:
+    import jmespath
+except ImportError:  # only report_select needs it; requirements.txt names it
+    jmespath = None
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import OFFICE_STEPS, ORDER
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status import (
@@ -454,6 +460,27 @@ def concern_lines(result: t.Mapping[str, t.Any] | None, concern: str) -> list[st
     return [head, *_details(concern, detail)]
 
 
+def report_select(report: t.Mapping[str, t.Any], expression: str | None) -> dict[str, t.Any]:
+    """The report with only the hosts for which the JMESPath ``expression`` (``m365ops_report_select``) is true, evaluated
+    on each host's entry with its ``name`` added (for example ``headline == 'cannot_activate'``, or
+    ``activation.causes[?severity=='high']``); the totals stay those of every host, and ``selection`` says what was kept.
+    No expression (null or empty) keeps every host."""
+    if not expression:
+        return dict(report)
+    if jmespath is None:
+        raise AnsibleFilterError("m365ops_report_select needs the Python package jmespath on the controller (pip install jmespath)")
+    try:
+        compiled = jmespath.compile(str(expression))
+    except jmespath.exceptions.JMESPathError as error:
+        raise AnsibleFilterError(f"m365ops_report_select: {expression!r} is not a JMESPath expression ({error})") from error
+    hosts = report.get("hosts") or {}
+    try:
+        kept = {name: entry for name, entry in hosts.items() if compiled.search({**entry, "name": name}) not in (None, False, [], {}, "")}
+    except jmespath.exceptions.JMESPathError as error:
+        raise AnsibleFilterError(f"m365ops_report_select: {expression!r} cannot be evaluated on a host's entry ({error})") from error
+    return {**report, "hosts": kept, "selection": {"expression": str(expression), "hosts_kept": len(kept), "hosts_total": len(hosts)}}
+
+
 def activation_words(activation: t.Mapping[str, t.Any]) -> str:
     """The activation verdict of a host in a few words: the causes by id, and what was and was not checked."""
     verdict = activation.get("verdict", NOT_CHECKED)
@@ -597,5 +624,5 @@ class FilterModule:
                 "restore_report": restore_report,
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
                 "unknown_variables": unknown_variables, "activation_lines": activation_lines,
-                "first_failed_concern": first_failed_concern, "activation_findings": activation_findings,
+                "first_failed_concern": first_failed_concern, "report_select": report_select, "activation_findings": activation_findings,
                 "findings_summary": findings_summary, "findings_concerns": findings_concerns}

@@ -59,3 +59,20 @@ def test_m365ops_fail_on_fails_the_hosts_that_cannot_activate_after_the_report_i
     refused = run_playbook(inventory, AUDIT, extra_vars={"m365ops_fail_on": ["cannot-activate"]})
     assert refused.rc != 0 and "m365ops_fail_on" in refused.stdout
     assert sum(fleet.hosts["firewall"].host.counters["executions"].values()) == 1, "the refused run contacted no host"
+
+
+def test_a_jmespath_selection_prints_and_writes_only_the_hosts_it_selects(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("firewall", CANNOT["firewall"])
+    fleet.add("healthy", "win11")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "cannot.json"
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file), "m365ops_report_select": "headline == 'cannot_activate'"})
+    assert run.rc == 0, run.stdout[-3000:]
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    validate_report(report)
+    assert list(report["hosts"]) == ["firewall"] and report["selection"]["hosts_total"] == 2
+    assert report["headlines"] == {**report["headlines"], "cannot_activate": 1, "compliant": 1}, "the totals count every host"
+    assert "firewall (Windows 10): CANNOT ACTIVATE" in run.stdout and "healthy (Windows 11)" not in run.stdout
+    refused = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_select": "headline =="})
+    assert refused.rc != 0 and "m365ops_report_select" in refused.stdout
+    assert sum(fleet.hosts["firewall"].host.counters["executions"].values()) == 1, "the refused run contacted no host"

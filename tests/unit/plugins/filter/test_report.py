@@ -294,3 +294,23 @@ def test_a_text_several_concerns_give_is_said_once_in_the_report_line() -> None:
         "tls12": {"status": "compliant", "warnings": [interrupted]}, "ncsi": {"status": "compliant", "warnings": [interrupted]}}}}}
     line = report_lines(compliance_report(hostvars, ["pc"], selected=["tls12", "ncsi"]))[0]
     assert line.count(interrupted) == 1 and f"tls12, ncsi warning: {interrupted}" in line
+
+
+def test_report_select_keeps_the_hosts_a_jmespath_expression_selects() -> None:
+    from ansible.errors import AnsibleFilterError
+    from report_schema import validate_report
+
+    from ansible_collections.m365ops.activation.plugins.filter.report import report_select
+
+    hostvars = {"ok": {"tls12_result": {"status": "compliant"}}, "bad": {"tls12_result": {"failed": True, "msg": "access denied"}},
+                "odd": {"tls12_result": {"status": "drift", "changed": True, "check_mode": True, "changes": [CHANGE]}}}
+    report = compliance_report(hostvars, list(hostvars), selected=["tls12"])
+    failed = report_select(report, "status == 'failed'")
+    assert list(failed["hosts"]) == ["bad"] and failed["totals"] == report["totals"]
+    assert failed["selection"] == {"expression": "status == 'failed'", "hosts_kept": 1, "hosts_total": 3}
+    validate_report(failed)
+    assert list(report_select(report, "concerns.tls12.changes")["hosts"]) == ["odd"], "an empty list selects nothing"
+    assert list(report_select(report, "starts_with(name, 'o')")["hosts"]) == ["ok", "odd"]
+    assert report_select(report, "") == report and report_select(report, None) == report
+    with pytest.raises(AnsibleFilterError, match="m365ops_report_select: .* is not a JMESPath expression"):
+        report_select(report, "headline ==")
