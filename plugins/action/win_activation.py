@@ -66,9 +66,10 @@ class ActionModule(CollectionAction):
         to_apply: list[Planned] = []
         # With facts: the fact readers (and the endpoint check) ride in the same probe, after the concerns' reads.
         extra = readers(args.get("endpoints")) if args["facts"] else []
+        reads = [*selected, *extra]
         try:
             planned = []
-            answers = probe(agent, [*selected, *extra], context, journal)
+            answers = probe(agent, reads, context, journal)
             interrupted = next((answer.state.interrupted for answer in answers if answer.state is not None), ())
             for item, probed in zip(selected, answers):
                 name = item.concern.NAME
@@ -82,7 +83,7 @@ class ActionModule(CollectionAction):
                 results[name] = concern_report(planned[-1], check_mode, diff)
             if extra:
                 # What the host looked like before anything was changed, as win_activation_facts says it.
-                result["ansible_facts"] = {FACTS: activation_facts([*selected, *extra], answers, plans)}
+                result["ansible_facts"] = {FACTS: activation_facts(reads, answers, plans)}
             clashes = conflicts(planned)
             if clashes:
                 raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")

@@ -213,11 +213,12 @@ def activation_facts_of(variables: t.Mapping[str, t.Any]) -> t.Mapping[str, t.An
     return None
 
 
-def activation_entry(variables: t.Mapping[str, t.Any], record: t.Mapping[str, t.Any] | None = None,
+def activation_entry(facts: t.Mapping[str, t.Any] | None, record: t.Mapping[str, t.Any] | None = None,
                      after: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
-    """Whether the host can activate, with the causes (the findings, most severe first), and what was checked. In
-    findings mode the findings the run left (``record``), or all of those read again after its restart (``after``)."""
-    facts = after if after is not None else activation_facts_of(variables)
+    """Whether the host can activate, from the activation facts this run read of it (``activation_facts_of``), with the
+    causes (the findings, most severe first) and what was checked. In findings mode the findings the run left
+    (``record``), or all of those read again after its restart (``after``)."""
+    facts = after if after is not None else facts
     if facts is None:
         return {"verdict": NOT_CHECKED, "causes": [], "checked": {}}
     found = findings(facts)
@@ -239,7 +240,7 @@ def activation_entry(variables: t.Mapping[str, t.Any], record: t.Mapping[str, t.
 
 def headline(status: str, verdict: str) -> str:
     """The worse of the settings status and what the activation verdict says."""
-    said = {CANNOT_ACTIVATE: CANNOT_ACTIVATE, AT_RISK: AT_RISK}.get(verdict, COMPLIANT)
+    said = verdict if verdict in (AT_RISK, CANNOT_ACTIVATE) else COMPLIANT
     return max((status, said), key=HEADLINE_ORDER.index)
 
 
@@ -286,9 +287,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     record = findings_record(variables, entries, after)
     if record is not None:
         host["findings"] = record
-    host["activation"] = activation_entry(variables, record, after if record is not None else None)
-    host["headline"] = headline(status, host["activation"]["verdict"])
     facts = activation_facts_of(variables)
+    host["activation"] = activation_entry(facts, record, after if record is not None else None)
+    host["headline"] = headline(status, host["activation"]["verdict"])
     if after is None and facts is not None and facts.get("reboot_owed_by"):
         # A restart an earlier run left owed stays owed, also where this run read the host only to diagnose it.
         host["reboot_owed_by"] = sorted({*host["reboot_owed_by"], *facts["reboot_owed_by"]})
@@ -371,10 +372,9 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def _details(concern: str, detail: t.Mapping[str, t.Any], short: bool = False) -> list[str]:
-    """What a concern says: its message or changes, blockers, drift, warnings; ``short`` keeps the first of each kind,
-    cut, with how many more there are."""
-    return [f"{concern}{' ' + label if label else ''}: {text}" for label, text in _said(detail, short)]
+def _details(concern: str, detail: t.Mapping[str, t.Any]) -> list[str]:
+    """Everything a concern says: its message or changes, blockers, drift, warnings (a report line says less, _merged)."""
+    return [f"{concern}{' ' + label if label else ''}: {text}" for label, text in _said(detail, short=False)]
 
 
 def _merged(concerns: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[str]:
@@ -521,9 +521,9 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         line = f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}"
         lines.append(_cut(line, LINE_LIMIT - 40) + " (the rest in the report file)" if len(line) > LINE_LIMIT else line)
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))
-    checked = {verdict: count for verdict, count in (report.get("activation") or {}).items() if count and verdict != NOT_CHECKED}
-    if checked:
-        lines[-1] += " | activation: " + ", ".join(f"{verdict}={count}" for verdict, count in (report.get("activation") or {}).items() if count)
+    verdicts = report.get("activation") or {}
+    if any(count for verdict, count in verdicts.items() if verdict != NOT_CHECKED):
+        lines[-1] += " | activation: " + ", ".join(f"{verdict}={count}" for verdict, count in verdicts.items() if count)
     return lines
 
 
