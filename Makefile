@@ -35,9 +35,11 @@ deps: $(VENV)/.installed
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-# Prints a table (docs/performance.md); not part of make test. BENCH_ARGS="--hosts 20 --big 0" for a quick look.
-bench: venv
+# Prints tables (docs/performance.md); not part of make test. BENCH_ARGS="--hosts 20 --big 0" for a quick look;
+# PAGE_BENCH_ARGS="--hosts 1000" for the report page at one size.
+bench: venv tools
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_report_page.py $(PAGE_BENCH_ARGS)
 
 # pytest last, so the run ends with its "N passed" line.
 test: build lint sanity molecule pytest

@@ -1,7 +1,8 @@
 """The README demo: a simulated fleet of mixed Windows hosts, audited, remediated, audited again.
 
 Starts winsim, runs playbooks/audit.yml (check mode), playbooks/remediate.yml and the audit once more
-through real WinRM, prints a before/after table, and stops the fleet. The reports, backup records and
+through real WinRM, prints a before/after table, and stops the fleet. The last audit is the report
+(``demo-output/report.json``, ``report.xml`` and ``report.html``); every run's reports, backup records and
 the fleet's state stay in ``demo-output/`` under the checkout. A host that fails makes its playbook exit
 non-zero, as it should; the demo goes on as long as each run wrote its report.
 """
@@ -35,7 +36,7 @@ def run_playbook(name: str, inventory: Path, report: Path, *extra: str) -> dict:
     if completed.returncode not in EXPECTED_EXIT_CODES or not report.exists():
         print(completed.stdout[-4000:], completed.stderr[-2000:], sep="\n", file=sys.stderr)
         raise SystemExit(f"{name} failed with exit code {completed.returncode} and no report")
-    print(f"(exit code {completed.returncode}; report in demo-output/{report.name})")
+    print(f"(exit code {completed.returncode}; report in demo-output/{report.name}, with {report.stem}.xml and {report.stem}.html)")
     return json.loads(report.read_text(encoding="utf-8"))["hosts"]
 
 
@@ -70,7 +71,8 @@ def main() -> int:
             time.sleep(0.1)
         before = run_playbook("audit.yml", inventory, OUTPUT / "audit-before.json")
         remediation = run_playbook("remediate.yml", inventory, OUTPUT / "remediation.json", "-e", f"m365ops_backup_dir={OUTPUT / 'backups'}")
-        after = run_playbook("audit.yml", inventory, OUTPUT / "audit-after.json")
+        # The fleet as it stands after the remediation: the report to read (JSON, JUnit XML, one HTML page).
+        after = run_playbook("audit.yml", inventory, OUTPUT / "report.json")
     finally:
         fleet.terminate()
         fleet.wait(timeout=30)
@@ -86,7 +88,9 @@ def main() -> int:
     verdicts = {name: sum(1 for entry in after.values() if entry["activation"]["verdict"] == name) for name in ("cannot_activate", "at_risk", "can_activate")}
     print(f"\nafter remediation: {', '.join(f'{count} {status}' for status, count in totals.items())}; "
           f"activation: {', '.join(f'{count} {name}' for name, count in verdicts.items() if count)}")
-    print(f"Reports, backup records and host state: {OUTPUT}")
+    print(f"The report of the fleet as it stands: {OUTPUT / 'report.json'}, {OUTPUT / 'report.xml'} (JUnit) and "
+          f"{OUTPUT / 'report.html'} (open it in a browser; it needs no network)")
+    print(f"Every run's reports, backup records and host state: {OUTPUT}")
     return 0
 
 

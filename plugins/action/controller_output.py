@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action of m365ops.activation.controller_output: the report file and the backup directory, on the controller.
+"""Action of m365ops.activation.controller_output: the report files and the backup directory, on the controller.
 
-One rule for both paths: relative to the current directory, as the user typed them. Both are checked before any host is
-contacted; the report is written atomically to a regular file and never replaces a directory or a device.
+One rule for every path: relative to the current directory, as the user typed them. All are checked before any host is
+contacted; each report file is written atomically to a regular file and never replaces a directory or a device. The
+JSON report is the record; JUnit XML and the HTML page are written beside it from the same report.
 """
 
 from __future__ import annotations
@@ -19,6 +20,43 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import check_backup_dir
+from ansible_collections.m365ops.activation.plugins.plugin_utils.report_files.junit import junit_xml
+from ansible_collections.m365ops.activation.plugins.plugin_utils.report_files.page import report_page
+
+FORMATS = ("json", "junit", "html")
+SUFFIXES = {"junit": ".xml", "html": ".html"}
+
+
+def format_paths(report_file: str, formats: t.Sequence[str]) -> dict[str, str]:
+    """Where each format goes: the JSON at ``report_file``, the others beside it with its ``.json`` replaced (or added
+    to): ``audit.json`` -> ``audit.xml``, ``audit.html``."""
+    if not report_file:
+        return {}
+    stem = report_file[:-5] if report_file.endswith(".json") else report_file
+    return {name: report_file if name == "json" else stem + SUFFIXES[name] for name in FORMATS if name in formats}
+
+
+def previous_report_problem(path: str) -> str | None:
+    """Why ``path`` cannot be the previous report a run compares itself with, or None (read on the controller)."""
+    if not os.path.isfile(path):
+        return "no such file"
+    try:
+        with open(path, encoding="utf-8") as stream:
+            report = json.load(stream)
+    except (OSError, ValueError) as error:
+        return f"not readable as JSON ({error})"
+    if not isinstance(report, dict) or report.get("schema_version") != 1 or not isinstance(report.get("hosts"), dict):
+        return "not a compliance report of m365ops.activation (layout 1): audit.yml or remediate.yml with m365ops_report_file writes one"
+    return None
+
+
+def render(name: str, report: t.Any) -> bytes:
+    """The report in one format, as the bytes of its file."""
+    if name == "json":
+        return (json.dumps(report, indent=4, sort_keys=True, default=str) + "\n").encode("utf-8")
+    if name == "junit":
+        return junit_xml(report)
+    return report_page(report).encode("utf-8")
 
 
 def controller_path(path: str) -> str:
@@ -47,16 +85,15 @@ def report_file_problem(path: str) -> str | None:
     return None
 
 
-def write_report(path: str, report: t.Any) -> None:
-    """The report as JSON, atomically: a temporary file beside ``path``, flushed to disk, renamed over it."""
+def write_report(path: str, content: bytes) -> None:
+    """One report file, atomically: a temporary file beside ``path``, flushed to disk, renamed over it."""
     problem = report_file_problem(path)
     if problem:
         raise AnsibleActionFail(f"report_file: {path}: {problem}")
     handle, temp_path = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".report-")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(report, stream, indent=4, sort_keys=True, default=str)
-            stream.write("\n")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_path, 0o644)
@@ -73,6 +110,8 @@ class ActionModule(ActionBase):
         "report_file": {"type": "str", "default": ""},
         "backup_dir": {"type": "str", "default": ""},
         "report": {"type": "raw"},
+        "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": ["json"]},
+        "previous_report": {"type": "str", "default": ""},
     }
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -80,10 +119,18 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         report_file, backup_dir = controller_path(args["report_file"]), controller_path(args["backup_dir"])
-        if report_file:
-            problem = report_file_problem(report_file)
+        if report_file and "json" not in args["formats"]:
+            raise AnsibleActionFail("m365ops_report_formats: json is the record every other format is made from; keep it in the list")
+        paths = format_paths(report_file, args["formats"])
+        for path in paths.values():
+            problem = report_file_problem(path)
             if problem:
-                raise AnsibleActionFail(f"m365ops_report_file: {report_file}: {problem}")
+                raise AnsibleActionFail(f"m365ops_report_file: {path}: {problem}")
+        previous = controller_path(args["previous_report"])
+        if previous:
+            problem = previous_report_problem(previous)
+            if problem:
+                raise AnsibleActionFail(f"m365ops_previous_report: {previous}: {problem}")
         if backup_dir and self._task.check_mode and not os.path.isdir(backup_dir):
             # Check mode creates nothing: the directory a real run would create must be creatable.
             parent = os.path.dirname(backup_dir)
@@ -95,14 +142,20 @@ class ActionModule(ActionBase):
                 check_backup_dir(backup_dir)
             except OSError as error:
                 raise AnsibleActionFail(f"m365ops_backup_dir: {backup_dir} cannot hold backup records ({error})") from error
-        written = False
+        written: list[str] = []
         if args.get("report") is not None:
             if not report_file:
                 raise AnsibleActionFail("report_file: give the path to write the report to")
+            # Every format is rendered before any file is written: a report one format cannot take leaves none half done.
             try:
-                write_report(report_file, args["report"])
-            except OSError as error:
-                raise AnsibleActionFail(f"m365ops_report_file: {report_file} could not be written ({error})") from error
-            written = True
-        result.update(changed=False, report_file=report_file, backup_dir=backup_dir, written=written)
+                contents = {name: render(name, args["report"]) for name in paths}
+            except ValueError as error:
+                raise AnsibleActionFail(f"report: {error}") from error
+            for name, path in paths.items():
+                try:
+                    write_report(path, contents[name])
+                except OSError as error:
+                    raise AnsibleActionFail(f"m365ops_report_file: {path} could not be written ({error})") from error
+                written.append(path)
+        result.update(changed=False, report_file=report_file, backup_dir=backup_dir, files=paths, previous_report=previous, written=bool(written))
         return result

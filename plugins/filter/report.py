@@ -71,6 +71,10 @@ def concern_entry(result: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "reboot_required": bool(result.get("reboot_required")),
         "reboot_owed_by": list(result.get("reboot_owed_by") or []),
     }
+    diff = result.get("diff")
+    if isinstance(diff, t.Mapping) and isinstance(diff.get("before"), str) and isinstance(diff.get("after"), str):
+        # Under --diff: the values before and after, as the task's diff shows them.
+        entry["diff"] = {"before": diff["before"], "after": diff["after"]}
     if entry["status"] in (BUSY, FAILED, UNKNOWN, UNREACHABLE) or (entry["status"] == NOT_RUN and result.get("msg")):
         entry["message"] = str(result.get("msg") or entry["status"])
     elif result.get("skipped"):
@@ -284,6 +288,9 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     if isinstance(activation, t.Mapping) and "verified" in activation:
         # After an apply the host was read again: true only when nothing is left to change (null in check mode).
         host["verified"] = activation["verified"]
+    if isinstance(activation, t.Mapping) and activation.get("backup_file"):
+        # The controller's record of the values this run overwrote (restore.yml puts them back).
+        host["backup_file"] = str(activation["backup_file"])
     record = findings_record(variables, entries, after)
     if record is not None:
         host["findings"] = record
@@ -350,17 +357,95 @@ def compliance_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], c
     if unknown:
         raise ValueError(f"compliance_report: unknown concern(s) {', '.join(unknown)}; known: {', '.join(concerns)}")
     report_hosts = {host: host_entry(hostvars.get(host) or {}, concerns, chosen) for host in hosts}
+    return {"schema_version": REPORT_SCHEMA_VERSION, "run": run_metadata(run, concerns, chosen), "hosts": report_hosts,
+            **summary(report_hosts), "concerns": [concern for concern in concerns if concern in chosen], "status_order": list(STATUS_ORDER),
+            "headline_order": list(HEADLINE_ORDER)}
+
+
+def summary(hosts: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """What a report says of all its hosts: totals per status, verdict and headline, and the fleet's causes."""
     totals = {status: 0 for status in STATUS_ORDER}
     activation = {verdict: 0 for verdict in VERDICTS}
     headlines = {status: 0 for status in HEADLINE_ORDER}
-    for entry in report_hosts.values():
+    for entry in hosts.values():
         totals[entry["status"]] += 1
         activation[entry["activation"]["verdict"]] += 1
         headlines[entry["headline"]] += 1
-    return {"schema_version": REPORT_SCHEMA_VERSION, "run": run_metadata(run, concerns, chosen),
-            "hosts": report_hosts, "totals": totals, "activation": activation, "headlines": headlines,
-            "concerns": [concern for concern in concerns if concern in chosen], "status_order": list(STATUS_ORDER),
-            "headline_order": list(HEADLINE_ORDER)}
+    return {"totals": totals, "activation": activation, "headlines": headlines, "causes": fleet_causes(hosts), "cause_hosts": cause_hosts(hosts)}
+
+
+SEVERITY_RANK = {HIGH: 0, MEDIUM: 1}
+
+
+def fleet_causes(hosts: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The causes of the fleet, each with the hosts that share it: hosts whose finding has the same id and the same
+    evidence (the same proxy, the same intercepting CA, the same policy, the same unreachable endpoint) are one cause,
+    so a reader sees "12 hosts cannot activate: a proxy this host is set to use does not answer (old-proxy:3128)" before
+    any host list. Most severe first, then the most hosts."""
+    groups: dict[tuple[str, str], dict[str, t.Any]] = {}
+    for name in sorted(hosts):
+        for cause in (hosts[name].get("activation") or {}).get("causes") or []:
+            key = (str(cause["id"]), json.dumps(cause.get("evidence"), sort_keys=True, default=str))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = {field: cause.get(field) for field in ("id", "severity", "summary", "fix", "evidence")}
+                group["hosts"] = []
+            if not group["hosts"] or group["hosts"][-1] != name:
+                group["hosts"].append(name)
+    ordered = sorted(groups.values(), key=lambda group: (SEVERITY_RANK.get(group["severity"], 2), -len(group["hosts"]), group["id"]))
+    return [{**group, "count": len(group["hosts"])} for group in ordered]
+
+
+def cause_hosts(hosts: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, int]:
+    """How many hosts have each cause, whatever its evidence (the chart by cause)."""
+    counts: dict[str, int] = {}
+    for entry in hosts.values():
+        for cause_id in sorted({str(cause["id"]) for cause in (entry.get("activation") or {}).get("causes") or []}):
+            counts[cause_id] = counts.get(cause_id, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _evidence_words(evidence: t.Any) -> str:
+    """Evidence in a few words: strings as they are, mappings as their values."""
+    items = evidence if isinstance(evidence, list) else [evidence]
+    words = []
+    for item in items:
+        if isinstance(item, t.Mapping):
+            words.append(" ".join(str(value) for value in item.values() if value not in (None, "", [], {})))
+        elif item not in (None, ""):
+            words.append(str(item))
+    return "; ".join(words)
+
+
+def cause_lines(causes: t.Sequence[t.Mapping[str, t.Any]], limit: int = 10) -> list[str]:
+    """The fleet's causes, shared evidence first, as the console says them before the hosts."""
+    lines = []
+    for group in causes[:limit]:
+        count = group["count"]
+        what = "cannot activate" if group["severity"] == HIGH else "at risk"
+        evidence = _evidence_words(group.get("evidence"))
+        line = f"{count} host{'s' if count != 1 else ''} {what}: {group['id']}, {group['summary']}" + (f" ({evidence})" if evidence else "")
+        lines.append(_cut(line, 2 * ITEM_LIMIT))
+    if len(causes) > limit:
+        lines.append(f"... and {len(causes) - limit} more causes (in the report file)")
+    return lines
+
+
+def since_lines(report: t.Mapping[str, t.Any]) -> list[str]:
+    """What changed since the previous report, in one line, or nothing when the run was not given one."""
+    since = report.get("since_previous")
+    if not isinstance(since, t.Mapping):
+        return []
+    parts = []
+    for key, label in (("new_failures", "new failures"), ("worse", "worse"), ("fixed", "fixed"), ("better", "better"),
+                       ("not_rechecked", "not checked for activation again"), ("new_hosts", "new hosts"),
+                       ("gone", "gone"), ("not_in_this_run", "not in this run")):
+        names = since.get(key) or []
+        if names:
+            parts.append(f"{len(names)} {label} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
+    previous = since.get("previous_run") or {}
+    return [f"since the previous report ({previous.get('generated') or 'undated'}, run {previous.get('id') or 'unknown'}): "
+            + ("; ".join(parts) or "no host changed")]
 
 
 # A report line is for scanning: each item is cut to this length and a line to LINE_LIMIT; the file has them whole.
@@ -415,9 +500,11 @@ def restore_word(result: t.Mapping[str, t.Any], status: str) -> str:
     return {REMEDIATED: "RESTORED", DRIFT: "WOULD RESTORE", COMPLIANT: "NOTHING LEFT TO RESTORE"}.get(status, "NOTHING TO RESTORE")
 
 
-def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> dict[str, t.Any]:
+def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], run: t.Mapping[str, t.Any] | None = None,
+                   selected: t.Sequence[str] | None = None) -> dict[str, t.Any]:
     """Per host what restore.yml did (its word, status, what went back, the conflicts left, the records used), and
-    totals per word: the report restore.yml writes, as audit and remediate write theirs."""
+    totals per word: the report restore.yml writes, as audit and remediate write theirs; ``run`` and ``selected`` (the
+    concerns restored) give it the same run metadata as theirs."""
     entries = {}
     for host in hosts:
         result = (hostvars.get(host) or {}).get("restore_result")
@@ -433,7 +520,8 @@ def restore_report(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> d
     totals: dict[str, int] = {}
     for entry in entries.values():
         totals[entry["result"]] = totals.get(entry["result"], 0) + 1
-    return {"title": "restore", "hosts": entries, "totals": totals}
+    concerns = CONCERNS + OFFICE_CONCERNS
+    return {"title": "restore", "run": run_metadata(run, concerns, set(concerns if selected is None else selected)), "hosts": entries, "totals": totals}
 
 
 def restart_words(reboot_required: bool, owed: t.Sequence[str], check_mode: bool) -> str:
@@ -497,7 +585,7 @@ def activation_words(activation: t.Mapping[str, t.Any]) -> str:
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     """One short line per host (the verdict and findings first, then each concern's first item, cut; the report file
     has everything), then the totals."""
-    lines = []
+    lines = cause_lines(report.get("causes") or []) + since_lines(report)
     for host, entry in sorted(report["hosts"].items()):
         details = _merged(entry["concerns"])
         lacks = (entry.get("prerequisites") or {}).get("lacks")

@@ -230,9 +230,11 @@ def test_a_host_whose_findings_are_high_cannot_activate_whatever_its_settings_sa
     assert hosts["plain"]["activation"]["verdict"] == "not_checked" and hosts["plain"]["headline"] == "compliant"
     assert report["activation"] == {"can_activate": 1, "at_risk": 0, "cannot_activate": 1, "not_checked": 1}
     lines = report_lines(report)
-    assert lines[2].startswith("walled (unknown OS): CANNOT ACTIVATE (settings COMPLIANT) - activation: CANNOT ACTIVATE (endpoint-blocked; ")
-    assert lines[2].endswith("checked 2 of 8 concerns, endpoints in one pass)")
-    assert lines[1].endswith("activation not checked")
+    # The fleet's causes come first, then one line per host.
+    assert lines[0].startswith("1 host cannot activate: endpoint-blocked, ") and "login.microsoftonline.com" in lines[0]
+    assert lines[3].startswith("walled (unknown OS): CANNOT ACTIVATE (settings COMPLIANT) - activation: CANNOT ACTIVATE (endpoint-blocked; ")
+    assert lines[3].endswith("checked 2 of 8 concerns, endpoints in one pass)")
+    assert lines[2].endswith("activation not checked")
     assert lines[-1].endswith("| activation: can_activate=1, cannot_activate=1, not_checked=1")
 
 
@@ -314,3 +316,31 @@ def test_report_select_keeps_the_hosts_a_jmespath_expression_selects() -> None:
     assert report_select(report, "") == report and report_select(report, None) == report
     with pytest.raises(AnsibleFilterError, match="m365ops_report_select: .* is not a JMESPath expression"):
         report_select(report, "headline ==")
+
+
+def _host_with_causes(*causes: tuple[str, str, object]) -> dict:
+    return {"activation": {"verdict": "cannot_activate", "checked": {},
+                           "causes": [{"id": cause_id, "severity": severity, "summary": f"{cause_id} summary", "fix": "fix it", "evidence": evidence}
+                                      for cause_id, severity, evidence in causes]}}
+
+
+def test_fleet_causes_group_hosts_by_the_same_evidence_most_severe_and_most_hosts_first() -> None:
+    from ansible_collections.m365ops.activation.plugins.filter.report import cause_hosts, cause_lines, fleet_causes
+
+    p1 = [{"route": "WinHTTP p1:3128", "error": "ERROR_WINHTTP_CANNOT_CONNECT"}]
+    p2 = [{"route": "WinHTTP p2:8080", "error": "ERROR_WINHTTP_CANNOT_CONNECT"}]
+    hosts = {"a": _host_with_causes(("proxy-unreachable", "high", p1), ("winhttp-proxy-disagrees", "medium", ["views differ"])),
+             "b": _host_with_causes(("proxy-unreachable", "high", p1)),
+             "c": _host_with_causes(("proxy-unreachable", "high", p2)),
+             "d": _host_with_causes(("winhttp-proxy-disagrees", "medium", ["views differ"]), ("winhttp-proxy-disagrees", "medium", ["views differ"])),
+             "e": {"activation": {"verdict": "not_checked", "causes": [], "checked": {}}}}
+    causes = fleet_causes(hosts)
+    assert [(group["id"], group["hosts"]) for group in causes] == [
+        ("proxy-unreachable", ["a", "b"]), ("proxy-unreachable", ["c"]), ("winhttp-proxy-disagrees", ["a", "d"])]
+    # A host that gives the same cause twice is one host of it.
+    assert [group["count"] for group in causes] == [2, 1, 2] and causes[0]["evidence"] == p1
+    # The chart by cause counts hosts, once each whatever the evidence.
+    assert cause_hosts(hosts) == {"proxy-unreachable": 3, "winhttp-proxy-disagrees": 2}
+    lines = cause_lines(causes, limit=2)
+    assert lines[0] == "2 hosts cannot activate: proxy-unreachable, proxy-unreachable summary (WinHTTP p1:3128 ERROR_WINHTTP_CANNOT_CONNECT)"
+    assert lines[1].startswith("1 host cannot activate: proxy-unreachable") and lines[2] == "... and 1 more causes (in the report file)"
