@@ -280,6 +280,11 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
         # Whether this run only planned (check mode): a restart its changes need would be needed, not owed.
         "check_mode": any(isinstance(result, t.Mapping) and bool(result.get("check_mode")) for result in results),
     }
+    # Drift nothing of this run would change: left in place on purpose (a PAC-file site, a probe host the site chose), with
+    # its evidence, told apart from drift a remediation would change.
+    left = [name for name, entry in entries.items() if entry["status"] == DRIFT and entry.get("drift") and not entry.get("changes")]
+    if left:
+        host["drift_left_in_place"] = left
     if after is not None:
         host["restarted"] = True
         # Windows' own reasons to restart, as read after this run's restart.
@@ -305,8 +310,13 @@ def host_entry(variables: t.Mapping[str, t.Any], concerns: t.Sequence[str], sele
     if isinstance(prerequisites, t.Mapping):
         host["prerequisites"] = {key: prerequisites.get(key) for key in ("powershell", "dotnet4_release", "lacks", "ready", "error")}
     if status in (FAILED, UNREACHABLE, NOT_RUN):
-        host["message"] = "; ".join(f"{concern}: {entry['message']}" for concern, entry in entries.items()
-                                    if entry["status"] == status and entry.get("message"))
+        # Said once: a host that could not be reached, or whose one task failed before any concern, gives every concern
+        # the same message.
+        said: dict[str, list[str]] = {}
+        for concern, entry in entries.items():
+            if entry["status"] == status and entry.get("message"):
+                said.setdefault(str(entry["message"]), []).append(concern)
+        host["message"] = "; ".join(f"{', '.join(names)}: {message}" for message, names in said.items())
     if status == UNREACHABLE:
         # Not reached, or reached and refused the credentials: different people fix those.
         host["unreachable_reason"] = "auth_failed" if AUTH_REFUSED.search(host.get("message") or "") else "no_connection"
@@ -582,6 +592,17 @@ def activation_words(activation: t.Mapping[str, t.Any]) -> str:
     return f"activation: {verdict.replace('_', ' ').upper()} ({causes + '; ' if causes else ''}{scope})"
 
 
+def drift_words(entry: t.Mapping[str, t.Any], lead: str) -> str:
+    """Which drift of a drifting host a remediation would change and which it leaves in place on purpose, or nothing."""
+    if entry["status"] != DRIFT:
+        return ""
+    left = entry.get("drift_left_in_place") or []
+    changing = [name for name, detail in entry["concerns"].items() if detail.get("status") == DRIFT and name not in left]
+    parts = ([f"{'would change' if entry.get('check_mode') else 'not changed'}: {', '.join(changing)}"] if changing else []) + (
+        [f"left in place: {', '.join(left)}"] if left else [])
+    return lead + "; ".join(parts) + (")" if lead == " (" else "") if parts else ""
+
+
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
     """One short line per host (the verdict and findings first, then each concern's first item, cut; the report file
     has everything), then the totals."""
@@ -605,7 +626,8 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         activation = entry.get("activation") or {"verdict": NOT_CHECKED}
         details.insert(1 if lacks else 0, activation_words(activation))
         head = entry.get("headline", entry["status"])
-        word = head.replace("_", " ").upper() + (f" (settings {entry['status'].upper()})" if head != entry["status"] else "")
+        word = head.replace("_", " ").upper() + (f" (settings {entry['status'].upper()}{drift_words(entry, ', ')})" if head != entry["status"]
+                                                 else drift_words(entry, " ("))
         line = f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}"
         lines.append(_cut(line, LINE_LIMIT - 40) + " (the rest in the report file)" if len(line) > LINE_LIMIT else line)
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))

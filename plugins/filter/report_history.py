@@ -49,8 +49,8 @@ def compare_reports(report: t.Mapping[str, t.Any], previous: t.Mapping[str, t.An
     _checked(report, "the report")
     _checked(previous, "m365ops_previous_report")
     now, before = report["hosts"], previous["hosts"]
-    since: dict[str, t.Any] = {"previous_run": _run_of(previous), "new_failures": [], "worse": [], "fixed": [], "better": [], "not_rechecked": [],
-                              "changed": {}}
+    since: dict[str, t.Any] = {"previous_run": _run_of(previous), "changed": {}}
+    since.update({key: [] for key in ("new_failures", "worse", "fixed", "better", "not_rechecked")})
     for host in sorted(set(now) & set(before)):
         was, is_now = before[host]["headline"], now[host]["headline"]
         if was == is_now:

@@ -100,7 +100,9 @@ def test_hosts_not_diagnosed_are_told_apart_and_never_clean(fleet: Fleet, invent
     report_file = tmp_path / "findings.json"
     run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
     report = json.loads(report_file.read_text(encoding="utf-8"))
-    assert run.rc == 2
+    # Both end unreachable after the report (ansible-playbook's exit code 4), neither counted failed.
+    assert run.rc == 4 and [run.stats[host]["unreachable"] for host in ("down", "locked")] == [1, 1]
+    assert [run.stats[host]["failures"] for host in ("down", "locked")] == [0, 0]
     summary = report["summary"]
     assert summary["hosts_not_diagnosed"] == ["down", "locked"] and summary["hosts_without_findings"] == ["up"]
     assert summary["not_diagnosed"] == {"auth_failed": ["locked"], "unreachable": ["down"]}

@@ -44,8 +44,9 @@ def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_pa
     report_file = tmp_path / "audit.json"
 
     run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(report_file)})
-    # The report is written, then the failed and unreachable hosts fail the run.
-    assert run.rc == 2, run.stdout[-3000:]
+    # The report is written, then the failed hosts fail and the unreachable ones end unreachable: ansible-playbook's exit
+    # code is then 4 (a host could not be reached), which it gives before 2 (a host failed).
+    assert run.rc == 4, run.stdout[-3000:]
     report = report_of(report_file)
     statuses = {host: entry["status"] for host, entry in report["hosts"].items()}
     assert statuses == {"broken": "failed", "offline": "unreachable", "healthy": "compliant", "nokb": "blocked", "locked": "unreachable"}
@@ -62,7 +63,13 @@ def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_pa
     # Nothing is known of a host that could not be reached: every concern it was asked for is unreachable.
     assert {entry["status"] for entry in report["hosts"]["offline"]["concerns"].values()} == {"unreachable", "not_selected"}
     assert report["hosts"]["healthy"]["concerns"]["ipv6"] == {"status": "not_selected"}
-    assert run.stats["broken"]["failures"] == 1 and run.stats["offline"]["failures"] == 1 and run.stats["healthy"]["failures"] == 0
+    # The recap (and AWX) counts the hosts the run could not reach unreachable, not failed, and the reason is said once.
+    assert run.stats["broken"]["failures"] == 1 and run.stats["healthy"]["failures"] == 0
+    assert (run.stats["offline"]["failures"], run.stats["offline"]["unreachable"]) == (0, 1)
+    assert (run.stats["locked"]["failures"], run.stats["locked"]["unreachable"]) == (0, 1)
+    offline_message = report["hosts"]["offline"]["message"]
+    assert offline_message.startswith("tls12, winhttp_proxy, ncsi, required_services, winsock_reset: ") and offline_message.count("tls12") == 1
+    assert "UNREACHABLE (no_connection): tls12, winhttp_proxy, ncsi, required_services, winsock_reset: " in run.stdout
     assert executions(fleet, "broken") == 1, "an audit is one agent execution, also where a read fails"
 
 
@@ -76,7 +83,8 @@ def test_report_is_written_under_check_and_limit_for_the_targeted_hosts_only(fle
     assert run.rc == 0, run.stdout[-3000:]
     report = report_of(report_file)
     assert list(report["hosts"]) == ["one"] and report["hosts"]["one"]["status"] == "drift"
-    assert report["title"] == "remediation"
+    # A remediation under --check changed nothing, and its title says so.
+    assert report["title"] == "remediation (check mode)" and report["run"]["check_mode"] is True
     assert f"Report written to {report_file}" in run.stdout
     # --diff shows the host's changes, not the controller-side report file.
     assert '"Enabled"=dword:00000001' in run.stdout and '"totals"' not in run.stdout.split("PLAY RECAP")[0].split("Show the report")[0]
@@ -191,13 +199,13 @@ def test_the_issue_fleet_end_to_end(fleet: Fleet, inventory: Path, tmp_path: Pat
     assert len(proxy_changes) == 2 and all("CORP\\alice" in change and "proxy.corp.example:8080" in change for change in proxy_changes)
 
     remediate = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_report_file": str(tmp_path / "remediation.json")})
-    assert remediate.rc == 2
+    assert remediate.rc == 4
     site = {"access_type": "named", "proxy": "proxy.corp.example:8080", "bypass": "*.corp.example;<local>"}
     assert both_views("proxy-right") == right_before and both_views("proxy-only") == (site, site)
     assert report_of(tmp_path / "remediation.json")["hosts"]["win7-nokb"]["status"] == "blocked"
 
     explicit = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
-    assert explicit.rc == 2
+    assert explicit.rc == 4
     wanted = {"access_type": "named", "proxy": "proxy.branch.example:3128", "bypass": None}
     assert all(both_views(name) == (wanted, wanted) for name in ("proxy-only", "proxy-right", "win7-nokb", "healthy"))
 

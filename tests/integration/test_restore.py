@@ -263,7 +263,7 @@ def test_a_host_with_no_records_is_nothing_to_restore(fleet: Fleet, inventory: P
     assert "restore: NOTHING TO RESTORE" in run.stdout and "COMPLIANT" not in run.stdout
 
 
-def test_restore_writes_a_report_and_fails_the_hosts_it_could_not_restore(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+def test_restore_writes_a_report_and_ends_the_hosts_it_could_not_reach_unreachable(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
     fleet.add("pc", "win10-tls-hardened")
     fleet.add("empty", "win11")
     fleet.add("down", "win11")
@@ -273,7 +273,8 @@ def test_restore_writes_a_report_and_fails_the_hosts_it_could_not_restore(fleet:
     fleet.take_offline("down")
     report = tmp_path / "restore.json"
     run = run_playbook(inventory, RESTORE, extra_vars={**backups, "m365ops_report_file": str(report)})
-    assert run.rc == 2, "the host that could not be reached fails the run, after the report"
+    assert run.rc == 4, "the host that could not be reached ends the run unreachable, after the report"
+    assert (run.stats["down"]["unreachable"], run.stats["down"]["failures"]) == (1, 0)
     written = json.loads(report.read_text(encoding="utf-8"))
     assert {host: entry["result"] for host, entry in written["hosts"].items()} == {
         "pc": "RESTORED", "empty": "NOTHING TO RESTORE", "down": "UNREACHABLE"}

@@ -344,3 +344,15 @@ def test_fleet_causes_group_hosts_by_the_same_evidence_most_severe_and_most_host
     lines = cause_lines(causes, limit=2)
     assert lines[0] == "2 hosts cannot activate: proxy-unreachable, proxy-unreachable summary (WinHTTP p1:3128 ERROR_WINHTTP_CANNOT_CONNECT)"
     assert lines[1].startswith("1 host cannot activate: proxy-unreachable") and lines[2] == "... and 1 more causes (in the report file)"
+
+
+def test_drift_left_in_place_on_purpose_is_told_apart_from_drift_a_remediation_would_change() -> None:
+    activation = {"changed": True, "concerns": {
+        "tls12": {"changed": True, "check_mode": True, "changes": [{"reason": "TLS 1.2 Client Enabled is 0"}]},
+        "winhttp_proxy": {"changed": False, "check_mode": True, "drift": ["WinINet uses a PAC file"]}}}
+    report = compliance_report({"h": {"fleet_activation": activation}}, ["h"], selected=["tls12", "winhttp_proxy"])
+    assert report["hosts"]["h"]["drift_left_in_place"] == ["winhttp_proxy"]
+    assert report_lines(report)[0].startswith("h (unknown OS): DRIFT (would change: tls12; left in place: winhttp_proxy) - ")
+    only_left = {"changed": False, "concerns": {"winhttp_proxy": {"changed": False, "drift": ["WinINet uses a PAC file"]}}}
+    line = report_lines(compliance_report({"h": {"fleet_activation": only_left}}, ["h"], selected=["winhttp_proxy"]))[0]
+    assert line.startswith("h (unknown OS): DRIFT (left in place: winhttp_proxy) - ")

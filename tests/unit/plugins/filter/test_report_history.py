@@ -17,7 +17,8 @@ VERDICT = {"compliant": "can_activate", "remediated": "can_activate", "drift": "
 
 def entry(headline: str) -> dict[str, Any]:
     status = "compliant" if headline in ("cannot_activate", "at_risk") else headline
-    causes = [{"id": "endpoint-blocked", "severity": "high", "summary": "s", "fix": "f", "evidence": ["login blocked"]}] if headline == "cannot_activate" else []
+    blocked = {"id": "endpoint-blocked", "severity": "high", "summary": "s", "fix": "f", "evidence": ["login blocked"]}
+    causes = [blocked] if headline == "cannot_activate" else []
     return {"status": status, "headline": headline, "os": "Windows 10", "reboot_required": False, "reboot_owed_by": [], "check_mode": True,
             "concerns": {"tls12": {"status": status}}, "activation": {"verdict": VERDICT[headline], "causes": causes, "checked": {}}}
 
