@@ -76,3 +76,36 @@ def test_a_jmespath_selection_prints_and_writes_only_the_hosts_it_selects(fleet:
     refused = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_select": "headline =="})
     assert refused.rc != 0 and "m365ops_report_select" in refused.stdout
     assert sum(fleet.hosts["firewall"].host.counters["executions"].values()) == 1, "the refused run contacted no host"
+
+
+def test_with_every_profile_no_host_the_diagnosis_says_cannot_activate_is_called_compliant(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """The issue's done-means: on the simulated fleet with every profile, the default audit calls no host compliant whose
+    findings (the full diagnosis, follow-ups and all) say it cannot activate, at one agent execution per host."""
+    from winsim.profiles import PROFILES
+
+    for name in PROFILES:
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+
+    def executions() -> dict[str, int]:
+        return {name: sum(entry.host.counters["executions"].values()) for name, entry in fleet.hosts.items()}
+
+    settings_only = run_playbook(inventory, AUDIT, extra_vars={"m365ops_audit_activation": False})
+    assert settings_only.rc in (0, 2), settings_only.stdout[-3000:]
+    cost = executions()
+    # One execution per host; a second, read-only, only where the Winsock catalog names another product's DLL.
+    assert {count for name, count in cost.items() if name != "win81-ps4"} <= {1, 2} and cost["win11"] == 1
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    assert run.rc in (0, 2), run.stdout[-3000:]
+    # Saying which hosts can activate costs no execution more than the settings alone, on any host.
+    assert {name: count - cost[name] for name, count in executions().items()} == cost
+    audit = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    validate_report(audit)
+    diagnosis = run_playbook(inventory, ROOT / "playbooks" / "diagnose.yml", extra_vars={"m365ops_report_file": str(tmp_path / "findings.json")})
+    assert diagnosis.rc in (0, 2), diagnosis.stdout[-3000:]
+    findings = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))["hosts"]
+    cannot = sorted(host for host, items in findings.items() if any(item["severity"] == "high" for item in items))
+    assert len(cannot) >= 20, "the fleet has hosts of every cause"
+    called_fine = [host for host in cannot if audit["hosts"][host]["headline"] in ("compliant", "remediated")
+                   or audit["hosts"][host]["activation"]["verdict"] == "can_activate"]
+    assert called_fine == []

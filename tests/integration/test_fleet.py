@@ -71,6 +71,9 @@ def test_audit_reports_every_host_as_it_is(fleet: Fleet, inventory: Path, tmp_pa
     assert offline_message.startswith("tls12, winhttp_proxy, ncsi, required_services, winsock_reset: ") and offline_message.count("tls12") == 1
     assert "UNREACHABLE (no_connection): tls12, winhttp_proxy, ncsi, required_services, winsock_reset: " in run.stdout
     assert executions(fleet, "broken") == 1, "an audit is one agent execution, also where a read fails"
+    # A failed host is said once, in a short line at the end (after its report line), not as its whole result.
+    said = [line for line in run.stdout.splitlines() if line.startswith("fatal: [broken]")]
+    assert len(said) == 1 and len(said[0]) < 1000 and said[0].startswith('fatal: [broken]: FAILED! => {"changed": false, "msg": "FAILED: tls12: ')
 
 
 def test_report_is_written_under_check_and_limit_for_the_targeted_hosts_only(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
