@@ -662,12 +662,13 @@ def _tcp_connect(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, An
     return {"targets": results}
 
 
-PROXY = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
+# Host names of Active Directory DNS may carry "_" (review G15); a whole-string match, so a trailing newline is refused.
+PROXY = re.compile(r"[A-Za-z0-9._\-\[\]:]+:[0-9]{1,5}")
 
 
 def _proxy(op: dict[str, Any], default: str) -> str:
     proxy = op.get("proxy", default)
-    if proxy in ("default", "direct") or (isinstance(proxy, str) and PROXY.match(proxy)):
+    if proxy in ("default", "direct") or (isinstance(proxy, str) and PROXY.fullmatch(proxy)):
         return proxy
     raise OpError("invalid_argument", "proxy must be 'default', 'direct' or host:port")
 
@@ -724,7 +725,8 @@ def _update_history(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str,
     return {"available": True, "total": len(newest), "entries": newest[:count]}
 
 
-OFFICE_APPS = ("winword.exe", "excel.exe", "outlook.exe", "powerpnt.exe", "onenote.exe", "msaccess.exe", "mspub.exe", "lync.exe")
+OFFICE_APPS = ("winword.exe", "excel.exe", "outlook.exe", "powerpnt.exe", "onenote.exe", "msaccess.exe", "mspub.exe", "lync.exe", "visio.exe",
+               "winproj.exe")
 
 
 def _registry_wait(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:

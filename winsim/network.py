@@ -23,6 +23,8 @@ PUBLIC_ROOT = "DigiCert Global Root G2"
 PUBLIC_ISSUER = "Microsoft Azure RSA TLS Issuing CA 04"
 # ERROR_WINHTTP_* (winhttp.h)
 WINHTTP_TIMEOUT, WINHTTP_NAME_NOT_RESOLVED, WINHTTP_CANNOT_CONNECT, WINHTTP_SECURE_FAILURE = 12002, 12007, 12029, 12175
+# ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED: the server asked for a client certificate.
+WINHTTP_CLIENT_AUTH_CERT_NEEDED = 12044
 
 
 def network(state: dict[str, Any]) -> dict[str, Any]:
@@ -61,12 +63,15 @@ def _certificate(common_name: str, issuer: str) -> dict[str, Any]:
             "thumbprint": hashlib.sha1(f"{common_name}|{issuer}".encode()).hexdigest().upper(), "not_after": "2027-06-30T23:59:59Z"}
 
 
-def chain_for(name: str, inspection: dict[str, Any] | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The chain the host builds for ``name``'s certificate, and its status flags."""
+def chain_for(name: str, inspection: dict[str, Any] | None, root_missing: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """The chain the host builds for ``name``'s certificate, and its status flags; ``root_missing``: the host's store
+    lacks the public root (automatic root update off), so the chain stops at the issuing CA, flagged PartialChain."""
     if inspection:
         ca = inspection["ca"]
         chain = [_certificate(name, ca), _certificate(ca, ca)]
         return chain, ([] if inspection.get("trusted") else ["UntrustedRoot"])
+    if root_missing:
+        return [_certificate(name, PUBLIC_ISSUER), _certificate(PUBLIC_ISSUER, PUBLIC_ROOT)], ["PartialChain"]
     return [_certificate(name, PUBLIC_ISSUER), _certificate(PUBLIC_ISSUER, PUBLIC_ROOT), _certificate(PUBLIC_ROOT, PUBLIC_ROOT)], []
 
 
@@ -111,7 +116,7 @@ def tls_handshake(state: dict[str, Any], name: str, port: int, proxy: str | None
         inspection = network(state).get("tls_inspection")
     if not tls12:
         return {**result, "error": "HandshakeFailed", "error_code": SEC_E_ALGORITHM_MISMATCH}
-    chain, flags = chain_for(name, inspection)
+    chain, flags = chain_for(name, inspection, bool(network(state).get("root_missing")))
     return {**result, "ok": True, "protocol": "Tls12", "chain": chain, "chain_status": flags,
             "policy_errors": "RemoteCertificateChainErrors" if flags else "None"}
 
@@ -144,11 +149,14 @@ def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeou
             return answer(code=WINHTTP_CANNOT_CONNECT, elapsed=timeout)
         status = 407 if config.get("requires_auth") else (403 if agent in config.get("blocks_agents", []) else 200)
         inspection = config.get("tls_inspection")
+        if scheme == "https" and status == 200 and config.get("client_certificate"):
+            # The proxy asks for a client certificate and refuses the request the agent sends again without one.
+            return answer(code=WINHTTP_CLIENT_AUTH_CERT_NEEDED)
     if scheme != "https" or status != 200:
         return answer(status)
     if not tls12:
         return answer(code=WINHTTP_SECURE_FAILURE)
-    chain, flags = chain_for(name, inspection)
+    chain, flags = chain_for(name, inspection, bool(network(state).get("root_missing")))
     if flags:
         # WinHTTP refuses a chain to an untrusted root: the request fails in the TLS stage.
         return answer(code=WINHTTP_SECURE_FAILURE)

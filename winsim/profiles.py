@@ -442,6 +442,12 @@ def _tls_inspected(state: dict[str, Any]) -> None:
     state["network"] = {"tls_inspection": {"ca": INSPECTION_CA, "trusted": True}}
 
 
+def _root_missing(state: dict[str, Any]) -> None:
+    """Automatic root certificate update turned off by policy, and the public root Microsoft's endpoints chain to never
+    deployed: every chain stops at the issuing CA."""
+    state["network"] = {"root_missing": True}
+
+
 def _site_proxy_behaving(**behaviour: Any) -> Callable[[dict[str, Any]], None]:
     """A proxy site set up as the article says (WinHTTP names the proxy WinINet names), whose proxy behaves as given."""
     def drift(state: dict[str, Any]) -> None:
@@ -730,6 +736,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_crl_blocked,)),
     Profile("win10-tls-inspected", "Windows 10 behind a firewall that inspects TLS with a CA the machines trust", WIN10,
             drift=(_tls_inspected,)),
+    Profile("win10-proxy-client-cert", "Windows 10 at a proxy site whose proxy asks for a client certificate and refuses a request "
+            "without one", WIN10, drift=(_site_proxy_behaving(client_certificate=True),)),
+    Profile("win10-root-missing", "Windows 10 whose certificate store lacks the public root Microsoft's endpoints chain to (automatic root "
+            "update off by policy)", WIN10, drift=(_root_missing,)),
     Profile("win10-ja-proxy-auth", "Windows 10 in Japanese at a proxy site whose proxy asks for authentication (407)", WIN10,
             language=1041, drift=(_site_proxy_behaving(requires_auth=True),)),
     Profile("win10-proxy-msoidcrl", "Windows 10 at a proxy site whose proxy refuses the MSOIDCRL user agent", WIN10,

@@ -22,7 +22,8 @@ Function Get-OpProxy {
         return $Default
     }
     $proxy = [string]$proxy
-    if ($proxy -ne 'default' -and $proxy -ne 'direct' -and $proxy -notmatch '^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$') {
+    # Host names of Active Directory DNS may carry '_' (G15); \z, not $, so a trailing newline is refused too.
+    if ($proxy -ne 'default' -and $proxy -ne 'direct' -and $proxy -cnotmatch '^[A-Za-z0-9._\-\[\]:]+:[0-9]{1,5}\z') {
         throw (New-AgentError -Class 'invalid_argument' -Message "proxy must be 'default', 'direct' or host:port")
     }
     return $proxy

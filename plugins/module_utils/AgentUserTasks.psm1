@@ -62,7 +62,13 @@ Function Invoke-InUserSession {
             $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', $inherit, 'None', 'Allow'))
         }
         $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $user, 'ReadAndExecute', $inherit, 'None', 'Allow'))
-        $directory.SetAccessControl($acl)
+        # PowerShell 7 (.NET Core) has no SetAccessControl method on DirectoryInfo, only the extension method (G3).
+        if ($PSVersionTable.PSEdition -eq 'Core') {
+            [System.IO.FileSystemAclExtensions]::SetAccessControl($directory, $acl)
+        }
+        else {
+            $directory.SetAccessControl($acl)
+        }
         $opsPath = Join-Path -Path $folderPath -ChildPath 'ops.json'
         $outputPath = Join-Path -Path $folderPath -ChildPath 'output.json'
         $donePath = Join-Path -Path $folderPath -ChildPath 'done'
@@ -90,13 +96,16 @@ Function Invoke-InUserSession {
         $definition.Settings.DisallowStartIfOnBatteries = $false
         $definition.Settings.StopIfGoingOnBatteries = $false
         $definition.Settings.ExecutionTimeLimit = 'PT' + [string]($TimeoutSeconds + 60) + 'S'
-        # TASK_LOGON_INTERACTIVE_TOKEN: the user's own session, without the user's password.
-        $definition.Principal.UserId = [string]$Session['user']
+        # TASK_LOGON_INTERACTIVE_TOKEN: the user's own session, without the user's password. The principal by SID: a name
+        # Task Scheduler cannot look up (an Entra ID account, a bare name) would fail the registration (G7).
+        $definition.Principal.UserId = [string]$Session['sid']
         $definition.Principal.LogonType = 3
         $definition.Principal.RunLevel = 0
         $action = $definition.Actions.Create(0)
         $action.Path = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
-        $action.Arguments = '-NoProfile -NonInteractive -WindowStyle Hidden -ExecutionPolicy Bypass -File "' + $scriptPath + '"'
+        # The script's text as a command, not -File: an execution policy set by Group Policy (AllSigned) overrides
+        # -ExecutionPolicy for script files, never for commands (G8).
+        $action.Arguments = '-NoProfile -NonInteractive -WindowStyle Hidden -ExecutionPolicy Bypass -Command "& ([scriptblock]::Create([System.IO.File]::ReadAllText(''' + $scriptPath + ''')))"'
         # TASK_CREATE_OR_UPDATE with the interactive token logon.
         $task = $folder.RegisterTaskDefinition($taskName, $definition, 6, $null, $null, 3)
         [void]$task.Run($null)
@@ -111,6 +120,15 @@ Function Invoke-InUserSession {
         else {
             $entry['error'] = 'timeout'
             $entry['task_result'] = [int]$task.LastTaskResult
+            # Deleting a task does not end its running instance: stop it first, so nothing it would still do happens
+            # after the controller was told there was no answer (G9).
+            try {
+                $task.Stop(0)
+                $entry['stopped'] = $true
+            }
+            catch {
+                $entry['stopped'] = $false
+            }
         }
     }
     catch {

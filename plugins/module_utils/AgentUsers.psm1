@@ -47,7 +47,9 @@ Function Invoke-ProfileList {
             foreach ($sid in $list.GetSubKeyNames()) {
                 if ($sid -match '^S-1-(5-21|12-1)-[0-9-]+$') {
                     $profilePath = Get-ProfilePath -Sid $sid
-                    $hiveFile = [bool]$profilePath -and [System.IO.File]::Exists((Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT'))
+                    # Path.Combine, not Join-Path: Windows PowerShell's Join-Path throws for a drive that no longer exists,
+                    # and one stale profile would fail the whole list (G11).
+                    $hiveFile = [bool]$profilePath -and [System.IO.File]::Exists([System.IO.Path]::Combine($profilePath, 'NTUSER.DAT'))
                     $profiles.Add(@{ sid = $sid; path = $profilePath; loaded = ($loaded -contains $sid); hive_file = $hiveFile })
                 }
             }
@@ -125,7 +127,7 @@ Function Invoke-UserHiveLoad {
     if (Test-RegistryKey "HKU\$sid") {
         return @{ sid = $sid; loaded = $false; already_loaded = $true }
     }
-    $hiveFile = Join-Path -Path $profilePath -ChildPath 'NTUSER.DAT'
+    $hiveFile = [System.IO.Path]::Combine($profilePath, 'NTUSER.DAT')
     if (-not [System.IO.File]::Exists($hiveFile)) {
         # reg.exe load would create an empty hive there.
         throw (New-AgentError -Class 'not_found' -Message "the profile of $sid has no $hiveFile")
@@ -218,13 +220,15 @@ Function Invoke-UserSessions {
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $sessions = New-Object -TypeName System.Collections.Generic.List[object]
     foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
-        $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwnerSid
-        if ($owner.ReturnValue -ne 0 -or -not $owner.Sid) {
+        # A user who signs out between the query and these calls leaves a process that is gone: skip it, never fail the
+        # op for every other user (G12).
+        $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwnerSid -ErrorAction SilentlyContinue
+        if ($null -eq $owner -or $owner.ReturnValue -ne 0 -or -not $owner.Sid) {
             continue
         }
         $user = [string]$owner.Sid
-        $account = Invoke-CimMethod -InputObject $process -MethodName GetOwner
-        if ($account.ReturnValue -eq 0 -and $account.User) {
+        $account = Invoke-CimMethod -InputObject $process -MethodName GetOwner -ErrorAction SilentlyContinue
+        if ($null -ne $account -and $account.ReturnValue -eq 0 -and $account.User) {
             $user = [string]$account.User
             if ($account.Domain) {
                 $user = [string]$account.Domain + '\' + $user

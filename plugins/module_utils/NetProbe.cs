@@ -253,6 +253,9 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
         [DllImport("winhttp.dll", SetLastError = true)]
         public static extern bool WinHttpSetOption(IntPtr handle, uint option, ref uint buffer, uint length);
 
+        [DllImport("winhttp.dll", SetLastError = true)]
+        public static extern bool WinHttpSetOption(IntPtr handle, uint option, IntPtr buffer, uint length);
+
         [DllImport("winhttp.dll", SetLastError = true, CharSet = CharSet.Unicode)]
         public static extern IntPtr WinHttpConnect(IntPtr session, string server, ushort port, uint reserved);
 
@@ -293,6 +296,9 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
         private const uint OptionDisableFeature = 63;
         private const uint DisableRedirects = 0x2;
         private const uint OptionServerCertContext = 78;
+        // WINHTTP_OPTION_CLIENT_CERT_CONTEXT, and ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED (winhttp.h).
+        private const uint OptionClientCertContext = 47;
+        private const int ErrorClientCertNeeded = 12044;
 
         // A GET of each URL through WinHTTP, as sign-in does: proxy is "default" (the WinHTTP default proxy),
         // "direct", or a proxy server "host:port". Redirects are not followed: the first answer is the one recorded.
@@ -339,9 +345,22 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
                     return Failed(url, started);
                 uint redirects = DisableRedirects;
                 NativeMethods.WinHttpSetOption(request, OptionDisableFeature, ref redirects, 4);
-                if (!NativeMethods.WinHttpSendRequest(request, IntPtr.Zero, 0, IntPtr.Zero, 0, 0, UIntPtr.Zero) ||
-                    !NativeMethods.WinHttpReceiveResponse(request, IntPtr.Zero))
-                    return Failed(url, started);
+                bool answered = Send(request);
+                bool retried = false;
+                if (!answered && Marshal.GetLastWin32Error() == ErrorClientCertNeeded)
+                {
+                    // The server asked for a client certificate: answer once without one (WINHTTP_NO_CLIENT_CERT_CONTEXT),
+                    // as an application that has none does; 12044 says nothing of the protocols WinHTTP offers.
+                    retried = true;
+                    answered = NativeMethods.WinHttpSetOption(request, OptionClientCertContext, IntPtr.Zero, 0) && Send(request);
+                }
+                if (!answered)
+                {
+                    Hashtable failed = Failed(url, started);
+                    if (retried)
+                        failed["client_cert_retried"] = true;
+                    return failed;
+                }
                 uint status = 0;
                 uint length = 4;
                 if (!NativeMethods.WinHttpQueryHeaders(request, QueryStatusCode | QueryFlagNumber, IntPtr.Zero, ref status, ref length, IntPtr.Zero))
@@ -388,6 +407,12 @@ namespace ansible_collections.m365ops.activation.plugins.module_utils.NetProbe
             {
                 NativeMethods.CertFreeCertificateContext(context);
             }
+        }
+
+        private static bool Send(IntPtr request)
+        {
+            return NativeMethods.WinHttpSendRequest(request, IntPtr.Zero, 0, IntPtr.Zero, 0, 0, UIntPtr.Zero) &&
+                   NativeMethods.WinHttpReceiveResponse(request, IntPtr.Zero);
         }
 
         private static Hashtable Failed(string url, DateTime started)

@@ -216,24 +216,33 @@ def _proxy_status(code: str) -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
-def _intercepted(facts: Facts) -> t.Any:
-    found: dict[str, list[str]] = {}
-    for entry in _checked(facts):
-        if entry.get("intercepted_by"):
-            found.setdefault(entry["intercepted_by"], []).append(entry["url"])
-    return [{"ca": ca, "endpoints": urls} for ca, urls in sorted(found.items())] or None
+def _endpoints_by(field: str, label: str) -> t.Callable[[Facts], t.Any]:
+    """The checked endpoints grouped by what their ``field`` names (a CA, a root), each group as ``{label: ..., endpoints}``."""
+    def evidence(facts: Facts) -> t.Any:
+        found: dict[str, list[str]] = {}
+        for entry in _checked(facts):
+            if entry.get(field):
+                found.setdefault(entry[field], []).append(entry["url"])
+        return [{label: name, "endpoints": urls} for name, urls in sorted(found.items())] or None
+    return evidence
+
+
+# The CA that intercepts TLS; the public root a chain stops short of, which the host's store lacks.
+_intercepted = _endpoints_by("intercepted_by", "ca")
+_root_missing = _endpoints_by("root_missing", "root")
 
 
 def _tls_failed(facts: Facts) -> t.Any:
     failed = [{"endpoint": f"{entry['host']}:{entry['port']}", "error": entry["stages"]["tls"].get("error")}
-              for entry in _checked(facts) if entry.get("tls") == "fail" and not entry.get("intercepted_by")]
+              for entry in _checked(facts) if entry.get("tls") == "fail" and not entry.get("intercepted_by") and not entry.get("root_missing")]
     return failed or None
 
 
 def _winhttp_tls_refused(facts: Facts) -> t.Any:
     """WinHTTP's HTTPS requests fail in TLS, and no interception explains it: WinHTTP does not offer TLS 1.2."""
     refused = [{"url": entry["url"], "error": entry["stages"]["http"].get("error"), "route": entry["stages"]["http"].get("route")}
-               for entry in _checked(facts) if (entry.get("stages") or {}).get("http", {}).get("tls_refused") and not entry.get("intercepted_by")]
+               for entry in _checked(facts) if (entry.get("stages") or {}).get("http", {}).get("tls_refused") and not entry.get("intercepted_by")
+               and not entry.get("root_missing")]
     return refused or None
 
 
@@ -331,6 +340,14 @@ RULES: tuple[Rule, ...] = (
     Rule("tls-intercepted", "check whether you are behind a proxy", HIGH,
          "TLS to the endpoints is intercepted: the certificate chains to a CA that is not a public root Microsoft uses",
          "needs a person: the proxy or firewall administrator exempts the article's endpoints from TLS inspection", _intercepted),
+    Rule("root-missing", "check whether you are behind a proxy", HIGH,
+         "the certificate chains of the endpoints stop at a public intermediate: this host's store lacks the public root they were issued under",
+         "needs a person: allow automatic root certificate update (the policy 'Turn off Automatic Root Certificates Update'), or deploy "
+         "the root named in the evidence to the machine's Trusted Root Certification Authorities", _root_missing),
+    Rule("client-certificate-requested", "firewall and endpoint allow-list", MEDIUM,
+         "a server on the way to the endpoints asks for a client certificate, also when answered without one",
+         "needs a person: the proxy or firewall that asks for it (the evidence names the way out) exempts the article's endpoints",
+         _proxy_status("client_cert_requested")),
     Rule("tls-handshake-failed", "Windows 8.1 and earlier: TLS 1.2", HIGH, "a TLS 1.2 handshake with an endpoint fails",
          "see the evidence: TLS 1.2 off in SCHANNEL (role tls12), or a device in the path", _tls_failed),
     Rule("winhttp-tls12-refused", "Windows 8.1 and earlier: TLS 1.2", HIGH,

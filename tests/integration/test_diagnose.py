@@ -26,6 +26,10 @@ EXPECTED = {
     "win10-provider-missing": ["winsock-damage"],
     "win10-crl-blocked": ["crl-unreachable"],
     "win10-tls-inspected": ["tls-intercepted"],
+    # Not interception, nor a TLS refusal: the chain stops at a public intermediate (review G13).
+    "win10-root-missing": ["root-missing"],
+    # A client certificate asked for is not a TLS refusal (review G14).
+    "win10-proxy-client-cert": ["client-certificate-requested", "endpoint-direct-blocked-proxy-site"],
     "win10-ja-proxy-auth": ["proxy-auth-required", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-msoidcrl": ["proxy-blocks-msoidcrl", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-inspecting": ["tls-intercepted", "endpoint-direct-blocked-proxy-site"],

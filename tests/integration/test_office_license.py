@@ -5,6 +5,8 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, run_playbook
 from winsim.fleet import Fleet
 from winsim.profiles import CAROL_SID, USER_SID
@@ -55,9 +57,11 @@ def test_every_signed_in_users_state_is_reset_and_restore_puts_the_values_back(f
         assert tree(fleet, "shared", USER_SID, key) == original.read_tree(f"HKU\\{USER_SID}\\{COMMON}\\{key}", "64")
 
 
-def test_office_open_blocks_that_user_and_nobody_signed_in_is_no_user_session(fleet: Fleet, inventory: Path) -> None:
+@pytest.mark.parametrize("app", ["WINWORD.EXE", "VISIO.EXE", "WINPROJ.EXE"])
+def test_office_open_blocks_that_user_and_nobody_signed_in_is_no_user_session(fleet: Fleet, inventory: Path, app: str) -> None:
+    """Visio and Project are Office apps the reset article names too (review G18)."""
     fleet.add("busy", "win10-office-license")
-    fleet.hosts["busy"].host.state["processes"] = [{"name": "WINWORD.EXE", "id": 4120, "session_id": 1}]
+    fleet.hosts["busy"].host.state["processes"] = [{"name": app, "id": 4120, "session_id": 1}]
     fleet.hosts["busy"].host.save()
     fleet.add("server", "ws2022")
     fleet.write_inventory(inventory)

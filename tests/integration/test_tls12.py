@@ -221,8 +221,12 @@ def test_kb3140245_is_decided_by_winhttp_dll_where_its_version_is_given(fleet: F
         fleet.add(name, name)
     fleet.write_inventory(inventory)
     by_list = run_playbook(inventory, TASK, "--check")
-    assert by_list.result("win7sp1-langpack", TASK_NAME)["tls12"]["kb3140245"] == "installed"
-    assert any("language pack" in warning for warning in by_list.result("win7sp1-langpack", TASK_NAME)["warnings"])
+    # Without the KB's table, a winhttp.dll still at the build Windows 7 SP1 shipped with says the update is not in effect,
+    # whatever the hotfix list says (review G26).
+    langpack = by_list.result("win7sp1-langpack", TASK_NAME)
+    assert (langpack["status"], langpack["tls12"]["kb3140245"], langpack["tls12"]["kb3140245_evidence"]) == ("blocked", "missing", "shipped_build")
+    assert "6.1.7601.17514, the build Windows 7 SP1 shipped with" in langpack["blockers"][0]
+    assert by_list.result("win7sp1", TASK_NAME)["tls12"]["kb3140245"] == "installed"
     assert by_list.result("win7sp1-rollup", TASK_NAME)["status"] == "blocked"
 
     # The number is this test's own (the simulator's illustrative build), not Microsoft's table.

@@ -25,7 +25,10 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import
 
 CLIENT = r"%CommonProgramFiles%\microsoft shared\ClickToRun\OfficeC2RClient.exe"
 # The Office applications whose open windows make the updater wait (or that it closes with forceappshutdown=true).
-APPS = ("WINWORD.EXE", "EXCEL.EXE", "OUTLOOK.EXE", "POWERPNT.EXE", "ONENOTE.EXE", "MSACCESS.EXE", "MSPUB.EXE", "lync.exe")
+# The Click-to-Run Office apps whose being open holds an update and can rewrite the activation state a reset clears;
+# Visio and Project too, which the reset article names (review G18).
+APPS = ("WINWORD.EXE", "EXCEL.EXE", "OUTLOOK.EXE", "POWERPNT.EXE", "ONENOTE.EXE", "MSACCESS.EXE", "MSPUB.EXE", "lync.exe", "VISIO.EXE",
+        "WINPROJ.EXE")
 POLL_MS = 10000
 
 

@@ -62,6 +62,9 @@ LEGACY_PROTOCOLS_WHEN_ABSENT = TLS1_0 | TLS1_2
 WININET_WHEN_ABSENT = TLS1_0 | TLS1_1 | TLS1_2
 KB3140245 = "KB3140245"
 WINHTTP_DLLS = (r"%SystemRoot%\System32\winhttp.dll", r"%SystemRoot%\SysWOW64\winhttp.dll")
+# winhttp.dll as the releases KB3140245 applies to shipped it (Windows 7 SP1 and Server 2008 R2 SP1: the SP1 build;
+# Server 2012: its RTM build): a copy still at that build carries no update, whatever the hotfix list says.
+SHIPPED_WINHTTP = {"6.1": "6.1.7601.17514", "6.2": "6.2.9200.16384"}
 UI_LANGUAGES = r"HKLM\SYSTEM\CurrentControlSet\Control\MUI\UILanguages"
 KB3140245_RELEASES = ("6.1", "6.2")
 
@@ -234,6 +237,15 @@ def kb3140245_status(args: dict[str, t.Any], state: HostState, plan: Plan) -> tu
         if not listed:
             return "missing", (f"the hotfix list of {windows.name} does not show it (a later rollup may carry winhttp.dll without "
                                f"listing it: set kb3140245_file_versions.{release} from the KB's file table to decide by the file)")
+        shipped = SHIPPED_WINHTTP.get(release)
+        at_shipped = sorted(path for path, version in copies.items() if shipped and file_version(version) == file_version(shipped))
+        if at_shipped:
+            # The one fact that needs no KB table: a winhttp.dll at the build the release shipped with has no update in it,
+            # whatever the hotfix list says (review G26).
+            plan.facts["kb3140245_evidence"] = "shipped_build"
+            return "missing", (f"the hotfix list shows {KB3140245}, but {', '.join(at_shipped)} is still at {shipped}, the build "
+                               f"{windows.name} shipped with: the update is not in effect (a language pack installed after it puts the "
+                               "old file back); install the update again")
         if len(languages) > 1:
             plan.warnings.append(f"{KB3140245} is in the hotfix list, but {windows.name} has {len(languages)} display languages "
                                  f"({', '.join(sorted(languages))}): a language pack installed after the update replaces its winhttp.dll. "

@@ -124,10 +124,18 @@ WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_C
                   12045: "SECURE_INVALID_CA", 12057: "SECURE_CERT_REV_FAILED", 12152: "INVALID_SERVER_RESPONSE",
                   12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
                   12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
-TLS_ERRORS = frozenset({12037, 12038, 12044, 12045, 12057, 12157, 12175})
+# Errors of the TLS stage of a WinHTTP request. Not 12044 (ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED): the server asked for a
+# client certificate, which says nothing of the protocol versions WinHTTP offers (review G14); the probe answers it
+# once without a certificate, and a server that insists is reported as such.
+TLS_ERRORS = frozenset({12037, 12038, 12045, 12057, 12157, 12175})
+CLIENT_CERT_NEEDED = 12044
+# The X509Chain flags of a chain that stops short of a root: with a public intermediate at its end, the host's store
+# lacks the public root (automatic root update off, an offline host), which is not interception (review G13).
+SHORT_CHAIN = frozenset({"PartialChain", "UntrustedRoot"})
 # Codes of a proxy's answers, beside their sentences (findings match these).
 PROXY_AUTH = "proxy_auth_required"
 MSOIDCRL_REFUSED = "msoidcrl_refused"
+CLIENT_CERT = "client_cert_requested"
 NCSI_HOSTS = ("www.msftconnecttest.com", "www.msftncsi.com")
 NCSI_DEFAULTS = tuple({"host": host, "port": 80, "scheme": "http", "path": "/" + probe_defaults(build)["ActiveWebProbePath"]}
                       for host, build in zip(NCSI_HOSTS, (CONNECTTEST_BUILD, 0)))
@@ -297,6 +305,24 @@ def root_of(chain: t.Sequence[t.Mapping[str, t.Any]] | None) -> dict[str, t.Any]
     return dict(chain[-1]) if chain else None
 
 
+def common_name(distinguished_name: str) -> str:
+    """The CN of an X.500 name as .NET writes it (``CN=DigiCert Global Root G2, O=DigiCert Inc, C=US``)."""
+    for part in distinguished_name.split(","):
+        key, value = (part.strip().split("=", 1) + [""])[:2]
+        if key.upper() == "CN":
+            return value.strip().strip('"')
+    return ""
+
+
+def missing_root(last: t.Mapping[str, t.Any] | None, flags: t.Collection[str], roots: t.Sequence[str]) -> str | None:
+    """The public root a chain was issued under and the host's store lacks: the chain stops short (PartialChain or
+    UntrustedRoot) at a certificate that is not self-signed and whose issuer is one of ``roots``. None otherwise."""
+    if last is None or not SHORT_CHAIN & set(flags) or str(last.get("subject")) == str(last.get("issuer")):
+        return None
+    issuer = common_name(str(last.get("issuer") or ""))
+    return issuer if issuer and trusted({"common_name": issuer}, roots) else None
+
+
 def trusted(root: t.Mapping[str, t.Any] | None, roots: t.Sequence[str]) -> bool:
     if root is None:
         return False
@@ -321,6 +347,9 @@ class Route:
         judged = {"route": self.name, "status": request.get("status") or None, "elapsed_ms": request.get("elapsed_ms")}
         status = request.get("status") or 0
         if not status:
+            if request.get("error_code") == CLIENT_CERT_NEEDED:
+                return {**judged, "result": "fail", "code": CLIENT_CERT, "tls_refused": False,
+                        "error": "the server asks for a client certificate (12044), also when answered without one"}
             return {**judged, "result": "fail", "error": winhttp_error(request), "tls_refused": request.get("error_code") in TLS_ERRORS}
         # The code is what the findings match; the error is what a person reads.
         if status == 407 and self.name != "direct":
@@ -340,6 +369,10 @@ def _tls_stage(item: t.Mapping[str, t.Any], tcp: str, answer: t.Mapping[str, t.A
         return {"result": "fail", "error": answer.get("error"), "error_code": answer.get("error_code") or None}
     root = root_of(answer.get("chain"))
     judged = {"root": (root or {}).get("common_name"), "protocol": answer.get("protocol"), "elapsed_ms": answer.get("elapsed_ms")}
+    missing = missing_root(root, answer.get("chain_status") or [], roots)
+    if missing:
+        return {**judged, "result": "fail", "root_missing": missing,
+                "error": f"the chain ends at {judged['root']}, issued by the public root {missing}, which this host's certificate store does not have"}
     if not trusted(root, roots):
         return {**judged, "result": "fail", "error": "the chain ends at a root that is not a public root Microsoft uses",
                 "intercepted_by": judged["root"]}
@@ -390,6 +423,7 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
             "tcp": tcp, "tls": tls["result"],
             "http": http["result"], "wininet": wininet,
             "intercepted_by": tls.get("intercepted_by") or http.get("intercepted_by"),
+            "root_missing": tls.get("root_missing"),
             "error": f"{failed}: {stages[failed]['error']}" if failed else None,
             "stages": stages,
         })
@@ -397,7 +431,7 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
         # The CA behind a certificate WinHTTP refused, from the handshake through the same proxy.
         refused_root = (root_of(proxy_handshake.get("chain")) or {}).get("common_name")
         for entry in results:
-            if entry["stages"]["http"].get("tls_refused") and not trusted(root_of(proxy_handshake.get("chain")), roots):
+            if entry["stages"]["http"].get("tls_refused") and not trusted(root_of(proxy_handshake.get("chain")), roots) and not entry["root_missing"]:
                 entry["intercepted_by"] = refused_root
     return {"checked": results, "timeout_ms": args["timeout_ms"], "wildcards_left_out": list(args.get("wildcards_left_out") or []),
             "follow_ups": args["follow_ups"],
@@ -407,4 +441,5 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
             "dns_failed": sorted({entry["host"] for entry in results if entry["dns"] == "fail"}),
             "tcp_failed": sorted({f"{entry['host']}:{entry['port']}" for entry in results if entry["tcp"] == "fail"}),
             "http_failed": sorted({entry["url"] for entry in results if entry["http"] == "fail"}),
-            "intercepted_by": sorted({entry["intercepted_by"] for entry in results if entry["intercepted_by"]})}
+            "intercepted_by": sorted({entry["intercepted_by"] for entry in results if entry["intercepted_by"]}),
+            "roots_missing": sorted({entry["root_missing"] for entry in results if entry["root_missing"]})}

@@ -13,12 +13,13 @@ ENDPOINT_TCP_FAIL = {"host": "login.windows.net", "port": 443, "dns": "pass", "t
 
 def endpoint(host_name: str, purpose: str = "activation", route: str = "direct", http: str = "pass", error: str | None = None,
              tls: str = "pass", tls_error: str | None = None, intercepted_by: str | None = None, wininet: tuple = (),
-             dns: str = "pass", tls_refused: bool = False, code: str | None = None) -> dict:
+             dns: str = "pass", tls_refused: bool = False, code: str | None = None, root_missing: str | None = None) -> dict:
     """One endpoint as the endpoint check reports it, with the stages the rules read."""
     scheme, port = ("http", 80) if purpose in ("crl", "ncsi") else ("https", 443)
     http_stage = {"result": http, "route": route, "error": error, "tls_refused": tls_refused, **({"code": code} if code else {})}
     return {"url": f"{scheme}://{host_name}/", "host": host_name, "port": port, "purpose": purpose, "dns": dns, "tcp": "pass",
             "tls": tls if scheme == "https" else "not_tested", "http": http, "intercepted_by": intercepted_by, "wininet": list(wininet),
+            "root_missing": root_missing,
             "stages": {"dns": {"result": dns, "error": None if dns == "pass" else "HostNotFound"}, "tcp": {"result": "pass"},
                        "tls": {"result": tls, "error": tls_error}, "http": http_stage}}
 
@@ -137,6 +138,14 @@ CASES = [
      ["tls-intercepted"]),
     ("TLS intercepted", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail", intercepted_by="Contoso CA")]}),
      ["tls-intercepted"]),
+    # A chain that stops at a public intermediate is a missing root, neither interception nor a TLS refusal (review G13).
+    ("the host's store lacks the public root", host(endpoints={"checked": [endpoint(
+        "login.microsoftonline.com", tls="fail", tls_error="the chain ends at ...", http="fail", error="ERROR_WINHTTP_SECURE_FAILURE",
+        tls_refused=True, root_missing="DigiCert Global Root G2")]}), ["root-missing"]),
+    # A server that asks for a client certificate says nothing of TLS 1.2 (review G14).
+    ("a client certificate is asked for",
+     host(endpoints={"checked": [endpoint("login.microsoftonline.com", http="fail", route=PROXY, code="client_cert_requested")]}),
+     ["client-certificate-requested"]),
     ("TLS refused, no interception", host(endpoints={"checked": [endpoint("login.microsoftonline.com", tls="fail",
                                                                           tls_error="HandshakeFailed")]}), ["tls-handshake-failed"]),
     ("the NCSI probe does not answer", host(endpoints={"checked": [SIGN_IN_OK, endpoint("ncsi.example", "ncsi", http="fail",

@@ -211,10 +211,10 @@ def test_kb3140245_is_decided_by_the_winhttp_dll_version_when_it_is_given(winhtt
 
 
 def test_without_a_file_version_the_hotfix_list_decides_and_a_second_language_is_a_warning() -> None:
-    single = run("win7", winhttp_dll="6.1.7601.17514")
+    single = run("win7", winhttp_dll="6.1.7601.23400")
     assert single.facts["kb3140245"] == "installed" and single.facts["kb3140245_evidence"] == "hotfix_list"
     assert single.warnings == []
-    japanese = run("win7", winhttp_dll="6.1.7601.17514", languages=("en-US", "ja-JP"))
+    japanese = run("win7", winhttp_dll="6.1.7601.23400", languages=("en-US", "ja-JP"))
     assert japanese.facts["kb3140245"] == "installed"
     assert any("language pack" in warning and "kb3140245_file_versions.6.1" in warning for warning in japanese.warnings)
     missing = run("win7", hotfixes=())
@@ -269,3 +269,11 @@ def test_restore_may_put_back_a_users_value_and_nothing_else_of_their_hive() -> 
     assert any(entry.covers(ref) for entry in managed)
     assert not any(entry.covers(RegistryRef(RegistryKey(f"HKU\\{ALICE}\\Software\\Other"), "SecureProtocols")) for entry in managed)
     assert not any(entry.covers(RegistryRef(RegistryKey(f"HKU\\.DEFAULT\\{tls12.USER_WININET}"), "SecureProtocols")) for entry in managed)
+
+
+@pytest.mark.parametrize(("release", "shipped"), [("win7", "6.1.7601.17514"), ("2012", "6.2.9200.16384")])
+def test_a_winhttp_dll_at_the_build_the_release_shipped_with_has_no_update_whatever_the_hotfix_list_says(release, shipped) -> None:
+    """Review G26: no KB table is needed for the one case the file settles alone."""
+    plan = run(release, winhttp_dll=shipped)
+    assert plan.facts["kb3140245"] == "missing" and plan.facts["kb3140245_evidence"] == "shipped_build"
+    assert f"is still at {shipped}" in plan.blockers[0] and "install the update again" in plan.blockers[0]

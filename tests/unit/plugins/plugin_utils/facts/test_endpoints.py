@@ -186,3 +186,31 @@ def test_a_bad_saved_answer_is_refused_naming_the_option(tmp_path, content: str,
     assert caught.value.message.startswith("endpoints.microsoft_json:") and needle in caught.value.message
     with pytest.raises(AnsibleActionFail, match="endpoints.microsoft_json"):
         validate_options(Endpoints(), {"microsoft_json": str(tmp_path / "missing.json")}, prefix="endpoints")
+
+
+def test_a_chain_that_stops_at_a_public_intermediate_is_a_missing_root_not_interception() -> None:
+    """Review G13: with automatic root update off, the chain ends at the issuing CA, whose issuer is a public root."""
+    short = [{"common_name": "a.example", "subject": "CN=a.example", "issuer": "CN=Microsoft Azure RSA TLS Issuing CA 03"},
+             {"common_name": "Microsoft Azure RSA TLS Issuing CA 03", "subject": "CN=Microsoft Azure RSA TLS Issuing CA 03, O=Microsoft Corporation",
+              "issuer": "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US"}]
+    tcp = [{"host": "a.example", "port": 443, "ok": True}, {"host": "b.example", "port": 443, "ok": True}]
+    tls = [{"host": "a.example", "port": 443, "ok": True, "chain": short, "chain_status": ["PartialChain"]},
+           {"host": "b.example", "port": 443, "ok": True, "chain": INSPECTED, "chain_status": ["PartialChain"]}]
+    http = [{"url": "https://a.example/", "status": 0, "error_code": 12175}, {"url": "https://b.example/", "status": 200, "chain": INSPECTED}]
+    facts = plan_of(ONLY, answers(RESOLVED, tcp, tls, http))
+    a, b, _probe = facts["checked"]
+    assert (a["tls"], a["root_missing"], a["intercepted_by"]) == ("fail", "DigiCert Global Root G2", None)
+    assert "which this host's certificate store does not have" in a["stages"]["tls"]["error"]
+    # A chain to a root that is not public stays interception, whatever its flags.
+    assert (b["root_missing"], b["intercepted_by"]) == (None, "Contoso TLS Inspection CA")
+    assert facts["roots_missing"] == ["DigiCert Global Root G2"]
+
+
+def test_a_client_certificate_request_is_not_a_tls_refusal() -> None:
+    """Review G14: 12044 says the server asked for a client certificate, nothing of the protocol versions WinHTTP offers."""
+    sign_in = {"replace": True, "extra": [{"host": "login.microsoftonline.com", "port": 443}]}
+    http = [{"url": "https://login.microsoftonline.com/", "status": 0, "error_code": 12044}]
+    stage = plan_of(sign_in, answers(http=http))["checked"][0]["stages"]["http"]
+    assert (stage["result"], stage["code"], stage["tls_refused"]) == ("fail", "client_cert_requested", False)
+    refused = plan_of(sign_in, answers(http=[{**http[0], "error_code": 12175}]))["checked"][0]["stages"]["http"]
+    assert refused["tls_refused"] is True
