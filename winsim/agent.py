@@ -710,7 +710,10 @@ def _wsman_config_read(host: SimHost, op: dict[str, Any], apply: bool) -> dict[s
         if not isinstance(path, str) or not re.fullmatch(r"[A-Za-z0-9_.]+(\\[A-Za-z0-9_.]+)*", path):
             raise OpError("invalid_argument", f"paths: '{path}' is not a path below WSMan:\\localhost")
         values[path] = next((value for name, value in configured.items() if name.lower() == path.lower()), None)
-    return {"values": values}
+    # A WSMan drive the account may not read (wsman_unreadable): null, and why, per path.
+    unreadable = host.state.get("wsman_unreadable") or []
+    errors = {path: {"type": "System.UnauthorizedAccessException", "hresult": -2147024891} for path in values if path in unreadable}
+    return {"values": {path: None if path in errors else value for path, value in values.items()}, "errors": errors}
 
 
 def _update_history(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:

@@ -101,22 +101,29 @@ Function Invoke-FileRead {
 
 Function Invoke-WsmanConfigRead {
     # Values of the WinRM configuration (the WSMan: drive under localhost), as the text WinRM stores; null when absent.
+    # A path that could not be read for another reason (access, the provider, WinRM stopped) is also under errors, by
+    # exception type and HRESULT: unread is not absent (G22).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $values = @{}
+    $errors = @{}
     foreach ($path in @(Get-OpArg $Op 'paths')) {
         $path = [string]$path
         if ($path -notmatch '^[A-Za-z0-9_.]+(\\[A-Za-z0-9_.]+)*$') {
             throw (New-AgentError -Class 'invalid_argument' -Message "paths: '$path' is not a path below WSMan:\localhost")
         }
-        $item = Get-Item -LiteralPath ('WSMan:\localhost\' + $path) -ErrorAction SilentlyContinue
-        if ($null -eq $item) {
-            $values[$path] = $null
-        }
-        else {
+        $values[$path] = $null
+        try {
+            $item = Get-Item -LiteralPath ('WSMan:\localhost\' + $path) -ErrorAction Stop
             $values[$path] = [string]$item.Value
         }
+        catch [System.Management.Automation.ItemNotFoundException] {
+            $values[$path] = $null
+        }
+        catch {
+            $errors[$path] = @{ type = $_.Exception.GetType().FullName; hresult = $_.Exception.HResult }
+        }
     }
-    return @{ values = $values }
+    return @{ values = $values; errors = $errors }
 }
 
 Function Invoke-UpdateHistory {

@@ -147,12 +147,14 @@ ansible_facts:
           (C(activation), C(crl) or C(ncsi)), C(dns), C(addresses), C(canonical_name) (where its CNAME chain ends),
           C(tcp), C(tls), C(http), C(wininet) (per WinINet proxy tried), C(intercepted_by), C(error) (the first failed
           stage and why) and C(stages) (per stage its result, error, time, and for C(http) the route, the HTTP status or the ERROR_WINHTTP name, and
-          C(code) C(proxy_auth_required) or C(msoidcrl_refused) for a proxy's 407 or its refusal of MSOIDCRL)), C(routes)
-          (C(winhttp), C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed),
-          C(intercepted_by), C(wildcards_left_out), C(timeout_ms).
+          C(code) C(proxy_auth_required), C(msoidcrl_refused) or C(client_cert_requested) for a proxy's 407, its refusal of
+          MSOIDCRL or its request for a client certificate), C(root_missing) per endpoint), C(routes) (C(winhttp),
+          C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed), C(intercepted_by),
+          C(roots_missing), C(wildcards_left_out), C(timeout_ms).
         - C(winrm_quotas), C(values) (MaxEnvelopeSizekb, the shell's and the PowerShell endpoint's MaxMemoryPerShellMB,
-          MaxConcurrentOperationsPerUser, MaxShellsPerUser, as read from the WSMan drive) and C(low) (each below the
-          collection's minimum, with why it matters for a large run).
+          MaxConcurrentOperationsPerUser, MaxShellsPerUser, as read from the WSMan drive), C(low) (each below the
+          collection's minimum, with why it matters for a large run) and C(unread) (each the drive would not give, with
+          the exception type and HRESULT).
         - C(windows_update), C(history_available), C(last_installed) and C(days_since_last_install) (the newest successful
           installation in the Windows Update Agent's history, Defender definitions left out; an upper bound, since
           packages installed with wusa are not in it), or the C(hresult) when the agent cannot be asked.

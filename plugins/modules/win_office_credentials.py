@@ -163,7 +163,8 @@ office_credentials:
           C(other_credentials) (how many other entries were left alone).
         - With O(work_accounts=report), C(work_account) too, null when Windows reports none (or is older than Windows 10),
           else C(join_type) (C(device) or C(workplace)), C(tenant_name), C(tenant_id), C(idp_domain), C(user_email) and
-          C(join_user_email).
+          C(join_user_email), with C(checked), which is C(default join only) since Windows reports one join per user, and on a joined
+          device, C(not_seen) (work or school accounts the user added are not reported there).
       type: list
       elements: dict
     patterns:

@@ -130,6 +130,10 @@ def _winrm_quota_low(facts: Facts) -> t.Any:
     return list((facts.get("winrm_quotas") or {}).get("low") or []) or None
 
 
+def _winrm_quota_unread(facts: Facts) -> t.Any:
+    return list((facts.get("winrm_quotas") or {}).get("unread") or []) or None
+
+
 # The collection's judgement: two monthly patch cycles missed.
 UPDATES_MAX_AGE_DAYS = 60
 
@@ -363,6 +367,8 @@ RULES: tuple[Rule, ...] = (
          "nothing by itself: how current the host is was not checked; see the HRESULT", _update_history_unreadable),
     Rule("winrm-quota-low", "preflight", MEDIUM, "a WinRM quota is set below what a large run of the collection needs",
          "needs a person: raise it (winrm set winrm/config/...) or the Group Policy that sets it", _winrm_quota_low),
+    Rule("winrm-quota-unread", "preflight", INFO, "a WinRM quota could not be read, so whether it is too low was not checked",
+         "nothing by itself: see the error (the account's rights on the WinRM configuration, or the WinRM service)", _winrm_quota_unread),
     Rule("interrupted-run", "any", HIGH, "a run of the collection changed this host and its answer never came back",
          "run remediate.yml (not in check mode, with m365ops_backup_dir): it reads what the interrupted run left, keeps its "
          "backup and closes its journal entry", _interrupted),

@@ -49,6 +49,7 @@ EXPECTED = {
 
 # Findings no freshly built profile can show, and the test that produces each on the simulated fleet.
 SHOWN_ELSEWHERE = {
+    "winrm-quota-unread": "test_a_quota_that_could_not_be_read_is_unread_not_fine",
     "concern-failed": "test_fleet: a read the WinRM account is denied",
     "reboot-owed": "test_remediate_findings and the concerns' tests: after a change that needs a restart",
     "interrupted-run": "test_faults: a batch whose answer never came back, before the next remediation settles it",
@@ -158,3 +159,18 @@ def test_the_office_steps_are_diagnosed_when_named(fleet: Fleet, inventory: Path
     # Read-only: nothing was removed, moved or updated.
     assert run.changed_hosts() == set()
     assert fleet.hosts["win10-office-creds"].host.state["credentials"]["S-1-5-21-1004336348-1177238915-682003330-1104"]
+
+
+def test_a_quota_that_could_not_be_read_is_unread_not_fine(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """Review G22: a WSMan drive the account may not read says why per quota; the quota is not counted fine."""
+    fleet.add("pc", "win11")
+    fleet.hosts["pc"].host.state["wsman_unreadable"] = ["MaxEnvelopeSizekb"]
+    fleet.hosts["pc"].host.save()
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
+    assert run.rc == 0, run.stdout[-3000:]
+    found = {item["id"]: item for item in json.loads(report_file.read_text(encoding="utf-8"))["hosts"]["pc"]}
+    assert list(found) == ["winrm-quota-unread"] and found["winrm-quota-unread"]["severity"] == "info"
+    assert found["winrm-quota-unread"]["evidence"] == [
+        {"setting": "MaxEnvelopeSizekb", "error": {"type": "System.UnauthorizedAccessException", "hresult": -2147024891}}]

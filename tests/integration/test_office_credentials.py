@@ -113,6 +113,8 @@ def test_a_work_account_a_user_added_is_named_and_never_removed(fleet: Fleet, in
     result = run.result("shared", TASK_NAME)
     users = {entry["user"]: entry for entry in result["office_credentials"]["users"]}
     assert users["CORP\\bob"]["work_account"]["join_type"] == "workplace" and users["CORP\\alice"]["work_account"] is None
+    # The read sees Windows' default join only, and says so (review G21).
+    assert users["CORP\\bob"]["work_account"]["checked"] == "default join only"
     assert [warning for warning in result["warnings"] if "bob@fabrikam.example (Fabrikam)" in warning and "CORP\\bob" in warning]
     assert json.dumps(fleet.hosts["shared"].host.state["work_accounts"], sort_keys=True) == before
     # Windows 7 has no NetGetAadJoinInformation: nothing to report, and no warning about it.

@@ -91,6 +91,11 @@ def work_account(plan: Plan, user: str, answer: t.Mapping[str, t.Any]) -> dict[s
     if not read.get("supported") or not isinstance(join, dict):
         return None
     found = {key: join.get(key) for key in ("join_type", "tenant_name", "tenant_id", "idp_domain", "user_email", "join_user_email")}
+    # Windows answers with one join, "the default join account": the device's join where the device is joined, else one of
+    # the user's work accounts. On a joined device an account the user added is not seen (review G21).
+    found["checked"] = "default join only"
+    if found["join_type"] == "device":
+        found["not_seen"] = "work or school accounts the user added: Windows reports the device's join on a joined device"
     if found["join_type"] == "workplace":
         account = found["user_email"] or found["join_user_email"] or "an account"
         plan.warnings.append(f"{user} added the work or school account {account} ({found['tenant_name'] or found['tenant_id']}), which is not "

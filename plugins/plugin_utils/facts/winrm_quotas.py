@@ -34,14 +34,18 @@ class WinRmQuotas(Concern):
         return {"wsman": {"op": "wsman_config_read", "paths": list(MINIMUMS)}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
-        return Plan(facts=quota_facts(state.probe("wsman").data.get("values") or {}))
+        answer = state.probe("wsman").data
+        return Plan(facts=quota_facts(answer.get("values") or {}, answer.get("errors") or {}))
 
 
-def quota_facts(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def quota_facts(values: t.Mapping[str, t.Any], errors: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """The quotas as numbers, those below the collection's minimums (``low``), and those that could not be read
+    (``unread``, with the error): a quota that was not read is not known to be fine."""
     numbers: dict[str, int | None] = {}
     for path in MINIMUMS:
         text = str(values.get(path) or "").strip()
         numbers[path] = int(text) if text.isascii() and text.isdigit() else None
     low = [{"setting": path, "value": numbers[path], "minimum": minimum, "why": why}
            for path, (minimum, why) in MINIMUMS.items() if numbers[path] is not None and numbers[path] < minimum]
-    return {"values": numbers, "low": low}
+    unread = [{"setting": path, "error": (errors or {})[path]} for path in MINIMUMS if path in (errors or {})]
+    return {"values": numbers, "low": low, "unread": unread}

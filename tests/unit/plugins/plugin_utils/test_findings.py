@@ -91,6 +91,10 @@ CASES = [
     ("WinRM quota below the collection's minimum", host(winrm_quotas={"low": [{"setting": "MaxEnvelopeSizekb", "value": 150}]}),
      ["winrm-quota-low"]),
     ("WinRM quotas fine", host(winrm_quotas={"low": [], "values": {"MaxEnvelopeSizekb": 500}}), []),
+    # A quota that was not read is not known to be fine (review G22).
+    ("a WinRM quota the account could not read", host(winrm_quotas={"low": [], "unread": [
+        {"setting": "MaxEnvelopeSizekb", "error": {"type": "System.UnauthorizedAccessException", "hresult": -2147024891}}]}),
+     ["winrm-quota-unread"]),
     ("updates old", host(windows_update={"history_available": True, "days_since_last_install": 61}), ["windows-updates-old"]),
     ("updates recent", host(windows_update={"history_available": True, "days_since_last_install": 60}), []),
     ("never an update but definitions", host(windows_update={"history_available": True, "days_since_last_install": None}),
