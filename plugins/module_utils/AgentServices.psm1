@@ -238,9 +238,14 @@ Function Invoke-ServiceStop {
 }
 
 Function ConvertTo-CommandLineArgument {
-    # One argument as CommandLineToArgvW reads it back: quoted, with the backslashes before a quote (and before the
-    # closing quote) doubled, so a path ending in '\' does not swallow the quote.
+    # One argument as CommandLineToArgvW reads it back. Quoted only where it has to be (empty, or holding white space or
+    # a quote), as .NET's ArgumentList does, so a program that parses its own command line (OfficeC2RClient.exe) gets
+    # Microsoft's documented unquoted form (G16); where quoted, the backslashes before a quote (and before the closing
+    # quote) are doubled, so a path ending in '\' does not swallow the quote.
     param([string]$Argument)
+    if ($Argument.Length -gt 0 -and $Argument -notmatch '[\s"]') {
+        return $Argument
+    }
     $escaped = [regex]::Replace($Argument, '(\\*)"', '$1$1\"')
     $escaped = [regex]::Replace($escaped, '(\\+)$', '$1$1')
     return '"' + $escaped + '"'

@@ -90,7 +90,19 @@ Function Invoke-InUserSession {
 
         $service = New-Object -ComObject Schedule.Service
         $service.Connect()
-        $folder = $service.GetFolder('\')
+        # One named task folder, \m365ops, so an EDR product can allow-list the collection's tasks by path (G23).
+        try {
+            $folder = $service.GetFolder('\m365ops')
+        }
+        catch {
+            try {
+                $folder = $service.GetFolder('\').CreateFolder('m365ops')
+            }
+            catch {
+                # Another execution created it in the meantime.
+                $folder = $service.GetFolder('\m365ops')
+            }
+        }
         $definition = $service.NewTask(0)
         $definition.Settings.Hidden = $true
         $definition.Settings.DisallowStartIfOnBatteries = $false

@@ -335,9 +335,15 @@ RULES: tuple[Rule, ...] = (
     Rule("proxy-unreachable", "check whether you are behind a proxy", HIGH, "a proxy this host is set to use does not answer",
          "needs a decision: m365ops_winhttp_proxy with the site's working proxy, or the users' Internet Options",
          _proxy_unreachable),
-    Rule("proxy-auth-required", "check whether you are behind a proxy", HIGH,
-         "the proxy asks for authentication (HTTP 407), which sign-in through WinHTTP does not give",
-         "needs a person: the proxy administrator lets the article's endpoints through without authentication", _proxy_status("proxy_auth_required")),
+    # Measured from the management logon (WinRM's network logon), which has no credentials a proxy's NTLM or Kerberos
+    # challenge could be answered with; Office in the user's session may well get through (review G6): at risk, not
+    # known to fail.
+    Rule("proxy-auth-required", "check whether you are behind a proxy", MEDIUM,
+         "the proxy asks the management logon for authentication (HTTP 407); whether it lets the users' sign-in through was not tested "
+         "from their session",
+         "needs a check: as a signed-in user, open https://login.microsoftonline.com through the proxy; if it asks for credentials "
+         "there too, the proxy administrator lets the article's endpoints through without authentication",
+         _proxy_status("proxy_auth_required")),
     Rule("proxy-blocks-msoidcrl", "check whether you are behind a proxy", HIGH,
          "the proxy refuses the MSOIDCRL user agent sign-in uses, and lets another through",
          "needs a person: the proxy administrator allows the user agent MSOIDCRL (the article's explicit rule)", _proxy_status("msoidcrl_refused")),

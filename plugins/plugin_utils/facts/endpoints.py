@@ -353,7 +353,7 @@ class Route:
             return {**judged, "result": "fail", "error": winhttp_error(request), "tls_refused": request.get("error_code") in TLS_ERRORS}
         # The code is what the findings match; the error is what a person reads.
         if status == 407 and self.name != "direct":
-            return {**judged, "result": "fail", "code": PROXY_AUTH, "error": "proxy authentication required (HTTP 407)"}
+            return {**judged, "result": "fail", "code": PROXY_AUTH, "error": "proxy authentication required (HTTP 407) of the management logon"}
         if status == 403 and self.blocks_msoidcrl:
             return {**judged, "result": "fail", "code": MSOIDCRL_REFUSED, "error": "the proxy refuses the MSOIDCRL user agent (HTTP 403)"}
         root = root_of(request.get("chain"))

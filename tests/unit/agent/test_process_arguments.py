@@ -18,6 +18,10 @@ AGENT = "\n".join(path.read_text(encoding="utf-8") for path in sorted((Path(__fi
 def agent_quote(argument: str) -> str:
     body = AGENT[AGENT.index("Function ConvertTo-CommandLineArgument"):]
     body = body[:body.index("\n}\n")]
+    # Left as it is where nothing in it needs quoting: not empty, no white space, no quote (the agent's own test).
+    assert "if ($Argument.Length -gt 0 -and $Argument -notmatch '[\\s\"]') {" in body
+    if argument and not re.search(r'[\s"]', argument):
+        return argument
     for pattern, replacement in re.findall(r"\[regex\]::Replace\(\$\w+, '([^']*)', '([^']*)'\)", body):
         argument = re.sub(pattern, lambda match, repl=replacement: re.sub(r"\$(\d)", lambda group: match.group(int(group.group(1))), repl),
                           argument)
@@ -65,3 +69,12 @@ def command_line_to_argv(line: str) -> list[str]:
 ])
 def test_every_argument_comes_back_as_it_was(argument: str) -> None:
     assert command_line_to_argv(" ".join(["netsh.exe", agent_quote(argument), agent_quote("next")])) == ["netsh.exe", argument, "next"]
+
+
+@pytest.mark.parametrize(("argument", "written"), [
+    ("/update", "/update"), ("updatepromptuser=false", "updatepromptuser=false"), ("C:\\Program Files\\x", '"C:\\Program Files\\x"'),
+    ("", '""'), ('a"b', '"a\\"b"'),
+])
+def test_an_argument_is_quoted_only_where_it_has_to_be(argument: str, written: str) -> None:
+    """Review G16: OfficeC2RClient.exe parses its own command line; Microsoft documents its arguments unquoted."""
+    assert agent_quote(argument) == written

@@ -125,7 +125,7 @@ CASES = [
     ("the users' proxy is dead", host(endpoints={"checked": [endpoint("login.microsoftonline.com", wininet=(
         {"proxy": PROXY, "result": "fail", "error": "ERROR_WINHTTP_NAME_NOT_RESOLVED"},))]}), ["proxy-unreachable"]),
     ("407", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
-                                                 error="proxy authentication required (HTTP 407)", code="proxy_auth_required")]}),
+                                                 error="proxy authentication required (HTTP 407) of the management logon", code="proxy_auth_required")]}),
      ["proxy-auth-required"]),
     ("407 told in other words", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
                                                                      error="the proxy asks for credentials", code="proxy_auth_required")]}),
@@ -174,3 +174,11 @@ def test_findings_come_most_severe_first_and_every_rule_is_reachable() -> None:
     found = findings({**host(winhttp_proxy={"drift": ["x"]}, tls12={"would_change": ["y"]})})
     assert [item["severity"] for item in found] == ["high", "medium"]
     assert {rule.id for rule in RULES} <= {finding_id for _name, _facts, ids in CASES for finding_id in ids}
+
+
+def test_a_407_to_the_management_logon_puts_the_host_at_risk_and_says_where_it_was_measured() -> None:
+    """Review G6: WinRM's network logon has no credentials for a proxy's challenge; the users' sessions may pass."""
+    found = findings(host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail", code="proxy_auth_required",
+                                                          error="proxy authentication required (HTTP 407) of the management logon")]}))
+    assert [(item["id"], item["severity"]) for item in found] == [("proxy-auth-required", "medium")]
+    assert "management logon" in found[0]["summary"] and "as a signed-in user" in found[0]["fix"]

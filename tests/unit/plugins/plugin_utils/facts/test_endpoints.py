@@ -101,7 +101,7 @@ PROXIED = {"access_type": "named", "proxy": "proxy.corp.example:8080", "bypass":
 
 
 @pytest.mark.parametrize(("status", "neutral", "expected"), [
-    (407, 407, "proxy authentication required (HTTP 407)"),
+    (407, 407, "proxy authentication required (HTTP 407) of the management logon"),
     (403, 200, "the proxy refuses the MSOIDCRL user agent (HTTP 403)"),
     (403, 403, None),
     (200, 200, None),
