@@ -16,9 +16,11 @@ description:
     when every WinINet source names the same one and it is not this machine. The sources are the machine's settings
     when the policy C(ProxySettingsPerUser) is 0, otherwise the settings of every user signed in interactively (or of
     O(wininet_user)), read through C(HKEY_USERS) from C(DefaultConnectionSettings) as C(netsh winhttp import proxy) does,
-    never the connecting account's own. A PAC file, users who disagree, a proxy on this machine, or WinHTTP naming
-    another proxy than WinINet are reported in RV(drift) with the evidence, and nothing is changed. A configured WinHTTP
-    proxy is never removed or replaced by default."
+    never the connecting account's own. The proxy is imported only when it answers from the host, tested in one more
+    read-only execution by a request to the sign-in endpoint through it (also in check mode); one that does not answer
+    would turn a working direct route into a broken one. A PAC file, users who disagree, a proxy on this machine, a proxy
+    that does not answer, or WinHTTP naming another proxy than WinINet are reported in RV(drift) with the evidence, and
+    nothing is changed. A configured WinHTTP proxy is never removed or replaced by default."
   - "Explicit desired state: O(proxy) (C(host:port) or C(scheme=host:port;...), with O(bypass)) or O(direct=true)
     replaces what WinHTTP uses. A blank O(proxy) is an error, never direct access."
   - On 64-bit Windows the default proxy exists once per registry view; 32-bit Office reads the C(Wow6432Node) one.
@@ -181,4 +183,9 @@ winhttp:
       description: Whose WinINet settings were imported in this task.
       type: list
       elements: str
+    import_test:
+      description: Where the default would import a proxy, whether it answered from the host (C(answered)) and the
+        evidence (the HTTP status, or the ERROR_WINHTTP name).
+      type: dict
+      returned: when a proxy was to be imported
 """

@@ -390,3 +390,19 @@ def verify_proxy(changes: t.Sequence[t.Any], applied: t.Sequence[OpResult], chec
             problems.append(f"WinHTTP ({VIEW_NAMES[change.view]} view) reads back {stored.describe()} after "
                             f"{change.after.describe()} was written")
     return problems
+
+
+# ERROR_WINHTTP_* numbers (winhttp.h) by name.
+WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_CONNECT", 12030: "CONNECTION_ERROR",
+                  12044: "CLIENT_AUTH_CERT_NEEDED", 12037: "SECURE_CERT_DATE_INVALID", 12038: "SECURE_CERT_CN_INVALID",
+                  12045: "SECURE_INVALID_CA", 12057: "SECURE_CERT_REV_FAILED", 12152: "INVALID_SERVER_RESPONSE",
+                  12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
+                  12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
+
+
+def winhttp_error(request: t.Mapping[str, t.Any]) -> str:
+    """How a failed WinHTTP request (an ``http_request`` answer) is named: ERROR_WINHTTP_<name> by its number."""
+    code = request.get("error_code")
+    if code in WINHTTP_ERRORS:
+        return f"ERROR_WINHTTP_{WINHTTP_ERRORS[code]}"
+    return f"error {code}" if code else str(request.get("error") or "no answer")

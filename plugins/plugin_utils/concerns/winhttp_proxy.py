@@ -11,6 +11,10 @@ proxy. The classic cause of 0xCAA70007 at proxy sites is WinHTTP going direct wh
   machine's when the ProxySettingsPerUser policy is 0, else every signed-in user's, read through
   HKEY_USERS) names the same one and it is not this machine. A PAC file, automatic detection, users
   who disagree, or WinHTTP naming another proxy than WinINet are reported as drift, and nothing changes.
+- A proxy is imported only when it answers: the import is tested first, in one more read-only execution, by a request
+  to the sign-in endpoint through that proxy; a proxy that does not answer from the host would turn a working direct
+  route into a broken one, and is drift with the evidence (review G24). A host without a proxy to import costs no
+  extra execution.
 - An explicit desired state replaces what is there: ``proxy`` (host:port or per scheme) or ``direct: true``.
   A blank string is an error, never "direct".
 - On 64-bit Windows both registry views are read, compared, written (the 64-bit one through the WinHTTP
@@ -29,7 +33,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import
 from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import (
     VIEW_NAMES, ProxyChange, ProxyError, ProxySetting, WinInetProxy, blob_of, current_views, decode_connection_settings, is_loopback,
-    normalize_bypass, normalize_proxy, settings_ref, verify_ops, verify_proxy,
+    normalize_bypass, normalize_proxy, settings_ref, split_proxy, verify_ops, verify_proxy, winhttp_error,
 )
 
 INTERNET_SETTINGS = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
@@ -38,6 +42,10 @@ MACHINE_CONNECTIONS = RegistryRef(RegistryKey("HKLM\\" + INTERNET_SETTINGS + r"\
 # Group Policy "Make proxy settings per-machine (rather than per-user)": 0 means every user gets the machine's settings.
 PER_USER_POLICY = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings"),
                               "ProxySettingsPerUser")
+# How an import is proven first: a request to the sign-in endpoint through the proxy (any HTTP answer means it answers).
+PROXY_TEST_URL = "https://login.microsoftonline.com/"
+PROXY_TEST_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) m365ops-activation-proxy-check"
+PROXY_TEST_TIMEOUT_MS = 10000
 # The values Internet Options writes beside DefaultConnectionSettings; read when the blob is absent.
 LEGACY_VALUES = ("ProxyEnable", "ProxyServer", "ProxyOverride", "AutoConfigURL")
 
@@ -99,6 +107,13 @@ class WinHttpProxy(Concern):
             "user_connections": {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS + r"\Connections", "names": ["DefaultConnectionSettings"]},
             "user_settings": {"op": "registry_read_user_hives", "subkey": INTERNET_SETTINGS, "names": list(LEGACY_VALUES)},
         }
+
+    def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
+        candidate = import_candidate(args, state)
+        if candidate is None:
+            return {}
+        return {"proxy_answers": {"op": "http_request", "urls": [PROXY_TEST_URL], "user_agent": PROXY_TEST_AGENT,
+                                  "proxy": https_server(candidate), "timeout_ms": PROXY_TEST_TIMEOUT_MS}}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_proxy(args, state)
@@ -170,6 +185,36 @@ def importable(sources: t.Sequence[WinInetProxy]) -> tuple[ProxySetting | None, 
     return first, None
 
 
+def import_candidate(args: dict[str, t.Any], state: HostState) -> ProxySetting | None:
+    """The proxy the default would import into a WinHTTP view that goes direct, or None (nothing to test)."""
+    if explicit_desired(args) is not None:
+        return None
+    scratch = Plan()
+    _scope, sources = wininet_sources(args, state, scratch)
+    agreed, _why_not = importable(sources)
+    views = current_views(state, state.probe("winhttp_proxy"))
+    if scratch.failure or agreed is None or not any(view.access_type == "direct" for view in views.values()):
+        return None
+    return agreed
+
+
+def https_server(setting: ProxySetting) -> str:
+    """The server a proxy setting sends HTTPS to: its ``https=`` entry, else its one server."""
+    canonical, _ignored = split_proxy(str(setting.proxy))
+    entries = dict(entry.split("=", 1) for entry in canonical.split(";") if "=" in entry)
+    return entries.get("https") or entries.get("http") or canonical
+
+
+def proxy_answers(state: HostState) -> tuple[bool, str]:
+    """Whether the import's proxy answered the test request of the follow-up, and the evidence either way."""
+    if "proxy_answers" not in state.followups:
+        return False, "it was not tested"
+    request = next(iter(state.followup("proxy_answers").data.get("requests") or []), {})
+    if request.get("status"):
+        return True, f"it answered HTTP {request['status']} to {PROXY_TEST_URL}"
+    return False, f"it did not answer from this host ({winhttp_error(request)} for {PROXY_TEST_URL})"
+
+
 def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     plan = Plan()
     views = current_views(state, state.probe("winhttp_proxy"))
@@ -196,13 +241,19 @@ def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["source"] == "wininet" and not sources:
         plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
         return plan
-    plan_import(plan, views, sources)
+    plan_import(plan, views, sources, proxy_answers(state) if import_candidate(args, state) is not None else (True, ""))
     return plan
 
 
-def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> None:
-    """Add WinINet's agreed static proxy to direct views; report every disagreement as drift, change nothing else."""
+def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy], answered: tuple[bool, str] = (True, "")) -> None:
+    """Add WinINet's agreed static proxy to direct views when it answered from the host (``answered``: whether, and the
+    evidence); report every disagreement, and a proxy that does not answer, as drift; change nothing else."""
     agreed, why_not = importable(sources)
+    if agreed is not None and not answered[0]:
+        agreed, why_not = None, (f"{agreed.describe()} is not imported because {answered[1]}: importing it would break the route "
+                                 "this host has")
+    if answered[1]:
+        plan.facts["import_test"] = {"answered": answered[0], "evidence": answered[1]}
     evidence = "; ".join(f"{source.source}: {source.describe()}" for source in sources)
     for view, current in views.items():
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"

@@ -34,7 +34,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi i
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy, wininet_sources
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryRef
-from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyError, split_proxy
+from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyError, split_proxy, winhttp_error
 
 CRL = "/pki/crl/products/"
 # (host, port, scheme, path), as the article lists them.
@@ -118,12 +118,6 @@ SIGN_IN = "https://login.microsoftonline.com/"
 # The roots of the public CAs the article's endpoints chain to, by common name (thumbprints may be given instead).
 TRUSTED_ROOTS = ["DigiCert Global Root G2", "DigiCert Global Root G3", "DigiCert Global Root CA", "Baltimore CyberTrust Root",
                  "Microsoft RSA Root Certificate Authority 2017", "Microsoft ECC Root Certificate Authority 2017"]
-# ERROR_WINHTTP_* numbers (winhttp.h) by name; the TLS ones fail the TLS stage of a request.
-WINHTTP_ERRORS = {12002: "TIMEOUT", 12007: "NAME_NOT_RESOLVED", 12029: "CANNOT_CONNECT", 12030: "CONNECTION_ERROR",
-                  12044: "CLIENT_AUTH_CERT_NEEDED", 12037: "SECURE_CERT_DATE_INVALID", 12038: "SECURE_CERT_CN_INVALID",
-                  12045: "SECURE_INVALID_CA", 12057: "SECURE_CERT_REV_FAILED", 12152: "INVALID_SERVER_RESPONSE",
-                  12157: "SECURE_CHANNEL_ERROR", 12167: "UNABLE_TO_DOWNLOAD_SCRIPT", 12175: "SECURE_FAILURE",
-                  12178: "AUTO_PROXY_SERVICE_ERROR", 12180: "AUTODETECTION_FAILED"}
 # Errors of the TLS stage of a WinHTTP request. Not 12044 (ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED): the server asked for a
 # client certificate, which says nothing of the protocol versions WinHTTP offers (review G14); the probe answers it
 # once without a certificate, and a server that insists is reported as such.
@@ -292,13 +286,6 @@ class Endpoints(Concern):
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return Plan(facts=endpoint_facts(args, state))
-
-
-def winhttp_error(request: t.Mapping[str, t.Any]) -> str:
-    code = request.get("error_code")
-    if code in WINHTTP_ERRORS:
-        return f"ERROR_WINHTTP_{WINHTTP_ERRORS[code]}"
-    return f"error {code}" if code else str(request.get("error") or "no answer")
 
 
 def root_of(chain: t.Sequence[t.Mapping[str, t.Any]] | None) -> dict[str, t.Any] | None:

@@ -21,7 +21,9 @@ class RecordedHost:
         self.answer_override: dict[str, Any] | None = None
 
     def execute_module(self, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        assert module_name == "m365ops.activation.win_agent"
+        # The extended entry point where a batch holds an extended op (the network probes); the agent's otherwise.
+        extended = any(op.get("op") in agent.EXTENDED_OPS for op in module_args["ops"])
+        assert module_name == ("m365ops.activation.win_agent_extended" if extended else "m365ops.activation.win_agent")
         self.batches.append(module_args["ops"])
         if self.answer_override is not None:
             return self.answer_override

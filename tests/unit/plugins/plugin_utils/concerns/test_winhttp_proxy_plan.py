@@ -38,10 +38,24 @@ def test_default_imports_the_signed_in_users_proxy_into_both_views(tmp_path: Pat
     assert [change["view"] for change in result["changes"]] == ["64", "32"]
     assert result["winhttp"]["imported_from"] == [f"CORP\\alice ({USER_SID})"]
     assert result["winhttp"]["wininet"]["scope"] == "users"
+    # Imported only after the proxy answered, tested in one more read-only execution before the apply (review G24).
+    assert [op["op"] for op in recorded.batches[1]] == ["http_request"] and recorded.batches[1][0]["proxy"] == "proxy.corp.example:8080"
+    assert result["winhttp"]["import_test"] == {"answered": True, "evidence": "it answered HTTP 200 to https://login.microsoftonline.com/"}
     # Read back: 64-bit from the API write, 32-bit from its blob in the same batch.
-    assert recorded.batches[1][-1] == {"op": "registry_read", "names": ["WinHttpSettings"], "view": "32",
+    assert recorded.batches[2][-1] == {"op": "registry_read", "names": ["WinHttpSettings"], "view": "32",
                                        "key": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"}
     assert run(recorded)["changed"] is False
+
+
+def test_a_proxy_that_does_not_answer_from_the_host_is_never_imported(tmp_path: Path) -> None:
+    """Review G24: the machine-wide WinINet proxy of win10-proxy-machine does not answer; direct access stays."""
+    recorded = RecordedHost(tmp_path, "win10-proxy-machine")
+    before = views(recorded)
+    result = run(recorded)
+    assert result["changed"] is False and views(recorded) == before and result["status"] == "drift"
+    assert recorded.batches[1][0]["proxy"] == "proxy.branch.example:3128" and len(recorded.batches) == 2
+    assert result["winhttp"]["import_test"]["answered"] is False
+    assert any("is not imported because it did not answer from this host (ERROR_WINHTTP_CANNOT_CONNECT" in text for text in result["drift"])
 
 
 def test_default_never_removes_or_replaces_a_configured_proxy(tmp_path: Path) -> None:
@@ -84,6 +98,8 @@ def test_pac_is_drift_and_machine_wide_settings_win_over_users(tmp_path: Path) -
     pac = run(RecordedHost(tmp_path, "win10-proxy-pac"))
     assert pac["changed"] is False and pac["status"] == "drift" and "PAC file http://wpad.corp.example/proxy.pac" in pac["drift"][0]
     recorded = RecordedHost(tmp_path, "win10-proxy-machine")
+    # The branch proxy answers here (in the profile it does not: test_a_proxy_that_does_not_answer_from_the_host_is_never_imported).
+    recorded.host.state.setdefault("network", {}).setdefault("proxies", {})["proxy.branch.example:3128"] = {}
     machine = run(recorded)
     assert machine["winhttp"]["wininet"]["scope"] == "machine" and machine["status"] == "remediated"
     assert views(recorded)[0]["proxy"] == "http=proxy.branch.example:3128;https=proxy.branch.example:3128"
