@@ -16,9 +16,10 @@ import stat
 import tempfile
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.m365ops.activation.plugins.filter.report_history import checked_report
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.backup import check_backup_dir
 from ansible_collections.m365ops.activation.plugins.plugin_utils.report_files.junit import junit_xml
 from ansible_collections.m365ops.activation.plugins.plugin_utils.report_files.page import report_page
@@ -45,8 +46,10 @@ def previous_report_problem(path: str) -> str | None:
             report = json.load(stream)
     except (OSError, ValueError) as error:
         return f"not readable as JSON ({error})"
-    if not isinstance(report, dict) or report.get("schema_version") != 1 or not isinstance(report.get("hosts"), dict):
-        return "not a compliance report of m365ops.activation (layout 1): audit.yml or remediate.yml with m365ops_report_file writes one"
+    try:
+        checked_report(report, "it")
+    except AnsibleFilterError as error:
+        return str(error)
     return None
 
 

@@ -592,7 +592,7 @@ def activation_words(activation: t.Mapping[str, t.Any]) -> str:
     return f"activation: {verdict.replace('_', ' ').upper()} ({causes + '; ' if causes else ''}{scope})"
 
 
-def drift_words(entry: t.Mapping[str, t.Any], lead: str) -> str:
+def drift_words(entry: t.Mapping[str, t.Any]) -> str:
     """Which drift of a drifting host a remediation would change and which it leaves in place on purpose, or nothing."""
     if entry["status"] != DRIFT:
         return ""
@@ -600,7 +600,7 @@ def drift_words(entry: t.Mapping[str, t.Any], lead: str) -> str:
     changing = [name for name, detail in entry["concerns"].items() if detail.get("status") == DRIFT and name not in left]
     parts = ([f"{'would change' if entry.get('check_mode') else 'not changed'}: {', '.join(changing)}"] if changing else []) + (
         [f"left in place: {', '.join(left)}"] if left else [])
-    return lead + "; ".join(parts) + (")" if lead == " (" else "") if parts else ""
+    return "; ".join(parts)
 
 
 def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
@@ -626,8 +626,11 @@ def report_lines(report: t.Mapping[str, t.Any]) -> list[str]:
         activation = entry.get("activation") or {"verdict": NOT_CHECKED}
         details.insert(1 if lacks else 0, activation_words(activation))
         head = entry.get("headline", entry["status"])
-        word = head.replace("_", " ").upper() + (f" (settings {entry['status'].upper()}{drift_words(entry, ', ')})" if head != entry["status"]
-                                                 else drift_words(entry, " ("))
+        drift = drift_words(entry)
+        if head != entry["status"]:
+            word = f"{head.replace('_', ' ').upper()} (settings {entry['status'].upper()}{', ' + drift if drift else ''})"
+        else:
+            word = head.replace("_", " ").upper() + (f" ({drift})" if drift else "")
         line = f"{host} ({entry['os'] or 'unknown OS'}): {word}{reboot} - {' | '.join(details)}"
         lines.append(_cut(line, LINE_LIMIT - 40) + " (the rest in the report file)" if len(line) > LINE_LIMIT else line)
     lines.append("totals: " + (", ".join(f"{status}={count}" for status, count in report["totals"].items() if count) or "no hosts"))

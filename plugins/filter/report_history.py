@@ -24,7 +24,9 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.status i
 FINE = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED)
 
 
-def _checked(report: t.Any, what: str) -> t.Mapping[str, t.Any]:
+def checked_report(report: t.Any, what: str) -> t.Mapping[str, t.Any]:
+    """``report`` when it is a layout-1 compliance report whose every host entry has a headline, status and verdict this
+    collection knows; else an error naming ``what`` (controller_output checks m365ops_previous_report with it)."""
     if not isinstance(report, t.Mapping) or report.get("schema_version") != REPORT_SCHEMA_VERSION or not isinstance(report.get("hosts"), t.Mapping):
         raise AnsibleFilterError(f"{what} is not a compliance report of m365ops.activation, layout {REPORT_SCHEMA_VERSION} (audit.yml or "
                                  "remediate.yml with m365ops_report_file writes one)")
@@ -46,8 +48,8 @@ def compare_reports(report: t.Mapping[str, t.Any], previous: t.Mapping[str, t.An
     (fixed) or fail less; which failed because they could not activate and were not checked for it now (not
     rechecked: a remediation does not look); which are new and which the previous report had and this one has not (gone, or, when this
     run was limited, not in this run); and each host whose headline changed, before and after."""
-    _checked(report, "the report")
-    _checked(previous, "m365ops_previous_report")
+    checked_report(report, "the report")
+    checked_report(previous, "m365ops_previous_report")
     now, before = report["hosts"], previous["hosts"]
     since: dict[str, t.Any] = {"previous_run": _run_of(previous), "changed": {}}
     since.update({key: [] for key in ("new_failures", "worse", "fixed", "better", "not_rechecked")})
@@ -79,7 +81,7 @@ def merge_reports(reports: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any
     totals and the fleet's causes are those of the merged hosts."""
     if not isinstance(reports, (list, tuple)) or not reports:
         raise AnsibleFilterError("merge_reports: give a list of one or more compliance reports (m365ops_merge_reports: the files)")
-    checked = [_checked(report, f"report {index + 1} of {len(reports)}") for index, report in enumerate(reports)]
+    checked = [checked_report(report, f"report {index + 1} of {len(reports)}") for index, report in enumerate(reports)]
     order = sorted(range(len(checked)), key=lambda index: (str(_run_of(checked[index]).get("generated") or ""), index))
     hosts: dict[str, dict[str, t.Any]] = {}
     source: dict[str, int] = {}

@@ -298,3 +298,25 @@ def test_a_concerns_options_are_one_variable_validated_by_its_spec(fleet: Fleet,
     both = run_playbook(inventory, REMEDIATE, extra_vars={"winhttp_proxy_proxy": "proxy.legacy.example:8080",
                                                           "m365ops_winhttp_proxy": {"proxy": "proxy.branch.example:3128"}})
     assert both.rc == 0 and winhttp_setting(fleet.hosts["pc"].host, "64") == wanted
+
+
+def test_a_host_whose_concern_failed_stops_before_the_ipv6_procedure_and_is_said_once(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """win_activation's failure is kept without printing its whole result: the host is stopped (no IPv6 off-retry-on on
+    it), the report says why, and the host is failed once, at the end."""
+    fleet.add("broken", "win11")
+    fleet.add("healthy", "win11")
+    deny_schannel_reads(fleet, "broken")
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "remediation.json"
+    run = run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_report_file": str(report_file),
+                                                         "m365ops_concerns": ["tls12", "winhttp_proxy", "ipv6"]})
+    assert run.rc == 2, run.stdout[-3000:]
+    hosts = report_of(report_file)["hosts"]
+    assert hosts["broken"]["concerns"]["tls12"]["status"] == "failed"
+    assert hosts["broken"]["concerns"]["ipv6"] == {**hosts["broken"]["concerns"]["ipv6"], "status": "not_run"}
+    assert "not run because tls12 failed" in hosts["broken"]["concerns"]["ipv6"]["message"]
+    # On the other host the procedure ran, and gave its own answer (it refuses the management adapter by default).
+    assert "refusing to turn IPv6 off on adapter 'Ethernet'" in hosts["healthy"]["concerns"]["ipv6"]["message"]
+    said = [line for line in run.stdout.splitlines() if line.startswith("fatal: [broken]")]
+    assert len(said) == 1 and said[0].startswith('fatal: [broken]: FAILED! => {"changed": false, "msg": "FAILED: tls12: ') and len(said[0]) < 1000
+    assert run.stats["broken"]["failures"] == 1

@@ -191,11 +191,13 @@ def import_candidate(args: dict[str, t.Any], state: HostState) -> ProxySetting |
         return None
     scratch = Plan()
     _scope, sources = wininet_sources(args, state, scratch)
+    return None if scratch.failure else candidate_of(current_views(state, state.probe("winhttp_proxy")), sources)
+
+
+def candidate_of(views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> ProxySetting | None:
+    """WinINet's agreed static proxy where a WinHTTP view goes direct: what the default would import."""
     agreed, _why_not = importable(sources)
-    views = current_views(state, state.probe("winhttp_proxy"))
-    if scratch.failure or agreed is None or not any(view.access_type == "direct" for view in views.values()):
-        return None
-    return agreed
+    return agreed if agreed is not None and any(view.access_type == "direct" for view in views.values()) else None
 
 
 def https_server(setting: ProxySetting) -> str:
@@ -241,11 +243,11 @@ def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["source"] == "wininet" and not sources:
         plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
         return plan
-    plan_import(plan, views, sources, proxy_answers(state) if import_candidate(args, state) is not None else (True, ""))
+    plan_import(plan, views, sources, proxy_answers(state) if candidate_of(views, sources) is not None else (True, ""))
     return plan
 
 
-def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy], answered: tuple[bool, str] = (True, "")) -> None:
+def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy], answered: tuple[bool, str]) -> None:
     """Add WinINet's agreed static proxy to direct views when it answered from the host (``answered``: whether, and the
     evidence); report every disagreement, and a proxy that does not answer, as drift; change nothing else."""
     agreed, why_not = importable(sources)
