@@ -46,6 +46,9 @@ PER_USER_POLICY = RegistryRef(RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Win
 PROXY_TEST_URL = "https://login.microsoftonline.com/"
 PROXY_TEST_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) m365ops-activation-proxy-check"
 PROXY_TEST_TIMEOUT_MS = 10000
+# The WinHTTP errors of a request that say the proxy itself did not answer: its name, the connection, the wait. Any other
+# answer (an HTTP status, a TLS failure through its tunnel: TLS 1.2 still off on this host) is the proxy answering.
+PROXY_SILENT = frozenset({12002, 12007, 12029, 12030})
 # The values Internet Options writes beside DefaultConnectionSettings; read when the blob is absent.
 LEGACY_VALUES = ("ProxyEnable", "ProxyServer", "ProxyOverride", "AutoConfigURL")
 
@@ -214,6 +217,8 @@ def proxy_answers(state: HostState) -> tuple[bool, str]:
     request = next(iter(state.followup("proxy_answers").data.get("requests") or []), {})
     if request.get("status"):
         return True, f"it answered HTTP {request['status']} to {PROXY_TEST_URL}"
+    if request and request.get("error_code") not in PROXY_SILENT:
+        return True, f"it answered; the request to {PROXY_TEST_URL} through it then failed with {winhttp_error(request)}"
     return False, f"it did not answer from this host ({winhttp_error(request)} for {PROXY_TEST_URL})"
 
 

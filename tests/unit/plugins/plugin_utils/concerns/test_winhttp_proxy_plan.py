@@ -179,3 +179,16 @@ def test_an_access_type_the_module_does_not_know_is_drift_never_taken_for_direct
     # Asked for explicitly, it is replaced like any other setting.
     asked = run(recorded, {"proxy": "proxy.corp.example:8080"}, check_mode=True)
     assert [change["view"] for change in asked["changes"]] == ["64", "32"]
+
+
+def test_a_proxy_that_answers_before_tls_fails_is_imported(tmp_path: Path) -> None:
+    """The host's own TLS 1.2 being off (fixed in the same apply by tls12) is no sign of a dead proxy."""
+    from winsim.profiles import _proxy_site  # pylint: disable=import-outside-toplevel  # the simulator's own site set-up
+
+    recorded = RecordedHost(tmp_path, "win10-tls-hardened")
+    _proxy_site(recorded.host.state)
+    recorded.host.save()
+    result = run(recorded)
+    test = result["winhttp"]["import_test"]
+    assert test["answered"] is True and "ERROR_WINHTTP_SECURE_FAILURE" in test["evidence"], test
+    assert result["status"] == "remediated"
