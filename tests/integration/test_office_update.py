@@ -64,3 +64,25 @@ def test_no_click_to_run_fails_clearly_and_a_bad_version_is_refused_before_conta
     refused = run_playbook(inventory, TASK, extra_vars={"office_minimum": "16.0 latest"})
     assert refused.rc != 0 and "minimum_version: '16.0 latest' is not" in refused.stdout
     assert fleet.hosts["msi"].host.counters["requests"] == requests
+
+
+def test_a_pinned_target_configmgr_or_updates_turned_off_block_before_the_updater_starts(fleet: Fleet, inventory: Path) -> None:
+    """Review G17: said up front, never as "may still be downloading" after a wait."""
+    from winsim.profiles import _set  # pylint: disable=import-outside-toplevel  # the simulator's own registry set-up
+
+    policy = r"HKLM\SOFTWARE\Policies\Microsoft\office\16.0\Common\officeupdate"
+    settings = {"pinned": (policy, "UpdateTargetVersion", "string", "16.0.16731.20234"), "managed": (policy, "OfficeMgmtCOM", "dword", 1),
+                "off": (policy, "EnableAutomaticUpdates", "dword", 0)}
+    for name, (key, value_name, value_type, value) in settings.items():
+        host = fleet.add(name, "win10-office-behind")
+        _set(host.state["registry"], key, value_name, value_type, value)
+        host.save()
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, extra_vars={"office_minimum": CURRENT})
+    said = {name: run.result(name, TASK_NAME) for name in settings}
+    assert {name: result["status"] for name, result in said.items()} == {name: "blocked" for name in settings}
+    assert "pinned to 16.0.16731.20234 (policy UpdateTargetVersion)" in said["pinned"]["blockers"][0]
+    assert "OfficeMgmtCOM" in said["managed"]["blockers"][0] and "turned off (policy EnableAutomaticUpdates 0)" in said["off"]["blockers"][0]
+    # The updater was never started: one read per host, nothing changed.
+    assert all(version(fleet, name) == "16.0.16731.20234" for name in settings)
+    assert {name: fleet.hosts[name].host.counters["executions"].get(AGENT, 0) for name in settings} == {name: 1 for name in settings}

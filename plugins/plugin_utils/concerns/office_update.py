@@ -68,6 +68,18 @@ class OfficeUpdate(Concern):
             return plan
         if version >= minimum:
             return plan
+        # What would keep the updater from reaching the minimum is said before it is started, not after a wait (review G17).
+        target = office.get("update_target")
+        if target and file_version(target["version"]) is not None and file_version(target["version"]) < minimum:
+            plan.blockers.append(Reason("office_update.target_pinned", f"updates are pinned to {target['version']} ({target['source']}), below "
+                                        f"{args['minimum_version']}: an update installs at most that; the pin is the site's to move"))
+        if office.get("updates_managed_by_configmgr"):
+            plan.blockers.append(Reason("office_update.configmgr", "Configuration Manager manages Office's updates (policy OfficeMgmtCOM 1): "
+                                        "deploy the update from there"))
+        if office.get("updates_off"):
+            plan.blockers.append(Reason("office_update.updates_off", f"Office's updates are turned off ({', '.join(office['updates_off'])})"))
+        if plan.blockers:
+            return plan
         client = next(iter((state.probe("client").data.get("files") or {}).values()), {})
         if not client.get("exists"):
             plan.failure = f"{client.get('expanded') or CLIENT} is missing, although Click-to-Run's configuration says Office is installed"

@@ -20,8 +20,11 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import
 
 CONFIGURATION = RegistryKey(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration")
 UPDATE_POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\office\16.0\Common\officeupdate")
-CONFIGURATION_VALUES = ("VersionToReport", "CDNBaseUrl", "UpdateChannel", "SharedComputerLicensing", "Platform", "ProductReleaseIds")
-POLICY_VALUES = ("UpdatePath", "UpdateBranch")
+CONFIGURATION_VALUES = ("VersionToReport", "CDNBaseUrl", "UpdateChannel", "SharedComputerLicensing", "Platform", "ProductReleaseIds",
+                        "UpdateToVersion", "UpdatesEnabled")
+# UpdateTargetVersion pins what an update installs at most; EnableAutomaticUpdates 0 turns updates off; OfficeMgmtCOM 1
+# hands them to Configuration Manager (review G17).
+POLICY_VALUES = ("UpdatePath", "UpdateBranch", "UpdateTargetVersion", "EnableAutomaticUpdates", "OfficeMgmtCOM")
 # The GUID at the end of http://officecdn.microsoft.com/pr/<GUID> (docs/sources.md section 9).
 CHANNELS = {
     "492350f6-3a01-4f97-b9c0-c7c6ddf67d60": "Current",
@@ -77,4 +80,18 @@ def click_to_run_facts(state: HostState) -> dict[str, t.Any]:
         "channel_source": source,
         "update_url": policy_path or recorded,
         "shared_computer_activation": str(value(CONFIGURATION, "SharedComputerLicensing") or "") == "1",
+        **update_control(value),
     }
+
+
+def update_control(value: t.Callable[[RegistryKey, str], t.Any]) -> dict[str, t.Any]:
+    """What decides which update Click-to-Run installs: a pinned target (policy UpdateTargetVersion, else the
+    configuration's UpdateToVersion), and whether updates are off (policy EnableAutomaticUpdates 0, configuration
+    UpdatesEnabled False) or managed by Configuration Manager (policy OfficeMgmtCOM 1)."""
+    pinned = value(UPDATE_POLICY, "UpdateTargetVersion")
+    target = ({"version": str(pinned), "source": "policy UpdateTargetVersion"} if pinned else
+              {"version": str(value(CONFIGURATION, "UpdateToVersion")), "source": "UpdateToVersion"} if value(CONFIGURATION, "UpdateToVersion")
+              else None)
+    off = [source for source, is_off in (("policy EnableAutomaticUpdates 0", str(value(UPDATE_POLICY, "EnableAutomaticUpdates")) == "0"),
+                                         ("UpdatesEnabled False", str(value(CONFIGURATION, "UpdatesEnabled") or "").lower() == "false")) if is_off]
+    return {"update_target": target, "updates_off": off, "updates_managed_by_configmgr": str(value(UPDATE_POLICY, "OfficeMgmtCOM")) == "1"}
