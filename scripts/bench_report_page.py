@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 for entry in (str(ROOT / ".build" / "collections"), str(ROOT / "tests" / "unit" / "helpers")):
     sys.path.insert(0, entry)
 
-from ansible_collections.m365ops.activation.plugins.filter.report import cause_hosts, fleet_causes  # noqa: E402
+from ansible_collections.m365ops.activation.plugins.filter.report import HEADLINE_ORDER, STATUS_ORDER, summary  # noqa: E402
 from ansible_collections.m365ops.activation.plugins.plugin_utils.report_files.page import report_page  # noqa: E402
 from browser import opened  # noqa: E402
 
@@ -61,19 +61,11 @@ def host(index: int) -> dict:
 
 def report(count: int) -> dict:
     hosts = {f"pc-{index:05}.corp.example": host(index) for index in range(count)}
-    totals: dict[str, int] = {}
-    verdicts: dict[str, int] = {}
-    headlines: dict[str, int] = {}
-    for entry in hosts.values():
-        totals[entry["status"]] = totals.get(entry["status"], 0) + 1
-        verdicts[entry["activation"]["verdict"]] = verdicts.get(entry["activation"]["verdict"], 0) + 1
-        headlines[entry["headline"]] = headlines.get(entry["headline"], 0) + 1
     return {"schema_version": 1, "title": "audit", "run": {"id": "0" * 32, "generated": "2026-12-04T00:00:00Z", "check_mode": True, "playbook": "bench",
                                                            "collection_version": None, "ansible_core": None, "limit": None, "tags": ["all"],
                                                            "skip_tags": [], "concerns": {"selected": list(CONCERNS), "not_selected": []}},
-            "hosts": hosts, "totals": totals, "activation": verdicts, "headlines": headlines, "causes": fleet_causes(hosts),
-            "cause_hosts": cause_hosts(hosts), "concerns": list(CONCERNS), "status_order": ["compliant", "drift"],
-            "headline_order": ["compliant", "at_risk", "drift", "cannot_activate"]}
+            # Totals and the fleet's causes as the report filter computes them.
+            "hosts": hosts, **summary(hosts), "concerns": list(CONCERNS), "status_order": list(STATUS_ORDER), "headline_order": list(HEADLINE_ORDER)}
 
 
 def measure(count: int, where: Path) -> str:

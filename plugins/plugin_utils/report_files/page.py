@@ -24,6 +24,8 @@ TITLE_MARK = "M365OPS_REPORT_TITLE"
 # Values shorter than this (in JSON) are written where they occur; a reference would not be shorter.
 SHARE_ABOVE = 12
 REFERENCE = "$r"
+# The activation verdicts, worst first, as the counts and the chart show them.
+VERDICT_ORDER = ["cannot_activate", "at_risk", "can_activate", "not_checked"]
 
 
 def pack(value: t.Any) -> dict[str, t.Any]:
@@ -62,8 +64,11 @@ def pack(value: t.Any) -> dict[str, t.Any]:
             packed: t.Any = {name: share(inner) for name, inner in item.items()}
         elif isinstance(item, list):
             packed = [share(inner) for inner in item]
+        elif isinstance(item, str):
+            packed = item
         else:
-            return item if not isinstance(item, str) or len(item) <= SHARE_ABOVE or counts.get(keys[id(item)], 0) < 2 else _shared(keys[id(item)], item)
+            return item
+        # One rule for strings, lists and mappings: by the length of their JSON, as SHARE_ABOVE says.
         key = keys[id(item)]
         return packed if len(key) <= SHARE_ABOVE or counts.get(key, 0) < 2 else _shared(key, packed)
 
@@ -88,12 +93,12 @@ def _compliance_model(report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
                      "causes": [cause.get("id") for cause in activation.get("causes") or []], "entry": entry})
     counts = [{"label": "Hosts by headline (the worse of settings and activation)", "key": "headlines",
                "order": report.get("headline_order") or list(report.get("headlines") or {}), "values": report.get("headlines") or {}},
-              {"label": "Can they activate?", "key": "activation", "order": ["cannot_activate", "at_risk", "can_activate", "not_checked"],
+              {"label": "Can they activate?", "key": "activation", "order": VERDICT_ORDER,
                "values": report.get("activation") or {}},
               {"label": "Settings status", "key": "totals", "order": report.get("status_order") or list(report.get("totals") or {}),
                "values": report.get("totals") or {}}]
     charts = [{"title": "Hosts by activation state", "key": "activation", "values": report.get("activation") or {},
-               "order": ["cannot_activate", "at_risk", "can_activate", "not_checked"]},
+               "order": VERDICT_ORDER},
               {"title": "Hosts by cause", "key": "cause_hosts", "values": report.get("cause_hosts") or {},
                "order": list(report.get("cause_hosts") or {})}]
     return {"rows": rows, "counts": counts, "charts": charts, "causes": report.get("causes") or [],
