@@ -554,9 +554,39 @@ def netsh_winhttp(host: SimHost, apply: bool, *, path: str, arguments: list[str]
     return 0
 
 
+# WTS_CONNECTSTATE_CLASS values the session list reports.
+WTS_ACTIVE, WTS_DISCONNECTED, WTS_LISTEN = 0, 4, 6
+
+
+def wts_sessions(host: SimHost) -> list[dict[str, Any]]:
+    """What WTSEnumerateSessions lists on the simulated host: session 0 (services, no user, disconnected), the RDP
+    listener, and each user's session (``sessions`` in the state) with its connect state and shell, whatever that shell is:
+    explorer.exe, a RemoteApp session's rdpshell.exe or a kiosk's own program."""
+    listed = [{"id": 0, "state": WTS_DISCONNECTED, "win_station": "Services", "user": "", "domain": ""},
+              {"id": 65536, "state": WTS_LISTEN, "win_station": "RDP-Tcp", "user": "", "domain": ""}]
+    for session in host.state.get("sessions", []):
+        domain, _sep, user = str(session["user"]).rpartition("\\")
+        listed.append({"id": session["session_id"], "state": WTS_DISCONNECTED if session.get("connect_state") == "disconnected" else WTS_ACTIVE,
+                       "win_station": session.get("win_station", "Console"), "user": user, "domain": domain,
+                       "sid": None if session.get("sid_unresolved") else session["sid"], "shell": session.get("shell", "explorer.exe")})
+    return listed
+
+
 def _user_sessions(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """Signed-in users (owners of explorer.exe): their SID, DOMAIN\\name and session id."""
-    return {"sessions": [dict(session) for session in host.state.get("sessions", [])]}
+    """Users signed in interactively, enumerated as the agent does: every session but session 0 that has a user and is
+    active or disconnected, by SID (the account name translated, else a process owner's; a session neither gives is
+    ``unresolved``). Which shell the session runs does not matter."""
+    sessions, unresolved = [], []
+    for session in wts_sessions(host):
+        if session["id"] == 0 or not session["user"] or session["state"] not in (WTS_ACTIVE, WTS_DISCONNECTED):
+            continue
+        user = f"{session['domain']}\\{session['user']}" if session["domain"] else session["user"]
+        entry = {"user": user, "session_id": session["id"], "connect_state": "active" if session["state"] == WTS_ACTIVE else "disconnected"}
+        if session["sid"] is None:
+            unresolved.append(entry)
+        else:
+            sessions.append({"sid": session["sid"], **entry})
+    return {"sessions": sessions, "unresolved": unresolved}
 
 
 USER_HIVE = re.compile(r"^S-1-(5-21|12-1)-[0-9-]+$")
@@ -810,7 +840,9 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
         raise OpError("invalid_argument", "timeout_seconds must be 5 to 600")
     only = op.get("users") or []
     answers, seen = [], set()
-    sessions = host.state.get("sessions", [])
+    # The agent starts a task in each session user_sessions lists, and names a session whose user it could not tell.
+    listed = _user_sessions(host, {}, False)
+    sessions = listed["sessions"]
     if op.get("self"):
         # The agent's own account: the become user (by name, among the accounts the host knows), else the WinRM account.
         account = next((item for item in host.state.get("accounts", []) + sessions
@@ -852,6 +884,9 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
                 results.append({"ok": True, "op": "credential_delete", "target": item.get("target"), "type": item.get("type"),
                                 "changed": bool(present)})
         answers.append({**entry, "ok": True, "output": json.dumps({"ok": True, "results": results}, separators=(",", ":"))})
+    if not only and not op.get("self"):
+        answers += [{"sid": None, "user": session["user"], "session_id": session["session_id"], "ok": False, "output": None, "error": "not_found",
+                     "message": "the SID of this session's user could not be found, so no task was started in it"} for session in listed["unresolved"]]
     return {"sessions": answers}
 
 
@@ -879,7 +914,12 @@ def _profile_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     loaded = set(host.registry.enumerate("HKU", "64")["subkeys"])
     sids = [sid for sid in host.registry.enumerate(PROFILE_LIST, "64")["subkeys"] if USER_HIVE.match(sid)]
     hives = loaded | set(host.state.get("unloaded_hives") or {})
-    return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded, "hive_file": sid in hives} for sid in sids]}
+    # The agent's own account (the become user, else the WinRM account) and the accounts services log on as.
+    own = next((item["sid"] for item in host.state.get("accounts", []) + host.state.get("sessions", [])
+                if str(item["user"]).lower() == str(host.running_as or "").lower()), host.state.get("winrm_sid"))
+    services = {service.get("logon_sid") for service in host.state["services"].values()}
+    return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded, "hive_file": sid in hives,
+                          "self": sid == own, "service": sid in services} for sid in sids]}
 
 
 def _hive_marker(host: SimHost, op: dict[str, Any], sid: str, present: bool) -> None:

@@ -233,6 +233,17 @@ def base_adapters(release: "Release") -> dict[str, Any]:
     }
 
 
+# Microsoft 365 Apps as workstation profiles have it: Current Channel (an illustrative build number).
+OFFICE_BUILD = "16.0.17928.20156"
+
+
+def install_office(registry: dict[str, Any]) -> None:
+    """Click-to-Run's configuration of Microsoft 365 Apps (its client file is added beside it)."""
+    for name, value in (("VersionToReport", OFFICE_BUILD), ("Platform", "x64"), ("ProductReleaseIds", "O365ProPlusRetail"),
+                        ("CDNBaseUrl", f"http://officecdn.microsoft.com/pr/{CHANNEL_CURRENT}")):
+        _set(registry, CLICK_TO_RUN, name, "string", value)
+
+
 def base_state(name: str, release: Release, language: int = 1033) -> dict[str, Any]:
     major, minor, build = release.version.split(".")
     registry: dict[str, Any] = {}
@@ -276,10 +287,7 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         sessions.append({"sid": USER_SID, "user": USER_NAME, "session_id": 1})
         add_profile(registry, USER_SID, "alice")
         user_wininet(registry, USER_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
-        # Microsoft 365 Apps, Current Channel (an illustrative build number).
-        for name, value in (("VersionToReport", "16.0.17928.20156"), ("Platform", "x64"), ("ProductReleaseIds", "O365ProPlusRetail"),
-                            ("CDNBaseUrl", f"http://officecdn.microsoft.com/pr/{CHANNEL_CURRENT}")):
-            _set(registry, CLICK_TO_RUN, name, "string", value)
+        install_office(registry)
     _catalogs(registry, release.architecture)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "EnableDHCP", "dword", 1)
     _set(registry, f"{INTERFACES}\\{INTERFACE_GUID}", "DhcpIPAddress", "string", "198.51.100.23")
@@ -304,13 +312,15 @@ def base_state(name: str, release: Release, language: int = 1033) -> dict[str, A
         "services": base_services(release, language),
         "adapters": base_adapters(release),
         "sessions": sessions,
+        # The account WinRM connects as: its logon loads its profile's hive.
+        "winrm_sid": ADMIN_SID,
         "faults": {},
         "update_history": update_history(days_since_update=12),
     }
     _files(state, release)
     if release.product_type == 1:
         # Click-to-Run's client, beside its configuration.
-        add_file(state, C2R_CLIENT, version="16.0.17928.20156")
+        add_file(state, C2R_CLIENT, version=OFFICE_BUILD)
     return state
 
 
@@ -461,11 +471,13 @@ BOB_SID = "S-1-5-21-1004336348-1177238915-682003330-1107"
 CAROL_SID = "S-1-5-21-1004336348-1177238915-682003330-1109"
 DAVE_SID = "S-1-5-21-1004336348-1177238915-682003330-1111"
 ERIN_SID = "S-1-5-21-1004336348-1177238915-682003330-1113"
+BACKUP_SERVICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1201"
 
 
 def _users_tls(state: dict[str, Any]) -> None:
     """A terminal server: alice unticked "Use TLS 1.2" years ago (0xA0), bob has the box ticked (0xA80); carol signed out
-    but her hive is still loaded (a process of hers lingers) with the same old value. The machine-wide value is fine."""
+    but her hive is still loaded (a process of hers lingers) with the same old value. The machine-wide value is fine. A
+    backup service's account and the WinRM account have the old value too, in hives their own logons hold."""
     _set(state["registry"], f"HKU\\{USER_SID}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
     state["sessions"].append({"sid": BOB_SID, "user": "CORP\\bob", "session_id": 2})
     user_wininet(state["registry"], BOB_SID, FLAG_DIRECT | FLAG_AUTO_DETECT)
@@ -477,6 +489,13 @@ def _users_tls(state: dict[str, Any]) -> None:
     unloaded: dict[str, Any] = {}
     _set(unloaded, f"HIVE\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
     state["unloaded_hives"] = {DAVE_SID: unloaded["HIVE"]}
+    # Two loaded hives that are nobody's signed-out desktop, with the same old value: the backup service's account (its
+    # service runs, so its hive is loaded) and the WinRM account's own.
+    add_profile(state["registry"], BACKUP_SERVICE_SID, "svc-backup")
+    state["services"]["ContosoBackup"] = {"start_mode": "auto", "status": "running", "dependencies": [], "display_name": "Contoso Backup Agent",
+                                          "logon_sid": BACKUP_SERVICE_SID}
+    for sid in (BACKUP_SERVICE_SID, ADMIN_SID):
+        _set(state["registry"], f"HKU\\{sid}\\{USER_INTERNET_SETTINGS}", "SecureProtocols", "dword", 0xA0)
 
 
 def _office_behind(state: dict[str, Any]) -> None:
@@ -660,6 +679,30 @@ def _shared_computer_office(state: dict[str, Any]) -> None:
     _set(state["registry"], OFFICE_UPDATE_POLICY, "UpdatePath", "string", f"http://officecdn.microsoft.com/pr/{CHANNEL_MONTHLY_ENTERPRISE}")
 
 
+def _rds_remoteapp(state: dict[str, Any]) -> None:
+    """A Remote Desktop Session Host publishing Microsoft 365 Apps as RemoteApp programs, with shared computer activation.
+    alice runs Word as a RemoteApp: her session's shell is rdpshell.exe, and no explorer.exe runs in it. bob's full desktop
+    is disconnected (his logon and hive remain). Each has Office's cached sign-in in Credential Manager."""
+    registry = state["registry"]
+    install_office(registry)
+    add_file(state, C2R_CLIENT, version=OFFICE_BUILD)
+    _set(registry, CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
+    state["sessions"] = [{"sid": USER_SID, "user": USER_NAME, "session_id": 2, "win_station": "RDP-Tcp#3", "shell": "rdpshell.exe"},
+                         {"sid": BOB_SID, "user": "CORP\\bob", "session_id": 3, "win_station": "", "connect_state": "disconnected"}]
+    state["processes"] = [{"name": "WINWORD.EXE", "id": 7312, "session_id": 2}]
+    for sid, name in ((USER_SID, "alice"), (BOB_SID, "bob")):
+        add_profile(registry, sid, name)
+        user_wininet(registry, sid, FLAG_DIRECT | FLAG_AUTO_DETECT)
+        address = f"{name}@corp.example"
+        state.setdefault("credentials", {})[sid] = [{"target": f"MicrosoftOffice16_Data:SSPI:{address}", "type": 1, "persist": 3, "user_name": address,
+                                                     "last_written": "2026-11-30T08:15:00Z", "secret": f"token-of-{name}-do-not-print"}]
+
+
+def _kiosk(state: dict[str, Any]) -> None:
+    """A kiosk: Shell Launcher starts the kiosk's own program as alice's shell on the console, with no explorer.exe."""
+    state["sessions"][0]["shell"] = "C:\\Program Files\\Contoso Kiosk\\kiosk.exe"
+
+
 def _powershell_4(state: dict[str, Any]) -> None:
     """Windows 8.1 as it ships: PowerShell 4.0, no WMF 5.1, so Ansible runs no module on it."""
     state["powershell_version"] = "4.0"
@@ -728,6 +771,10 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             drift=(_firewall_blocks_sign_in,)),
     Profile("win10-dns-filtered", "Windows 10 whose DNS resolver answers nothing for the Office licensing names", WIN10,
             drift=(_dns_broken,)),
+    Profile("ws2022-rds-remoteapp", "Windows Server 2022 Remote Desktop Session Host: Word as a RemoteApp in alice's session (no "
+            "explorer.exe), bob's desktop disconnected, shared computer activation", WS2022, drift=(_rds_remoteapp,)),
+    Profile("win10-kiosk", "Windows 10 kiosk: Shell Launcher runs the kiosk's own program as alice's shell, no explorer.exe",
+            WIN10, drift=(_kiosk,)),
     Profile("win10-office-shared", "Windows 10 shared PC: Microsoft 365 Apps with shared computer activation, channel by policy",
             WIN10, drift=(_shared_computer_office,)),
     Profile("win10-proxy-site", "Windows 10 at a proxy-only site: the signed-in user's WinINet names the proxy, WinHTTP goes direct",

@@ -204,12 +204,20 @@ Function Invoke-UserSessionOps {
         $answers.Add($entry)
         return @{ sessions = @($answers) }
     }
-    foreach ($session in @((Invoke-UserSessions -Op @{} -Apply $false).sessions)) {
+    $listed = Invoke-UserSessions -Op @{} -Apply $false
+    foreach ($session in @($listed.sessions)) {
         if ($seen.ContainsKey($session['sid']) -or ($only.Count -gt 0 -and $only -notcontains $session['sid'])) {
             continue
         }
         $seen[$session['sid']] = $true
         $answers.Add((Invoke-InUserSession -Session $session -UserOps $userOps -TimeoutSeconds $timeout -Apply $Apply))
+    }
+    if ($only.Count -eq 0) {
+        # A signed-in user whose SID could not be told is not reached, and is said so: never left out in silence.
+        foreach ($session in @($listed.unresolved)) {
+            $answers.Add(@{ sid = $null; user = $session['user']; session_id = $session['session_id']; ok = $false; output = $null
+                error = 'not_found'; message = 'the SID of this session''s user could not be found, so no task was started in it' })
+        }
     }
     return @{ sessions = @($answers) }
 }

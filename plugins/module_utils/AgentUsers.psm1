@@ -30,9 +30,35 @@ Function Get-ProfilePath {
     return [Environment]::ExpandEnvironmentVariables([string]$value)
 }
 
+Function Get-ServiceAccountSid {
+    # The SIDs of the user accounts services log on as (Win32_Service StartName translated): the built-in and virtual
+    # service accounts are not user accounts and are skipped, as is a name that does not translate.
+    $sids = @{}
+    foreach ($service in @(Get-CimInstance -ClassName Win32_Service -Property StartName)) {
+        $name = [string]$service.StartName
+        if (-not $name -or $name -eq 'LocalSystem' -or $name -like 'NT AUTHORITY\*' -or $name -like 'NT SERVICE\*') {
+            continue
+        }
+        if ($name.StartsWith('.\')) {
+            $name = $env:COMPUTERNAME + $name.Substring(1)
+        }
+        try {
+            $sid = (New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $name).Translate([System.Security.Principal.SecurityIdentifier]).Value
+            $sids[[string]$sid] = $true
+        }
+        catch {
+            continue
+        }
+    }
+    return $sids
+}
+
 Function Invoke-ProfileList {
-    # User profiles on this host (ProfileList): SID, profile directory, and whether the hive is loaded under HKEY_USERS.
+    # User profiles on this host (ProfileList): SID, profile directory, whether the hive is loaded under HKEY_USERS, and
+    # whether the account is this agent's own (its logon loaded that hive) or one a service logs on as (G19).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $own = [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+    $services = Get-ServiceAccountSid
     $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
     try {
         $loaded = @($users.GetSubKeyNames())
@@ -50,7 +76,8 @@ Function Invoke-ProfileList {
                     # Path.Combine, not Join-Path: Windows PowerShell's Join-Path throws for a drive that no longer exists,
                     # and one stale profile would fail the whole list (G11).
                     $hiveFile = [bool]$profilePath -and [System.IO.File]::Exists([System.IO.Path]::Combine($profilePath, 'NTUSER.DAT'))
-                    $profiles.Add(@{ sid = $sid; path = $profilePath; loaded = ($loaded -contains $sid); hive_file = $hiveFile })
+                    $profiles.Add(@{ sid = $sid; path = $profilePath; loaded = ($loaded -contains $sid); hive_file = $hiveFile
+                        self = ($sid -eq $own); service = $services.ContainsKey($sid) })
                 }
             }
         }
@@ -215,28 +242,58 @@ Function Invoke-UserHiveUnloadRecorded {
     return $answer
 }
 
-Function Invoke-UserSessions {
-    # Users signed in interactively: the owners of explorer.exe, by SID (names are shown, never matched for meaning).
-    param([System.Collections.IDictionary]$Op, [bool]$Apply)
-    $sessions = New-Object -TypeName System.Collections.Generic.List[object]
-    foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
-        # A user who signs out between the query and these calls leaves a process that is gone: skip it, never fail the
-        # op for every other user (G12).
-        $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwnerSid -ErrorAction SilentlyContinue
-        if ($null -eq $owner -or $owner.ReturnValue -ne 0 -or -not $owner.Sid) {
-            continue
+Function Get-SessionUserSid {
+    # The SID of a session's user: the account name translated, else the owner of a process in that session whose SID is
+    # a user account's (never Desktop Window Manager's S-1-5-90-*, the font driver's S-1-5-96-* or a service account's).
+    param([int]$SessionId, [string]$Domain, [string]$User)
+    try {
+        $account = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $User
+        if ($Domain) {
+            $account = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $Domain, $User
         }
-        $user = [string]$owner.Sid
-        $account = Invoke-CimMethod -InputObject $process -MethodName GetOwner -ErrorAction SilentlyContinue
-        if ($null -ne $account -and $account.ReturnValue -eq 0 -and $account.User) {
-            $user = [string]$account.User
-            if ($account.Domain) {
-                $user = [string]$account.Domain + '\' + $user
+        return [string]$account.Translate([System.Security.Principal.SecurityIdentifier]).Value
+    }
+    catch {
+        foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "SessionId = $SessionId")) {
+            # A process that ended since the query answers nothing: the next one is asked (G12).
+            $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwnerSid -ErrorAction SilentlyContinue
+            if ($null -ne $owner -and $owner.ReturnValue -eq 0 -and [string]$owner.Sid -match '^S-1-(5-21|12-1)-[0-9-]+$') {
+                return [string]$owner.Sid
             }
         }
-        $sessions.Add(@{ sid = [string]$owner.Sid; user = $user; session_id = [int]$process.SessionId })
     }
-    return @{ sessions = @($sessions) }
+    return $null
+}
+
+Function Invoke-UserSessions {
+    # Users signed in interactively, from the Remote Desktop Services session list (Sessions.cs), whatever the shell of
+    # their session: a desktop, a RemoteApp session, a kiosk (G2). Session 0 holds services; a listener or a logon screen
+    # has no user; a session is counted while it is active (0) or disconnected (4), when its user's logon and hive remain.
+    # Names are shown, never matched for meaning; a user is identified by SID.
+    param([System.Collections.IDictionary]$Op, [bool]$Apply)
+    $sessions = New-Object -TypeName System.Collections.Generic.List[object]
+    $unresolved = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($session in [ansible_collections.m365ops.activation.plugins.module_utils.Sessions.Wts]::List()) {
+        if ($session.Id -eq 0 -or -not $session.User -or ($session.State -ne 0 -and $session.State -ne 4)) {
+            continue
+        }
+        $user = [string]$session.User
+        if ($session.Domain) {
+            $user = [string]$session.Domain + '\' + $user
+        }
+        $state = 'active'
+        if ($session.State -eq 4) {
+            $state = 'disconnected'
+        }
+        $sid = Get-SessionUserSid -SessionId $session.Id -Domain $session.Domain -User $session.User
+        if (-not $sid) {
+            # Nobody is guessed: the controller hears of a signed-in user it cannot reach.
+            $unresolved.Add(@{ user = $user; session_id = [int]$session.Id; connect_state = $state })
+            continue
+        }
+        $sessions.Add(@{ sid = $sid; user = $user; session_id = [int]$session.Id; connect_state = $state })
+    }
+    return @{ sessions = @($sessions); unresolved = @($unresolved) }
 }
 
 Function Get-AgentUsersOps {

@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
+#AnsibleRequires -CSharpUtil ..module_utils.Sessions
 #AnsibleRequires -PowerShell ..module_utils.AgentDispatch
 #AnsibleRequires -PowerShell ..module_utils.AgentRegistry
 #AnsibleRequires -PowerShell ..module_utils.AgentServices

@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
+#AnsibleRequires -CSharpUtil ..module_utils.Sessions
 #AnsibleRequires -CSharpUtil ..module_utils.NetProbe
 #AnsibleRequires -PowerShell ..module_utils.UserSession
 #AnsibleRequires -PowerShell ..module_utils.AgentDispatch

@@ -34,11 +34,12 @@ options:
     default: 60
   signed_out:
     description:
-      - Also reset users who are not signed in (every user profile Windows lists but the signed-in users', the WinRM
-        account's own among them). A hive not loaded is loaded under HKEY_USERS for the reads (also in check mode) and
-        for the changes, and unloaded again each time; a hive a lingering process of the user still holds is used as it
-        is. Their cache folders are moved as the administrator, by their path in the profile. This costs one more
-        read-only agent execution.
+      - Also reset users who are not signed in, that is every user profile Windows lists but the signed-in users',
+        the account this run connects as, and accounts services log on as (those are named in C(profiles_left_out)).
+        While a signed-in user cannot be identified, a loaded hive is left out too. A hive not loaded is loaded under
+        HKEY_USERS for the reads (also in check mode) and for the changes, and unloaded again each time; a hive a
+        lingering process of the user still holds is used as it is. Their cache folders are moved as the
+        administrator, by their path in the profile. This costs one more read-only agent execution.
       - A profile whose C(NTUSER.DAT) is gone is never loaded (reg.exe would create an empty one); it is named in
         C(profiles_without_hive). A hive that cannot be loaded fails the task.
       - m365ops.activation.win_restore loads such a user's hive again to put their values back.
@@ -141,6 +142,10 @@ office_license:
       elements: dict
     profiles_without_hive:
       description: With O(signed_out=true), profiles Windows lists whose C(NTUSER.DAT) is gone (by profile folder).
+      type: list
+      elements: str
+    profiles_left_out:
+      description: With O(signed_out=true), profiles that are not a signed-out user's to reset, each with why.
       type: list
       elements: str
 reboot_owed_by:

@@ -65,6 +65,9 @@ options:
         with V(set) loaded again around the change. This takes one more read-only agent execution per host.
       - A profile Windows still lists whose C(NTUSER.DAT) is gone is never loaded; it is named in
         C(profiles_without_hive). A hive that cannot be loaded fails the task.
+      - The account this run connects as and accounts services log on as are not signed-out users (their own logons
+        hold their hives) and are left alone, named in C(profiles_left_out); so is any loaded hive while a signed-in
+        user cannot be identified.
     type: bool
     default: false
   dotnet:

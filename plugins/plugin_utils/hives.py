@@ -67,18 +67,42 @@ def profile_name(profile: t.Mapping[str, t.Any]) -> str:
     return f"profile {str(profile['path']).rstrip(chr(92)).rsplit(chr(92), 1)[-1]}"
 
 
-def signed_out_profiles(profile_list: t.Mapping[str, t.Any], signed_in: t.Iterable[str]) -> list[dict[str, t.Any]]:
+def left_out(profile: t.Mapping[str, t.Any], unidentified: bool = False) -> str | None:
+    """Why a profile that is not a signed-in user's is still not a signed-out user's to change, or None: the account this
+    agent runs as (its own logon holds that hive), an account a service logs on as (G19), and, while a signed-in user's
+    SID could not be found, any loaded hive, which may be that user's (G2)."""
+    if profile.get("self"):
+        return "the account this run connects as"
+    if profile.get("service"):
+        return "an account a service logs on as"
+    if unidentified and profile.get("loaded"):
+        return "its hive is loaded and a signed-in user could not be identified"
+    return None
+
+
+def signed_out_profiles(profile_list: t.Mapping[str, t.Any], signed_in: t.Iterable[str], unidentified: bool = False,
+                        every: bool = False) -> list[dict[str, t.Any]]:
     """The profiles of a ``profile_list`` answer whose users are not among the ``signed_in`` SIDs, each with ``sid``,
     ``user``, ``path`` and ``loaded`` (a hive a lingering process of theirs holds needs no load); a profile whose
-    NTUSER.DAT is gone is left out."""
+    NTUSER.DAT is gone is left out, and so is one ``left_out`` names, unless ``every`` (restore, which puts back only
+    what a backup recorded)."""
     skip = {sid.upper() for sid in signed_in}
     found = []
     for profile in profile_list.get("profiles") or []:
         if str(profile.get("sid")).upper() in skip or not profile.get("path"):
             continue
+        if not every and left_out(profile, unidentified):
+            continue
         if profile.get("loaded") or profile.get("hive_file", True):
             found.append({"sid": str(profile["sid"]), "user": profile_name(profile), "path": str(profile["path"]), "loaded": bool(profile.get("loaded"))})
     return found
+
+
+def profiles_left_out(profile_list: t.Mapping[str, t.Any], signed_in: t.Iterable[str], unidentified: bool = False) -> list[str]:
+    """The profiles ``signed_out_profiles`` leaves out on purpose, each named with why, for facts."""
+    skip = {sid.upper() for sid in signed_in}
+    return sorted(f"{profile_name(profile)}: {why}" for profile in profile_list.get("profiles") or []
+                  if profile.get("path") and str(profile.get("sid")).upper() not in skip and (why := left_out(profile, unidentified)))
 
 
 def profiles_without_hive(profile_list: t.Mapping[str, t.Any]) -> list[str]:

@@ -19,14 +19,26 @@ def signed_in_users(sessions: t.Mapping[str, t.Any]) -> dict[str, str]:
     return users
 
 
+def unresolved_users(sessions: t.Mapping[str, t.Any]) -> list[str]:
+    """Why each signed-in user whose SID the host could not find is out of reach, from a ``user_sessions`` answer or from
+    a ``user_session_read``/``user_session_write`` answer (an entry without a SID)."""
+    listed = [*(sessions.get("unresolved") or []), *(item for item in sessions.get("sessions") or [] if item.get("sid") is None)]
+    return [f"{item.get('user')} is signed in (session {item.get('session_id')}), but the host could not find the SID of that "
+            "user, so nothing of theirs was read or changed" for item in listed]
+
+
 NO_SESSION = ("no user session: nobody is signed in interactively, so no user's Credential Manager could be read (Office's "
               "credentials live in each user's own logon session)")
 
 
 def session_answers(data: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], dict[str, t.Any] | None, str | None]]:
-    """Per session: the session, the task's parsed answer (None when there is none), and why there is none."""
+    """Per session of an identified user: the session, the task's parsed answer (None when there is none), and why there
+    is none."""
     found = []
     for session in data.get("sessions") or []:
+        if session.get("sid") is None:
+            # A user the host could not identify: told by unresolved_users, never taken for a failed read.
+            continue
         if not session.get("ok"):
             why = session.get("error") or "failed"
             found.append((session, None, f"{why}: {session.get('message') or 'the task in the session gave no answer'}"))

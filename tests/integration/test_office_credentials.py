@@ -46,6 +46,34 @@ def test_exactly_the_office_credentials_of_every_signed_in_user_go(fleet: Fleet,
     assert again.changed_hosts() == set() and again.result("shared", TASK_NAME)["status"] == "compliant"
 
 
+def test_a_remoteapp_session_a_disconnected_desktop_and_a_kiosk_shell_are_signed_in_users(fleet: Fleet, inventory: Path) -> None:
+    # None of these sessions runs explorer.exe: the users are found by the session list, not by a shell's name (G2).
+    fleet.add("rdsh", "ws2022-rds-remoteapp")
+    fleet.add("kiosk", "win10-kiosk")
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, TASK, "--check")
+    removed = {host: {change["user"]: change["remove"] for change in run.result(host, TASK_NAME)["changes"]} for host in ("rdsh", "kiosk")}
+    assert removed["rdsh"] == {"CORP\\alice": ["MicrosoftOffice16_Data:SSPI:alice@corp.example"],
+                               "CORP\\bob": ["MicrosoftOffice16_Data:SSPI:bob@corp.example"]}
+    assert removed["kiosk"] == {}
+    assert run.result("kiosk", TASK_NAME)["status"] == "compliant"
+    assert [user["user"] for user in run.result("kiosk", TASK_NAME)["office_credentials"]["users"]] == ["CORP\\alice"]
+
+
+def test_a_signed_in_user_the_host_cannot_identify_blocks_and_is_named(fleet: Fleet, inventory: Path) -> None:
+    fleet.add("rdsh", "ws2022-rds-remoteapp")
+    host = fleet.hosts["rdsh"].host
+    host.state["sessions"][1]["sid_unresolved"] = True
+    host.save()
+    fleet.write_inventory(inventory)
+    result = run_playbook(inventory, TASK).result("rdsh", TASK_NAME)
+    # alice's credentials go; bob is signed in but out of reach, so the host is not called remediated.
+    assert result["status"] == "blocked" and [change["user"] for change in result["changes"]] == ["CORP\\alice"]
+    assert result["blockers"] == ["CORP\\bob is signed in (session 3), but the host could not find the SID of that user, so nothing of "
+                                  "theirs was read or changed"]
+    assert targets(fleet, "rdsh", BOB_SID) == ["MicrosoftOffice16_Data:SSPI:bob@corp.example"]
+
+
 def test_nobody_signed_in_is_no_user_session_never_success(fleet: Fleet, inventory: Path) -> None:
     fleet.add("server", "ws2022")
     fleet.write_inventory(inventory)

@@ -283,7 +283,7 @@ def unloaded_value(hive: dict) -> int:
 
 def test_users_who_are_not_signed_in_are_reached_only_when_asked_and_their_hives_are_left_as_found(
         fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    from winsim.profiles import CAROL_SID, DAVE_SID, USER_SID
+    from winsim.profiles import ADMIN_SID, BACKUP_SERVICE_SID, CAROL_SID, DAVE_SID, USER_SID
     fleet.add("terminal", "win10-users-tls")
     fleet.write_inventory(inventory)
     host = fleet.hosts["terminal"].host
@@ -311,6 +311,12 @@ def test_users_who_are_not_signed_in_are_reached_only_when_asked_and_their_hives
     users = {entry["user"]: entry for entry in result["tls12"]["wininet_users"]}
     assert users["profile dave"]["signed_in"] is False and users["CORP\\alice"]["signed_in"] is True
     assert result["tls12"]["profiles_without_hive"] == ["profile erin"]
+    # The backup service's account and the WinRM account hold the same old value in hives their own logons hold:
+    # neither is a signed-out user, so neither is changed (G19).
+    assert result["tls12"]["profiles_left_out"] == ["profile svc-backup: an account a service logs on as",
+                                                    "profile winsim-admin: the account this run connects as"]
+    for sid in (BACKUP_SERVICE_SID, ADMIN_SID):
+        assert value(fleet, "terminal", f"HKU\\{sid}\\{USER_WININET}", "SecureProtocols")["value"] == 0xA0
     again = run_playbook(inventory, TASK, extra_vars=asked)
     assert again.changed_hosts() == set() and loaded() == before
 

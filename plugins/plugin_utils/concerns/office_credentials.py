@@ -24,7 +24,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes import DiffEntry
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
-from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers, unresolved_users
 
 PATTERNS = ["MicrosoftOffice16_Data:*", "MicrosoftOffice15_Data:*"]
 # Office's targets all begin so (docs/sources.md section 7); a pattern must name that much before its first wildcard unless the
@@ -143,7 +143,9 @@ class OfficeCredentials(Concern):
         plan = Plan()
         users = []
         answers = session_answers(state.probe("credentials").data)
-        if not answers:
+        unknown = unresolved_users(state.probe("credentials").data)
+        plan.blockers += [Reason("office_credentials.user_unknown", why) for why in unknown]
+        if not answers and not unknown:
             plan.blockers.append(Reason("office_credentials.no_session", NO_SESSION))
         for session, answer, why in answers:
             user, sid = str(session.get("user")), str(session.get("sid"))

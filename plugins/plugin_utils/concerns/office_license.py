@@ -27,12 +27,12 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, value_problem,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import NO_SESSION, USERS_OPTION, reach, session_answers, unresolved_users
 from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
 
 LICENSING = r"Software\Microsoft\Office\16.0\Common\Licensing"
@@ -127,10 +127,14 @@ class OfficeLicense(Concern):
         office = click_to_run_facts(state)
         plan.facts = {"shared_computer_activation": bool(office.get("shared_computer_activation")), "users": []}
         offline = offline_profiles(args, state)
+        unknown = [] if own else unresolved_users(sessions)
         if args["signed_out"] and state.asked("profiles"):
             plan.facts["profiles_without_hive"] = profiles_without_hive(state.probe("profiles").data)
+            plan.facts["profiles_left_out"] = profiles_left_out(state.probe("profiles").data, signed_in_users(sessions), bool(unknown))
+        plan.blockers += [Reason("office_license.user_unknown", why) for why in unknown]
         if not users and not offline:
-            plan.blockers.append(Reason("office_license.no_session", NO_SESSION))
+            if not unknown:
+                plan.blockers.append(Reason("office_license.no_session", NO_SESSION))
             return plan
         folders = _folders(caches)
         open_in = {int(item.get("session_id", -1)) for item in processes.get("processes") or []}
@@ -195,9 +199,9 @@ def offline_profiles(args: dict[str, t.Any], state: HostState) -> list[dict[str,
     session with ``users: become``)."""
     if not args["signed_out"] or not state.asked("profiles"):
         return []
-    reached = [*signed_in_users(state.probe("sessions").data),
-               *(str(session.get("sid")) for session, _answer, _why in session_answers(state.probe("caches").data))]
-    return signed_out_profiles(state.probe("profiles").data, reached)
+    sessions = state.probe("sessions").data
+    reached = [*signed_in_users(sessions), *(str(session.get("sid")) for session, _answer, _why in session_answers(state.probe("caches").data))]
+    return signed_out_profiles(state.probe("profiles").data, reached, bool(unresolved_users(sessions)))
 
 
 def _profile_caches(profile: t.Mapping[str, t.Any]) -> list[str]:

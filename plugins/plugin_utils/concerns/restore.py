@@ -554,7 +554,7 @@ class Restore(Concern):
         answer = state.probe("profiles").data
         loaded = {str(profile.get("sid")).upper() for profile in answer.get("profiles") or [] if profile.get("loaded")}
         # The profiles whose hive is not loaded and can be: every other SID's profile is gone (or its NTUSER.DAT is).
-        loadable = {profile["sid"].upper(): profile for profile in signed_out_profiles(answer, loaded)}
+        loadable = {profile["sid"].upper(): profile for profile in signed_out_profiles(answer, loaded, every=True)}
         offline = [loadable[sid] for sid in sorted(users) if sid in loadable]
         gone = [sid for sid in sorted(users) if sid not in loaded and sid not in loadable]
         return offline, gone

@@ -31,12 +31,12 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
 )
-from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import signed_in_users, unresolved_users
 
 SCHANNEL_TLS12 = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
 WINHTTP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp"
@@ -211,7 +211,8 @@ def _signed_out(args: dict[str, t.Any], state: HostState) -> list[dict[str, t.An
     """With ``wininet_signed_out``: the profiles of users who are not signed in whose hive can be loaded."""
     if not (_per_user(args) and args["wininet_signed_out"]) or not state.asked("profiles"):
         return []
-    return signed_out_profiles(state.probe("profiles").data, signed_in_users(state.probe("sessions").data))
+    sessions = state.probe("sessions").data
+    return signed_out_profiles(state.probe("profiles").data, signed_in_users(sessions), bool(unresolved_users(sessions)))
 
 
 def file_version(text: t.Any) -> tuple[int, int, int, int] | None:
@@ -331,6 +332,7 @@ def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> N
     seen: list[dict[str, t.Any]] = []
     for sid, user in sorted(signed_in_users(sessions).items(), key=lambda item: item[1].lower()):
         seen.append(_plan_user(args, plan, sid, user, settings, policies, plan.changes))
+    plan.blockers += [Reason("tls12.user_unknown", why) for why in unresolved_users(sessions)]
     profiles = _signed_out(args, state)
     if profiles:
         settings, policies = (state.followup(name).data for name in ("user_wininet", "user_wininet_policies"))
@@ -338,7 +340,9 @@ def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> N
             changes: list[t.Any] = []
             seen.append({**_plan_user(args, plan, profile["sid"], profile["user"], settings, policies, changes), "signed_in": False})
             plan.changes += loaded_around(profile, changes, "its hive is loaded for the change")
+    if _per_user(args) and args["wininet_signed_out"] and state.asked("profiles"):
         plan.facts["profiles_without_hive"] = profiles_without_hive(state.probe("profiles").data)
+        plan.facts["profiles_left_out"] = profiles_left_out(state.probe("profiles").data, signed_in_users(sessions), bool(unresolved_users(sessions)))
     plan.facts["wininet_users"] = seen
 
 

@@ -10,7 +10,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restor
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    HiveStep, around, hive_sid, loaded_around, profiles_without_hive, signed_out_profiles,
+    HiveStep, around, hive_sid, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistrySnapshot, ValueChange
 from hoststate import dword, make_state
@@ -34,6 +34,20 @@ def test_every_profile_but_the_signed_in_users_is_reached_and_one_without_a_hive
     found = signed_out_profiles(PROFILES, [ALICE.lower()])
     assert [(entry["sid"], entry["user"], entry["loaded"]) for entry in found] == [(CAROL, "profile carol", True), (DAVE, "profile dave", False)]
     assert profiles_without_hive(PROFILES) == ["profile erin"]
+
+
+def test_the_connection_account_and_service_accounts_are_never_signed_out_users() -> None:
+    admin, service = "S-1-5-21-9-9-9-500", "S-1-5-21-1-2-3-1201"
+    listed = {"profiles": [*PROFILES["profiles"], {"sid": admin, "path": "C:\\Users\\admin", "loaded": True, "hive_file": True, "self": True},
+                           {"sid": service, "path": "C:\\Users\\svc-backup", "loaded": False, "hive_file": True, "service": True}]}
+    assert [entry["sid"] for entry in signed_out_profiles(listed, [ALICE])] == [CAROL, DAVE]
+    assert profiles_left_out(listed, [ALICE]) == ["profile admin: the account this run connects as",
+                                                  "profile svc-backup: an account a service logs on as"]
+    # While a signed-in user could not be identified, a loaded hive may be theirs: only hives nobody holds are reached.
+    assert [entry["sid"] for entry in signed_out_profiles(listed, [ALICE], unidentified=True)] == [DAVE]
+    assert "profile carol: its hive is loaded and a signed-in user could not be identified" in profiles_left_out(listed, [ALICE], True)
+    # Restore puts back what a backup recorded, whoever's hive it is.
+    assert [entry["sid"] for entry in signed_out_profiles(listed, [ALICE], every=True)] == [CAROL, DAVE, admin, service]
 
 
 def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> None:
