@@ -796,11 +796,18 @@ def _local_app_data(session: dict[str, Any]) -> str:
     return f"C:\\Users\\{str(session['user']).rsplit(chr(92), 1)[-1]}\\AppData\\Local"
 
 
+def _in_session(session: dict[str, Any], path: str) -> str:
+    """``path`` expanded as the user's session expands it: %LOCALAPPDATA% and %USERNAME% are that user's."""
+    name = str(session["user"]).rsplit(chr(92), 1)[-1]
+    expanded = re.sub("%username%", lambda _match: name, str(path).replace("%LOCALAPPDATA%", _local_app_data(session)), flags=re.IGNORECASE)
+    return expand_path(expanded)
+
+
 def _user_directories(host: SimHost, session: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     files = host.state.setdefault("files", {})
     answer = {}
     for path in paths:
-        expanded = expand_path(str(path).replace("%LOCALAPPDATA%", _local_app_data(session)))
+        expanded = _in_session(session, path)
         prefix = expanded.lower().rstrip("\\") + "\\"
         inside = sorted(name for name in files if name.startswith(prefix))
         answer[str(path)] = {"expanded": expanded, "exists": bool(inside) or prefix[:-1] in host.state.get("directories", []),
@@ -810,9 +817,8 @@ def _user_directories(host: SimHost, session: dict[str, Any], paths: list[str]) 
 
 
 def _user_directory_remove(host: SimHost, session: dict[str, Any], item: dict[str, Any], apply: bool) -> dict[str, Any]:
-    local = _local_app_data(session)
-    expanded = expand_path(str(item.get("path")).replace("%LOCALAPPDATA%", local))
-    target = expand_path(str(item["move_to"]).replace("%LOCALAPPDATA%", local)) if item.get("move_to") else None
+    expanded = _in_session(session, str(item.get("path")))
+    target = _in_session(session, str(item["move_to"])) if item.get("move_to") else None
     if len(expanded.rstrip("\\").split("\\")) < 4:
         return {"ok": False, "op": "directory_remove", "error": "invalid_argument", "message": f"refusing to remove '{expanded}'"}
     prefix = expanded.lower().rstrip("\\") + "\\"

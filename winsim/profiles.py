@@ -568,6 +568,23 @@ def _office_license_state(state: dict[str, Any]) -> None:
     state["accounts"] = [{"sid": CAROL_SID, "user": "CORP\\carol"}]
 
 
+SCL_SHARE = "\\\\fs01.corp.example\\scl$"
+
+
+def _scl_token_folder(state: dict[str, Any]) -> None:
+    """A hybrid-joined shared PC whose Group Policy keeps shared computer activation's tokens on a share, one folder per
+    user (SCLCacheOverride): alice's token is there, not in her %LOCALAPPDATA%."""
+    registry = state["registry"]
+    _set(registry, CLICK_TO_RUN, "SharedComputerLicensing", "string", "1")
+    policy = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Office\\16.0\\Common\\Licensing"
+    _set(registry, policy, "SCLCacheOverride", "dword", 1)
+    _set(registry, policy, "SCLCacheOverrideDirectory", "expand_string", f"{SCL_SHARE}\\%USERNAME%")
+    add_file(state, f"{SCL_SHARE}\\alice\\9b1e77.tok", size=2048, version=None)
+    state["work_accounts"] = {USER_SID: {"join_type": "device", "tenant_name": "Contoso", "tenant_id": "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+                                         "idp_domain": "login.windows.net", "join_user_email": "alice@corp.example",
+                                         "user_email": "alice@corp.example"}}
+
+
 def _msi_office(state: dict[str, Any]) -> None:
     """Office 2016 installed from MSI (volume licence): no Click-to-Run configuration, so not Microsoft 365 Apps."""
     _delete_key(state["registry"], CLICK_TO_RUN.rsplit("\\", 1)[0])
@@ -803,6 +820,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             WIN10, drift=(_office_credentials,)),
     Profile("win10-office-license", "Windows 10 shared PC whose signed-in users have Office activation state to reset", WIN10,
             drift=(_office_license_state,)),
+    Profile("win10-office-scl-token", "Windows 10 hybrid-joined shared PC whose policy keeps shared computer activation's tokens on "
+            "a share, one folder per user (SCLCacheOverride)", WIN10, drift=(_scl_token_folder,)),
     Profile("win10-msi-office", "Windows 10 with Office 2016 from MSI: not Click-to-Run, so not Microsoft 365 Apps", WIN10,
             drift=(_msi_office,)),
     Profile("win10-reboot-pending", "Windows 10 whose Windows Update waits for a restart", WIN10, drift=(_reboot_pending,)),

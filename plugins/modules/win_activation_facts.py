@@ -140,8 +140,9 @@ ansible_facts:
         - C(click_to_run), C(installed) and, when installed, C(version), C(platform), C(products), C(channel) (C(Current),
           C(Monthly Enterprise), ... or null for an update path this collection does not know), C(channel_source)
           (C(policy UpdatePath), C(policy UpdateBranch), C(UpdateChannel) or C(CDNBaseUrl)), C(update_url),
-          C(shared_computer_activation), C(update_target) (a pinned version and its source, or null), C(updates_off) (what
-          turns updates off) and C(updates_managed_by_configmgr).
+          C(shared_computer_activation), C(token_folder) (where shared computer activation keeps its tokens when
+          C(SCLCacheOverride) moves them, as written, with its source, or null), C(update_target) (a pinned version and
+          its source, or null), C(updates_off) (what turns updates off) and C(updates_managed_by_configmgr).
         - C(network_adapters), C(adapters) (per adapter C(name), C(if_index), C(status), C(addresses), C(manual_addresses),
           C(ipv6_bound)) and C(bindings_known) (false on Windows 7 / 2008 R2, where the IPv6 binding cannot be read).
         - C(endpoints) when O(endpoints) is given, C(checked) (per endpoint C(url), C(host), C(port), C(purpose)

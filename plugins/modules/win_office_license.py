@@ -16,6 +16,13 @@ description:
     C(Microsoft\Office\m365ops-license-backup-<UTC time>) beside them, or removed with O(files=delete). The files are
     named in the result. This runs in the user's own session through a short-lived scheduled task with the user's
     interactive token, where C(%LOCALAPPDATA%) is theirs.
+  - Where shared computer activation keeps its tokens elsewhere (C(SCLCacheOverride) 1 with
+    C(SCLCacheOverrideDirectory), from Group Policy, the machine's Licensing key or the Click-to-Run configuration), that
+    folder is a cache too. Its path is expanded in each user's session (C(\\server\share\%username%)) and read in one
+    more read-only agent execution; it is moved to a dated folder beside it, on the same share.
+  - The result says what the reset does not clear (C(not_cleared)). Where Windows reports an Entra ID join to a user
+    (the device's join, or a work account the user added), a warning says that Office signs in through Web Account
+    Manager, whose accounts stay signed in, and names Microsoft's C(signoutofwamaccounts.ps1).
   - Per user, C(HKCU\Software\Microsoft\Office\16.0\Common\Licensing) and C(\Identity) are emptied through
     C(HKEY_USERS); every value goes into the backup records, and C(playbooks/restore.yml) puts them back.
   - The Office credentials are M(m365ops.activation.win_office_credentials)' step; the C(office_license) role runs both.
@@ -135,11 +142,20 @@ office_license:
       type: bool
     users:
       description:
-        - Per user reached C(user), C(sid), C(reset) (false where Office open blocked it), C(registry_values) (found) and
-          C(caches) (files per cache folder, null when absent).
+        - Per user reached C(user), C(sid), C(reset) (false where Office open blocked it), C(registry_values) (found),
+          C(caches) (files per cache folder, null when absent) and C(wam) (C(device) or C(workplace) where Windows
+          reports an Entra ID join to the user, else null).
         - A user who is not signed in is named by their profile folder (C(profile dave)).
       type: list
       elements: dict
+    token_folder:
+      description: The folder C(SCLCacheOverride) gives shared computer activation's tokens, as written, or null.
+      type: str
+    not_cleared:
+      description:
+        - What Microsoft's C(OLicenseCleanup.vbs) and C(signoutofwamaccounts.ps1) clear that this reset does not.
+      type: list
+      elements: str
     profiles_without_hive:
       description: With O(signed_out=true), profiles Windows lists whose C(NTUSER.DAT) is gone (by profile folder).
       type: list

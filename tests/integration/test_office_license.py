@@ -16,6 +16,7 @@ TASK = ROOT / "tests" / "integration" / "playbooks" / "office_license_task.yml"
 TASK_NAME = "Run win_office_license"
 COMMON = r"Software\Microsoft\Office\16.0\Common"
 LOCAL = "c:\\users\\{}\\appdata\\local\\microsoft\\office\\"
+AGENT = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 
 
 def files_of(fleet: Fleet, host: str, user: str) -> list[str]:
@@ -55,6 +56,35 @@ def test_every_signed_in_users_state_is_reset_and_restore_puts_the_values_back(f
     original = Registry(before, "AMD64")
     for key in ("Licensing", "Identity"):
         assert tree(fleet, "shared", USER_SID, key) == original.read_tree(f"HKU\\{USER_SID}\\{COMMON}\\{key}", "64")
+
+
+def test_the_token_folder_a_policy_moved_to_a_share_is_reset_and_what_stays_is_said(fleet: Fleet, inventory: Path) -> None:
+    """G5: SCLCacheOverride's folder is a cache like the others, expanded in the user's own session; the WAM accounts of a
+    joined device, and what OLicenseCleanup also clears, are named as not cleared."""
+    from winsim.profiles import SCL_SHARE
+    fleet.add("hybrid", "win10-office-scl-token")
+    fleet.write_inventory(inventory)
+    host = fleet.hosts["hybrid"].host
+    token = f"{SCL_SHARE}\\%USERNAME%"
+    predicted = run_playbook(inventory, TASK, "--check").result("hybrid", TASK_NAME)
+    assert [change["path"] for change in predicted["changes"] if "path" in change] == [token]
+    result = run_playbook(inventory, TASK).result("hybrid", TASK_NAME)
+    assert result["status"] == "remediated", result
+    (change,) = [change for change in result["changes"] if "path" in change]
+    assert change["files"] == ["9b1e77.tok"] and change["moved_to"].startswith(f"{token}-m365ops-license-backup-")
+    share = SCL_SHARE.lower()
+    assert sorted(name for name in host.state["files"] if name.startswith(share)) == [
+        f"{share}\\alice-m365ops-license-backup-{change['moved_to'].rsplit('-', 1)[-1].lower()}\\9b1e77.tok"]
+    facts = result["office_license"]
+    assert facts["token_folder"] == token and facts["users"][0]["wam"] == "device" and facts["users"][0]["caches"][token] == 1
+    assert any("signoutofwamaccounts.ps1" in item for item in facts["not_cleared"])
+    assert any("CORP\\alice's device is joined to Entra ID (Contoso)" in warning and "signoutofwamaccounts.ps1" in warning
+               for warning in result["warnings"])
+    # The token folder's path is known after the first read: an audit costs one follow-up read, no more.
+    executions = host.counters["executions"][AGENT]
+    again = run_playbook(inventory, TASK, "--check").result("hybrid", TASK_NAME)
+    assert again["status"] == "compliant" and again["changes"] == []
+    assert host.counters["executions"][AGENT] - executions == 2
 
 
 @pytest.mark.parametrize("app", ["WINWORD.EXE", "VISIO.EXE", "WINPROJ.EXE"])

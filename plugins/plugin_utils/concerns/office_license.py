@@ -38,6 +38,16 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions i
 LICENSING = r"Software\Microsoft\Office\16.0\Common\Licensing"
 IDENTITY = r"Software\Microsoft\Office\16.0\Common\Identity"
 CACHES = (r"%LOCALAPPDATA%\Microsoft\Office\Licenses", r"%LOCALAPPDATA%\Microsoft\Office\16.0\Licensing")
+# The read of shared computer activation's token folder where SCLCacheOverride moved it (a follow-up: its path is read first).
+TOKEN_CACHE = "token_folder"
+# What Microsoft's OLicenseCleanup.vbs and signoutofwamaccounts.ps1 clear and this reset does not (G5), said in every result.
+NOT_CLEARED = (
+    "WAM (Web Account Manager) accounts, through which Office signs in on Entra ID joined, hybrid joined and workplace-joined "
+    "devices: Microsoft's signoutofwamaccounts.ps1 signs them out",
+    "the users' Office 16.0 Common\\Internet\\WebServiceCache, Common\\ServicesManagerCache and Registration keys, and Click-to-Run's "
+    "*.EmailAddress, *.TenantId and ProductKeys values, which OLicenseCleanup.vbs also resets",
+    "volume license product keys (ospp.vbs /unpkey)",
+)
 
 
 @dataclass(frozen=True)
@@ -108,14 +118,22 @@ class OfficeLicense(Concern):
         ops = {"sessions": {"op": "user_sessions"},
                "licensing": {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
                "identity": {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
-               "caches": {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": list(CACHES)}],
-                          "timeout_seconds": args["timeout_seconds"]},
+               # The same task reads each user's work account: where Windows reports a join, Office signs in through WAM.
+               "caches": {"op": "user_session_read", **reach(args["users"] == "become"),
+                          "ops": [{"op": "directory_stat", "paths": list(CACHES)}, {"op": "work_account"}], "timeout_seconds": args["timeout_seconds"]},
                "processes": {"op": "process_list", "names": list(APPS)}}
         return {**ops, "profiles": PROFILE_LIST} if args["signed_out"] else ops
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
-        """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``)."""
-        return offline_reads(offline_profiles(args, state))
+        """Signed-out users' hives, loaded for the reads and unloaded after (only with ``signed_out``), and the token
+        folder SCLCacheOverride names, read in each user's session, where its environment variables are theirs."""
+        folder = token_folder(state)
+        token = {TOKEN_CACHE: self._token_read(args, folder)} if folder else {}
+        return {**offline_reads(offline_profiles(args, state)), **token}
+
+    def _token_read(self, args: dict[str, t.Any], folder: str) -> dict[str, t.Any]:
+        return {"op": "user_session_read", **reach(args["users"] == "become"), "ops": [{"op": "directory_stat", "paths": [folder]}],
+                "timeout_seconds": args["timeout_seconds"]}
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         plan = Plan()
@@ -136,7 +154,10 @@ class OfficeLicense(Concern):
             if not unknown:
                 plan.blockers.append(Reason("office_license.no_session", NO_SESSION))
             return plan
-        folders = _folders(caches)
+        folder = token_folder(state)
+        paths = (*CACHES, folder) if folder else CACHES
+        folders = _folders(caches, state.followup(TOKEN_CACHE).data if folder else None)
+        plan.facts.update(token_folder=folder, not_cleared=list(NOT_CLEARED))
         open_in = {int(item.get("session_id", -1)) for item in processes.get("processes") or []}
         for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
             seen: dict[str, t.Any] = {"user": user, "sid": sid, "reset": False, "registry_values": 0, "caches": {}}
@@ -149,22 +170,24 @@ class OfficeLicense(Concern):
                     "ask the user to close Office, then run again"))
                 continue
             seen["reset"] = True
+            seen["wam"] = _wam(plan, user, caches, sid)
             for subkey, trees in ((LICENSING, licensing), (IDENTITY, identity)):
                 seen["registry_values"] += _plan_key(plan, user, f"HKU\\{sid}\\{subkey}", ((trees.get("hives") or {}).get(sid) or {}))
             found, why = folders.get(sid, ({}, f"{user}'s session gave no answer"))
             if why:
                 plan.failure = f"reading {user}'s license caches: {why}"
                 continue
-            for path in CACHES:
+            for path in paths:
                 entry = found.get(path) or {}
                 seen["caches"][path] = entry.get("file_count", 0) if entry.get("exists") else None
                 if entry.get("exists"):
-                    leaf = path.rsplit("\\", 1)[-1] if "16.0" not in path else "16.0-Licensing"
-                    move_to = None if args["files"] == "delete" else f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{args['stamp']}\\{leaf}"
+                    move_to = None if args["files"] == "delete" else _moved_to(path, args["stamp"], path == folder)
                     plan.changes.append(CacheRemoval(sid, user, path, tuple(entry.get("files") or ()), move_to, args["timeout_seconds"],
                                                      f"{user} has a license cache in {path} ({entry.get('file_count', 0)} files)", own=own))
         if offline:
             plan_offline(args, plan, offline, state.followups)
+            if folder:
+                plan.facts["not_cleared"].append(f"the token folder {folder} of users who are not signed in: its path is expanded only in a user's own session")
         return plan
 
     def verify_ops(self, args: dict[str, t.Any], plan: Plan) -> dict[str, dict[str, t.Any]]:
@@ -172,7 +195,9 @@ class OfficeLicense(Concern):
             return {}
         # Every signed-out profile the plan covered is read back too, also one whose only change was its cache folder.
         reads = self.probe_ops(args, ProbeContext())
-        return {**{name: reads[name] for name in ("licensing", "identity", "caches")}, **offline_reads(plan.facts.get("signed_out_profiles") or [])}
+        folder = plan.facts.get("token_folder")
+        return {**{name: reads[name] for name in ("licensing", "identity", "caches")}, **offline_reads(plan.facts.get("signed_out_profiles") or []),
+                **({TOKEN_CACHE: self._token_read(args, folder)} if folder else {})}
 
     def verify(self, args: dict[str, t.Any], plan: Plan, applied: t.Sequence[OpResult], checks: t.Mapping[str, OpResult]) -> list[str]:
         if not checks:
@@ -184,7 +209,8 @@ class OfficeLicense(Concern):
                 tree = (answer.data.get("hives") or {}).get(sid) or {}
                 if _resettable(tree):
                     problems.append(f"{user}'s {subkey} still holds values")
-        for sid, (found, why) in _folders(checks["caches"].data).items():
+        token = checks[TOKEN_CACHE].data if TOKEN_CACHE in checks else None
+        for sid, (found, why) in _folders(checks["caches"].data, token).items():
             if sid in users and (why or any(entry.get("exists") for entry in found.values())):
                 problems.append(f"{users[sid]}'s license caches are still there ({why or 'read again after the removal'})")
         profiles = plan.facts.get("signed_out_profiles") or []
@@ -258,13 +284,47 @@ def plan_offline(args: dict[str, t.Any], plan: Plan, profiles: t.Sequence[t.Mapp
                                                         args["timeout_seconds"], f"{entry['user']} has a license cache in {path}"))
 
 
-def _folders(data: t.Mapping[str, t.Any]) -> dict[str, tuple[dict[str, t.Any], str | None]]:
-    """Per SID, the directory_stat answer of the user's task, or why there is none."""
+def _folders(data: t.Mapping[str, t.Any], token: t.Mapping[str, t.Any] | None = None) -> dict[str, tuple[dict[str, t.Any], str | None]]:
+    """Per SID, the directory_stat answers of the user's tasks (the caches, and the token folder when it was read), or
+    why there is none."""
     found: dict[str, tuple[dict[str, t.Any], str | None]] = {}
-    for session, answer, why in session_answers(data):
-        listed = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "directory_stat"), {})
-        found[str(session.get("sid"))] = (listed.get("directories") or {}, why)
+    for answers in (data, token or {}):
+        for session, answer, why in session_answers(answers):
+            listed = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "directory_stat"), {})
+            known, before = found.get(str(session.get("sid")), ({}, None))
+            found[str(session.get("sid"))] = ({**known, **(listed.get("directories") or {})}, before or why)
     return found
+
+
+def token_folder(state: HostState) -> str | None:
+    """The folder SCLCacheOverride gives shared computer activation's tokens, as written, or None (G5)."""
+    office = click_to_run_facts(state)
+    folder = office.get("token_folder") if office.get("shared_computer_activation") else None
+    return str(folder["path"]) if folder else None
+
+
+def _moved_to(path: str, stamp: str, token: bool) -> str:
+    """Where a cache folder is moved: a dated folder beside the Office folders in %LOCALAPPDATA%, or, for a token folder
+    that may be on a share, a dated folder beside it on the same volume (a folder cannot be moved across volumes)."""
+    if token:
+        return f"{path.rstrip(chr(92))}-m365ops-license-backup-{stamp}"
+    leaf = path.rsplit("\\", 1)[-1] if "16.0" not in path else "16.0-Licensing"
+    return f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{stamp}\\{leaf}"
+
+
+def _wam(plan: Plan, user: str, caches: t.Mapping[str, t.Any], sid: str) -> str | None:
+    """The join Windows reports to ``user`` (device or workplace), with the warning that WAM's accounts remain, or None."""
+    for session, answer, _why in session_answers(caches):
+        read = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "work_account"), {})
+        join = read.get("join") if str(session.get("sid")) == sid and read.get("supported") else None
+        if isinstance(join, dict) and join.get("join_type") in ("device", "workplace"):
+            plan.warnings.append(
+                f"{user}'s {'device is joined to' if join['join_type'] == 'device' else 'work or school account is in'} Entra ID "
+                f"({join.get('tenant_name') or join.get('tenant_id') or 'a tenant'}): Office signs in through Web Account Manager, whose "
+                "accounts this reset does not sign out; Microsoft's signoutofwamaccounts.ps1 does (Reset Microsoft 365 Apps for "
+                "enterprise activation state)")
+            return str(join["join_type"])
+    return None
 
 
 def _resettable(tree: t.Mapping[str, t.Any]) -> int:

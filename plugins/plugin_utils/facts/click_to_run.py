@@ -26,6 +26,13 @@ CONFIGURATION_VALUES = ("VersionToReport", "CDNBaseUrl", "UpdateChannel", "Share
 # hands them to Configuration Manager (review G17).
 POLICY_VALUES = ("UpdatePath", "UpdateBranch", "UpdateTargetVersion", "EnableAutomaticUpdates", "OfficeMgmtCOM")
 # The GUID at the end of http://officecdn.microsoft.com/pr/<GUID> (docs/sources.md section 9).
+# Where shared computer activation keeps its licensing tokens when told to keep them elsewhere than the user's
+# %LOCALAPPDATA%: SCLCacheOverride 1 with SCLCacheOverrideDirectory (a path, often \\server\share\%username%), from Group
+# Policy, the machine's Licensing key (which OLicenseCleanup reads), or the Office Deployment Tool's configuration (G5).
+LICENSING_POLICY = RegistryKey(r"HKLM\SOFTWARE\Policies\Microsoft\Office\16.0\Common\Licensing")
+LICENSING_MACHINE = RegistryKey(r"HKLM\SOFTWARE\Microsoft\Office\16.0\Common\Licensing")
+TOKEN_FOLDER_SOURCES = ((LICENSING_POLICY, "policy"), (LICENSING_MACHINE, "machine Licensing key"), (CONFIGURATION, "Click-to-Run configuration"))
+TOKEN_FOLDER_VALUES = ("SCLCacheOverride", "SCLCacheOverrideDirectory")
 CHANNELS = {
     "492350f6-3a01-4f97-b9c0-c7c6ddf67d60": "Current",
     "55336b82-a18d-4dd6-b5f6-9e5095c314a6": "Monthly Enterprise",
@@ -50,6 +57,8 @@ class ClickToRun(Concern):
     def registry_refs(self, args: dict[str, t.Any]) -> t.Iterable[RegistryRef]:
         yield from (RegistryRef(CONFIGURATION, name) for name in CONFIGURATION_VALUES)
         yield from (RegistryRef(UPDATE_POLICY, name) for name in POLICY_VALUES)
+        yield from (RegistryRef(key, name) for key, _source in TOKEN_FOLDER_SOURCES[:2] for name in TOKEN_FOLDER_VALUES)
+        yield from (RegistryRef(CONFIGURATION, name) for name in TOKEN_FOLDER_VALUES)
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return Plan(facts=click_to_run_facts(state))
@@ -80,8 +89,19 @@ def click_to_run_facts(state: HostState) -> dict[str, t.Any]:
         "channel_source": source,
         "update_url": policy_path or recorded,
         "shared_computer_activation": str(value(CONFIGURATION, "SharedComputerLicensing") or "") == "1",
+        "token_folder": token_folder(value),
         **update_control(value),
     }
+
+
+def token_folder(value: t.Callable[[RegistryKey, str], t.Any]) -> dict[str, str] | None:
+    """The folder shared computer activation keeps its licensing tokens in instead of the user's %LOCALAPPDATA%, as
+    written (environment variables are the user's), and where that was set; None when no source turns the override on."""
+    for key, source in TOKEN_FOLDER_SOURCES:
+        folder = value(key, "SCLCacheOverrideDirectory")
+        if str(value(key, "SCLCacheOverride") or "").strip().lower() in ("1", "true") and isinstance(folder, str) and folder.strip():
+            return {"path": folder.strip(), "source": source}
+    return None
 
 
 def update_control(value: t.Callable[[RegistryKey, str], t.Any]) -> dict[str, t.Any]:
