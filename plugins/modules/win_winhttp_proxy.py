@@ -20,7 +20,10 @@ description:
     read-only execution by a request to the sign-in endpoint through it (also in check mode); one that does not answer
     would turn a working direct route into a broken one. A PAC file, users who disagree, a proxy on this machine, a proxy
     that does not answer, or WinHTTP naming another proxy than WinINet are reported in RV(drift) with the evidence, and
-    nothing is changed. A configured WinHTTP proxy is never removed or replaced by default."
+    nothing is changed. A configured WinHTTP proxy is replaced by default only where it does not answer from the host
+    while every other source (the other registry view, every WinINet source) agrees on one route, direct or a proxy,
+    that carries a request to the sign-in endpoint; both are tested in that same extra read-only execution, and the
+    evidence is in RV(winhttp.route_tests). Otherwise a configured proxy is never removed or replaced by default."
   - "Explicit desired state: O(proxy) (C(host:port) or C(scheme=host:port;...), with O(bypass)) or O(direct=true)
     replaces what WinHTTP uses. A blank O(proxy) is an error, never direct access."
   - On 64-bit Windows the default proxy exists once per registry view; 32-bit Office reads the C(Wow6432Node) one.
@@ -188,4 +191,11 @@ winhttp:
         evidence (the HTTP status, or the ERROR_WINHTTP name).
       type: dict
       returned: when a proxy was to be imported
+    route_tests:
+      description:
+        - Per registry view (C(64), C(32)) that names a proxy while every other source agrees on another route - the
+          proxy (C(proxy)) and whether it answered (C(proxy_evidence)), the route (C(route)) and whether it carried the
+          request (C(route_evidence)), and whether the view is replaced (C(replaced)).
+      type: dict
+      returned: when a view's proxy was tested against the route the other sources agree on
 """

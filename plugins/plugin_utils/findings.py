@@ -62,6 +62,17 @@ def _would_change(name: str) -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
+def _dead_proxy(facts: Facts) -> t.Any:
+    """The WinHTTP views whose proxy the default would replace: silent from the host, the other sources' route proven (G25)."""
+    tests = _own(facts, "winhttp_proxy").get("route_tests") or {}
+    return [{"view": view, **test} for view, test in sorted(tests.items()) if test.get("replaced")] or None
+
+
+def _proxy_import(facts: Facts) -> t.Any:
+    """What the default would import into WinHTTP, unless the change it would make replaces a dead proxy instead."""
+    return None if _dead_proxy(facts) else _would_change("winhttp_proxy")(facts)
+
+
 def _reasons(kind: str, name: str, codes: t.Sequence[str]) -> t.Callable[[Facts], t.Any]:
     """The concern's blockers or drift (``kind``) whose code is one of ``codes`` (every one when none is given), matched by
     code, never by the words of the sentence; the sentences are the evidence."""
@@ -285,7 +296,10 @@ RULES: tuple[Rule, ...] = (
          concern="tls12"),
     Rule("winhttp-proxy-missing", "check whether you are behind a proxy", HIGH,
          "WinHTTP goes direct while the users' WinINet names the site's proxy",
-         "role winhttp_proxy (imports the agreed proxy)", _would_change("winhttp_proxy"), concern="winhttp_proxy"),
+         "role winhttp_proxy (imports the agreed proxy)", _proxy_import, concern="winhttp_proxy"),
+    Rule("winhttp-proxy-dead", "check whether you are behind a proxy", HIGH,
+         "WinHTTP names a proxy that does not answer from this host, while every other source agrees on a route that does",
+         "role winhttp_proxy (replaces that proxy with the route the other sources agree on)", _dead_proxy, concern="winhttp_proxy"),
     Rule("winhttp-proxy-disagrees", "check whether you are behind a proxy", MEDIUM,
          "the WinHTTP proxy and WinINet's (or the two WinHTTP views) disagree, or WinINet uses a PAC file",
          "needs a decision: set m365ops_winhttp_proxy's proxy (or direct: true) to what the site wants", _drift("winhttp_proxy")),

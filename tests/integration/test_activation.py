@@ -17,8 +17,9 @@ PROFILES = ("win11", "win10-tls-hardened", "win10-ncsi-off", "win10-nla-disabled
             "win7sp1", "ws2012")
 
 
-# Hosts where the default would import WinINet's proxy into WinHTTP, which tests the proxy first in one more execution.
-PROXY_TESTED = {"win10-proxy-site"}
+# Hosts where the default would import WinINet's proxy into WinHTTP, or replace a WinHTTP proxy every other source routes
+# around, which tests the proxy (and the route) first in one more execution.
+PROXY_TESTED = {"win10-proxy-site", "win10-stale-proxy"}
 
 
 def executions(fleet: Fleet, host: str) -> int:
@@ -53,8 +54,8 @@ def test_a_remediation_is_a_probe_and_an_apply_that_reads_the_host_again_and_the
     backups = tmp_path / "backups"
     first = run_playbook(inventory, TASK, extra_vars={"activation_backup_dir": str(backups)})
     assert first.rc == 0, first.stdout[-2000:]
-    # The stale proxy is drift the default leaves in place: nothing to change there, as on the healthy host.
-    assert first.changed_hosts() == set(PROFILES) - {"win11", "win10-stale-proxy"}
+    # The stale proxy does not answer, and direct access does: the default replaces it (review G25).
+    assert first.changed_hosts() == set(PROFILES) - {"win11"}
     for host in PROFILES:
         result = first.result(host, TASK_NAME)
         assert result["verified"] is True, (host, result)

@@ -29,7 +29,7 @@ def test_facts_are_one_read_only_execution_and_say_what_each_concern_sees(fleet:
     assert facts["win10-ncsi-off"]["click_to_run"] == {
         "installed": True, "version": "16.0.17928.20156", "platform": "x64", "products": ["O365ProPlusRetail"], "channel": "Current",
         "channel_source": "CDNBaseUrl", "update_url": "http://officecdn.microsoft.com/pr/492350f6-3a01-4f97-b9c0-c7c6ddf67d60",
-        "shared_computer_activation": False, "update_target": None, "updates_off": [], "updates_managed_by_configmgr": False}
+        "shared_computer_activation": False, "token_folder": None, "update_target": None, "updates_off": [], "updates_managed_by_configmgr": False}
     shared = facts["win10-office-shared"]["click_to_run"]
     assert shared["shared_computer_activation"] is True and shared["channel"] == "Monthly Enterprise"
     assert shared["channel_source"] == "policy UpdatePath"

@@ -22,7 +22,8 @@ EXPECTED = {
     "win10-proxy-site": ["winhttp-proxy-missing", "endpoint-direct-blocked-proxy-site"],
     "win10-firewall-sign-in": ["endpoint-blocked"],
     "win10-dns-filtered": ["endpoint-dns-failed"],
-    "win10-stale-proxy": ["winhttp-proxy-disagrees", "proxy-unreachable"],
+    # The retired proxy does not answer and every other source goes direct, which works: the default replaces it (G25).
+    "win10-stale-proxy": ["winhttp-proxy-dead", "proxy-unreachable"],
     "win10-provider-missing": ["winsock-damage"],
     "win10-crl-blocked": ["crl-unreachable"],
     "win10-tls-inspected": ["tls-intercepted"],
@@ -60,6 +61,7 @@ SHOWN_ELSEWHERE = {
     "office-activation-state": "test_the_office_steps_are_diagnosed_when_named",
     "office-below-minimum": "test_the_office_steps_are_diagnosed_when_named",
     "office-work-account-added": "test_the_office_steps_are_diagnosed_when_named",
+    "winhttp-proxy-disagrees": "test_winhttp_proxy: a PAC site, views that differ, a dead proxy the sources disagree about",
 }
 
 
@@ -86,10 +88,10 @@ def test_every_host_gets_its_causes_and_nothing_else(fleet: Fleet, inventory: Pa
     assert report["summary"]["hosts_not_diagnosed"] == []
     assert report["summary"]["findings"]["tls12-off"] == ["win10-tls-hardened", "win7sp1-nokb"]
     # Read-only, one agent execution per host; one more, read-only, only where a setting points at something the first
-    # could not know: another product's Winsock DLL, a WinINet proxy that is not WinHTTP's, an NCSI probe host Windows
-    # does not ship, the CA of a proxy whose TLS WinHTTP refused.
+    # could not know: another product's Winsock DLL, a WinINet proxy that is not WinHTTP's, a WinHTTP proxy every other
+    # source routes around, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS WinHTTP refused.
     executions = {name: entry.host.counters["executions"].get(AGENT, 0) for name, entry in fleet.hosts.items()}
-    second_run = {"win10-provider-missing", "win10-proxy-site", "win10-ncsi-off", "win10-proxy-inspecting"}
+    second_run = {"win10-provider-missing", "win10-proxy-site", "win10-ncsi-off", "win10-proxy-inspecting", "win10-stale-proxy"}
     assert executions == {name: 0 if name == "win81-ps4" else 2 if name in second_run else 1 for name in EXPECTED}
     assert run.changed_hosts() == set()
 

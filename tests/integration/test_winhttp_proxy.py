@@ -50,8 +50,9 @@ def test_explicit_direct_replaces_a_stale_proxy_and_restore_brings_both_views_ba
     assert run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(tmp_path / "backups")}).changed_hosts() == set()
 
 
-def test_fleet_audit_and_default_remediation_keep_every_configured_proxy(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
-    """The issue's fleet: a proxy-only site, a site whose proxy is right, a stale one, a PAC site, a healthy host."""
+def test_fleet_audit_and_default_remediation_keep_every_configured_proxy_that_answers(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """The issue's fleet: a proxy-only site, a site whose proxy is right, a stale one, a PAC site, a healthy host. The
+    stale proxy does not answer and every other source goes direct, which works: it alone is replaced (review G25)."""
     for name in ("win10-proxy-site", "win10-proxy-right", "win10-stale-proxy", "win10-proxy-pac", "win11"):
         fleet.add(name, name)
     fleet.write_inventory(inventory)
@@ -69,10 +70,11 @@ def test_fleet_audit_and_default_remediation_keep_every_configured_proxy(fleet: 
     remediate = run_playbook(inventory, REMEDIATE, "--tags", "winhttp_proxy", extra_vars={"m365ops_report_file": str(tmp_path / "r.json")})
     assert remediate.rc == 0, remediate.stdout[-3000:]
     assert views(fleet, "win10-proxy-site") == (SITE, SITE)
-    for name in ("win10-proxy-right", "win10-stale-proxy", "win10-proxy-pac", "win11"):
+    for name in ("win10-proxy-right", "win10-proxy-pac", "win11"):
         assert views(fleet, name) == originals[name], f"{name}: a default run changed a configured WinHTTP proxy"
+    assert views(fleet, "win10-stale-proxy") == (DIRECT, DIRECT)
     after = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["hosts"]
-    assert after["win10-proxy-site"]["status"] == "remediated" and after["win10-stale-proxy"]["status"] == "drift"
+    assert after["win10-proxy-site"]["status"] == "remediated" and after["win10-stale-proxy"]["status"] == "remediated"
 
     explicit = run_playbook(inventory, REMEDIATE, "--tags", "winhttp_proxy",
                             extra_vars={"winhttp_proxy_proxy": "proxy.corp.example:8080", "winhttp_proxy_bypass": ["*.corp.example", "<local>"]})
@@ -102,7 +104,7 @@ def test_bad_input_fails_before_the_host_is_contacted(fleet: Fleet, inventory: P
 
 
 def test_role_default_with_a_blank_proxy_variable_never_means_direct(fleet: Fleet, inventory: Path) -> None:
-    fleet.add("pc", "win10-stale-proxy")
+    fleet.add("pc", "win10-proxy-right")
     fleet.write_inventory(inventory)
     before = views(fleet, "pc")
     blank = run_playbook(inventory, REMEDIATE, "--tags", "winhttp_proxy", extra_vars={"winhttp_proxy_proxy": ""})

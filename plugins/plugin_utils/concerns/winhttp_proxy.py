@@ -6,7 +6,7 @@
 Office's sign-in and licensing traffic goes through WinHTTP, which does not follow the browser's (WinINet)
 proxy. The classic cause of 0xCAA70007 at proxy sites is WinHTTP going direct while WinINet names a proxy.
 
-- By default (source ``auto`` without proxy or direct) nothing a site configured is removed or replaced:
+- By default (source ``auto`` without proxy or direct) nothing a site configured and that works is removed or replaced:
   a WinHTTP view that goes direct gets the static proxy WinINet names, when every WinINet source (the
   machine's when the ProxySettingsPerUser policy is 0, else every signed-in user's, read through
   HKEY_USERS) names the same one and it is not this machine. A PAC file, automatic detection, users
@@ -15,6 +15,9 @@ proxy. The classic cause of 0xCAA70007 at proxy sites is WinHTTP going direct wh
   to the sign-in endpoint through that proxy; a proxy that does not answer from the host would turn a working direct
   route into a broken one, and is drift with the evidence (review G24). A host without a proxy to import costs no
   extra execution.
+- A proxy a WinHTTP view names is replaced only where it does not answer from the host while every other source (the
+  other view, each WinINet source) agrees on one route that carries a request, both tested in that same extra
+  execution (review G25); where the sources disagree or nothing is proven, drift with the evidence.
 - An explicit desired state replaces what is there: ``proxy`` (host:port or per scheme) or ``direct: true``.
   A blank string is an error, never "direct".
 - On 64-bit Windows both registry views are read, compared, written (the 64-bit one through the WinHTTP
@@ -112,11 +115,13 @@ class WinHttpProxy(Concern):
         }
 
     def followup_ops(self, args: dict[str, t.Any], state: HostState) -> dict[str, dict[str, t.Any]]:
+        """The requests that prove a change before the default makes it: through the proxy it would import (G24), and
+        through a view's proxy and the route every other source agrees on (G25). None on a host without a proxy."""
         candidate = import_candidate(args, state)
-        if candidate is None:
-            return {}
-        return {"proxy_answers": {"op": "http_request", "urls": [PROXY_TEST_URL], "user_agent": PROXY_TEST_AGENT,
-                                  "proxy": https_server(candidate), "timeout_ms": PROXY_TEST_TIMEOUT_MS}}
+        ops = {"proxy_answers": route_test(candidate)} if candidate is not None else {}
+        for current, route in replacement_candidates(args, state).values():
+            ops.update({route_test_name(current): route_test(current), route_test_name(route): route_test(route)})
+        return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
         return plan_proxy(args, state)
@@ -167,6 +172,10 @@ def wininet_sources(args: dict[str, t.Any], state: HostState, plan: Plan) -> tup
         legacy = ((legacy_values.get("hives") or {}).get(sid) or {}).get("values") or {}
         settings = _settings((hive.get("values") or {}).get("DefaultConnectionSettings"), legacy)
         sources.append(WinInetProxy.from_settings(f"{user} ({sid})", settings))
+    if wanted is None:
+        # A signed-in user the host could not identify has settings nobody read: no source can be said to agree.
+        sources += [WinInetProxy(str(item.get("user")), problem=f"the settings of {item.get('user')}, signed in, could not be read: the host "
+                                 "could not find the SID of that user") for item in sessions.get("unresolved") or []]
     return ("user" if wanted is not None else "users"), sources
 
 
@@ -210,16 +219,87 @@ def https_server(setting: ProxySetting) -> str:
     return entries.get("https") or entries.get("http") or canonical
 
 
+def route_test(setting: ProxySetting) -> dict[str, t.Any]:
+    """The request that tests a route from the host: to the sign-in endpoint, directly or through the proxy."""
+    return {"op": "http_request", "urls": [PROXY_TEST_URL], "user_agent": PROXY_TEST_AGENT,
+            "proxy": "direct" if setting.access_type == "direct" else https_server(setting), "timeout_ms": PROXY_TEST_TIMEOUT_MS}
+
+
+def route_test_name(setting: ProxySetting) -> str:
+    return "route_test direct" if setting.access_type == "direct" else f"route_test {https_server(setting)}"
+
+
+def tested(state: HostState, name: str) -> tuple[bool, bool, str]:
+    """(whether the route answered at all, whether it carried the request to an HTTP answer, the evidence) from the
+    follow-up request ``name``; a route that was not tested did neither."""
+    if name not in state.followups:
+        return False, False, "it was not tested"
+    request = next(iter(state.followup(name).data.get("requests") or []), {})
+    if request.get("status"):
+        return True, True, f"it answered HTTP {request['status']} to {PROXY_TEST_URL}"
+    if request and request.get("error_code") not in PROXY_SILENT:
+        return True, False, f"it answered; the request to {PROXY_TEST_URL} through it then failed with {winhttp_error(request)}"
+    return False, False, f"it did not answer from this host ({winhttp_error(request)} for {PROXY_TEST_URL})"
+
+
 def proxy_answers(state: HostState) -> tuple[bool, str]:
     """Whether the import's proxy answered the test request of the follow-up, and the evidence either way."""
-    if "proxy_answers" not in state.followups:
-        return False, "it was not tested"
-    request = next(iter(state.followup("proxy_answers").data.get("requests") or []), {})
-    if request.get("status"):
-        return True, f"it answered HTTP {request['status']} to {PROXY_TEST_URL}"
-    if request and request.get("error_code") not in PROXY_SILENT:
-        return True, f"it answered; the request to {PROXY_TEST_URL} through it then failed with {winhttp_error(request)}"
-    return False, f"it did not answer from this host ({winhttp_error(request)} for {PROXY_TEST_URL})"
+    answered, _works, evidence = tested(state, "proxy_answers")
+    return answered, evidence
+
+
+def other_routes(views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy], view: str) -> list[ProxySetting | None]:
+    """The route each source but WinHTTP's ``view`` gives: the other view's setting, each WinINet source's static proxy
+    or direct access (automatic detection alone is Windows' default); None where a source names no route that can be
+    written (a PAC file, a proxy WinHTTP cannot use, another access type, settings nobody could read)."""
+    routes: list[ProxySetting | None] = [other if other.access_type in ("direct", "named") else None for name, other in views.items() if name != view]
+    routes += [None if source.pac_url or source.problem else (source.setting or ProxySetting("direct")) for source in sources]
+    return routes
+
+
+def replacement_candidates(args: dict[str, t.Any], state: HostState) -> dict[str, tuple[ProxySetting, ProxySetting]]:
+    """Per WinHTTP view that names a proxy: (that proxy, the one other route every other source agrees on), for the
+    default only, and only where some WinINet setting was read; the follow-up then proves the proxy silent and the route
+    working before anything changes (review G25)."""
+    if explicit_desired(args) is not None:
+        return {}
+    scratch = Plan()
+    _scope, sources = wininet_sources(args, state, scratch)
+    if scratch.failure or not sources:
+        return {}
+    views = current_views(state, state.probe("winhttp_proxy"))
+    found = {}
+    for view, current in views.items():
+        routes = other_routes(views, sources, view)
+        agreed = routes[0] if routes else None
+        if current.access_type != "named" or agreed is None or any(route is None or not route.same_as(agreed) for route in routes):
+            continue
+        if not agreed.same_as(current) and not (agreed.access_type == "named" and is_loopback(agreed.proxy or "")):
+            found[view] = (current, agreed)
+    return found
+
+
+def plan_replacements(plan: Plan, args: dict[str, t.Any], state: HostState) -> set[str]:
+    """Replace a view's proxy that did not answer from the host with the route every other source agrees on, where that
+    route carried the test request; otherwise say why not. Returns the views replaced."""
+    replaced = set()
+    for view, (current, route) in replacement_candidates(args, state).items():
+        answered, _works, silence = tested(state, route_test_name(current))
+        _answered, works, carried = tested(state, route_test_name(route))
+        label = f"WinHTTP ({VIEW_NAMES[view]} view)"
+        plan.facts.setdefault("route_tests", {})[view] = {"proxy": current.describe(), "proxy_evidence": silence, "route": route.describe(),
+                                                          "route_evidence": carried, "replaced": not answered and works}
+        if not answered and works:
+            plan.changes.append(ProxyChange(current, route, f"{label} names {current.describe()}, and {silence}; every other source "
+                                                            f"agrees on {route.describe()}, and {carried}: replaced by it", view))
+            replaced.add(view)
+        else:
+            why = f"the proxy answered from this host ({silence})" if answered else f"{route.describe()} did not carry a request from this host ({carried})"
+            plan.drift.append(Reason(
+                "winhttp_proxy.proxy_not_replaced",
+                f"{label} names {current.describe()}, while every other source agrees on {route.describe()}; not replaced, because "
+                f"{why}. Set the proxy explicitly (proxy: host:port, or direct: true)."))
+    return replaced
 
 
 def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
@@ -248,13 +328,16 @@ def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["source"] == "wininet" and not sources:
         plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
         return plan
-    plan_import(plan, views, sources, proxy_answers(state) if candidate_of(views, sources) is not None else (True, ""))
+    replaced = plan_replacements(plan, args, state)
+    plan_import(plan, views, sources, proxy_answers(state) if candidate_of(views, sources) is not None else (True, ""), replaced)
     return plan
 
 
-def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy], answered: tuple[bool, str]) -> None:
+def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[WinInetProxy], answered: tuple[bool, str],
+                replaced: t.AbstractSet[str] = frozenset()) -> None:
     """Add WinINet's agreed static proxy to direct views when it answered from the host (``answered``: whether, and the
-    evidence); report every disagreement, and a proxy that does not answer, as drift; change nothing else."""
+    evidence); report every disagreement, and a proxy that does not answer, as drift; change nothing else but the views
+    ``replaced`` already changed (plan_replacements)."""
     agreed, why_not = importable(sources)
     if agreed is not None and not answered[0]:
         agreed, why_not = None, (f"{agreed.describe()} is not imported because {answered[1]}: importing it would break the route "
@@ -264,6 +347,8 @@ def plan_import(plan: Plan, views: dict[str, ProxySetting], sources: t.Sequence[
     evidence = "; ".join(f"{source.source}: {source.describe()}" for source in sources)
     for view, current in views.items():
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"
+        if view in replaced:
+            continue
         if current.access_type == "other":
             plan.drift.append(Reason(
                 "winhttp_proxy.unknown_setting",

@@ -58,12 +58,59 @@ def test_a_proxy_that_does_not_answer_from_the_host_is_never_imported(tmp_path: 
     assert any("is not imported because it did not answer from this host (ERROR_WINHTTP_CANNOT_CONNECT" in text for text in result["drift"])
 
 
-def test_default_never_removes_or_replaces_a_configured_proxy(tmp_path: Path) -> None:
-    for profile in ("win10-proxy-right", "win10-stale-proxy"):
-        recorded = RecordedHost(tmp_path, profile)
-        before = views(recorded)
-        result = run(recorded)
-        assert result["changed"] is False and views(recorded) == before and len(recorded.batches) == 1
+def test_default_never_removes_or_replaces_a_configured_proxy_that_answers(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-proxy-right")
+    before = views(recorded)
+    result = run(recorded)
+    assert result["changed"] is False and views(recorded) == before and len(recorded.batches) == 1
+    # The retired proxy of win10-stale-proxy, answering again: every other source says direct, but it is no dead proxy.
+    recorded = RecordedHost(tmp_path, "win10-stale-proxy")
+    recorded.host.state.setdefault("network", {}).setdefault("proxies", {})["old-proxy.corp.example:3128"] = {}
+    before = views(recorded)
+    result = run(recorded)
+    assert result["changed"] is False and views(recorded) == before and result["status"] == "drift"
+    assert result["winhttp"]["route_tests"]["64"]["replaced"] is False
+    assert any("not replaced, because the proxy answered from this host (it answered HTTP 200" in text for text in result["drift"])
+
+
+def test_a_dead_proxy_is_replaced_by_the_route_every_other_source_agrees_on_and_proves(tmp_path: Path) -> None:
+    """Review G25: the 64-bit view names a retired proxy that does not answer; the 32-bit view and alice's WinINet go
+    direct, and a direct request answers. The same follow-up execution proves both before the 64-bit view goes direct."""
+    recorded = RecordedHost(tmp_path, "win10-stale-proxy")
+    checked = run(recorded, check_mode=True)
+    assert checked["changed"] is True and views(recorded)[0]["proxy"] == "old-proxy.corp.example:3128"
+    recorded.batches.clear()
+    result = run(recorded)
+    assert result["status"] == "remediated" and views(recorded) == (DIRECT, DIRECT)
+    assert [change["view"] for change in result["changes"]] == ["64"]
+    assert sorted(op["proxy"] for op in recorded.batches[1]) == ["direct", "old-proxy.corp.example:3128"]
+    test = result["winhttp"]["route_tests"]["64"]
+    assert test["replaced"] is True and "did not answer from this host (ERROR_WINHTTP_CANNOT_CONNECT" in test["proxy_evidence"]
+    assert test["route_evidence"] == "it answered HTTP 200 to https://login.microsoftonline.com/"
+    assert [record["before"]["proxy"] for record in result["backup"]] == ["old-proxy.corp.example:3128"]
+    assert run(recorded)["changed"] is False
+
+
+@pytest.mark.parametrize("disagreement", ["a user names another proxy", "a user's WinINet uses a PAC file", "direct access fails too",
+                                          "a signed-in user cannot be identified"])
+def test_a_dead_proxy_stays_where_the_sources_disagree_or_nothing_is_proven(tmp_path: Path, disagreement: str) -> None:
+    recorded = RecordedHost(tmp_path, "win10-stale-proxy")
+    if disagreement == "a user names another proxy":
+        sign_in(recorded, BOB_SID, "CORP\\bob", "proxy.corp.example:8080")
+    elif disagreement == "a user's WinINet uses a PAC file":
+        user_wininet(recorded.host.state["registry"], USER_SID, FLAG_DIRECT | 0x04, pac_url="http://wpad.corp.example/proxy.pac")
+    elif disagreement == "direct access fails too":
+        recorded.host.state.setdefault("network", {})["blocked"] = ["*:443", "*:80"]
+    else:
+        recorded.host.state["sessions"][0]["sid_unresolved"] = True
+    before = views(recorded)
+    result = run(recorded)
+    assert result["changed"] is False and views(recorded) == before and result["status"] in ("drift", "blocked")
+    if disagreement == "direct access fails too":
+        assert result["winhttp"]["route_tests"]["64"]["replaced"] is False and len(recorded.batches) == 2
+        assert any("direct access (no proxy) did not carry a request from this host" in text for text in result["drift"])
+    else:
+        assert "route_tests" not in result["winhttp"] and len(recorded.batches) == 1
 
 
 def test_the_winrm_accounts_own_empty_settings_are_never_the_source(tmp_path: Path) -> None:
