@@ -789,7 +789,7 @@ def _process_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     return {"processes": [dict(item) for item in host.state.get("processes", []) if not wanted or item["name"].lower() in wanted]}
 
 
-USER_READ_OPS, USER_WRITE_OPS = ("credential_list", "directory_stat", "work_account"), ("credential_delete", "directory_remove")
+USER_READ_OPS, USER_WRITE_OPS = ("credential_list", "directory_stat", "work_account", "http_get"), ("credential_delete", "directory_remove")
 
 
 def _local_app_data(session: dict[str, Any]) -> str:
@@ -834,6 +834,29 @@ def _user_directory_remove(host: SimHost, session: dict[str, Any], item: dict[st
     return {"ok": True, "op": "directory_remove", "path": item.get("path"), "changed": True, "moved_to": target}
 
 
+def _user_http_get(host: SimHost, session: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A GET from the user's own session: on 8.1 and later through the user's proxy settings (WinINet's manual proxy;
+    a PAC file or automatic detection is taken as direct here), before it through the WinHTTP default proxy; a proxy's
+    407 is answered with the user's logon."""
+    url, timeout = str(item.get("url") or ""), item.get("timeout_ms")
+    if not re.match(r"^https?://[A-Za-z0-9._-]+(:[0-9]{1,5})?/[!-~]*\Z", url) or not isinstance(timeout, int) or not 100 <= timeout <= 60000:
+        return {"ok": False, "op": "http_get", "error": "invalid_argument", "message": "http_get takes an http(s) URL and timeout_ms of 100 to 60000"}
+    automatic = tuple(int(part) for part in host.state["cim"]["Win32_OperatingSystem"]["Version"].split(".")[:2]) >= (6, 3)
+    if automatic:
+        settings = host.registry.read(f"HKU\\{session['sid']}\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings", "64",
+                                      ["ProxyEnable", "ProxyServer"])["values"]
+        enabled = (settings.get("ProxyEnable") or {}).get("value") == 1 and (settings.get("ProxyServer") or {}).get("value")
+        route = network.proxy_server(settings["ProxyServer"]["value"]) if enabled else "direct"
+    else:
+        setting = winhttp_setting(host, "64")
+        route = network.proxy_server(setting["proxy"]) if setting["access_type"] == "named" else "direct"
+    answer = network.http_request(host.state, url, str(item.get("user_agent") or ""), route, timeout,
+                                  in_effect(host).get("winhttp_tls12", True), credentials=True)
+    asked = route != "direct" and bool(((network.network(host.state).get("proxies") or {}).get(route) or {}).get("requires_auth"))
+    return {"ok": True, "op": "http_get", "url": url, "status": answer["status"], "error_code": answer["error_code"],
+            "access_type": "automatic" if automatic else "default", "credentials_offered": asked}
+
+
 def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str, ...]) -> dict[str, Any]:
     """The agent's scheduled task in each interactive session, simulated: the user ops run against that user's own
     Credential Manager (``credentials`` by SID) and the answer comes back as the task's JSON output."""
@@ -872,6 +895,9 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
                 continue
             if item["op"] == "directory_remove":
                 results.append(_user_directory_remove(host, session, item, apply))
+                continue
+            if item["op"] == "http_get":
+                results.append(_user_http_get(host, session, item))
                 continue
             if item["op"] == "work_account":
                 # NetGetAadJoinInformation exists from Windows 10; ``work_accounts`` by SID holds what it reports to the user.

@@ -7,7 +7,8 @@ presents a certificate that chains to a public root and answers 200):
 - ``cnames``: a name's CNAME target (a filtering resolver that sends names to its block page, say).
 - ``blocked``: ``host:port`` pairs (``*`` on either side) a firewall drops on direct connections.
 - ``tls_inspection``: ``{"ca": name, "trusted": bool}`` for a firewall that intercepts direct TLS with its own CA.
-- ``proxies``: the proxy servers that exist, by ``host:port``, each with ``requires_auth`` (answers 407),
+- ``proxies``: the proxy servers that exist, by ``host:port``, each with ``requires_auth`` (answers 407 to a client
+  without a user's logon; with ``refuses_users`` to a signed-in user's too),
   ``blocks_agents`` (user agents it answers 403) and ``tls_inspection`` as above. A proxy not listed does not answer.
 
 Certificates are illustrative: the names are real CA names, the thumbprints are derived from them, not real.
@@ -121,9 +122,11 @@ def tls_handshake(state: dict[str, Any], name: str, port: int, proxy: str | None
             "policy_errors": "RemoteCertificateChainErrors" if flags else "None"}
 
 
-def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeout: int, tls12: bool = True) -> dict[str, Any]:
+def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeout: int, tls12: bool = True,
+                 credentials: bool = False) -> dict[str, Any]:
     """One GET as WinHTTP does it; ``proxy`` is ``direct`` or a proxy server host:port (the caller resolves ``default``);
-    ``tls12`` is whether WinHTTP offers TLS 1.2, which every HTTPS endpoint here requires."""
+    ``tls12`` is whether WinHTTP offers TLS 1.2, which every HTTPS endpoint here requires; ``credentials`` whether the
+    client answers a proxy's 407 with a user's logon (a signed-in user's session does, the management logon cannot)."""
     scheme, rest = url.split("://", 1)
     authority = rest.split("/", 1)[0]
     name, port_text = (authority.split(":", 1) + [""])[:2]
@@ -147,7 +150,8 @@ def http_request(state: dict[str, Any], url: str, agent: str, proxy: str, timeou
             return answer(code=WINHTTP_NAME_NOT_RESOLVED, elapsed=3)
         if config is None or blocked(state, server, proxy_port):
             return answer(code=WINHTTP_CANNOT_CONNECT, elapsed=timeout)
-        status = 407 if config.get("requires_auth") else (403 if agent in config.get("blocks_agents", []) else 200)
+        asks = config.get("requires_auth") and (not credentials or config.get("refuses_users"))
+        status = 407 if asks else (403 if agent in config.get("blocks_agents", []) else 200)
         inspection = config.get("tls_inspection")
         if scheme == "https" and status == 200 and config.get("client_certificate"):
             # The proxy asks for a client certificate and refuses the request the agent sends again without one.

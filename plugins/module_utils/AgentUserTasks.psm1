@@ -17,7 +17,7 @@ Requires UserSession.psm1 (the entry point loads it).
 #AnsibleRequires -PowerShell ..module_utils.AgentUsers
 
 # What may run in a user's session, by kind: a read op may go in user_session_read, a write op in user_session_write.
-$UserReadOps = @('credential_list', 'directory_stat', 'work_account')
+$UserReadOps = @('credential_list', 'directory_stat', 'work_account', 'http_get')
 
 $UserWriteOps = @('credential_delete', 'directory_remove')
 

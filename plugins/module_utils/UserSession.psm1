@@ -98,6 +98,146 @@ namespace M365OpsActivation
         }
     }
 
+    public static class UserHttp
+    {
+        // One GET as the user's own WinHTTP client makes it (review G6): the automatic proxy (the user's proxy settings
+        // and their credentials) on Windows 8.1 and later, the WinHTTP default proxy before. A proxy's NTLM or Negotiate
+        // challenge is answered once with the user's logon credentials. Redirects are not followed.
+        [DllImport("winhttp.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern IntPtr WinHttpOpen(string agent, UInt32 accessType, string proxy, string bypass, UInt32 flags);
+
+        [DllImport("winhttp.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern IntPtr WinHttpConnect(IntPtr session, string server, UInt16 port, UInt32 reserved);
+
+        [DllImport("winhttp.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern IntPtr WinHttpOpenRequest(IntPtr connect, string verb, string path, string version, string referrer,
+            IntPtr acceptTypes, UInt32 flags);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpSetTimeouts(IntPtr handle, int resolve, int connect, int send, int receive);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpSetOption(IntPtr handle, UInt32 option, ref UInt32 value, UInt32 length);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpSendRequest(IntPtr request, IntPtr headers, UInt32 headersLength, IntPtr optional,
+            UInt32 optionalLength, UInt32 totalLength, UIntPtr context);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpReceiveResponse(IntPtr request, IntPtr reserved);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpQueryHeaders(IntPtr request, UInt32 infoLevel, IntPtr name, ref UInt32 buffer, ref UInt32 length,
+            IntPtr index);
+
+        [DllImport("winhttp.dll", SetLastError = true)]
+        private static extern bool WinHttpQueryAuthSchemes(IntPtr request, out UInt32 supported, out UInt32 first, out UInt32 target);
+
+        [DllImport("winhttp.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern bool WinHttpSetCredentials(IntPtr request, UInt32 target, UInt32 scheme, string user, string password,
+            IntPtr reserved);
+
+        [DllImport("winhttp.dll")]
+        private static extern bool WinHttpCloseHandle(IntPtr handle);
+
+        private const UInt32 AccessDefault = 0;
+        private const UInt32 AccessAutomatic = 4;
+        private const UInt32 FlagSecure = 0x00800000;
+        private const UInt32 OptionDisableFeature = 63;
+        private const UInt32 DisableRedirects = 0x2;
+        private const UInt32 OptionAutologonPolicy = 77;
+        private const UInt32 AutologonLow = 0;
+        private const UInt32 QueryStatusCode = 19;
+        private const UInt32 QueryFlagNumber = 0x20000000;
+        private const UInt32 AuthNtlm = 0x2;
+        private const UInt32 AuthNegotiate = 0x10;
+        private const int ErrorInvalidParameter = 87;
+
+        public static Hashtable Get(string url, string agent, int timeoutMs)
+        {
+            Hashtable answer = new Hashtable();
+            Uri uri = new Uri(url);
+            answer["url"] = url;
+            answer["access_type"] = "automatic";
+            answer["credentials_offered"] = false;
+            IntPtr session = WinHttpOpen(agent, AccessAutomatic, null, null, 0);
+            if (session == IntPtr.Zero && Marshal.GetLastWin32Error() == ErrorInvalidParameter)
+            {
+                // Before Windows 8.1 WinHTTP has no automatic proxy: its default proxy is what the user's client gets.
+                answer["access_type"] = "default";
+                session = WinHttpOpen(agent, AccessDefault, null, null, 0);
+            }
+            IntPtr connect = IntPtr.Zero;
+            IntPtr request = IntPtr.Zero;
+            try
+            {
+                if (session == IntPtr.Zero)
+                    return Failed(answer);
+                WinHttpSetTimeouts(session, timeoutMs, timeoutMs, timeoutMs, timeoutMs);
+                connect = WinHttpConnect(session, uri.Host, (UInt16)uri.Port, 0);
+                if (connect == IntPtr.Zero)
+                    return Failed(answer);
+                request = WinHttpOpenRequest(connect, "GET", uri.PathAndQuery, null, null, IntPtr.Zero, uri.Scheme == "https" ? FlagSecure : 0);
+                if (request == IntPtr.Zero)
+                    return Failed(answer);
+                UInt32 policy = AutologonLow;
+                WinHttpSetOption(request, OptionAutologonPolicy, ref policy, 4);
+                UInt32 feature = DisableRedirects;
+                WinHttpSetOption(request, OptionDisableFeature, ref feature, 4);
+                UInt32 status = Send(request);
+                if (status == 407)
+                {
+                    UInt32 supported;
+                    UInt32 first;
+                    UInt32 target;
+                    if (WinHttpQueryAuthSchemes(request, out supported, out first, out target))
+                    {
+                        UInt32 scheme = (supported & AuthNegotiate) != 0 ? AuthNegotiate : ((supported & AuthNtlm) != 0 ? AuthNtlm : 0);
+                        // No name and no password: the credentials of the user's own logon.
+                        if (scheme != 0 && WinHttpSetCredentials(request, target, scheme, null, null, IntPtr.Zero))
+                        {
+                            answer["credentials_offered"] = true;
+                            status = Send(request);
+                        }
+                    }
+                }
+                if (status == 0)
+                    return Failed(answer);
+                answer["status"] = (int)status;
+                answer["error_code"] = 0;
+                return answer;
+            }
+            finally
+            {
+                if (request != IntPtr.Zero)
+                    WinHttpCloseHandle(request);
+                if (connect != IntPtr.Zero)
+                    WinHttpCloseHandle(connect);
+                if (session != IntPtr.Zero)
+                    WinHttpCloseHandle(session);
+            }
+        }
+
+        private static UInt32 Send(IntPtr request)
+        {
+            if (!WinHttpSendRequest(request, IntPtr.Zero, 0, IntPtr.Zero, 0, 0, UIntPtr.Zero) || !WinHttpReceiveResponse(request, IntPtr.Zero))
+                return 0;
+            UInt32 status = 0;
+            UInt32 length = 4;
+            if (!WinHttpQueryHeaders(request, QueryStatusCode | QueryFlagNumber, IntPtr.Zero, ref status, ref length, IntPtr.Zero))
+                return 0;
+            return status;
+        }
+
+        private static Hashtable Failed(Hashtable answer)
+        {
+            // Read before any other call can overwrite it: the ERROR_WINHTTP_* code of the step that failed.
+            answer["error_code"] = Marshal.GetLastWin32Error();
+            answer["status"] = 0;
+            return answer;
+        }
+    }
+
     public static class WorkAccount
     {
         // DSREG_JOIN_INFO (lmjoin.h); only the names are read, never the certificate.
@@ -179,7 +319,7 @@ namespace M365OpsActivation
 }
 
 Function Invoke-UserOp {
-    # One user op: credential_list, work_account, directory_stat to read; credential_delete (target, type) and
+    # One user op: credential_list, work_account, directory_stat, http_get to read; credential_delete (target, type) and
     # directory_remove (path, move_to) to write, which in check mode report what would go.
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $name = [string]$Op['op']
@@ -201,6 +341,17 @@ Function Invoke-UserOp {
     if ($name -eq 'work_account') {
         $answer = [M365OpsActivation.WorkAccount]::Read()
         return @{ ok = $true; op = $name; supported = $answer['supported']; join = $answer['join'] }
+    }
+    if ($name -eq 'http_get') {
+        # The URL and the user agent come from the agent, which checked them; the wait is bounded here too.
+        $url = [string]$Op['url']
+        $timeout = [int]$Op['timeout_ms']
+        if ($url -cnotmatch '^https?://[A-Za-z0-9._\-]+(:[0-9]{1,5})?/[!-~]*\z' -or $timeout -lt 100 -or $timeout -gt 60000) {
+            return @{ ok = $false; op = $name; error = 'invalid_argument'; message = 'http_get takes an http(s) URL and timeout_ms of 100 to 60000' }
+        }
+        $answer = [M365OpsActivation.UserHttp]::Get($url, [string]$Op['user_agent'], $timeout)
+        return @{ ok = $true; op = $name; url = $url; status = $answer['status']; error_code = $answer['error_code']
+            access_type = $answer['access_type']; credentials_offered = $answer['credentials_offered'] }
     }
     if ($name -eq 'directory_remove') {
         return (Remove-UserDirectory -Path ([string]$Op['path']) -MoveTo ([string]$Op['move_to']) -Apply $Apply)

@@ -152,7 +152,10 @@ ansible_facts:
           C(code) C(proxy_auth_required), C(msoidcrl_refused) or C(client_cert_requested) for a proxy's 407, its refusal of
           MSOIDCRL or its request for a client certificate), C(root_missing) per endpoint), C(routes) (C(winhttp),
           C(wininet), C(blocks_msoidcrl)), C(ncsi_probe), C(dns_failed), C(tcp_failed), C(http_failed), C(intercepted_by),
-          C(roots_missing), C(wildcards_left_out), C(timeout_ms).
+          C(roots_missing), C(wildcards_left_out), C(timeout_ms), and C(users_sign_in) - null, or where a proxy answered
+          the management logon 407, the sign-in request made again from each signed-in user's session (per user
+          C(user), C(sid), C(status), C(access_type) (C(automatic) on Windows 8.1 and later, C(default) before),
+          C(credentials_offered), C(error)).
         - C(winrm_quotas), C(values) (MaxEnvelopeSizekb, the shell's and the PowerShell endpoint's MaxMemoryPerShellMB,
           MaxConcurrentOperationsPerUser, MaxShellsPerUser, as read from the WSMan drive), C(low) (each below the
           collection's minimum, with why it matters for a large run) and C(unread) (each the drive would not give, with

@@ -231,6 +231,23 @@ def _proxy_status(code: str) -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
+def _proxy_auth(outcome: str) -> t.Callable[[Facts], t.Any]:
+    """A proxy's 407 to the management logon, by what the signed-in users' own requests got (``users_sign_in``):
+    ``refused`` where one got 407 too, ``accepted`` where every one got another HTTP answer, else ``untested``."""
+    def evidence(facts: Facts) -> t.Any:
+        asked = _proxy_status("proxy_auth_required")(facts)
+        if not asked:
+            return None
+        users = (facts.get("endpoints") or {}).get("users_sign_in") or []
+        answered = [user for user in users if user.get("status")]
+        refused = [user for user in answered if user["status"] == 407]
+        found = ("refused" if refused else "accepted" if answered and len(answered) == len(users) else "untested")
+        if found != outcome:
+            return None
+        return {"management_logon": asked, "users": users} if users else asked
+    return evidence
+
+
 def _endpoints_by(field: str, label: str) -> t.Callable[[Facts], t.Any]:
     """The checked endpoints grouped by what their ``field`` names (a CA, a root), each group as ``{label: ..., endpoints}``."""
     def evidence(facts: Facts) -> t.Any:
@@ -354,10 +371,18 @@ RULES: tuple[Rule, ...] = (
     # known to fail.
     Rule("proxy-auth-required", "check whether you are behind a proxy", MEDIUM,
          "the proxy asks the management logon for authentication (HTTP 407); whether it lets the users' sign-in through was not tested "
-         "from their session",
+         "from their session (nobody is signed in, or their session gave no answer)",
          "needs a check: as a signed-in user, open https://login.microsoftonline.com through the proxy; if it asks for credentials "
          "there too, the proxy administrator lets the article's endpoints through without authentication",
-         _proxy_status("proxy_auth_required")),
+         _proxy_auth("untested")),
+    # The same request made again from each signed-in user's session, with their proxy settings and logon (review G6).
+    Rule("proxy-auth-refused", "check whether you are behind a proxy", HIGH,
+         "the proxy asks for authentication and refuses the signed-in users' own logon too (HTTP 407 from their session)",
+         "needs a person: the proxy administrator lets the article's endpoints through without authentication, or accepts the users' "
+         "Windows logon", _proxy_auth("refused")),
+    Rule("proxy-auth-management-only", "check whether you are behind a proxy", INFO,
+         "the proxy asks the management logon for authentication and lets the signed-in users' own sign-in through",
+         "nothing: the users' sessions, where Office signs in, get through", _proxy_auth("accepted")),
     Rule("proxy-blocks-msoidcrl", "check whether you are behind a proxy", HIGH,
          "the proxy refuses the MSOIDCRL user agent sign-in uses, and lets another through",
          "needs a person: the proxy administrator allows the user agent MSOIDCRL (the article's explicit rule)", _proxy_status("msoidcrl_refused")),

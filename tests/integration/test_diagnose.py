@@ -31,7 +31,8 @@ EXPECTED = {
     "win10-root-missing": ["root-missing"],
     # A client certificate asked for is not a TLS refusal (review G14).
     "win10-proxy-client-cert": ["client-certificate-requested", "endpoint-direct-blocked-proxy-site"],
-    "win10-ja-proxy-auth": ["proxy-auth-required", "endpoint-direct-blocked-proxy-site"],
+    # The 407 is the management logon's; alice's own session, with her logon, gets through (review G6).
+    "win10-ja-proxy-auth": ["proxy-auth-management-only", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-msoidcrl": ["proxy-blocks-msoidcrl", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-inspecting": ["tls-intercepted", "endpoint-direct-blocked-proxy-site"],
     "win10-proxy-right": ["endpoint-direct-blocked-proxy-site"],
@@ -62,6 +63,8 @@ SHOWN_ELSEWHERE = {
     "office-below-minimum": "test_the_office_steps_are_diagnosed_when_named",
     "office-work-account-added": "test_the_office_steps_are_diagnosed_when_named",
     "winhttp-proxy-disagrees": "test_winhttp_proxy: a PAC site, views that differ, a dead proxy the sources disagree about",
+    "proxy-auth-refused": "test_a_407_is_asked_again_from_the_users_sessions",
+    "proxy-auth-required": "test_a_407_is_asked_again_from_the_users_sessions",
 }
 
 
@@ -89,11 +92,40 @@ def test_every_host_gets_its_causes_and_nothing_else(fleet: Fleet, inventory: Pa
     assert report["summary"]["findings"]["tls12-off"] == ["win10-tls-hardened", "win7sp1-nokb"]
     # Read-only, one agent execution per host; one more, read-only, only where a setting points at something the first
     # could not know: another product's Winsock DLL, a WinINet proxy that is not WinHTTP's, a WinHTTP proxy every other
-    # source routes around, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS WinHTTP refused.
+    # source routes around, an NCSI probe host Windows does not ship, the CA of a proxy whose TLS WinHTTP refused, a 407
+    # asked again from the users' sessions.
     executions = {name: entry.host.counters["executions"].get(AGENT, 0) for name, entry in fleet.hosts.items()}
-    second_run = {"win10-provider-missing", "win10-proxy-site", "win10-ncsi-off", "win10-proxy-inspecting", "win10-stale-proxy"}
+    second_run = {"win10-provider-missing", "win10-proxy-site", "win10-ncsi-off", "win10-proxy-inspecting", "win10-stale-proxy",
+                  "win10-ja-proxy-auth"}
     assert executions == {name: 0 if name == "win81-ps4" else 2 if name in second_run else 1 for name in EXPECTED}
     assert run.changed_hosts() == set()
+
+
+def test_a_407_is_asked_again_from_the_users_sessions(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    """Review G6: the management logon has no credentials for a proxy's challenge; the users' own sessions decide."""
+    fleet.add("accepts", "win10-ja-proxy-auth")
+    fleet.add("refuses", "win10-ja-proxy-auth")
+    fleet.add("nobody", "win10-ja-proxy-auth")
+    refuses, nobody = fleet.hosts["refuses"].host, fleet.hosts["nobody"].host
+    for proxy in refuses.state["network"]["proxies"].values():
+        proxy["refuses_users"] = True
+    refuses.save()
+    nobody.state["sessions"] = []
+    nobody.save()
+    fleet.write_inventory(inventory)
+    report_file = tmp_path / "findings.json"
+    run = run_playbook(inventory, DIAGNOSE, extra_vars={"m365ops_report_file": str(report_file)})
+    assert run.rc == 0, run.stdout[-3000:]
+    hosts = json.loads(report_file.read_text(encoding="utf-8"))["hosts"]
+    said = {host: {item["id"]: item for item in items if item["id"].startswith("proxy-auth")} for host, items in hosts.items()}
+    assert {host: sorted(found) for host, found in said.items()} == {
+        "accepts": ["proxy-auth-management-only"], "refuses": ["proxy-auth-refused"], "nobody": ["proxy-auth-required"]}
+    refused = said["refuses"]["proxy-auth-refused"]
+    assert refused["severity"] == "high"
+    assert refused["evidence"]["users"] == [{"user": "CORP\\alice", "sid": "S-1-5-21-1004336348-1177238915-682003330-1104", "status": 407,
+                                             "access_type": "automatic", "credentials_offered": True, "error": None}]
+    assert said["accepts"]["proxy-auth-management-only"]["severity"] == "info"
+    assert said["nobody"]["proxy-auth-required"]["severity"] == "medium"
 
 
 def test_hosts_not_diagnosed_are_told_apart_and_never_clean(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:

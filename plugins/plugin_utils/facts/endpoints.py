@@ -34,6 +34,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.ncsi i
 from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.winhttp_proxy import WinHttpProxy, wininet_sources
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryRef
+from ansible_collections.m365ops.activation.plugins.plugin_utils.user_sessions import session_answers
 from ansible_collections.m365ops.activation.plugins.plugin_utils.winhttp import ProxyError, split_proxy, winhttp_error
 
 CRL = "/pki/crl/products/"
@@ -111,6 +112,10 @@ MSOIDCRL = "MSOIDCRL"
 # The follow-up reads through each proxy the users' WinINet names: their names, the proxy after the prefix.
 WININET_HTTP = "wininet_http "
 WININET_NEUTRAL = "wininet_neutral "
+# The sign-in request made again from each signed-in user's own session, where a proxy's 407 was answered to the
+# management logon (review G6): the user's WinHTTP client, with their proxy settings and their logon's credentials.
+USER_HTTP = "user_http"
+USER_HTTP_TIMEOUT_SECONDS = 60
 # A user agent no proxy rule names: what tells a proxy that blocks MSOIDCRL from one that blocks everything.
 NEUTRAL_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) m365ops-activation-endpoint-check"
 NCSI_AGENT = "Microsoft NCSI"
@@ -282,6 +287,9 @@ class Endpoints(Concern):
             first = urlsplit(refused[0]["url"])
             ops["proxy_handshake"] = {"op": "tls_handshake", "targets": [{"host": first.hostname, "port": first.port or 443}], "proxy": route,
                                       "timeout_ms": timeout}
+        if any(request.get("status") == 407 for request in state.probe("http").data.get("requests") or []):
+            ops[USER_HTTP] = {"op": "user_session_read", "timeout_seconds": USER_HTTP_TIMEOUT_SECONDS,
+                              "ops": [{"op": "http_get", "url": SIGN_IN, "user_agent": MSOIDCRL, "timeout_ms": timeout}]}
         return ops
 
     def plan(self, args: dict[str, t.Any], state: HostState) -> Plan:
@@ -421,6 +429,7 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
             if entry["stages"]["http"].get("tls_refused") and not trusted(root_of(proxy_handshake.get("chain")), roots) and not entry["root_missing"]:
                 entry["intercepted_by"] = refused_root
     return {"checked": results, "timeout_ms": args["timeout_ms"], "wildcards_left_out": list(args.get("wildcards_left_out") or []),
+            "users_sign_in": users_sign_in(later[USER_HTTP]) if USER_HTTP in later else None,
             "follow_ups": args["follow_ups"],
             "routes": {"winhttp": configured.name, "wininet": routes,
                        "blocks_msoidcrl": sorted(route.name for route in (configured, *others) if route.blocks_msoidcrl)},
@@ -430,3 +439,19 @@ def endpoint_facts(args: dict[str, t.Any], state: HostState) -> dict[str, t.Any]
             "http_failed": sorted({entry["url"] for entry in results if entry["http"] == "fail"}),
             "intercepted_by": sorted({entry["intercepted_by"] for entry in results if entry["intercepted_by"]}),
             "roots_missing": sorted({entry["root_missing"] for entry in results if entry["root_missing"]})}
+
+
+def users_sign_in(data: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The sign-in request from each signed-in user's session: their status (0 when the request failed), the WinHTTP
+    error, whether their client used the automatic proxy and offered their logon to a proxy, or why there is no answer."""
+    found = []
+    for session, answer, why in session_answers(data):
+        entry: dict[str, t.Any] = {"user": session.get("user"), "sid": session.get("sid")}
+        request = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "http_get"), None)
+        if request is None or not request.get("ok"):
+            found.append({**entry, "status": None, "error": why or (request or {}).get("message") or "no answer"})
+            continue
+        found.append({**entry, "status": request.get("status") or 0, "access_type": request.get("access_type"),
+                      "credentials_offered": bool(request.get("credentials_offered")),
+                      "error": winhttp_error(request) if not request.get("status") else None})
+    return found

@@ -135,6 +135,20 @@ CASES = [
     ("407 told in other words", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
                                                                      error="the proxy asks for credentials", code="proxy_auth_required")]}),
      ["proxy-auth-required"]),
+    ("407 to the management logon, the users' sessions get through", host(endpoints={
+        "checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail", code="proxy_auth_required", error="407")],
+        "users_sign_in": [{"user": "CORP\\alice", "status": 200}, {"user": "CORP\\bob", "status": 302}]}),
+     ["proxy-auth-management-only"]),
+    ("407 to the management logon and to a user's own session", host(endpoints={
+        "checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail", code="proxy_auth_required", error="407")],
+        "users_sign_in": [{"user": "CORP\\alice", "status": 200}, {"user": "CORP\\bob", "status": 407}]}),
+     ["proxy-auth-refused"]),
+    ("407 to the management logon, a user's session gave no answer", host(endpoints={
+        "checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail", code="proxy_auth_required", error="407")],
+        "users_sign_in": [{"user": "CORP\\alice", "status": 200}, {"user": "CORP\\bob", "status": None, "error": "timeout"}]}),
+     ["proxy-auth-required"]),
+    ("users' answers without a 407 are no proxy finding", host(endpoints={"checked": [endpoint("login.microsoftonline.com")],
+                                                                          "users_sign_in": [{"user": "CORP\\alice", "status": 407}]}), []),
     ("MSOIDCRL refused", host(endpoints={"checked": [endpoint("login.microsoftonline.com", route=PROXY, http="fail",
                                                               error="the proxy refuses the MSOIDCRL user agent (HTTP 403)",
                                                               code="msoidcrl_refused")]}),
