@@ -593,16 +593,19 @@ USER_HIVE = re.compile(r"^S-1-(5-21|12-1)-[0-9-]+$")
 
 
 def _registry_read_user_hives(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
-    """One subkey in every loaded user profile hive (HKEY_USERS\\<SID>; not _Classes, not service accounts): its named
-    values, or with ``tree`` every value at and below it by relative path."""
+    """One subkey in every loaded user profile hive (HKEY_USERS\\<SID>; not _Classes, not service accounts), or in those of
+    ``sids``: its named values, or with ``tree`` every value at and below it by relative path."""
     subkey = _require(op, "subkey", str)
     tree = bool(op.get("tree"))
     names = [] if tree else _require(op, "names", list)
     if not all(isinstance(name, str) for name in names):
         raise OpError("invalid_argument", "op 'registry_read_user_hives' takes 'names' as a list of value names")
+    if not isinstance(op.get("sids") or [], list):
+        raise OpError("invalid_argument", "op 'registry_read_user_hives' takes 'sids' as a list of SIDs")
+    only = {str(sid).upper() for sid in op.get("sids") or []}
     hives = {}
     for sid in host.registry.enumerate("HKU", "64")["subkeys"]:
-        if not USER_HIVE.match(sid):
+        if not USER_HIVE.match(sid) or (only and sid.upper() not in only):
             continue
         key = f"HKU\\{sid}\\{subkey}"
         hives[sid] = host.registry.read_tree(key, "64") if tree else host.registry.read(key, "64", names)

@@ -540,8 +540,8 @@ Function Invoke-RegistryWait {
 }
 
 Function Invoke-RegistryReadUserHives {
-    # One subkey in every loaded user profile hive (HKEY_USERS\<SID>), in one op: its named values, or with tree=true
-    # every value of the subkey and below it (at most max_values in all).
+    # One subkey in every loaded user profile hive (HKEY_USERS\<SID>), or in those of sids, in one op: its named values,
+    # or with tree=true every value of the subkey and below it (at most max_values in all).
     param([System.Collections.IDictionary]$Op, [bool]$Apply)
     $subkey = [string](Get-OpArg $Op 'subkey')
     $tree = [bool](Get-OpArg -Op $Op -Name 'tree' -Optional)
@@ -553,12 +553,14 @@ Function Invoke-RegistryReadUserHives {
     if ($null -eq $limit) {
         $limit = 10000
     }
+    # Optional: only these SIDs' hives (one hive read while it alone is loaded for the read).
+    $only = @(Get-OpArg -Op $Op -Name 'sids' -Optional | Where-Object { $null -ne $_ } | ForEach-Object { ([string]$_).ToUpperInvariant() })
     $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
     $hives = @{}
     try {
         foreach ($sid in $users.GetSubKeyNames()) {
             # Domain, local and Entra ID accounts; not service accounts, not the _Classes hives.
-            if ($sid -notmatch '^S-1-(5-21|12-1)-[0-9-]+$') {
+            if ($sid -notmatch '^S-1-(5-21|12-1)-[0-9-]+$' -or ($only.Count -gt 0 -and $only -notcontains $sid.ToUpperInvariant())) {
                 continue
             }
             if (-not $tree) {

@@ -112,16 +112,40 @@ def profiles_without_hive(profile_list: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def around(profiles: t.Sequence[t.Mapping[str, t.Any]], reads: t.Mapping[str, dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
-    """``reads`` (by name) with the hive of every profile not loaded yet loaded before them and unloaded after: the hives
-    are left as they were found. The loads and unloads are named ``hive_load <SID>`` and ``hive_unload <SID>``; nothing
-    without profiles."""
+    """``reads`` (by name) for the hives of ``profiles``, one profile at a time (review G19): each hive not loaded yet is
+    loaded, read and unloaded before the next one is loaded. A read of a key in that hive goes between its load and
+    unload; a ``registry_read_user_hives`` is made there for that hive alone (named ``<name> <SID>``), and once more at
+    the end for the hives that were loaded already; every other read comes at the end. The loads and unloads are named
+    ``hive_load <SID>`` and ``hive_unload <SID>``; ``merged`` puts a read's answers together. Nothing without profiles."""
     if not profiles:
         return {}
-    loading = [profile for profile in profiles if not profile.get("loaded")]
-    return {**{f"hive_load {profile['sid']}": {"op": "user_hive_load", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path} for profile in loading},
-            **reads,
-            **{f"hive_unload {profile['sid']}": {"op": "user_hive_unload", "sid": profile["sid"], "marker_key": HIVE_MARKERS.path}
-               for profile in loading}}
+    ops: dict[str, dict[str, t.Any]] = {}
+    placed: set[str] = set()
+    for profile in profiles:
+        if profile.get("loaded"):
+            continue
+        sid = str(profile["sid"])
+        mine = {name: op for name, op in reads.items() if (hive_sid(str(op.get("key") or "")) or "").upper() == sid.upper()}
+        ops[f"hive_load {sid}"] = {"op": "user_hive_load", "sid": sid, "marker_key": HIVE_MARKERS.path}
+        ops.update(mine)
+        ops.update({f"{name} {sid}": {**op, "sids": [sid]} for name, op in reads.items() if op.get("op") == "registry_read_user_hives"})
+        ops[f"hive_unload {sid}"] = {"op": "user_hive_unload", "sid": sid, "marker_key": HIVE_MARKERS.path}
+        placed.update(mine)
+    ops.update({name: op for name, op in reads.items() if name not in placed})
+    return ops
+
+
+def merged(answers: t.Mapping[str, OpResult], name: str) -> OpResult:
+    """The answer of the read ``name`` that ``around`` made per hive: its ``hives`` from every part put together, or
+    the first part that failed."""
+    parts = [answers[name], *(answer for key, answer in answers.items() if key.startswith(f"{name} S-1-"))]
+    failed = next((part for part in parts if not part.ok), None)
+    if failed is not None:
+        return failed
+    hives: dict[str, t.Any] = {}
+    for part in parts:
+        hives.update(part.data.get("hives") or {})
+    return OpResult(parts[0].op, True, {**parts[0].data, "hives": hives})
 
 
 def loaded_around(profile: t.Mapping[str, t.Any], changes: t.Sequence[t.Any], why: str) -> list[t.Any]:

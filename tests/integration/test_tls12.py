@@ -22,9 +22,11 @@ FLEET_TASK = "m365ops.activation.fleet : Fleet | Activation concerns"
 SUPPORTED = sorted(name for name in PROFILES if name not in ("win7-rtm", "win10-eventlog-broken"))
 TLS_DRIFTING = {"win10-tls-hardened", "win7sp1", "win7sp1-nokb", "win7sp1-langpack", "win7sp1-rollup", "ws2012"}
 # A default run imports WinINet's proxy where WinHTTP goes direct and the proxy answers from the host (not
-# win10-proxy-machine's, which does not: review G24), and never touches a configured WinHTTP proxy.
+# win10-proxy-machine's, which does not: review G24), and replaces a WinHTTP proxy only where it does not answer while
+# every other source agrees on a route that does (win10-stale-proxy: review G25).
 DRIFTING = TLS_DRIFTING | {"win10-ncsi-off", "win10-provider-missing", "win10-static-ipv6", "win10-ghost-static",
-                           "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-dhcp-disabled"}
+                           "win10-nla-disabled", "win10-lsp", "ws2022-static-ip", "win10-proxy-site", "win10-dhcp-disabled",
+                           "win10-stale-proxy"}
 
 
 def value(fleet: Fleet, host: str, key: str, name: str, view: str = "64"):

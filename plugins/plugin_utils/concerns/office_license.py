@@ -27,7 +27,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.changes 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.facts.click_to_run import ClickToRun, click_to_run_facts
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, merged, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     KeyRemoval, ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, value_problem,
@@ -239,7 +239,8 @@ OFFLINE_LICENSING, OFFLINE_IDENTITY, OFFLINE_CACHES = "offline_licensing", "offl
 
 
 def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
-    """Load each hive, read the keys and the cache folders, unload: the hives are left as they were found."""
+    """Load each hive, read its keys, unload it, then the next; then the cache folders: the hives are left as they were
+    found."""
     return around(profiles, {OFFLINE_LICENSING: {"op": "registry_read_user_hives", "subkey": LICENSING, "tree": True},
                              OFFLINE_IDENTITY: {"op": "registry_read_user_hives", "subkey": IDENTITY, "tree": True},
                              OFFLINE_CACHES: {"op": "directory_stat", "paths": [path for profile in profiles for path in _profile_caches(profile)]}})
@@ -247,7 +248,8 @@ def offline_reads(profiles: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, dict
 
 def read_offline(profiles: t.Sequence[t.Mapping[str, t.Any]], answers: t.Mapping[str, OpResult]) -> list[dict[str, t.Any]]:
     """Per signed-out profile what the reads found: the two trees and the cache folders."""
-    licensing, identity, folders = (answers[name].data for name in (OFFLINE_LICENSING, OFFLINE_IDENTITY, OFFLINE_CACHES))
+    licensing, identity = (merged(answers, name).data for name in (OFFLINE_LICENSING, OFFLINE_IDENTITY))
+    folders = answers[OFFLINE_CACHES].data
     found = []
     for profile in profiles:
         trees = [((data.get("hives") or {}).get(profile["sid"]) or {}) for data in (licensing, identity)]

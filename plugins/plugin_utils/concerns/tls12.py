@@ -31,7 +31,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.concern import Concern, HostState, Plan, ProbeContext, Reason
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    PROFILE_LIST, around, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
+    PROFILE_LIST, around, loaded_around, merged, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import (
     ManagedValues, RegistryKey, RegistryRef, RegistryValue, ValueChange, dword_of,
@@ -335,7 +335,7 @@ def plan_user_wininet(args: dict[str, t.Any], state: HostState, plan: Plan) -> N
     plan.blockers += [Reason("tls12.user_unknown", why) for why in unresolved_users(sessions)]
     profiles = _signed_out(args, state)
     if profiles:
-        settings, policies = (state.followup(name).data for name in ("user_wininet", "user_wininet_policies"))
+        settings, policies = (merged(state.followups, name).data for name in ("user_wininet", "user_wininet_policies"))
         for profile in profiles:
             changes: list[t.Any] = []
             seen.append({**_plan_user(args, plan, profile["sid"], profile["user"], settings, policies, changes), "signed_in": False})

@@ -10,7 +10,7 @@ from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.restor
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.agent import OpResult
 from ansible_collections.m365ops.activation.plugins.plugin_utils.engine.integrity import BackupKey
 from ansible_collections.m365ops.activation.plugins.plugin_utils.hives import (
-    HiveStep, around, hive_sid, loaded_around, profiles_left_out, profiles_without_hive, signed_out_profiles,
+    HiveStep, around, hive_sid, loaded_around, merged, profiles_left_out, profiles_without_hive, signed_out_profiles,
 )
 from ansible_collections.m365ops.activation.plugins.plugin_utils.registry import RegistryKey, RegistryRef, RegistrySnapshot, ValueChange
 from hoststate import dword, make_state
@@ -55,7 +55,8 @@ def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> Non
     read = {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]}
     marker = {"marker_key": r"HKLM\SOFTWARE\m365ops\activation\LoadedHives"}
     ops = list(around(found, {"read": read}).values())
-    assert ops == [{"op": "user_hive_load", "sid": DAVE, **marker}, read, {"op": "user_hive_unload", "sid": DAVE, **marker}]
+    # dave's hive is read alone while it is loaded; the read of every hive loaded already (carol's) comes after.
+    assert ops == [{"op": "user_hive_load", "sid": DAVE, **marker}, {**read, "sids": [DAVE]}, {"op": "user_hive_unload", "sid": DAVE, **marker}, read]
     assert not around([], {"read": read})
     change = ValueChange(RegistryRef(RegistryKey(f"HKU\\{DAVE}\\{USER_WININET}"), "SecureProtocols"), dword(0xA0), dword(0x8A0), "why")
     carol, dave = found
@@ -63,6 +64,23 @@ def test_only_hives_not_loaded_are_loaded_and_unloaded_around_the_reads() -> Non
     wrapped = loaded_around(dave, [change], "why")
     assert [type(step) for step in wrapped] == [HiveStep, ValueChange, HiveStep] and [wrapped[0].load, wrapped[2].load] == [True, False]
     assert loaded_around(dave, [], "why") == []
+
+
+def test_hives_are_loaded_read_and_unloaded_one_profile_at_a_time() -> None:
+    """Review G19: never more than one hive loaded for the reads; a read of a key in a hive goes with that hive."""
+    profiles = [{"sid": DAVE, "loaded": False}, {"sid": ERIN, "loaded": False}, {"sid": CAROL, "loaded": True}]
+    reads = {"all": {"op": "registry_read_user_hives", "subkey": USER_WININET, "names": ["SecureProtocols"]},
+             "erin's key": {"op": "registry_read", "key": f"HKU\\{ERIN.lower()}\\{USER_WININET}", "names": ["x"]},
+             "folders": {"op": "directory_stat", "paths": ["C:\\Users\\dave"]}}
+    ops = around(profiles, reads)
+    assert list(ops) == [f"hive_load {DAVE}", f"all {DAVE}", f"hive_unload {DAVE}",
+                         f"hive_load {ERIN}", "erin's key", f"all {ERIN}", f"hive_unload {ERIN}", "all", "folders"]
+    answers = {"all": OpResult("registry_read_user_hives", True, {"hives": {CAROL: {"values": {}}}}),
+               f"all {DAVE}": OpResult("registry_read_user_hives", True, {"hives": {DAVE: {"values": {"SecureProtocols": 1}}}}),
+               f"all {ERIN}": OpResult("registry_read_user_hives", True, {"hives": {ERIN: {"values": {}}}})}
+    assert set(merged(answers, "all").data["hives"]) == {CAROL, DAVE, ERIN}
+    answers[f"all {ERIN}"] = OpResult("registry_read_user_hives", False, error="access_denied")
+    assert merged(answers, "all").error == "access_denied"
 
 
 def test_hive_sid_names_only_a_users_hive() -> None:
