@@ -8,7 +8,7 @@ import sys
 import tarfile
 
 REQUIRED = (
-    "MANIFEST.json", "meta/runtime.yml", "README.md",
+    "MANIFEST.json", "meta/runtime.yml", "README.md", "meta/execution-environment.yml", "requirements-ee.txt", "bindep.txt",
     "plugins/modules/win_agent.ps1", "plugins/modules/win_agent.py", "plugins/modules/win_agent_extended.ps1",
     "plugins/module_utils/AgentDispatch.psm1", "plugins/module_utils/AgentRegistry.psm1", "plugins/modules/win_tls12.py",
     "plugins/action/win_tls12.py", "plugins/plugin_utils/engine/run.py", "plugins/plugin_utils/engine/journal.py", "plugins/filter/report.py",
@@ -23,8 +23,8 @@ REQUIRED = (
     "roles/winhttp_proxy/tasks/main.yml",
 )
 # What a collection consists of; anything else at the top is something a checkout held, not the collection.
-TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "requirements.txt", ".ansible-lint", "meta", "plugins", "roles", "playbooks", "docs",
-             "changelogs"}
+TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "requirements.txt", "requirements-ee.txt", "bindep.txt", ".ansible-lint", "meta", "plugins",
+             "roles", "playbooks", "docs", "changelogs"}
 FORBIDDEN_PREFIXES = ("tests/", "winsim/", ".venv/", ".build/", "extensions/", "scripts/", ".ci/", ".git/")
 # Inventories and their secrets, reports and backup records, whatever their file name.
 SECRET = re.compile(rb"ansible_(?:password|become_password|winrm_password)\s*[:=]\s*['\"]?[^\s'\"{]", re.IGNORECASE)
