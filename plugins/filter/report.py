@@ -384,6 +384,29 @@ def summary(hosts: t.Mapping[str, t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     return {"totals": totals, "activation": activation, "headlines": headlines, "causes": fleet_causes(hosts), "cause_hosts": cause_hosts(hosts)}
 
 
+# The headlines of hosts that need nothing: everything else is a host a next step (a remediation, a person) is for.
+SETTLED = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED)
+
+
+def report_stats(report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What a compliance report says of the fleet, small enough for job artifacts (set_stats): the run, the counts per
+    status, activation verdict and headline, the causes with how many hosts share each (no host lists), and the
+    hosts that are not settled (every headline but compliant, remediated, not selected, nothing to restore), by name."""
+    hosts = report.get("hosts") or {}
+    run = report.get("run") or {}
+    counted = summary(hosts)
+    return {
+        "m365ops_summary": {
+            "title": report.get("title"), "run_id": run.get("id"), "generated": run.get("generated"), "check_mode": run.get("check_mode"),
+            "hosts": len(hosts), "totals": counted["totals"], "activation": counted["activation"], "headlines": counted["headlines"],
+            "causes": [{"id": cause["id"], "severity": cause["severity"], "summary": cause["summary"], "hosts": cause["count"]}
+                       for cause in counted["causes"]],
+            "cause_hosts": counted["cause_hosts"],
+        },
+        "m365ops_unsettled_hosts": sorted(name for name, entry in hosts.items() if entry["headline"] not in SETTLED),
+    }
+
+
 SEVERITY_RANK = {HIGH: 0, MEDIUM: 1}
 
 
@@ -738,4 +761,4 @@ class FilterModule:
                 "selected_concerns": selected_concerns, "concern_module": concern_module,
                 "unknown_variables": unknown_variables, "activation_lines": activation_lines,
                 "first_failed_concern": first_failed_concern, "report_select": report_select, "activation_findings": activation_findings,
-                "findings_summary": findings_summary, "findings_concerns": findings_concerns}
+                "findings_summary": findings_summary, "findings_concerns": findings_concerns, "report_stats": report_stats}
