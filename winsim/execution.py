@@ -1,11 +1,16 @@
 """What a simulated host does with a WinRM command line and its stdin.
 
-ansible-core runs a PowerShell module as ``PowerShell ... -EncodedCommand <bootstrap_wrapper>``
-with stdin = bootstrap manifest JSON, a line of four NUL bytes, then the exec manifest JSON.
-The exec manifest's last action is ``module_wrapper.ps1`` whose ``Script`` names the module
-and whose ``Variables`` carry ``complex_args``. This module decodes exactly that shape (as
-written by ansible-core 2.19) and runs the named module's simulated semantics. Anything it
-does not recognise fails loudly; it never reports a success it did not simulate.
+ansible-core runs a PowerShell module as ``PowerShell ... -EncodedCommand <bootstrap_wrapper>``, in one of two shapes:
+
+- 2.19: stdin = bootstrap manifest JSON, a line of four NUL bytes, then the exec manifest JSON. The exec manifest's
+  last action is ``module_wrapper.ps1`` whose ``Script`` names the module and whose ``Variables`` carry
+  ``complex_args``.
+- 2.16 to 2.18: stdin = the text of exec_wrapper.ps1, four NUL bytes, then the exec manifest JSON, whose ``actions``
+  end with ``module_powershell_wrapper`` and whose ``module_args`` carry the module's full name
+  (``_ansible_module_name``); ``min_ps_version`` is the module's ``#Requires -Version``, which the exec wrapper checks.
+
+This module decodes exactly those shapes and runs the named module's simulated semantics. Anything it does not
+recognise fails loudly; it never reports a success it did not simulate.
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
 PREREQUISITES_MARKER = "m365ops.activation prerequisites probe 1"
 DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
+# ansible-core 2.16 to 2.18: bootstrap_wrapper.ps1 reads its stdin whole, then splits it at four NUL bytes.
+LEGACY_BOOTSTRAP_MARKER = "$exec_wrapper_str = $input | Out-String"
+LEGACY_SEPARATOR = b"\0\0\0\0"
+LEGACY_MODULE_WRAPPER = "module_powershell_wrapper"
 AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent"
 # The agent's extended entry point runs the same ops; its executions count as the agent's.
 EXTENDED_AGENT_MODULE = "ansible_collections.m365ops.activation.plugins.modules.win_agent_extended"
@@ -145,21 +154,60 @@ def _module_call(host: SimHost, actions: list[dict[str, Any]]) -> ModuleCall:
     return ModuleCall(host=host, module=script[: -len(".ps1")], args=complex_args, become_user=become_user)
 
 
+def _legacy_call(host: SimHost, stdin: bytes) -> ModuleCall | CommandResult:
+    """The module call of an ansible-core 2.16 to 2.18 payload, or the exec wrapper's own refusal of a PowerShell older
+    than the module's ``#Requires -Version``."""
+    parts = stdin.split(LEGACY_SEPARATOR, 1)
+    if len(parts) != 2:
+        raise ManifestError("stdin has no exec wrapper/manifest separator")
+    try:
+        manifest = json.loads(parts[1])
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"manifest is not JSON: {exc}") from exc
+    actions = manifest.get("actions") if isinstance(manifest, dict) else None
+    if not isinstance(actions, list) or not actions or actions[-1] != LEGACY_MODULE_WRAPPER:
+        raise ManifestError(f"exec manifest actions {actions!r} are not simulated")
+    become_user = None
+    for action in actions[:-1]:
+        if action != "become_wrapper":
+            raise ManifestError(f"exec manifest action '{action}' is not simulated")
+        become_user = manifest.get("become_user")
+    args = manifest.get("module_args")
+    name = args.get("_ansible_module_name") if isinstance(args, dict) else None
+    if not isinstance(name, str) or len(name.split(".")) != 3 or not all(name.split(".")):
+        raise ManifestError("module_args lack the module's full name (_ansible_module_name)")
+    minimum = manifest.get("min_ps_version")
+    actual = str(host.state.get("powershell_version", "5.1"))
+    if minimum and tuple(int(part) for part in actual.split(".")) < tuple(int(part) for part in str(minimum).split(".")):
+        # exec_wrapper.ps1's words, as Write-AnsibleError prints them.
+        message = f"internal error: This module cannot run as it requires a minimum PowerShell version of {minimum}, actual was {actual}"
+        return _json_output({"msg": message, "failed": True}, rc=1)
+    namespace, collection, module = name.split(".")
+    return ModuleCall(host=host, module=f"ansible_collections.{namespace}.{collection}.plugins.modules.{module}", args=args, become_user=become_user)
+
+
 def _run_helper(name: str, params: dict[str, Any]) -> CommandResult:
     if name == "powershell_mkdtemp.ps1":
         return CommandResult(rc=0, stdout=f"{params.get('Directory', '')}\\{params.get('Name', '')}\r\n".encode())
     return CommandResult(rc=0, stdout=f"{params.get('Path', '')}\r\n".encode())
 
 
-def _run_bootstrap(host: SimHost, stdin: bytes) -> CommandResult:
+def _run_bootstrap(host: SimHost, stdin: bytes, legacy: bool = False) -> CommandResult:
     try:
-        exec_manifest = _parse_manifest(stdin)
-        actions = exec_manifest["actions"]
-        if len(actions) == 1 and actions[0].get("name") in HELPER_ACTIONS:
-            return _run_helper(actions[0]["name"], actions[0].get("params", {}))
-        call = _module_call(host, actions)
+        if legacy:
+            found = _legacy_call(host, stdin)
+            if isinstance(found, CommandResult):
+                return found
+            call = found
+        else:
+            exec_manifest = _parse_manifest(stdin)
+            actions = exec_manifest["actions"]
+            if len(actions) == 1 and actions[0].get("name") in HELPER_ACTIONS:
+                return _run_helper(actions[0]["name"], actions[0].get("params", {}))
+            call = _module_call(host, actions)
     except ManifestError as exc:
-        return _failure(f"unrecognised exec manifest ({exc}); winsim understands the ansible-core 2.19 shape")
+        shape = "2.16 to 2.18" if legacy else "2.19"
+        return _failure(f"unrecognised exec manifest ({exc}); winsim understands the shapes of ansible-core 2.16 to 2.19 (this one: {shape})")
     handler = MODULES.get(call.module)
     if handler is None:
         return _failure(f"module '{call.module}' is not simulated")
@@ -233,6 +281,10 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
     program = argv[0].lower().removesuffix(".exe") if argv else ""
     if program == "powershell":
         script = _decode_encoded_command(argv[1:])
+        if script is not None and script.lstrip().lower().startswith("powershell "):
+            # ansible-core 2.16 to 2.18 send the module's PowerShell command line as the script of another one.
+            inner = shlex.split(script.strip(), posix=False)
+            script = _decode_encoded_command(inner[1:])
         if script is None:
             return CommandResult(rc=1, stderr=b"winsim: only -EncodedCommand PowerShell invocations are simulated\r\n")
         if PREREQUISITES_MARKER in script:
@@ -242,6 +294,9 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
             if tuple(int(part) for part in str(host.state.get("powershell_version", "5.1")).split(".")) < (5, 1):
                 return CommandResult(rc=1, stdout=b'{"failed":true,"msg":"Ansible requires PowerShell v5.1"}\r\n')
             return _run_bootstrap(host, stdin)
+        if LEGACY_BOOTSTRAP_MARKER in script:
+            # ansible-core 2.16 to 2.18: the bootstrap refuses only PowerShell 2; the module's #Requires decides the rest.
+            return _run_bootstrap(host, stdin, legacy=True)
         if script.lstrip().startswith("Remove-Item"):
             return CommandResult(rc=0)
         restart = _restart_command(host, script)

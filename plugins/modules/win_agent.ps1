@@ -3,6 +3,7 @@
 # Copyright: m365ops.activation contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+#Requires -Version 5.1
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ..module_utils.WinHttpProxy
 #AnsibleRequires -CSharpUtil ..module_utils.Sessions

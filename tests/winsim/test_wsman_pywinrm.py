@@ -165,3 +165,50 @@ def test_management_is_seen_only_on_the_port_the_connection_uses(tmp_path: Path)
     finally:
         fleet.stop()
     assert default["addresses"] == [] and asked["addresses"] == ["198.51.100.23"]
+
+
+# ansible-core 2.16 to 2.18: the bootstrap is the script of another PowerShell command line, and stdin is the text of
+# exec_wrapper.ps1, four NUL bytes, then the exec manifest (module_manifest.py of those releases).
+LEGACY_BOOTSTRAP = "&chcp.com 65001 > $null\n$exec_wrapper_str = $input | Out-String\n"
+
+
+def legacy_payload(actions: list[str], args: dict, min_ps_version: str | None = "5.1", **manifest_fields) -> bytes:
+    document = {"module_entry": "", "powershell_modules": {}, "csharp_utils": {}, "csharp_utils_module": [], "module_args": args,
+                "actions": actions, "environment": {}, "encoded_output": False, "min_ps_version": min_ps_version, "min_os_version": None,
+                **manifest_fields}
+    return b"# exec_wrapper.ps1\n\n" + b"\0\0\0\0" + json.dumps(document).encode()
+
+
+def run_legacy(proto: Protocol, stdin: bytes) -> tuple[dict, int]:
+    inner = f"PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand {encoded(LEGACY_BOOTSTRAP)}"
+    out, _stderr, rc = run_with_stdin(proto, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(inner)], stdin, 4096)
+    return json.loads(out), rc
+
+
+def test_the_agent_runs_from_an_ansible_core_2_16_payload(fleet: Fleet, host: str) -> None:
+    ops = [{"op": "registry_write", "key": r"HKLM\SOFTWARE\Contoso", "name": "Level", "type": "dword", "value": 7}]
+    args = {"ops": ops, "_ansible_module_name": "m365ops.activation.win_agent", "_ansible_check_mode": False}
+    envelope, rc = run_legacy(protocol(fleet, host), legacy_payload(["module_powershell_wrapper"], args))
+    assert rc == 0 and envelope["changed"] is True and envelope["invocation"]["module_args"]["ops"] == ops
+    assert fleet.hosts[host].host.registry.read(r"HKLM\SOFTWARE\Contoso", "64", ["Level"])["values"]["Level"]["value"] == 7
+    assert json.loads(fleet.hosts[host].host.counters_path.read_text(encoding="utf-8"))["executions"] == {AGENT_SCRIPT[:-4]: 1}
+
+
+def test_the_2_16_exec_wrapper_refuses_a_powershell_below_the_modules_requires(fleet: Fleet) -> None:
+    fleet.add("old", "win81-ps4")
+    args = {"ops": [], "_ansible_module_name": "m365ops.activation.win_agent"}
+    result, rc = run_legacy(protocol(fleet, "old"), legacy_payload(["module_powershell_wrapper"], args))
+    assert rc == 1 and result == {"failed": True, "msg": "internal error: This module cannot run as it requires a minimum PowerShell "
+                                  "version of 5.1, actual was 4.0"}
+    assert json.loads(fleet.hosts["old"].host.counters_path.read_text(encoding="utf-8"))["executions"] == {}
+
+
+@pytest.mark.parametrize("stdin", [
+    legacy_payload(["async_watchdog", "module_powershell_wrapper"], {"ops": [], "_ansible_module_name": "m365ops.activation.win_agent"}),
+    legacy_payload(["module_powershell_wrapper"], {"ops": []}),
+    legacy_payload(["module_script_wrapper"], {"_ansible_module_name": "m365ops.activation.win_agent"}),
+    b"# exec_wrapper.ps1 without its manifest",
+])
+def test_unknown_2_16_shapes_fail_loudly(fleet: Fleet, host: str, stdin: bytes) -> None:
+    result, rc = run_legacy(protocol(fleet, host), stdin)
+    assert rc == 1 and "unrecognised exec manifest" in result["msg"] and "this one: 2.16 to 2.18" in result["msg"]

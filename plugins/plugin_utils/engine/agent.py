@@ -46,8 +46,9 @@ class AgentPrerequisiteError(AgentError):
     """The host cannot run the agent at all until a person installs something: the concern is blocked, not failed."""
 
 
-# Ansible's own bootstrap refuses hosts below PowerShell 5.1 with this message (controller text, not Windows').
-POWERSHELL_FLOOR_MESSAGE = "requires PowerShell v5.1"
+# Ansible refuses hosts below PowerShell 5.1 with one of these messages (controller text, not Windows'): the bootstrap
+# of ansible-core 2.19, or the exec wrapper of 2.16 to 2.18 for the agent's #Requires -Version 5.1.
+POWERSHELL_FLOOR_MESSAGES = ("requires PowerShell v5.1", "requires a minimum PowerShell version of 5.1")
 POWERSHELL_FLOOR_ADVICE = (
     "this host runs a PowerShell older than 5.1, on which Ansible runs no module: install Windows Management Framework 5.1 "
     "(on Windows 7 SP1 / Server 2008 R2 SP1 and Server 2012 after .NET Framework 4.5.2 or later; 4.6.1 or later recommended), "
@@ -92,7 +93,7 @@ class AgentClient:
         # strict=false: a failed op is judged by the calling concern, not by the module.
         module = EXTENDED_AGENT_MODULE if any(op.get("op") in EXTENDED_OPS for op in ops) else AGENT_MODULE
         answer = self._execute_module(module_name=module, module_args={"ops": ops, "strict": False}, task_vars=self._task_vars)
-        if answer.get("failed") and POWERSHELL_FLOOR_MESSAGE in str(answer.get("msg", "")):
+        if answer.get("failed") and any(message in str(answer.get("msg", "")) for message in POWERSHELL_FLOOR_MESSAGES):
             raise AgentPrerequisiteError(POWERSHELL_FLOOR_ADVICE)
         if answer.get("failed"):
             details = {key: answer[key] for key in _FAILURE_DETAILS if key in answer}
