@@ -63,8 +63,8 @@ def test_every_field_is_one_awxkits_payloads_take() -> None:
 
 def test_the_templates_run_the_repositorys_playbooks_with_surveys_the_roles_accept() -> None:
     kinds = {template["name"]: template for template in DOCUMENT["job_templates"]}
-    assert {template["playbook"] for template in kinds.values()} == {"playbooks/audit.yml", "playbooks/diagnose.yml", "playbooks/remediate.yml",
-                                                                      "playbooks/restore.yml"}
+    playbooks = {"playbooks/audit.yml", "playbooks/diagnose.yml", "playbooks/remediate.yml", "playbooks/restore.yml"}
+    assert {template["playbook"] for template in kinds.values()} == playbooks
     assert kinds["m365ops.activation audit"]["job_type"] == "check"
     for template in kinds.values():
         assert (ROOT / template["playbook"]).is_file()
