@@ -157,6 +157,7 @@ class OfficeLicense(Concern):
         folder = token_folder(state)
         paths = (*CACHES, folder) if folder else CACHES
         folders = _folders(caches, state.followup(TOKEN_CACHE).data if folder else None)
+        answers = {str(session.get("sid")): answer for session, answer, _why in session_answers(caches)}
         plan.facts.update(token_folder=folder, not_cleared=list(NOT_CLEARED))
         open_in = {int(item.get("session_id", -1)) for item in processes.get("processes") or []}
         for sid, user in sorted(users.items(), key=lambda item: item[1].lower()):
@@ -170,7 +171,7 @@ class OfficeLicense(Concern):
                     "ask the user to close Office, then run again"))
                 continue
             seen["reset"] = True
-            seen["wam"] = _wam(plan, user, caches, sid)
+            seen["wam"] = _wam(plan, user, answers.get(sid))
             for subkey, trees in ((LICENSING, licensing), (IDENTITY, identity)):
                 seen["registry_values"] += _plan_key(plan, user, f"HKU\\{sid}\\{subkey}", ((trees.get("hives") or {}).get(sid) or {}))
             found, why = folders.get(sid, ({}, f"{user}'s session gave no answer"))
@@ -314,19 +315,19 @@ def _moved_to(path: str, stamp: str, token: bool) -> str:
     return f"%LOCALAPPDATA%\\Microsoft\\Office\\m365ops-license-backup-{stamp}\\{leaf}"
 
 
-def _wam(plan: Plan, user: str, caches: t.Mapping[str, t.Any], sid: str) -> str | None:
-    """The join Windows reports to ``user`` (device or workplace), with the warning that WAM's accounts remain, or None."""
-    for session, answer, _why in session_answers(caches):
-        read = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "work_account"), {})
-        join = read.get("join") if str(session.get("sid")) == sid and read.get("supported") else None
-        if isinstance(join, dict) and join.get("join_type") in ("device", "workplace"):
-            plan.warnings.append(
-                f"{user}'s {'device is joined to' if join['join_type'] == 'device' else 'work or school account is in'} Entra ID "
-                f"({join.get('tenant_name') or join.get('tenant_id') or 'a tenant'}): Office signs in through Web Account Manager, whose "
-                "accounts this reset does not sign out; Microsoft's signoutofwamaccounts.ps1 does (Reset Microsoft 365 Apps for "
-                "enterprise activation state)")
-            return str(join["join_type"])
-    return None
+def _wam(plan: Plan, user: str, answer: t.Mapping[str, t.Any] | None) -> str | None:
+    """The join Windows reports to ``user`` in their session's ``answer`` (device or workplace), with the warning that
+    WAM's accounts remain, or None."""
+    read = next((item for item in (answer or {}).get("results") or [] if item.get("op") == "work_account"), {})
+    join = read.get("join") if read.get("supported") else None
+    if not isinstance(join, dict) or join.get("join_type") not in ("device", "workplace"):
+        return None
+    plan.warnings.append(
+        f"{user}'s {'device is joined to' if join['join_type'] == 'device' else 'work or school account is in'} Entra ID "
+        f"({join.get('tenant_name') or join.get('tenant_id') or 'a tenant'}): Office signs in through Web Account Manager, whose "
+        "accounts this reset does not sign out; Microsoft's signoutofwamaccounts.ps1 does (Reset Microsoft 365 Apps for "
+        "enterprise activation state)")
+    return str(join["join_type"])
 
 
 def _resettable(tree: t.Mapping[str, t.Any]) -> int:

@@ -258,16 +258,20 @@ def other_routes(views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinIne
 
 
 def replacement_candidates(args: dict[str, t.Any], state: HostState) -> dict[str, tuple[ProxySetting, ProxySetting]]:
-    """Per WinHTTP view that names a proxy: (that proxy, the one other route every other source agrees on), for the
-    default only, and only where some WinINet setting was read; the follow-up then proves the proxy silent and the route
-    working before anything changes (review G25)."""
+    """What the default would replace (``replacements``), from the probe's answers; nothing for an explicit desired state."""
     if explicit_desired(args) is not None:
         return {}
     scratch = Plan()
     _scope, sources = wininet_sources(args, state, scratch)
-    if scratch.failure or not sources:
+    return {} if scratch.failure else replacements(current_views(state, state.probe("winhttp_proxy")), sources)
+
+
+def replacements(views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> dict[str, tuple[ProxySetting, ProxySetting]]:
+    """Per WinHTTP view that names a proxy: (that proxy, the one other route every other source agrees on), only where
+    some WinINet setting was read; the follow-up then proves the proxy silent and the route working before anything
+    changes (review G25)."""
+    if not sources:
         return {}
-    views = current_views(state, state.probe("winhttp_proxy"))
     found = {}
     for view, current in views.items():
         routes = other_routes(views, sources, view)
@@ -279,11 +283,11 @@ def replacement_candidates(args: dict[str, t.Any], state: HostState) -> dict[str
     return found
 
 
-def plan_replacements(plan: Plan, args: dict[str, t.Any], state: HostState) -> set[str]:
+def plan_replacements(plan: Plan, state: HostState, views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> set[str]:
     """Replace a view's proxy that did not answer from the host with the route every other source agrees on, where that
     route carried the test request; otherwise say why not. Returns the views replaced."""
     replaced = set()
-    for view, (current, route) in replacement_candidates(args, state).items():
+    for view, (current, route) in replacements(views, sources).items():
         answered, _works, silence = tested(state, route_test_name(current))
         _answered, works, carried = tested(state, route_test_name(route))
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"
@@ -328,7 +332,7 @@ def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["source"] == "wininet" and not sources:
         plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
         return plan
-    replaced = plan_replacements(plan, args, state)
+    replaced = plan_replacements(plan, state, views, sources)
     plan_import(plan, views, sources, proxy_answers(state) if candidate_of(views, sources) is not None else (True, ""), replaced)
     return plan
 
