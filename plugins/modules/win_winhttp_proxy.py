@@ -23,7 +23,8 @@ description:
     nothing is changed. A configured WinHTTP proxy is replaced by default only where it does not answer from the host
     while every other source (the other registry view, every WinINet source) agrees on one route, direct or a proxy,
     that carries a request to the sign-in endpoint; both are tested in that same extra read-only execution, and the
-    evidence is in RV(winhttp.route_tests). Otherwise a configured proxy is never removed or replaced by default."
+    evidence is in RV(winhttp.route_tests). O(dead_proxy=report) reports such a proxy instead. Otherwise a configured
+    proxy is never removed or replaced by default."
   - "Explicit desired state: O(proxy) (C(host:port) or C(scheme=host:port;...), with O(bypass)) or O(direct=true)
     replaces what WinHTTP uses. A blank O(proxy) is an error, never direct access."
   - On 64-bit Windows the default proxy exists once per registry view; 32-bit Office reads the C(Wow6432Node) one.
@@ -62,6 +63,15 @@ options:
       - Import from this signed-in user's WinINet settings only - C(DOMAIN\\user), C(user) or a SID. A user without an
         interactive session is an error (their profile hive is not loaded). Ignored when the machine-wide policy applies.
     type: str
+  dead_proxy:
+    description:
+      - What the default does with a proxy a WinHTTP view names that does not answer from the host, where every other
+        source agrees on one route that does (both tested first). V(replace) puts that route in; V(report) leaves the
+        proxy and reports it as drift with the same evidence, for a site that would rather change a proxy by hand even
+        then (a proxy down for maintenance looks the same as a retired one).
+    type: str
+    choices: [replace, report]
+    default: replace
 extends_documentation_fragment:
   - m365ops.activation.concern
 author:
@@ -87,6 +97,10 @@ EXAMPLES = r"""
   m365ops.activation.win_winhttp_proxy:
     source: wininet
     wininet_user: CORP\alice
+
+- name: Report a WinHTTP proxy that does not answer from the host, and change it by hand
+  m365ops.activation.win_winhttp_proxy:
+    dead_proxy: report
 """
 
 RETURN = r"""
@@ -195,7 +209,8 @@ winhttp:
       description:
         - Per registry view (C(64), C(32)) that names a proxy while every other source agrees on another route - the
           proxy (C(proxy)) and whether it answered (C(proxy_evidence)), the route (C(route)) and whether it carried the
-          request (C(route_evidence)), and whether the view is replaced (C(replaced)).
+          request (C(route_evidence)), whether that proves the proxy dead (C(proven_dead)), and whether the view is
+          replaced (C(replaced); false with O(dead_proxy=report)).
       type: dict
       returned: when a view's proxy was tested against the route the other sources agree on
 """

@@ -63,9 +63,10 @@ def _would_change(name: str) -> t.Callable[[Facts], t.Any]:
 
 
 def _dead_proxy(facts: Facts) -> t.Any:
-    """The WinHTTP views whose proxy the default would replace: silent from the host, the other sources' route proven (G25)."""
+    """The WinHTTP views whose proxy is silent from the host while the route the other sources agree on carried the
+    request (G25): the default replaces it, or reports it with dead_proxy: report."""
     tests = _own(facts, "winhttp_proxy").get("route_tests") or {}
-    return [{"view": view, **test} for view, test in sorted(tests.items()) if test.get("replaced")] or None
+    return [{"view": view, **test} for view, test in sorted(tests.items()) if test.get("proven_dead")] or None
 
 
 def _proxy_import(facts: Facts) -> t.Any:
@@ -316,7 +317,8 @@ RULES: tuple[Rule, ...] = (
          "role winhttp_proxy (imports the agreed proxy)", _proxy_import, concern="winhttp_proxy"),
     Rule("winhttp-proxy-dead", "check whether you are behind a proxy", HIGH,
          "WinHTTP names a proxy that does not answer from this host, while every other source agrees on a route that does",
-         "role winhttp_proxy (replaces that proxy with the route the other sources agree on)", _dead_proxy, concern="winhttp_proxy"),
+         "role winhttp_proxy (replaces that proxy with the route the other sources agree on; with dead_proxy: report, a person sets it)",
+         _dead_proxy, concern="winhttp_proxy"),
     Rule("winhttp-proxy-disagrees", "check whether you are behind a proxy", MEDIUM,
          "the WinHTTP proxy and WinINet's (or the two WinHTTP views) disagree, or WinINet uses a PAC file",
          "needs a decision: set m365ops_winhttp_proxy's proxy (or direct: true) to what the site wants", _drift("winhttp_proxy")),

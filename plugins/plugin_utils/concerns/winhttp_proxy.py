@@ -94,6 +94,7 @@ class WinHttpProxy(Concern):
         "direct": {"type": "bool", "default": False},
         "source": {"type": "str", "default": "auto", "choices": ["auto", "wininet", "options"]},
         "wininet_user": {"type": "str"},
+        "dead_proxy": {"type": "str", "default": "replace", "choices": ["replace", "report"]},
     }
 
     def check_arguments(self, args: dict[str, t.Any]) -> None:
@@ -283,17 +284,26 @@ def replacements(views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinIne
     return found
 
 
-def plan_replacements(plan: Plan, state: HostState, views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy]) -> set[str]:
+def plan_replacements(plan: Plan, state: HostState, views: t.Mapping[str, ProxySetting], sources: t.Sequence[WinInetProxy],
+                      replace: bool = True) -> set[str]:
     """Replace a view's proxy that did not answer from the host with the route every other source agrees on, where that
-    route carried the test request; otherwise say why not. Returns the views replaced."""
+    route carried the test request (unless ``replace`` is off: dead_proxy report); otherwise say why not. Returns the
+    views replaced."""
     replaced = set()
     for view, (current, route) in replacements(views, sources).items():
         answered, _works, silence = tested(state, route_test_name(current))
         _answered, works, carried = tested(state, route_test_name(route))
         label = f"WinHTTP ({VIEW_NAMES[view]} view)"
+        proven = not answered and works
         plan.facts.setdefault("route_tests", {})[view] = {"proxy": current.describe(), "proxy_evidence": silence, "route": route.describe(),
-                                                          "route_evidence": carried, "replaced": not answered and works}
-        if not answered and works:
+                                                          "route_evidence": carried, "proven_dead": proven, "replaced": proven and replace}
+        if proven and not replace:
+            plan.drift.append(Reason(
+                "winhttp_proxy.dead_proxy_reported",
+                f"{label} names {current.describe()}, and {silence}; every other source agrees on {route.describe()}, and {carried}. "
+                "Left in place (dead_proxy: report): set the proxy the site wants explicitly (proxy: host:port, or direct: true)."))
+            continue
+        if proven:
             plan.changes.append(ProxyChange(current, route, f"{label} names {current.describe()}, and {silence}; every other source "
                                                             f"agrees on {route.describe()}, and {carried}: replaced by it", view))
             replaced.add(view)
@@ -332,7 +342,7 @@ def plan_proxy(args: dict[str, t.Any], state: HostState) -> Plan:
     if args["source"] == "wininet" and not sources:
         plan.failure = "source: 'wininet' found no WinINet settings to import (no user is signed in); nothing was changed"
         return plan
-    replaced = plan_replacements(plan, state, views, sources)
+    replaced = plan_replacements(plan, state, views, sources, replace=args["dead_proxy"] == "replace")
     plan_import(plan, views, sources, proxy_answers(state) if candidate_of(views, sources) is not None else (True, ""), replaced)
     return plan
 

@@ -60,9 +60,14 @@ CASES = [
     ("proxy disagrees", host(winhttp_proxy={"drift": ["views differ"]}), ["winhttp-proxy-disagrees"]),
     ("a dead proxy the other sources route around", host(winhttp_proxy={
         "would_change": ["names proxy old:3128, which did not answer; replaced by direct access"],
-        "facts": {"route_tests": {"64": {"proxy": "proxy old:3128", "route": "direct access", "replaced": True}}}}), ["winhttp-proxy-dead"]),
-    ("a dead proxy not proven so", host(winhttp_proxy={"drift": ["not replaced"], "facts": {"route_tests": {"64": {"replaced": False}}}}),
+        "facts": {"route_tests": {"64": {"proxy": "proxy old:3128", "route": "direct access", "proven_dead": True, "replaced": True}}}}),
+     ["winhttp-proxy-dead"]),
+    ("a dead proxy not proven so", host(winhttp_proxy={"drift": ["not replaced"], "facts": {"route_tests": {"64": {"proven_dead": False,
+                                                                                                                  "replaced": False}}}}),
      ["winhttp-proxy-disagrees"]),
+    ("a dead proxy left in place on purpose (dead_proxy: report)", host(winhttp_proxy={
+        "drift": ["left in place"], "facts": {"route_tests": {"64": {"proven_dead": True, "replaced": False}}}}),
+     ["winhttp-proxy-dead", "winhttp-proxy-disagrees"]),
     ("ncsi policy", host(ncsi={"blockers": ["policy"], "facts": {"policy_no_active_probe": 1, "policy_source": {"source": "unknown"}}}),
      ["ncsi-policy-off"]),
     ("probing off", host(ncsi={"would_change": ["NlaSvc EnableActiveProbing is 0"]}), ["ncsi-probing-off"]),

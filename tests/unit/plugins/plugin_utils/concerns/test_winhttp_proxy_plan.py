@@ -91,6 +91,18 @@ def test_a_dead_proxy_is_replaced_by_the_route_every_other_source_agrees_on_and_
     assert run(recorded)["changed"] is False
 
 
+def test_a_site_that_would_rather_change_a_dead_proxy_by_hand_gets_it_reported(tmp_path: Path) -> None:
+    recorded = RecordedHost(tmp_path, "win10-stale-proxy")
+    before = views(recorded)
+    result = run(recorded, {"dead_proxy": "report"})
+    assert result["changed"] is False and views(recorded) == before and result["status"] == "drift"
+    test = result["winhttp"]["route_tests"]["64"]
+    assert test["proven_dead"] is True and test["replaced"] is False
+    assert any("Left in place (dead_proxy: report)" in text and "did not answer from this host" in text for text in result["drift"])
+    with pytest.raises(AnsibleActionFail, match="value of dead_proxy must be one of: replace, report, got: keep"):
+        run(recorded, {"dead_proxy": "keep"})
+
+
 @pytest.mark.parametrize("disagreement", ["a user names another proxy", "a user's WinINet uses a PAC file", "direct access fails too",
                                           "a signed-in user cannot be identified"])
 def test_a_dead_proxy_stays_where_the_sources_disagree_or_nothing_is_proven(tmp_path: Path, disagreement: str) -> None:
