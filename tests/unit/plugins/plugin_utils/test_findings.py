@@ -62,8 +62,8 @@ CASES = [
         "would_change": ["names proxy old:3128, which did not answer; replaced by direct access"],
         "facts": {"route_tests": {"64": {"proxy": "proxy old:3128", "route": "direct access", "proven_dead": True, "replaced": True}}}}),
      ["winhttp-proxy-dead"]),
-    ("a dead proxy not proven so", host(winhttp_proxy={"drift": ["not replaced"], "facts": {"route_tests": {"64": {"proven_dead": False,
-                                                                                                                  "replaced": False}}}}),
+    ("a dead proxy not proven so", host(winhttp_proxy={
+        "drift": ["not replaced"], "facts": {"route_tests": {"64": {"proven_dead": False, "replaced": False}}}}),
      ["winhttp-proxy-disagrees"]),
     ("a dead proxy left in place on purpose (dead_proxy: report)", host(winhttp_proxy={
         "drift": ["left in place"], "facts": {"route_tests": {"64": {"proven_dead": True, "replaced": False}}}}),
