@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.awx_project import copy_project, sync_own_collection  # noqa: E402
 from winsim.fleet import Fleet  # noqa: E402  (the simulator is beside this script, not installed)
 
 PROFILES = ("win10-tls-hardened", "win10-nla-disabled", "win10-ncsi-off", "win11", "win10")
@@ -39,16 +39,11 @@ def cpu_seconds() -> float:
 
 def project_copy(work: Path) -> Path:
     """The project as AWX checks it out, and the collections its sync installs (shared by every slice here)."""
-    project = work / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".build", ".git", "tests", "demo-output", "__pycache__"))
-    synced = work / "requirements_collections"
-    own = [entry for entry in yaml.safe_load((ROOT / "collections" / "requirements.yml").read_text(encoding="utf-8"))["collections"]
-           if entry.get("type") == "dir"]
-    (work / "own.yml").write_text(yaml.safe_dump({"collections": own}), encoding="utf-8")
-    subprocess.run([str(Path(sys.executable).with_name("ansible-galaxy")), "collection", "install", "-r", str(work / "own.yml"),
-                    "--collections-path", str(synced), "--offline", "--no-deps"], cwd=project, env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(synced)},
-                   check=True, capture_output=True)
-    return synced
+    project = copy_project(work / "project")
+    synced = sync_own_collection(project, work / "requirements_collections")
+    if synced.returncode:
+        raise RuntimeError(synced.stdout + synced.stderr)
+    return work / "requirements_collections"
 
 
 def main() -> int:

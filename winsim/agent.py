@@ -715,13 +715,16 @@ def _tls_handshake(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, 
     return {"targets": [network.tls_handshake(host.state, name, port, through, timeout, capable) for name, port in _targets(op)]}
 
 
+def default_route(host: SimHost) -> str:
+    """Where WinHTTP's default proxy sends a request: its named proxy server (the 64-bit view), or direct."""
+    setting = winhttp_setting(host, "64")
+    return network.proxy_server(setting["proxy"]) if setting["access_type"] == "named" else "direct"
+
+
 def _http_request(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, Any]:
     timeout, proxy = _timeout_ms(op), _proxy(op, "default")
     agent = _require(op, "user_agent", str)
-    route = proxy
-    if proxy == "default":
-        setting = winhttp_setting(host, "64")
-        route = network.proxy_server(setting["proxy"]) if setting["access_type"] == "named" else "direct"
+    route = default_route(host) if proxy == "default" else proxy
     requests = []
     for url in _require(op, "urls", list):
         if not isinstance(url, str) or not re.match(r"^https?://[^/]+", url):
@@ -851,13 +854,19 @@ def _user_http_get(host: SimHost, session: dict[str, Any], item: dict[str, Any])
         enabled = (settings.get("ProxyEnable") or {}).get("value") == 1 and (settings.get("ProxyServer") or {}).get("value")
         route = network.proxy_server(settings["ProxyServer"]["value"]) if enabled else "direct"
     else:
-        setting = winhttp_setting(host, "64")
-        route = network.proxy_server(setting["proxy"]) if setting["access_type"] == "named" else "direct"
+        route = default_route(host)
     answer = network.http_request(host.state, url, str(item.get("user_agent") or ""), route, timeout,
                                   in_effect(host).get("winhttp_tls12", True), credentials=True)
     asked = route != "direct" and bool(((network.network(host.state).get("proxies") or {}).get(route) or {}).get("requires_auth"))
     return {"ok": True, "op": "http_get", "url": url, "status": answer["status"], "error_code": answer["error_code"],
             "access_type": "automatic" if automatic else "default", "credentials_offered": asked}
+
+
+def own_account(host: SimHost) -> dict[str, Any] | None:
+    """The account the agent runs as (the become user, else the WinRM account) among the accounts the host knows by
+    profile or session, or None."""
+    return next((item for item in host.state.get("accounts", []) + host.state.get("sessions", [])
+                 if str(item["user"]).lower() == str(host.running_as or "").lower()), None)
 
 
 def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -877,8 +886,7 @@ def _user_ops(host: SimHost, op: dict[str, Any], apply: bool, allowed: tuple[str
     sessions = listed["sessions"]
     if op.get("self"):
         # The agent's own account: the become user (by name, among the accounts the host knows), else the WinRM account.
-        account = next((item for item in host.state.get("accounts", []) + sessions
-                        if str(item["user"]).lower() == str(host.running_as or "").lower()), None)
+        account = own_account(host)
         if account is None:
             raise OpError("not_found", f"the account '{host.running_as}' has no profile on this simulated host")
         sessions = [{"sid": account["sid"], "user": account["user"], "session_id": None}]
@@ -950,8 +958,7 @@ def _profile_list(host: SimHost, op: dict[str, Any], apply: bool) -> dict[str, A
     sids = [sid for sid in host.registry.enumerate(PROFILE_LIST, "64")["subkeys"] if USER_HIVE.match(sid)]
     hives = loaded | set(host.state.get("unloaded_hives") or {})
     # The agent's own account (the become user, else the WinRM account) and the accounts services log on as.
-    own = next((item["sid"] for item in host.state.get("accounts", []) + host.state.get("sessions", [])
-                if str(item["user"]).lower() == str(host.running_as or "").lower()), host.state.get("winrm_sid"))
+    own = (own_account(host) or {}).get("sid", host.state.get("winrm_sid"))
     services = {service.get("logon_sid") for service in host.state["services"].values()}
     return {"profiles": [{"sid": sid, "path": _profile_path(host, sid), "loaded": sid in loaded, "hive_file": sid in hives,
                           "self": sid == own, "service": sid in services} for sid in sids]}

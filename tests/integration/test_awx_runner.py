@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import ansible_runner
 import yaml
 
 from conftest import COLLECTIONS, ROOT
+from scripts.awx_project import copy_project, sync_own_collection
 from winsim.fleet import Fleet
 
 
@@ -23,16 +23,11 @@ def private_data_dir(tmp_path: Path, inventory: Path, extra_vars: dict) -> Path:
     data = tmp_path / "awx-job"
     (data / "inventory").mkdir(parents=True)
     (data / "env").mkdir()
-    shutil.copytree(ROOT, data / "project", ignore=shutil.ignore_patterns(".venv", ".build", ".git", "tests", "demo-output", "__pycache__"))
+    copy_project(data / "project")
     shutil.copy(inventory, data / "inventory" / "hosts.json")
     (data / "env" / "extravars").write_text(yaml.safe_dump(extra_vars), encoding="utf-8")
-    synced = data / "requirements_collections"
-    own = [entry for entry in yaml.safe_load((ROOT / "collections" / "requirements.yml").read_text(encoding="utf-8"))["collections"]
-           if entry.get("type") == "dir"]
-    (tmp_path / "own.yml").write_text(yaml.safe_dump({"collections": own}), encoding="utf-8")
-    subprocess.run([str(Path(sys.executable).with_name("ansible-galaxy")), "collection", "install", "-r", str(tmp_path / "own.yml"),
-                    "--collections-path", str(synced), "--offline", "--no-deps"],
-                   cwd=data / "project", env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(synced)}, check=True, capture_output=True)
+    synced = sync_own_collection(data / "project", data / "requirements_collections")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
     return data
 
 

@@ -3,16 +3,14 @@ read with ``ansible-galaxy`` from the project's root, as AWX's project update ru
 project itself and the collections it depends on, and the playbooks AWX lists are the collection's own."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from scripts.awx_project import sync_own_collection
+
 ROOT = Path(__file__).resolve().parents[3]
 REQUIREMENTS = ROOT / "collections" / "requirements.yml"
-GALAXY = Path(sys.executable).with_name("ansible-galaxy")
 
 
 def requirements() -> list[dict]:
@@ -27,15 +25,11 @@ def test_every_collection_the_collection_depends_on_is_required_with_the_same_ve
 
 
 def test_a_project_sync_installs_this_collection_from_the_project(tmp_path: Path) -> None:
-    # The project's own entry, installed as AWX's project update does (from the project's root); the others come from a
-    # Galaxy server, which this machine does not reach.
-    own = tmp_path / "requirements.yml"
-    own.write_text(yaml.safe_dump({"collections": [entry for entry in requirements() if entry.get("type") == "dir"]}), encoding="utf-8")
+    # The project's own entry, installed as AWX's project update does (from the project's root, the collections path at
+    # its target, so nothing installed elsewhere counts); the others come from a Galaxy server, which this machine does
+    # not reach.
     target = tmp_path / "requirements_collections"
-    # AWX's project update sets the collections path to its target too, so nothing installed elsewhere counts.
-    environment = {**os.environ, "ANSIBLE_FORCE_COLOR": "false", "ANSIBLE_COLLECTIONS_PATH": str(target)}
-    installed = subprocess.run([str(GALAXY), "collection", "install", "-r", str(own), "--collections-path", str(target), "--offline", "--no-deps"],
-                               cwd=ROOT, capture_output=True, text=True, check=False, env=environment)
+    installed = sync_own_collection(ROOT, target)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     collection = target / "ansible_collections" / "m365ops" / "activation"
     for needed in ("roles/fleet/tasks/main.yml", "playbooks/audit.yml", "plugins/modules/win_agent.ps1", "meta/runtime.yml"):
