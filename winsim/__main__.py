@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -37,12 +38,18 @@ def _profile_list(text: str) -> list[str]:
     return profiles
 
 
+def _prefix(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,40}", text):
+        raise argparse.ArgumentTypeError(f"a host name prefix is letters, digits, '_', '.' and '-' (up to 41), not {text[:60]!r}")
+    return text
+
+
 def serve(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / READY_FILE).unlink(missing_ok=True)
     fleet = Fleet(state_dir, args.bind)
-    fleet.add_profiles(args.profiles, latency=args.latency)
+    fleet.add_profiles(args.profiles, latency=args.latency, prefix=args.prefix)
     fleet.write_inventory(Path(args.inventory))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_args: stopped.set())
@@ -85,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--inventory", required=True, help="Ansible inventory file (YAML/JSON) to write")
     serve_parser.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on")
     serve_parser.add_argument("--latency", type=float, default=0.0, help="seconds each module execution takes")
+    serve_parser.add_argument("--prefix", type=_prefix, default="", help="put before every host name, so that fleets served side by side share no name")
     stop_parser = commands.add_parser("stop", help="stop a running fleet")
     stop_parser.add_argument("--state-dir", required=True)
     commands.add_parser("profiles", help="list host profiles")

@@ -55,11 +55,11 @@ class Fleet:
         self.hosts[name] = FleetHost(host, server, thread)
         return host
 
-    def add_profiles(self, profiles: Iterable[str], latency: float = 0.0) -> None:
+    def add_profiles(self, profiles: Iterable[str], latency: float = 0.0, prefix: str = "") -> None:
         counts: dict[str, int] = {}
         for profile in profiles:
             counts[profile] = counts.get(profile, 0) + 1
-            self.add(f"{profile}-{counts[profile]:02d}", profile, latency)
+            self.add(f"{prefix}{profile}-{counts[profile]:02d}", profile, latency)
 
     def inventory(self) -> dict:
         hosts = {

@@ -201,8 +201,20 @@ def _tcp_failed(at_proxy_site: bool) -> t.Callable[[Facts], t.Any]:
     return evidence
 
 
+# The routes of the facts last asked about: several rules ask of the same host's facts in turn (findings()), and a fleet
+# report asks of every host. The facts are held, so that no other mapping can take their id while this is kept.
+_LAST_ROUTES: list[t.Any] = [None, None]
+
+
 def _routes(facts: Facts) -> dict[str, list[Facts]]:
     """Every HTTP answer per way out: WinHTTP as configured ("direct" or its proxy) and each WinINet proxy tried."""
+    if _LAST_ROUTES[0] is facts:
+        return _LAST_ROUTES[1]
+    _LAST_ROUTES[:] = [facts, _routes_of(facts)]
+    return _LAST_ROUTES[1]
+
+
+def _routes_of(facts: Facts) -> dict[str, list[Facts]]:
     routes: dict[str, list[Facts]] = {}
     for entry in _checked(facts):
         http = (entry.get("stages") or {}).get("http") or {}

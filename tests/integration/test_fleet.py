@@ -255,6 +255,53 @@ def test_the_audit_playbook_is_one_agent_execution_per_host(fleet: Fleet, invent
     assert report["hosts"]["win10-ncsi-off"]["concerns"]["ncsi"]["status"] == "blocked"
 
 
+def set_host_vars(inventory: Path, host: str, **values: object) -> None:
+    """Give ``host`` values of its own in the written inventory, as host_vars would."""
+    document = json.loads(inventory.read_text(encoding="utf-8"))
+    document["all"]["children"]["windows"]["hosts"][host].update(values)
+    inventory.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_an_ordinary_audit_runs_one_task_per_host_and_asks_the_rest_once(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    # A task every host skips still costs the controller a worker process per host: the argument validation, findings
+    # mode, the follow-ups and the final outcome are each evaluated on one host where no host needs them.
+    names = ("win11", "win10-ncsi-off", "win10-tls-hardened", "win10-nla-disabled")
+    for name in names:
+        fleet.add(name, name)
+    fleet.write_inventory(inventory)
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    assert run.rc == 0, run.stdout[-3000:]
+    tasks = {name: {event["task"].rpartition(" : ")[2] for event in run.events if event["host"] == name} for name in names}
+    first = next(name for name in names if "Fleet | Refuse misspelt variables of the collection" in tasks[name])
+    assert "Fleet | End the hosts whose status or headline m365ops_fail_on names (unreachable ones as unreachable)" in tasks[first]
+    assert {name: tasks[name] for name in names if name != first} == {name: {"Fleet | Activation concerns"} for name in names if name != first}
+
+
+def test_a_host_that_sets_the_runs_choices_itself_is_still_decided_for_itself(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    for name, profile in (("healthy", "win11"), ("own", "win10-tls-hardened"), ("default", "win10-tls-hardened")):
+        fleet.add(name, profile)
+    fleet.write_inventory(inventory)
+    # Only this host fails the job where its audit finds drift: the others keep the default.
+    set_host_vars(inventory, "own", m365ops_fail_on=["drift", "failed", "unreachable"])
+    run = run_playbook(inventory, AUDIT, extra_vars={"m365ops_report_file": str(tmp_path / "audit.json")})
+    report = report_of(tmp_path / "audit.json")
+    assert report["hosts"]["own"]["status"] == "drift" and report["hosts"]["default"]["status"] == "drift"
+    assert run.rc == 2 and {host for host, counts in run.stats.items() if counts.get("failures")} == {"own"}, run.stdout[-3000:]
+
+
+def test_a_value_one_host_gives_itself_is_validated_before_any_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
+    for name in ("pc1", "pc2", "pc3"):
+        fleet.add(name, "win11")
+    fleet.write_inventory(inventory)
+    set_host_vars(inventory, "pc3", m365ops_concerns=["tls12", "tls13"])
+    refused = run_playbook(inventory, AUDIT)
+    assert refused.rc == 2 and "pc3" in refused.stdout and "tls13" in refused.stdout, refused.stdout[-3000:]
+    set_host_vars(inventory, "pc3", m365ops_concerns=["tls12"], m365ops_reboot="sometimes")
+    refused = run_playbook(inventory, REMEDIATE)
+    assert refused.rc == 2 and "m365ops_reboot" in refused.stdout and "pc3" in refused.stdout, refused.stdout[-3000:]
+    assert all(fleet.hosts[name].host.counters["requests"] == 0 for name in ("pc1", "pc2", "pc3"))
+
+
 def test_report_paths_are_relative_to_the_current_directory_and_checked_before_any_host(fleet: Fleet, inventory: Path,
                                                                                         tmp_path: Path) -> None:
     fleet.add("pc", "win11")

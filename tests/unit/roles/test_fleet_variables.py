@@ -52,7 +52,7 @@ def test_the_known_variables_are_those_the_collection_reads() -> None:
 
 def test_the_default_concerns_are_the_documented_ones() -> None:
     spec = yaml.safe_load((ROLES / "fleet" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
-    documented_default = spec["argument_specs"]["main"]["options"]["m365ops_concerns"]["default"]
+    documented_default = spec["argument_specs"]["fleet"]["options"]["m365ops_concerns"]["default"]
     assert fleet_vars()["fleet_concerns"] == "{{ m365ops_concerns | default(" + repr(documented_default) + ") }}"
     assert "ipv6" not in documented_default, "IPv6 off-retry-on is opt-in"
 

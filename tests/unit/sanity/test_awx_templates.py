@@ -15,7 +15,7 @@ from awxkit.api.pages.workflow_job_templates import WorkflowJobTemplate
 ROOT = Path(__file__).resolve().parents[3]
 DOCUMENT = json.loads((ROOT / "awx" / "m365ops-activation.json").read_text(encoding="utf-8"))
 FLEET_SPEC = yaml.safe_load((ROOT / "roles" / "fleet" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
-FLEET_OPTIONS = FLEET_SPEC["argument_specs"]["main"]["options"]
+FLEET_OPTIONS = FLEET_SPEC["argument_specs"]["fleet"]["options"]
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 # What awxkit's payloads take besides their optional fields (job_templates.py, workflow_job_templates.py).
 JOB_TEMPLATE_FIELDS = {"name", "description", "job_type", "playbook", "project", "inventory", "extra_vars", "execution_environment"}

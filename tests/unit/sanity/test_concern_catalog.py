@@ -33,7 +33,7 @@ def test_the_defaults_and_the_office_steps_are_concerns_of_the_catalog() -> None
 
 
 def test_the_fleet_roles_argument_spec_offers_the_catalog() -> None:
-    spec = load("roles/fleet/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    spec = load("roles/fleet/meta/argument_specs.yml")["argument_specs"]["fleet"]["options"]
     assert spec["m365ops_concerns"]["choices"] == NAMES
     assert spec["m365ops_concerns"]["default"] == DEFAULT_CONCERNS
     assert {f"m365ops_{name}" for name in NAMES} <= set(spec), "every concern's options variable is documented"
