@@ -39,7 +39,7 @@ def _profile_list(text: str) -> list[str]:
 
 
 def _prefix(text: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,40}", text):
+    if text and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,40}", text):
         raise argparse.ArgumentTypeError(f"a host name prefix is letters, digits, '_', '.' and '-' (up to 41), not {text[:60]!r}")
     return text
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import selectors
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,67 @@ WINRM_USER = "winsim-admin"
 class FleetHost:
     host: SimHost
     server: WinRMServer
-    thread: threading.Thread
+
+
+class Acceptor:
+    """One thread that accepts the connections of every listener of a fleet. A thread per listener running
+    serve_forever wakes twice a second each: ten thousand idle hosts would then keep two cores busy."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="winsim-acceptor", daemon=True)
+        self._thread.start()
+
+    def add(self, server: WinRMServer) -> None:
+        with self._lock:
+            self._selector.register(server.socket, selectors.EVENT_READ, server)
+        self._wake()
+
+    def remove(self, server: WinRMServer) -> None:
+        """Stop accepting for ``server`` and close its listener: its port then refuses connections."""
+        with self._lock:
+            if server.socket.fileno() >= 0:
+                self._selector.unregister(server.socket)
+                server.server_close()
+        self._wake()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake()
+        self._thread.join(timeout=10)
+        with self._lock:
+            for key in list(self._selector.get_map().values()):
+                if key.data is not None:
+                    key.data.server_close()
+            self._selector.close()
+        self._wake_read.close()
+        self._wake_write.close()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_write.send(b"x")
+        except OSError:
+            pass
+
+    def _run(self) -> None:
+        while not self._stopped:
+            for key, _events in self._selector.select(timeout=5):
+                if key.data is None:
+                    try:
+                        self._wake_read.recv(4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                with self._lock:
+                    # A listener removed since select() returned is not served.
+                    if self._selector.get_map().get(key.fd) is key:
+                        # What serve_forever does for one ready listener: accept, then a thread for the request.
+                        key.data._handle_request_noblock()  # pylint: disable=protected-access
 
 
 class Fleet:
@@ -32,6 +94,7 @@ class Fleet:
         self.bind_address = bind_address
         self.hosts: dict[str, FleetHost] = {}
         self.password = secrets.token_urlsafe(18)
+        self.acceptor = Acceptor()
 
     def add(self, name: str, profile: str, latency: float = 0.0, state_file: Path | None = None) -> SimHost:
         """Create host ``name`` from a named profile (or an existing state file) and start serving it."""
@@ -50,9 +113,8 @@ class Fleet:
         host.save()
         server = WinRMServer(host, (self.bind_address, 0))
         host.winrm_port = server.port
-        thread = threading.Thread(target=server.serve_forever, name=f"winsim-{name}", daemon=True)
-        thread.start()
-        self.hosts[name] = FleetHost(host, server, thread)
+        self.acceptor.add(server)
+        self.hosts[name] = FleetHost(host, server)
         return host
 
     def add_profiles(self, profiles: Iterable[str], latency: float = 0.0, prefix: str = "") -> None:
@@ -83,14 +145,10 @@ class Fleet:
 
     def take_offline(self, name: str) -> None:
         """Stop answering for ``name``, keeping it in the inventory: its port now refuses connections (an unreachable host)."""
-        entry = self.hosts[name]
-        entry.server.shutdown()
-        entry.server.server_close()
+        self.acceptor.remove(self.hosts[name].server)
 
     def stop(self) -> None:
-        for entry in self.hosts.values():
-            entry.server.shutdown()
-            entry.server.server_close()
+        self.acceptor.stop()
         for entry in self.hosts.values():
             entry.host.save()
         self.hosts.clear()
