@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from itertools import cycle, islice
 from pathlib import Path
 
@@ -43,13 +44,12 @@ class Simulators:
     """Blocks of simulated hosts, each served by a ``python -m winsim serve`` process of its own."""
 
     def __init__(self, work: Path, hosts: int, per_process: int) -> None:
-        self.work, self.processes, self.blocks = work, [], []
+        self.processes: list[subprocess.Popen] = []
+        self.blocks: list[Path] = []
         profiles = list(islice(cycle(PROFILES), hosts))
         for number, start in enumerate(range(0, hosts, per_process)):
             block = work / f"simulator-{number + 1}"
-            counts: dict[str, int] = {}
-            for profile in profiles[start:start + per_process]:
-                counts[profile] = counts.get(profile, 0) + 1
+            counts = Counter(profiles[start:start + per_process])
             command = [sys.executable, "-m", "winsim", "serve", "--state-dir", str(block), "--inventory", str(block / "inventory.json"),
                        "--prefix", f"b{number + 1:02d}-", "--profiles", ",".join(f"{name}:{count}" for name, count in counts.items())]
             self.processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
