@@ -44,7 +44,7 @@ OFFICE_CONCERNS = OFFICE_STEPS
 
 
 def selected_concerns(concerns: t.Sequence[str], run_tags: t.Sequence[str] = ("all",), skip_tags: t.Sequence[str] = ()) -> list[str]:
-    """The concerns of ``concerns`` that ``--tags``/``--skip-tags`` let run (each concern's tasks carry its name as tag)."""
+    """The concerns of ``concerns`` that ``--tags``/``--skip-tags`` let run (a concern's name is its tag)."""
     run, skip = set(run_tags or ("all",)), set(skip_tags or ())
     if isinstance(concerns, str):
         # -e m365ops_concerns=tls12,ncsi arrives as one string, as Ansible's own list options accept it.

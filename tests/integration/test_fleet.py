@@ -114,6 +114,16 @@ def test_tags_and_the_concerns_variable_select_concerns(fleet: Fleet, inventory:
         ("winhttp_proxy", "ncsi", "required_services", "winsock_reset", "ipv6"), "not_selected")
     assert executions(fleet, "pc") == 1
 
+    # --skip-tags naming one concern leaves the others to run (the combined task is not skipped whole).
+    skipped = run_playbook(inventory, AUDIT, "--skip-tags", "tls12", extra_vars={"m365ops_report_file": str(tmp_path / "s.json")})
+    assert skipped.rc == 0, skipped.stdout[-3000:]
+    concerns = report_of(tmp_path / "s.json")["hosts"]["pc"]["concerns"]
+    assert concerns["tls12"]["status"] == "not_selected" and concerns["ipv6"]["status"] == "not_selected"
+    assert {name: entry["status"] for name, entry in concerns.items() if name not in ("tls12", "ipv6")} == dict.fromkeys(
+        ("winhttp_proxy", "ncsi", "required_services", "winsock_reset"), "compliant")
+    findings = run_playbook(inventory, REMEDIATE, "--skip-tags", "tls12", extra_vars={"m365ops_mode": "findings"})
+    assert findings.rc == 0 and executions(fleet, "pc") == 3, "the findings mode's diagnosis runs too"
+
     chosen = run_playbook(inventory, AUDIT, "-e", "m365ops_concerns=ncsi", extra_vars={"m365ops_report_file": str(tmp_path / "c.json")})
     assert chosen.rc == 0
     concerns = report_of(tmp_path / "c.json")["hosts"]["pc"]["concerns"]

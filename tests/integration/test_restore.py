@@ -191,13 +191,18 @@ def test_restore_answers_to_tags_and_says_what_it_put_back(fleet: Fleet, invento
     assert run_playbook(inventory, REMEDIATE, extra_vars={"m365ops_backup_dir": str(backups)}).rc == 0
     imported = winhttp_setting(host, "64")
     assert imported["access_type"] == "named"
+    tls = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
+    requests = host.counters["requests"]
+    nothing = run_playbook(inventory, RESTORE, "--tags", "office_update", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert nothing.rc == 2 and "whose changes can be put back (not office_credentials or office_update)" in nothing.stdout
+    assert host.counters["requests"] == requests, "refused before any host is contacted"
+    others = run_playbook(inventory, RESTORE, "--skip-tags", "tls12", extra_vars={"m365ops_backup_dir": str(backups)})
+    assert others.rc == 0, others.stdout[-3000:]
+    assert winhttp_setting(host, "64")["access_type"] == "direct", "--skip-tags tls12 restores the other concerns"
+    assert host.registry.read(tls, "64", ["Enabled"])["values"] == {"Enabled": {"type": "dword", "value": 1}}, "and not TLS"
     run = run_playbook(inventory, RESTORE, "--tags", "tls12", extra_vars={"m365ops_backup_dir": str(backups)})
     assert run.rc == 0 and "restore: RESTORED [restart owed" in run.stdout
-    tls = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
     assert host.registry.read(tls, "64", ["Enabled"])["values"] == {"Enabled": {"type": "dword", "value": 0}}
-    assert winhttp_setting(host, "64") == imported, "--tags tls12 restores TLS only"
-    rest = run_playbook(inventory, RESTORE, extra_vars={"m365ops_backup_dir": str(backups)})
-    assert rest.rc == 0 and winhttp_setting(host, "64")["access_type"] == "direct"
     assert registry_without_winhttp_counter(host.state["registry"]) == registry_without_winhttp_counter(original)
 
 
