@@ -82,8 +82,9 @@ class ActionModule(CollectionAction):
                 planned.append(Planned(item.concern, item.args, plan, probed.state))
                 results[name] = concern_report(planned[-1], check_mode, diff)
             if extra:
-                # What the host looked like before anything was changed, as win_activation_facts says it.
-                result["ansible_facts"] = {FACTS: activation_facts(reads, answers, plans)}
+                # What the host looked like before anything was changed, as win_activation_facts says it: a key of the
+                # result, not host facts, which would outlive the changes below.
+                result[FACTS] = activation_facts(reads, answers, plans)
             clashes = conflicts(planned)
             if clashes:
                 raise AnsibleActionFail("; ".join(clashes) + "; nothing was changed. Give the two concerns options that agree.")
@@ -129,7 +130,7 @@ class ActionModule(CollectionAction):
                 results[name] = unavailable_result(plan.blockers, check_mode)
             result["agent_unavailable"] = True
             if args["facts"]:
-                result["ansible_facts"] = {FACTS: unavailable_facts(str(error))}
+                result[FACTS] = unavailable_facts(str(error))
         except AnswerLost as error:
             # Every concern whose changes were in the batch may have changed; the others were only read.
             for item in to_apply:

@@ -4,8 +4,9 @@
 """Filters the fleet role asks once for the whole play, so that no task has to run on every host to find out.
 
 A task costs the controller a worker process per host even where every host skips it. The fleet role therefore asks
-these once: which hosts give its variables values of their own (the role validates each distinct set once), and which
-hosts a follow-up step may concern (where none does, the step is evaluated on one host instead of all).
+these once: which hosts give its variables values of their own (the role validates each distinct set once, and where
+there is one, decides what win_activation is given once), which variables those are, and which hosts a follow-up step
+may concern (where none does, the step is evaluated on one host instead of all).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import json
 import typing as t
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.catalog import BY_NAME
+from ansible_collections.m365ops.activation.plugins.plugin_utils.concerns.role_variables import option_variables
 
 
 def _key(values: t.Mapping[str, t.Any]) -> str:
@@ -34,6 +38,16 @@ def host_variants(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], names
         values = {name: own[name] for name in wanted if name in own}
         groups.setdefault(_key(values), {"hosts": [], "values": values})["hosts"].append(host)
     return list(groups.values())
+
+
+def concern_variables(concerns: t.Iterable[str]) -> list[str]:
+    """The variables the options of ``concerns`` are read from: ``m365ops_<concern>`` and the deprecated separate role
+    variables lookup concern_options still reads."""
+    names = list(concerns)
+    unknown = [name for name in names if name not in BY_NAME]
+    if unknown:
+        raise AnsibleFilterError(f"concern_variables: {', '.join(map(str, unknown))} is not a concern ({', '.join(BY_NAME)})")
+    return option_variables(names)
 
 
 def _unavailable(result: t.Mapping[str, t.Any]) -> bool:
@@ -67,4 +81,4 @@ def follow_up_hosts(hostvars: t.Mapping[str, t.Any], hosts: t.Sequence[str], res
 
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"host_variants": host_variants, "follow_up_hosts": follow_up_hosts}
+        return {"host_variants": host_variants, "follow_up_hosts": follow_up_hosts, "concern_variables": concern_variables}

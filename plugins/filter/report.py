@@ -202,10 +202,11 @@ HEADLINE_ORDER = (NOT_SELECTED, NOTHING_TO_RESTORE, COMPLIANT, REMEDIATED, AT_RI
 
 
 def activation_facts_of(variables: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any] | None:
-    """The activation facts this run read of a host: the audit's (win_activation with facts) or the diagnosis's."""
-    for name in ("fleet_activation", "fleet_diagnosis"):
-        result = variables.get(name)
-        facts = ((result.get("ansible_facts") or {}).get("m365ops_activation")) if isinstance(result, t.Mapping) else None
+    """The activation facts this run read of a host: the audit's (win_activation with facts returns them as a key of its
+    result: they are the host before its changes) or the diagnosis's (win_activation_facts returns them as host facts)."""
+    audit, diagnosis = variables.get("fleet_activation"), variables.get("fleet_diagnosis")
+    for facts in ((audit.get("m365ops_activation") if isinstance(audit, t.Mapping) else None),
+                  ((diagnosis.get("ansible_facts") or {}).get("m365ops_activation") if isinstance(diagnosis, t.Mapping) else None)):
         # A host the agent cannot run on was not read at all: whether it can activate is not known.
         if isinstance(facts, t.Mapping) and facts.get("concerns") and not facts.get("agent_unavailable"):
             return facts

@@ -43,8 +43,9 @@ options:
     description:
       - Also read what M(m365ops.activation.win_activation_facts) reads (Click-to-Run, adapters, Windows Update, WinRM
         quotas, signed-in users, and the endpoint check with O(endpoints)), in the same agent execution as the
-        concerns' own reads, and return it as RV(ansible_facts.m365ops_activation), from which the collection's
-        findings are read. The facts are the host as the probe read it, before any change of this task.
+        concerns' own reads, and return it as RV(m365ops_activation), from which the collection's findings are
+        read. The facts are the host as the probe read it, before any change of this task; so they are a key of the
+        result, not host facts (which would say the host is still as it was after this task changed it).
       - The audit playbook asks for them, so an audit says which hosts cannot activate at the cost of one execution.
     type: bool
     default: false
@@ -130,7 +131,7 @@ EXAMPLES = r"""
 
 - name: The findings of this host, from the facts the audit read
   ansible.builtin.debug:
-    msg: "{{ audited.ansible_facts.m365ops_activation | m365ops.activation.activation_findings | map(attribute='id') }}"
+    msg: "{{ audited.m365ops_activation | m365ops.activation.activation_findings | map(attribute='id') }}"
 
 - name: Reboot where a change needs it
   ansible.windows.win_reboot:
@@ -138,16 +139,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-ansible_facts:
-  description: With O(facts=true), what the host's activation depends on.
+m365ops_activation:
+  description:
+    - With O(facts=true), what the host's activation depends on, as M(m365ops.activation.win_activation_facts)
+      returns it under its facts (the release and reboot facts, each selected concern's status and what it would
+      change, and the readers' facts), read before any change of this task.
   returned: when O(facts=true)
   type: dict
-  contains:
-    m365ops_activation:
-      description:
-        - As M(m365ops.activation.win_activation_facts) returns it (the release and reboot facts, each selected
-          concern's status and what it would change, and the readers' facts), read before any change of this task.
-      type: dict
 concerns:
   description:
     - One entry per selected concern, exactly what the concern's own module returns (RV(status), C(changes),

@@ -109,3 +109,29 @@ def test_with_every_profile_no_host_the_diagnosis_says_cannot_activate_is_called
     called_fine = [host for host in cannot if audit["hosts"][host]["headline"] in ("compliant", "remediated")
                    or audit["hosts"][host]["activation"]["verdict"] == "can_activate"]
     assert called_fine == []
+
+
+def test_win_activation_returns_the_facts_it_read_before_its_changes_as_a_key_of_its_result_not_host_facts(
+        fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    fleet.add("hardened", "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    playbook = tmp_path / "facts.yml"
+    playbook.write_text("""
+- name: Audit and read the activation facts, then look at the host's facts
+  hosts: windows
+  gather_facts: false
+  tasks:
+    - name: Audit
+      m365ops.activation.win_activation:
+        facts: true
+        endpoints: {follow_ups: false}
+    - name: Host facts
+      ansible.builtin.debug:
+        msg: "{{ ansible_facts.keys() | list }}"
+""", encoding="utf-8")
+    run = run_playbook(inventory, playbook)
+    assert run.rc == 0, run.stdout[-3000:]
+    audited = run.result("hardened", "Audit")
+    # Read before this task changed TLS 1.2: as host facts they would still say drift after the change.
+    assert audited["changed"] is True and audited["m365ops_activation"]["concerns"]["tls12"]["status"] == "drift"
+    assert "ansible_facts" not in audited and run.result("hardened", "Host facts")["msg"] == []

@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
-from ansible_collections.m365ops.activation.plugins.filter.fleet import follow_up_hosts, host_variants
+from ansible_collections.m365ops.activation.plugins.filter.fleet import concern_variables, follow_up_hosts, host_variants
+
+
+def test_a_concerns_options_are_read_from_its_one_variable_and_the_deprecated_role_variables() -> None:
+    assert concern_variables(["ncsi", "office_update"]) == [
+        "m365ops_ncsi", "ncsi_policy", "ncsi_restore_probe_defaults",
+        "m365ops_office_update", "office_update_minimum_version", "office_update_close_apps", "office_update_timeout_seconds"]
+    with pytest.raises(AnsibleFilterError, match="tls13 is not a concern"):
+        concern_variables(["tls12", "tls13"])
 
 
 def test_hosts_that_set_nothing_of_their_own_form_one_group() -> None:
@@ -38,7 +47,6 @@ def activation(**concerns: dict) -> dict:
     # Failed before any concern (its options, the agent): no concerns at all.
     ({"changed": False, "failed": False, "failed_when_result": False, "msg": "agent failed"}, False, True),
     ({**activation(), "agent_unavailable": True}, False, True),
-    ({**activation(), "ansible_facts": {"m365ops_activation": {"agent_unavailable": True}}}, False, True),
     # A change waiting for a restart needs one only where the run may restart hosts.
     ({**activation(winsock_reset={"status": "remediated"}), "reboot_required": True}, False, False),
     ({**activation(winsock_reset={"status": "remediated"}), "reboot_required": True}, True, True),

@@ -206,13 +206,13 @@ def facts_with(**concern_status: str) -> dict:
     """win_activation's registered result with the activation facts of an audit."""
     concerns = {name: {"status": status, "would_change": [], "blockers": [], "drift": [], "facts": {}} for name, status in concern_status.items()}
     return {"changed": False, "concerns": {name: {"status": status} for name, status in concern_status.items()},
-            "ansible_facts": {"m365ops_activation": {"concerns": concerns, "os": {"name": "Windows 10"}}}}
+            "m365ops_activation": {"concerns": concerns, "os": {"name": "Windows 10"}}}
 
 
 def test_a_host_whose_findings_are_high_cannot_activate_whatever_its_settings_say() -> None:
     clean = facts_with(tls12="compliant", ncsi="compliant")
     blocked_endpoint = facts_with(tls12="compliant", ncsi="compliant")
-    blocked_endpoint["ansible_facts"]["m365ops_activation"]["endpoints"] = {
+    blocked_endpoint["m365ops_activation"]["endpoints"] = {
         "checked": [{"url": "https://login.microsoftonline.com/", "host": "login.microsoftonline.com", "port": 443, "dns": "pass", "tcp": "fail",
                      "tls": "not_tested", "http": "fail", "wininet": [], "purpose": "activation", "error": "tcp: timed out",
                      "stages": {"tcp": {"result": "fail", "error": "timed out"}}}],
