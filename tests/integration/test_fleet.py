@@ -328,6 +328,30 @@ def test_a_host_that_gives_a_concerns_options_itself_is_given_them_and_no_other_
     assert server_enabled() == {"legacy": 1, "own": 1, "default": 1}
 
 
+def test_an_option_the_play_gives_as_a_template_is_rendered_on_each_host(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
+    # hostvars does not show the play's variables: a template there, the same text for every host, may render
+    # differently on each, so each host renders what win_activation is given for itself.
+    for name in ("own", "default"):
+        fleet.add(name, "win10-tls-hardened")
+    fleet.write_inventory(inventory)
+    playbook = tmp_path / "per_host.yml"
+    playbook.write_text("""
+- name: Remediate with a TLS option that depends on the host
+  hosts: windows
+  gather_facts: false
+  vars:
+    m365ops_tls12:
+      server: "{{ inventory_hostname == 'own' }}"
+  roles:
+    - m365ops.activation.fleet
+""", encoding="utf-8")
+    run = run_playbook(inventory, playbook, "--tags", "tls12")
+    assert run.rc == 0, run.stdout[-3000:]
+    server = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
+    assert {name: fleet.hosts[name].host.registry.read(server, "64", ["Enabled"])["values"]["Enabled"]["value"]
+            for name in ("own", "default")} == {"own": 1, "default": 0}
+
+
 def test_a_value_one_host_gives_itself_is_validated_before_any_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
     for name in ("pc1", "pc2", "pc3"):
         fleet.add(name, "win11")
