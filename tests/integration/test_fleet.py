@@ -299,33 +299,36 @@ def test_a_host_that_sets_the_runs_choices_itself_is_still_decided_for_itself(fl
     assert run.rc == 2 and {host for host, counts in run.stats.items() if counts.get("failures")} == {"own"}, run.stdout[-3000:]
 
 
+SCHANNEL_SERVER = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
+
+
+def server_enabled(fleet: Fleet, names: tuple[str, ...]) -> dict[str, int]:
+    """SCHANNEL's TLS 1.2 Server Enabled on each host: win10-tls-hardened has 0, the tls12 option server: true writes 1."""
+    return {name: fleet.hosts[name].host.registry.read(SCHANNEL_SERVER, "64", ["Enabled"])["values"]["Enabled"]["value"] for name in names}
+
+
 def test_a_host_that_gives_a_concerns_options_itself_is_given_them_and_no_other_host_is(fleet: Fleet, inventory: Path) -> None:
     # What win_activation is given is decided once for the play only where every host gives the role's variables, and
     # the separate role variables of earlier releases, the same values.
     names = ("legacy", "own", "default")
     for name in names:
         fleet.add(name, "win10-tls-hardened")
-    server = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
-
-    def server_enabled() -> dict[str, int]:
-        return {name: fleet.hosts[name].host.registry.read(server, "64", ["Enabled"])["values"]["Enabled"]["value"] for name in names}
-
     fleet.write_inventory(inventory)
     set_host_vars(inventory, "legacy", tls12_server=True)
     run = run_playbook(inventory, REMEDIATE, "--tags", "tls12")
     assert run.rc == 0, run.stdout[-3000:]
-    assert server_enabled() == {"legacy": 1, "own": 0, "default": 0}
+    assert server_enabled(fleet, names) == {"legacy": 1, "own": 0, "default": 0}
     assert "tls12's options as separate role variables (tls12_server) are deprecated" in run.stdout + run.stderr
 
     fleet.write_inventory(inventory)
     set_host_vars(inventory, "own", m365ops_tls12={"server": True})
     assert run_playbook(inventory, REMEDIATE, "--tags", "tls12").rc == 0
-    assert server_enabled() == {"legacy": 1, "own": 1, "default": 0}
+    assert server_enabled(fleet, names) == {"legacy": 1, "own": 1, "default": 0}
 
     # Given to every host alike, the options reach every host from the one rendering.
     fleet.write_inventory(inventory)
     assert run_playbook(inventory, REMEDIATE, "--tags", "tls12", extra_vars={"m365ops_tls12": {"server": True}}).rc == 0
-    assert server_enabled() == {"legacy": 1, "own": 1, "default": 1}
+    assert server_enabled(fleet, names) == {"legacy": 1, "own": 1, "default": 1}
 
 
 def test_an_option_the_play_gives_as_a_template_is_rendered_on_each_host(fleet: Fleet, inventory: Path, tmp_path: Path) -> None:
@@ -347,9 +350,7 @@ def test_an_option_the_play_gives_as_a_template_is_rendered_on_each_host(fleet: 
 """, encoding="utf-8")
     run = run_playbook(inventory, playbook, "--tags", "tls12")
     assert run.rc == 0, run.stdout[-3000:]
-    server = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
-    assert {name: fleet.hosts[name].host.registry.read(server, "64", ["Enabled"])["values"]["Enabled"]["value"]
-            for name in ("own", "default")} == {"own": 1, "default": 0}
+    assert server_enabled(fleet, ("own", "default")) == {"own": 1, "default": 0}
 
 
 def test_a_value_one_host_gives_itself_is_validated_before_any_host_is_contacted(fleet: Fleet, inventory: Path) -> None:
