@@ -2,9 +2,9 @@
 
 ansible-core runs a PowerShell module as ``PowerShell ... -EncodedCommand <bootstrap_wrapper>``, in one of two shapes:
 
-- 2.19: stdin = bootstrap manifest JSON, a line of four NUL bytes, then the exec manifest JSON. The exec manifest's
-  last action is ``module_wrapper.ps1`` whose ``Script`` names the module and whose ``Variables`` carry
-  ``complex_args``.
+- 2.19 (and 2.20, 2.21, whose bootstrap reads the same stdin through ``$inputData``): stdin = bootstrap manifest
+  JSON, a line of four NUL bytes, then the exec manifest JSON. The exec manifest's last action is
+  ``module_wrapper.ps1`` whose ``Script`` names the module and whose ``Variables`` carry ``complex_args``.
 - 2.16 to 2.18: stdin = the text of exec_wrapper.ps1, four NUL bytes, then the exec manifest JSON, whose ``actions``
   end with ``module_powershell_wrapper`` and whose ``module_args`` carry the module's full name
   (``_ansible_module_name``); ``min_ps_version`` is the module's ``#Requires -Version``, which the exec wrapper checks.
@@ -32,6 +32,8 @@ MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
 PREREQUISITES_MARKER = "m365ops.activation prerequisites probe 1"
 DOTNET_SETUP = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
 BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $input)"
+# ansible-core 2.20 and 2.21: the same stdin, read through $inputData (which may also come from a file, not simulated).
+NEXT_BOOTSTRAP_MARKER = "$codeJson = foreach ($in in $inputData)"
 # ansible-core 2.16 to 2.18: bootstrap_wrapper.ps1 reads its stdin whole, then splits it at four NUL bytes.
 LEGACY_BOOTSTRAP_MARKER = "$exec_wrapper_str = $input | Out-String"
 LEGACY_SEPARATOR = b"\0\0\0\0"
@@ -206,8 +208,8 @@ def _run_bootstrap(host: SimHost, stdin: bytes, legacy: bool = False) -> Command
                 return _run_helper(actions[0]["name"], actions[0].get("params", {}))
             call = _module_call(host, actions)
     except ManifestError as exc:
-        shape = "2.16 to 2.18" if legacy else "2.19"
-        return _failure(f"unrecognised exec manifest ({exc}); winsim understands the shapes of ansible-core 2.16 to 2.19 (this one: {shape})")
+        shape = "2.16 to 2.18" if legacy else "2.19 to 2.21"
+        return _failure(f"unrecognised exec manifest ({exc}); winsim understands the shapes of ansible-core 2.16 to 2.21 (this one: {shape})")
     handler = MODULES.get(call.module)
     if handler is None:
         return _failure(f"module '{call.module}' is not simulated")
@@ -289,8 +291,8 @@ def run_command(host: SimHost, command: str, arguments: str, stdin: bytes) -> Co
             return CommandResult(rc=1, stderr=b"winsim: only -EncodedCommand PowerShell invocations are simulated\r\n")
         if PREREQUISITES_MARKER in script:
             return _prerequisites(host)
-        if BOOTSTRAP_MARKER in script:
-            # Ansible's bootstrap refuses old PowerShell before it reads anything (bootstrap_wrapper.ps1, ansible-core 2.19).
+        if BOOTSTRAP_MARKER in script or NEXT_BOOTSTRAP_MARKER in script:
+            # Ansible's bootstrap refuses old PowerShell before it reads anything (bootstrap_wrapper.ps1, ansible-core 2.19 to 2.21).
             if tuple(int(part) for part in str(host.state.get("powershell_version", "5.1")).split(".")) < (5, 1):
                 return CommandResult(rc=1, stdout=b'{"failed":true,"msg":"Ansible requires PowerShell v5.1"}\r\n')
             return _run_bootstrap(host, stdin)

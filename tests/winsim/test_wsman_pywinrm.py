@@ -118,6 +118,16 @@ def test_check_mode_argument_prevents_writes(fleet: Fleet, host: str) -> None:
     assert fleet.hosts[host].host.registry.read(r"HKLM\SOFTWARE\Contoso", "64", None)["exists"] is False
 
 
+def test_the_bootstrap_of_ansible_core_2_20_and_2_21_runs_the_same_exec_manifest(fleet: Fleet, host: str) -> None:
+    # 2.20 and 2.21 read the same stdin through $inputData (their bootstrap may also read it from a file: not simulated).
+    bootstrap = "param([string]$InputFile)\n$inputData = $input\n$codeJson = foreach ($in in $inputData) {\n}\n"
+    ops = [{"op": "registry_write", "key": r"HKLM\SOFTWARE\Contoso", "name": "Level", "type": "dword", "value": 7}]
+    out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-NoProfile", "-EncodedCommand", encoded(bootstrap)],
+                                      manifest([module_action(AGENT_SCRIPT, {"ops": ops})]), 4096)
+    assert rc == 0 and json.loads(out)["changed"] is True
+    assert fleet.hosts[host].host.registry.read(r"HKLM\SOFTWARE\Contoso", "64", ["Level"])["values"] == {"Level": {"type": "dword", "value": 7}}
+
+
 def test_unknown_module_fails_loudly(fleet: Fleet, host: str) -> None:
     out, _stderr, rc = run_with_stdin(protocol(fleet, host), "PowerShell", ["-EncodedCommand", encoded(BOOTSTRAP)],
                                       manifest([module_action("ansible_collections.ansible.windows.plugins.modules.win_ping.ps1", {})]), 4096)
